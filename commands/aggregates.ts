@@ -1,0 +1,73 @@
+/** The two deciders, packaged for the command loop: stream naming, folding, and reading events back. */
+import { decideOrder, type OrderCommand } from '../domain/order/decide.ts';
+import { evolveOrder, initialOrder, orderStream, type Order, type OrderEvent } from '../domain/order/order.ts';
+import { decidePayment, type PaymentCommand } from '../domain/payment/decide.ts';
+import { evolvePayment, initialPayment, paymentStream, type Payment, type PaymentEvent } from '../domain/payment/payment.ts';
+import type { NewEvent } from '../stores/event-store.ts';
+
+/** Any stored event: what was appended, or what is read back. */
+export type StoredEvent = Pick<NewEvent, 'type' | 'data'>;
+
+export type DomainEvent = { type: string; data: object };
+
+export type Aggregate<S, C, E extends DomainEvent> = {
+  name: string;
+  streamOf: (cmd: C) => string;
+  initialState: S;
+  evolve: (state: S, event: E) => S;
+  decide: (cmd: C, state: S) => E[];
+  /** The stored event as this aggregate's event, or undefined for a type it does not know. */
+  read: (event: StoredEvent) => E | undefined;
+};
+
+const ORDER_EVENTS: ReadonlySet<string> = new Set<OrderEvent['type']>([
+  'OrderPlaced',
+  'OrderPaymentPending',
+  'OrderPaid',
+  'OrderPaymentFailed',
+  'OrderCancelled',
+  'OrderExpired',
+  'OrderProvisioned',
+  'OrderProvisioningFailed',
+  'OrderReprovisionRequested',
+  'OrderRefunded',
+]);
+
+const PAYMENT_EVENTS: ReadonlySet<string> = new Set<PaymentEvent['type']>([
+  'PaymentRequested',
+  'PaymentCodeRejected',
+  'PaymentCodeResent',
+  'PaymentConfirmed',
+  'PaymentDeclined',
+  'PaymentSubmitted',
+  'PaymentSucceeded',
+  'PaymentFailed',
+  'PaymentFlagged',
+  'PaymentVoided',
+  'PaymentRefunded',
+]);
+
+// Stored events were written by these deciders (schemaVersion 1); the type name selects the shape.
+export const readOrderEvent = (e: StoredEvent): OrderEvent | undefined =>
+  ORDER_EVENTS.has(e.type) ? ({ type: e.type, data: e.data } as OrderEvent) : undefined;
+
+export const readPaymentEvent = (e: StoredEvent): PaymentEvent | undefined =>
+  PAYMENT_EVENTS.has(e.type) ? ({ type: e.type, data: e.data } as PaymentEvent) : undefined;
+
+export const orderAggregate: Aggregate<Order, OrderCommand, OrderEvent> = {
+  name: 'order',
+  streamOf: (cmd) => orderStream(cmd.orderId),
+  initialState: initialOrder,
+  evolve: evolveOrder,
+  decide: decideOrder,
+  read: readOrderEvent,
+};
+
+export const paymentAggregate: Aggregate<Payment, PaymentCommand, PaymentEvent> = {
+  name: 'payment',
+  streamOf: (cmd) => paymentStream(cmd.paymentId),
+  initialState: initialPayment,
+  evolve: evolvePayment,
+  decide: decidePayment,
+  read: readPaymentEvent,
+};

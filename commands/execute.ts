@@ -1,0 +1,107 @@
+/**
+ * The command loop: read the stream, fold it, decide, append with the expected
+ * revision; on a concurrent write, do it all again (a bounded number of times).
+ *
+ * Event ids are derived from the command's key, the stream and the expected revision:
+ * resending the same command at the same revision resends the same ids, which the
+ * store treats as a no-op, so two identical commands racing each other write once.
+ */
+import type { Actor, EventStore, NewEvent, Position, RecordedEvent } from '../stores/event-store.ts';
+import { WrongExpectedRevision } from '../stores/event-store.ts';
+import type { Aggregate, DomainEvent } from './aggregates.ts';
+import { uuidFrom } from './ids.ts';
+
+export const SCHEMA_VERSION = 1;
+export const MAX_ATTEMPTS = 5;
+
+/** Who and what caused a command; flows into every event's metadata. */
+export type CommandContext = {
+  correlationId: string;
+  causationId: string;
+  actor: Actor;
+  /** Identifies this command's content: the same key yields the same event ids. */
+  commandKey: string;
+};
+
+export type CommandOutcome = 'accepted' | 'unchanged' | 'refused' | 'conflict' | 'error';
+
+export type CommandDeps = {
+  store: EventStore;
+  now: () => Date;
+  /** Called once per command with its outcome and duration (metrics). */
+  observe?: (command: string, outcome: CommandOutcome, seconds: number) => void;
+};
+
+export type Executed<S, E> = {
+  /** The state after the command. */
+  state: S;
+  /** What this command appended; [] when the decider found nothing to change. */
+  events: E[];
+  /** The same events as stored (ids, metadata), for follow-up commands. */
+  appended: NewEvent[];
+  position: Position | null;
+};
+
+export const execute = async <S, C extends { type: string }, E extends DomainEvent>(
+  deps: CommandDeps,
+  aggregate: Aggregate<S, C, E>,
+  cmd: C,
+  ctx: CommandContext,
+): Promise<Executed<S, E>> => {
+  const started = performance.now();
+  const done = (outcome: CommandOutcome): void => deps.observe?.(cmd.type, outcome, (performance.now() - started) / 1000);
+  const streamId = aggregate.streamOf(cmd);
+  for (let attempt = 1; ; attempt++) {
+    const recorded = await deps.store.readStream(streamId);
+    const state = fold(aggregate, recorded);
+    let events: E[];
+    try {
+      events = aggregate.decide(cmd, state);
+    } catch (err) {
+      done('refused');
+      throw err;
+    }
+    if (events.length === 0) {
+      done('unchanged');
+      return { state, events, appended: [], position: null };
+    }
+    const last = recorded.at(-1);
+    const expected = last === undefined ? 'no_stream' : last.revision;
+    const toAppend: NewEvent[] = events.map((e, i) => ({
+      id: uuidFrom('event', ctx.commandKey, streamId, String(expected), String(i)),
+      type: e.type,
+      data: { ...e.data },
+      metadata: {
+        correlationId: ctx.correlationId,
+        causationId: ctx.causationId,
+        actor: ctx.actor,
+        schemaVersion: SCHEMA_VERSION,
+      },
+    }));
+    try {
+      const result = await deps.store.append(streamId, toAppend, expected);
+      done('accepted');
+      return { state: events.reduce(aggregate.evolve, state), events, appended: toAppend, position: result.position };
+    } catch (err) {
+      if (err instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) continue;
+      done(err instanceof WrongExpectedRevision ? 'conflict' : 'error');
+      throw err;
+    }
+  }
+};
+
+/** Reads and folds a stream without deciding anything (queries, history). */
+export const load = async <S, C, E extends DomainEvent>(
+  store: EventStore,
+  aggregate: Aggregate<S, C, E>,
+  streamId: string,
+): Promise<S> => fold(aggregate, await store.readStream(streamId));
+
+const fold = <S, C, E extends DomainEvent>(aggregate: Aggregate<S, C, E>, recorded: readonly RecordedEvent[]): S => {
+  let state = aggregate.initialState;
+  for (const r of recorded) {
+    const e = aggregate.read(r);
+    if (e) state = aggregate.evolve(state, e);
+  }
+  return state;
+};

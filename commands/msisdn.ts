@@ -1,0 +1,18 @@
+/**
+ * Mainland China mobile numbers. Stored as E.164 digits without '+' (8613800138000);
+ * shown masked (138****8000) everywhere but where a role needs the whole number.
+ */
+const MOBILE = /^(?:\+?86)?(1[3-9]\d{9})$/;
+
+export const isMobileNumber = (s: string): boolean => MOBILE.test(s);
+
+/** '13800138000' or '+8613800138000' → '8613800138000'; undefined if not a mainland mobile number. */
+export const normalizeMsisdn = (s: string): string | undefined => {
+  const m = MOBILE.exec(s);
+  return m?.[1] ? `86${m[1]}` : undefined;
+};
+
+export const maskMsisdn = (msisdn: string): string => {
+  const national = msisdn.startsWith('86') && msisdn.length === 13 ? msisdn.slice(2) : msisdn;
+  return national.length >= 7 ? `${national.slice(0, 3)}****${national.slice(-4)}` : '****';
+};

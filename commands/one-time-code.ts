@@ -1,0 +1,19 @@
+/**
+ * One-time codes are derived, never stored: code = HMAC-SHA256(secret, paymentId:seq)
+ * reduced to 6 digits. Events keep only the sequence number, so neither the event
+ * store nor a read model nor a log line ever holds a code.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const CODE_DIGITS = 6;
+
+export const deriveCode = (secret: string, paymentId: string, seq: number): string => {
+  const mac = createHmac('sha256', secret).update(`${paymentId}:${seq}`).digest();
+  return String(mac.readUInt32BE(0) % 10 ** CODE_DIGITS).padStart(CODE_DIGITS, '0');
+};
+
+export const codeMatches = (secret: string, paymentId: string, seq: number, presented: string): boolean => {
+  const expected = Buffer.from(deriveCode(secret, paymentId, seq));
+  const given = Buffer.from(presented);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+};

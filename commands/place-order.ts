@@ -1,0 +1,103 @@
+/**
+ * Patent steps 1–2: the open platform places an order for the set-top box and
+ * the payment is requested right away.
+ *
+ * The order id is derived from the caller and its Idempotency-Key, so a retry lands
+ * on the same stream even after a restart. The two writes (order, then payment) are
+ * each idempotent: a crash between them is repaired by the caller's retry, or by the
+ * process reactor reacting to OrderPlaced (requestPaymentFor).
+ */
+import { UnknownProduct } from '../domain/errors.ts';
+import type { OrderPlaced } from '../domain/order/order.ts';
+import type { Money } from '../domain/money.ts';
+import { orderAggregate, paymentAggregate } from './aggregates.ts';
+import type { LedgerDeps } from './deps.ts';
+import { execute, type CommandContext } from './execute.ts';
+import { digestOf, uuidFrom } from './ids.ts';
+
+export type PlaceOrderInput = {
+  subscriberId: string;
+  smartcardId: string;
+  /** Normalised: 86 + 11 digits. */
+  msisdn: string;
+  productId: string;
+  paymentMethod: 'mobile';
+};
+
+export type PlacedOrder = {
+  orderId: string;
+  paymentId: string;
+  status: 'awaiting_confirmation';
+  amount: Money;
+  product: { productId: string; name: string; channels: readonly string[]; periodDays: number };
+  expiresAt: string;
+};
+
+export const placeOrder = async (
+  deps: LedgerDeps,
+  input: PlaceOrderInput,
+  idempotencyKey: string,
+  ctx: Omit<CommandContext, 'commandKey'>,
+): Promise<{ order: PlacedOrder; replayed: boolean }> => {
+  const product = deps.catalog.find(input.productId);
+  if (!product) throw new UnknownProduct(input.productId);
+  const client = ctx.actor.client;
+  const orderId = uuidFrom('order', client, idempotencyKey);
+  const requestHash = digestOf(input);
+  const placed = await execute(
+    deps,
+    orderAggregate,
+    {
+      type: 'PlaceOrder',
+      orderId,
+      paymentId: uuidFrom('payment', orderId),
+      subscriberId: input.subscriberId,
+      smartcardId: input.smartcardId,
+      msisdn: input.msisdn,
+      product,
+      client,
+      requestHash,
+      ttlSeconds: deps.orderTtlSeconds,
+      now: deps.now(),
+    },
+    { ...ctx, commandKey: `place:${orderId}:${requestHash}` },
+  );
+  if (placed.state.status === 'none') throw new Error('unreachable: an order exists after PlaceOrder');
+  await requestPaymentFor(deps, placed.state, ctx);
+  // The response is built from the placement facts alone, so a replay answers byte for byte the same.
+  return { order: responseOf(placed.state), replayed: placed.events.length === 0 };
+};
+
+/** Idempotent: requests the order's payment unless it already is. */
+export const requestPaymentFor = async (
+  deps: LedgerDeps,
+  order: OrderPlaced['data'],
+  ctx: Omit<CommandContext, 'commandKey'>,
+): Promise<void> => {
+  await execute(
+    deps,
+    paymentAggregate,
+    {
+      type: 'RequestPayment',
+      paymentId: order.paymentId,
+      orderId: order.orderId,
+      amount: order.amount,
+      msisdn: order.msisdn,
+      subject: order.product.name,
+      payBy: order.expiresAt,
+      codeTtlSeconds: deps.codeTtlSeconds,
+      // The code's life starts when the order was placed, also when a crash delayed this write.
+      now: new Date(order.placedAt),
+    },
+    { ...ctx, commandKey: `request-payment:${order.orderId}` },
+  );
+};
+
+const responseOf = (o: OrderPlaced['data']): PlacedOrder => ({
+  orderId: o.orderId,
+  paymentId: o.paymentId,
+  status: 'awaiting_confirmation',
+  amount: o.amount,
+  product: o.product,
+  expiresAt: o.expiresAt,
+});

@@ -1,0 +1,28 @@
+/**
+ * Patent step 4: the payment platform's result, from a signed notification or from
+ * our query when the notification is late. Sent at least once, in any order, maybe
+ * concurrently: the command key is the notification's id and content, so identical
+ * copies racing each other write the same event ids once.
+ */
+import type { RecordPlatformResult } from '../domain/payment/decide.ts';
+import { paymentAggregate } from './aggregates.ts';
+import type { LedgerDeps } from './deps.ts';
+import { execute, type CommandContext } from './execute.ts';
+import { followUpAll } from './follow-up.ts';
+import { digestOf } from './ids.ts';
+
+export type PlatformResult = Omit<RecordPlatformResult, 'type' | 'now'>;
+
+export const recordPlatformResult = async (
+  deps: LedgerDeps,
+  result: PlatformResult,
+  ctx: Omit<CommandContext, 'commandKey'>,
+): Promise<void> => {
+  const executed = await execute(
+    deps,
+    paymentAggregate,
+    { type: 'RecordPlatformResult', ...result, now: deps.now() },
+    { ...ctx, commandKey: `platform-result:${result.notificationId}:${digestOf(result)}` },
+  );
+  await followUpAll(deps, executed.appended);
+};

@@ -1,0 +1,118 @@
+/**
+ * Domain errors name the rule that refused a command. `kind` says what the refusal
+ * means; http/errors.ts maps kinds to status codes in one place.
+ */
+export type ErrorKind = 'not_found' | 'conflict' | 'unprocessable' | 'rate_limited';
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    /** Stable, kebab-case: the problem type URI ends with it. */
+    readonly code: string,
+    message: string,
+    /** Safe to show to the caller: never codes, secrets or whole phone numbers. */
+    readonly details: Record<string, string | number> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class OrderNotFound extends DomainError {
+  constructor(orderId: string) {
+    super('not_found', 'order-not-found', `order ${orderId} does not exist`, { orderId });
+  }
+}
+
+export class PaymentNotFound extends DomainError {
+  constructor(paymentId: string) {
+    super('not_found', 'payment-not-found', `payment ${paymentId} does not exist`, { paymentId });
+  }
+}
+
+export class UnknownProduct extends DomainError {
+  constructor(productId: string) {
+    super('unprocessable', 'unknown-product', `product ${productId} is not in the catalog`, { productId });
+  }
+}
+
+export class IdempotencyKeyReused extends DomainError {
+  constructor() {
+    super('unprocessable', 'idempotency-key-reused', 'this Idempotency-Key was already used with a different request body');
+  }
+}
+
+/** The order can no longer be paid: cancelled, expired, failed, or its payment window closed. */
+export class OrderNotPayable extends DomainError {
+  constructor(orderId: string, status: string) {
+    super('conflict', 'order-not-payable', `order ${orderId} is ${status} and can no longer be paid`, { orderId, status });
+  }
+}
+
+export class OrderNotCancellable extends DomainError {
+  constructor(orderId: string, status: string) {
+    super('conflict', 'order-not-cancellable', `order ${orderId} is ${status} and can no longer be cancelled`, { orderId, status });
+  }
+}
+
+export class OrderNotProvisionable extends DomainError {
+  constructor(orderId: string, status: string) {
+    super('conflict', 'order-not-provisionable', `order ${orderId} is ${status}; only paid or provisioned orders are provisioned`, { orderId, status });
+  }
+}
+
+export class OrderNotRefundable extends DomainError {
+  constructor(orderId: string, status: string) {
+    super('conflict', 'order-not-refundable', `order ${orderId} is ${status}; only orders whose provisioning failed are refunded`, { orderId, status });
+  }
+}
+
+export class PaymentAlreadyConfirmed extends DomainError {
+  constructor(paymentId: string, status: string) {
+    super('conflict', 'payment-already-confirmed', `payment ${paymentId} is already confirmed (${status})`, { paymentId, status });
+  }
+}
+
+/** The payment is closed (failed, declined, voided, flagged, refunded): nothing more to confirm or send. */
+export class PaymentClosed extends DomainError {
+  constructor(paymentId: string, status: string) {
+    super('conflict', 'payment-closed', `payment ${paymentId} is ${status}`, { paymentId, status });
+  }
+}
+
+export class CodeExpired extends DomainError {
+  constructor(paymentId: string) {
+    super('unprocessable', 'code-expired', 'the one-time code has expired; ask for a new one', { paymentId });
+  }
+}
+
+export class ResendLimitReached extends DomainError {
+  constructor(paymentId: string, retryAfterSeconds: number) {
+    super('rate_limited', 'resend-limit-reached', 'no more codes can be sent for this payment right now', { paymentId, retryAfterSeconds });
+  }
+}
+
+/** The payment platform reported something this payment cannot accept as is. */
+export class PaymentNotSubmittable extends DomainError {
+  constructor(paymentId: string, status: string) {
+    super('conflict', 'payment-not-submittable', `payment ${paymentId} is ${status} and cannot be sent to the platform`, { paymentId, status });
+  }
+}
+
+export class PaymentNotRefundable extends DomainError {
+  constructor(paymentId: string, status: string) {
+    super('conflict', 'payment-not-refundable', `payment ${paymentId} is ${status} and holds no money to refund`, { paymentId, status });
+  }
+}
+
+/** The presented code is wrong; the attempt is recorded. At 0 attempts left the payment has failed. */
+export class WrongCode extends DomainError {
+  constructor(paymentId: string, attemptsLeft: number) {
+    super(
+      'unprocessable',
+      'wrong-code',
+      attemptsLeft > 0 ? `wrong code; ${attemptsLeft} attempts left` : 'wrong code; no attempts left, the payment has failed and the order is cancelled',
+      { paymentId, attemptsLeft },
+    );
+  }
+}

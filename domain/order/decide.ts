@@ -1,0 +1,231 @@
+/**
+ * Order commands and the rules that accept or refuse them.
+ * Every command carries its own time (`now`) and ids; decide is pure.
+ * Returning [] means "already so": commands are safe to repeat.
+ */
+import {
+  IdempotencyKeyReused,
+  OrderNotCancellable,
+  OrderNotFound,
+  OrderNotPayable,
+  OrderNotProvisionable,
+  OrderNotRefundable,
+} from '../errors.ts';
+import type { Money } from '../money.ts';
+import { assertNever } from '../never.ts';
+import type { Product } from '../catalog.ts';
+import type { CancelReason, Order, OrderEvent } from './order.ts';
+
+export type PlaceOrder = {
+  type: 'PlaceOrder';
+  orderId: string;
+  paymentId: string;
+  subscriberId: string;
+  smartcardId: string;
+  msisdn: string;
+  product: Product;
+  client: string;
+  requestHash: string;
+  ttlSeconds: number;
+  now: Date;
+};
+export type MarkPaymentPending = { type: 'MarkPaymentPending'; orderId: string; paymentId: string; now: Date };
+export type MarkPaid = { type: 'MarkPaid'; orderId: string; paymentId: string; tradeNo: string; amount: Money; paidAt: string };
+export type MarkPaymentFailed = { type: 'MarkPaymentFailed'; orderId: string; reason: string; now: Date };
+export type CancelOrder = { type: 'CancelOrder'; orderId: string; reason: CancelReason; now: Date };
+export type ExpireOrder = { type: 'ExpireOrder'; orderId: string; now: Date };
+export type MarkProvisioned = {
+  type: 'MarkProvisioned';
+  orderId: string;
+  requestNo: number;
+  bossRef: string;
+  validFrom: string;
+  validUntil: string;
+  now: Date;
+};
+export type MarkProvisioningFailed = { type: 'MarkProvisioningFailed'; orderId: string; requestNo: number; reason: string; now: Date };
+export type RequestReprovision = { type: 'RequestReprovision'; orderId: string; now: Date };
+export type MarkRefunded = { type: 'MarkRefunded'; orderId: string; refundNo: string; amount: Money; now: Date };
+
+export type OrderCommand =
+  | PlaceOrder
+  | MarkPaymentPending
+  | MarkPaid
+  | MarkPaymentFailed
+  | CancelOrder
+  | ExpireOrder
+  | MarkProvisioned
+  | MarkProvisioningFailed
+  | RequestReprovision
+  | MarkRefunded;
+
+type Placed = Exclude<Order, { status: 'none' }>;
+
+export const decideOrder = (cmd: OrderCommand, state: Order): OrderEvent[] => {
+  if (cmd.type === 'PlaceOrder') return place(cmd, state);
+  if (state.status === 'none') throw new OrderNotFound(cmd.orderId);
+  switch (cmd.type) {
+    case 'MarkPaymentPending':
+      return markPaymentPending(cmd, state);
+    case 'MarkPaid':
+      return markPaid(cmd, state);
+    case 'MarkPaymentFailed':
+      return markPaymentFailed(cmd, state);
+    case 'CancelOrder':
+      return cancel(cmd, state);
+    case 'ExpireOrder':
+      return expire(cmd, state);
+    case 'MarkProvisioned':
+      return markProvisioned(cmd, state);
+    case 'MarkProvisioningFailed':
+      return markProvisioningFailed(cmd, state);
+    case 'RequestReprovision':
+      return requestReprovision(cmd, state);
+    case 'MarkRefunded':
+      return markRefunded(cmd, state);
+    default:
+      return assertNever(cmd);
+  }
+};
+
+const iso = (d: Date): string => d.toISOString();
+
+const place = (cmd: PlaceOrder, state: Order): OrderEvent[] => {
+  if (state.status !== 'none') {
+    // Same caller, same key: a retry. The same key with another body is refused.
+    if (state.client === cmd.client && state.requestHash === cmd.requestHash) return [];
+    throw new IdempotencyKeyReused();
+  }
+  return [
+    {
+      type: 'OrderPlaced',
+      data: {
+        orderId: cmd.orderId,
+        paymentId: cmd.paymentId,
+        subscriberId: cmd.subscriberId,
+        smartcardId: cmd.smartcardId,
+        msisdn: cmd.msisdn,
+        product: {
+          productId: cmd.product.productId,
+          name: cmd.product.name,
+          channels: cmd.product.channels,
+          periodDays: cmd.product.periodDays,
+        },
+        amount: cmd.product.price,
+        placedAt: iso(cmd.now),
+        expiresAt: iso(new Date(cmd.now.getTime() + cmd.ttlSeconds * 1000)),
+        client: cmd.client,
+        requestHash: cmd.requestHash,
+      },
+    },
+  ];
+};
+
+const isPastExpiry = (state: Placed, now: Date): boolean => now.getTime() >= Date.parse(state.expiresAt);
+
+const markPaymentPending = (cmd: MarkPaymentPending, state: Placed): OrderEvent[] => {
+  if (state.status === 'payment_pending' && state.paymentId === cmd.paymentId) return [];
+  if (state.status !== 'awaiting_confirmation' || state.paymentId !== cmd.paymentId || isPastExpiry(state, cmd.now)) {
+    throw new OrderNotPayable(state.orderId, state.status === 'awaiting_confirmation' ? 'past its payment deadline' : state.status);
+  }
+  return [{ type: 'OrderPaymentPending', data: { orderId: state.orderId, paymentId: cmd.paymentId, at: iso(cmd.now) } }];
+};
+
+/**
+ * A confirmed payment pays the order even if the pending step was not recorded yet
+ * (the payment stream is the authority on money). A closed order refuses: the money
+ * must then go back (the process turns this refusal into a refund).
+ */
+const markPaid = (cmd: MarkPaid, state: Placed): OrderEvent[] => {
+  switch (state.status) {
+    case 'awaiting_confirmation':
+    case 'payment_pending':
+      return [
+        {
+          type: 'OrderPaid',
+          data: { orderId: state.orderId, paymentId: cmd.paymentId, tradeNo: cmd.tradeNo, amount: cmd.amount, paidAt: cmd.paidAt },
+        },
+      ];
+    case 'paid':
+    case 'provisioned':
+    case 'provisioning_failed':
+    case 'refunded':
+      return [];
+    case 'cancelled':
+    case 'expired':
+    case 'payment_failed':
+      throw new OrderNotPayable(state.orderId, state.status);
+    default:
+      return assertNever(state);
+  }
+};
+
+const markPaymentFailed = (cmd: MarkPaymentFailed, state: Placed): OrderEvent[] => {
+  switch (state.status) {
+    case 'awaiting_confirmation':
+    case 'payment_pending':
+      return [{ type: 'OrderPaymentFailed', data: { orderId: state.orderId, reason: cmd.reason, at: iso(cmd.now) } }];
+    case 'payment_failed':
+    case 'cancelled':
+    case 'expired':
+      return [];
+    case 'paid':
+    case 'provisioned':
+    case 'provisioning_failed':
+    case 'refunded':
+      throw new OrderNotPayable(state.orderId, state.status);
+    default:
+      return assertNever(state);
+  }
+};
+
+/** Only an order still waiting for the subscriber's confirmation can be cancelled; once money may move, it cannot. */
+const cancel = (cmd: CancelOrder, state: Placed): OrderEvent[] => {
+  if (state.status === 'cancelled') return [];
+  if (state.status !== 'awaiting_confirmation') throw new OrderNotCancellable(state.orderId, state.status);
+  return [{ type: 'OrderCancelled', data: { orderId: state.orderId, reason: cmd.reason, at: iso(cmd.now) } }];
+};
+
+/** A timer's command: early or late, it is safe; only a due, unconfirmed order expires. */
+const expire = (cmd: ExpireOrder, state: Placed): OrderEvent[] =>
+  state.status === 'awaiting_confirmation' && isPastExpiry(state, cmd.now)
+    ? [{ type: 'OrderExpired', data: { orderId: state.orderId, at: iso(cmd.now) } }]
+    : [];
+
+const markProvisioned = (cmd: MarkProvisioned, state: Placed): OrderEvent[] => {
+  const event: OrderEvent = {
+    type: 'OrderProvisioned',
+    data: {
+      orderId: state.orderId,
+      requestNo: cmd.requestNo,
+      bossRef: cmd.bossRef,
+      validFrom: cmd.validFrom,
+      validUntil: cmd.validUntil,
+      at: iso(cmd.now),
+    },
+  };
+  if (state.status === 'paid') return [event];
+  if (state.status === 'provisioned') return cmd.requestNo > state.provisionedRequestNo ? [event] : [];
+  throw new OrderNotProvisionable(state.orderId, state.status);
+};
+
+const markProvisioningFailed = (cmd: MarkProvisioningFailed, state: Placed): OrderEvent[] => {
+  if (state.status === 'provisioning_failed') return [];
+  // A failed reprovision leaves what BOSS already opened as it is.
+  if (state.status === 'provisioned') return [];
+  if (state.status !== 'paid') throw new OrderNotProvisionable(state.orderId, state.status);
+  return [
+    { type: 'OrderProvisioningFailed', data: { orderId: state.orderId, requestNo: cmd.requestNo, reason: cmd.reason, at: iso(cmd.now) } },
+  ];
+};
+
+const requestReprovision = (cmd: RequestReprovision, state: Placed): OrderEvent[] => {
+  if (state.status !== 'paid' && state.status !== 'provisioned') throw new OrderNotProvisionable(state.orderId, state.status);
+  return [{ type: 'OrderReprovisionRequested', data: { orderId: state.orderId, requestNo: state.lastRequestNo + 1, at: iso(cmd.now) } }];
+};
+
+const markRefunded = (cmd: MarkRefunded, state: Placed): OrderEvent[] => {
+  if (state.status === 'refunded') return [];
+  if (state.status !== 'provisioning_failed') throw new OrderNotRefundable(state.orderId, state.status);
+  return [{ type: 'OrderRefunded', data: { orderId: state.orderId, refundNo: cmd.refundNo, amount: cmd.amount, at: iso(cmd.now) } }];
+};

@@ -1,0 +1,305 @@
+/**
+ * Payment commands and their rules. Pure: the caller says whether the presented
+ * code matched (it holds the secret), and what time it is.
+ * Returning [] means "already so": duplicates and retries are normal traffic.
+ */
+import {
+  CodeExpired,
+  OrderNotPayable,
+  PaymentAlreadyConfirmed,
+  PaymentClosed,
+  PaymentNotFound,
+  PaymentNotRefundable,
+  PaymentNotSubmittable,
+  ResendLimitReached,
+} from '../errors.ts';
+import { sameMoney, type Money } from '../money.ts';
+import { assertNever } from '../never.ts';
+import {
+  MAX_RESENDS,
+  MAX_WRONG_CODES,
+  RESEND_INTERVAL_SECONDS,
+  type Payment,
+  type PaymentEvent,
+  type ResultSource,
+  type VoidReason,
+} from './payment.ts';
+
+export type RequestPayment = {
+  type: 'RequestPayment';
+  paymentId: string;
+  orderId: string;
+  amount: Money;
+  msisdn: string;
+  subject: string;
+  payBy: string;
+  codeTtlSeconds: number;
+  now: Date;
+};
+/** `codeMatches`: the presented code equals the current code (checked by the caller, who holds the secret). */
+export type ConfirmPayment = { type: 'ConfirmPayment'; paymentId: string; codeMatches: boolean; now: Date };
+export type ResendCode = { type: 'ResendCode'; paymentId: string; codeTtlSeconds: number; now: Date };
+export type DeclinePayment = { type: 'DeclinePayment'; paymentId: string; now: Date };
+export type RecordTradeCreated = { type: 'RecordTradeCreated'; paymentId: string; tradeNo: string; now: Date };
+/** A result from the platform: a signed notification, or the answer to our query when a notification is late. */
+export type RecordPlatformResult = {
+  type: 'RecordPlatformResult';
+  paymentId: string;
+  source: ResultSource;
+  notificationId: string;
+  tradeNo: string;
+  status: 'PROCESSING' | 'SUCCESS' | 'FAILED' | 'CLOSED';
+  amount: Money;
+  paidAt?: string;
+  failureReason?: string;
+  now: Date;
+};
+export type VoidPayment = { type: 'VoidPayment'; paymentId: string; reason: VoidReason; now: Date };
+export type RecordRefund = { type: 'RecordRefund'; paymentId: string; refundNo: string; amount: Money; now: Date };
+
+export type PaymentCommand =
+  | RequestPayment
+  | ConfirmPayment
+  | ResendCode
+  | DeclinePayment
+  | RecordTradeCreated
+  | RecordPlatformResult
+  | VoidPayment
+  | RecordRefund;
+
+type Requested = Exclude<Payment, { status: 'none' }>;
+type Awaiting = Extract<Payment, { status: 'awaiting_confirmation' }>;
+
+export const decidePayment = (cmd: PaymentCommand, state: Payment): PaymentEvent[] => {
+  if (cmd.type === 'RequestPayment') return request(cmd, state);
+  if (state.status === 'none') throw new PaymentNotFound(cmd.paymentId);
+  switch (cmd.type) {
+    case 'ConfirmPayment':
+      return confirm(cmd, state);
+    case 'ResendCode':
+      return resend(cmd, state);
+    case 'DeclinePayment':
+      return decline(cmd, state);
+    case 'RecordTradeCreated':
+      return recordTrade(cmd, state);
+    case 'RecordPlatformResult':
+      return recordResult(cmd, state);
+    case 'VoidPayment':
+      return voidPayment(cmd, state);
+    case 'RecordRefund':
+      return recordRefund(cmd, state);
+    default:
+      return assertNever(cmd);
+  }
+};
+
+const iso = (d: Date): string => d.toISOString();
+const addSeconds = (d: Date, s: number): string => iso(new Date(d.getTime() + s * 1000));
+
+const request = (cmd: RequestPayment, state: Payment): PaymentEvent[] => {
+  if (state.status !== 'none') return [];
+  return [
+    {
+      type: 'PaymentRequested',
+      data: {
+        paymentId: cmd.paymentId,
+        orderId: cmd.orderId,
+        amount: cmd.amount,
+        msisdn: cmd.msisdn,
+        subject: cmd.subject,
+        requestedAt: iso(cmd.now),
+        payBy: cmd.payBy,
+        codeSeq: 1,
+        codeExpiresAt: addSeconds(cmd.now, cmd.codeTtlSeconds),
+      },
+    },
+  ];
+};
+
+/** Refuses anything but a payment still waiting for its code, naming why. */
+const requireAwaiting = (state: Requested): Awaiting => {
+  switch (state.status) {
+    case 'awaiting_confirmation':
+      return state;
+    case 'confirmed':
+    case 'submitted':
+    case 'succeeded':
+      throw new PaymentAlreadyConfirmed(state.paymentId, state.status);
+    case 'failed':
+    case 'declined':
+    case 'voided':
+    case 'flagged':
+    case 'refunded':
+      throw new PaymentClosed(state.paymentId, state.status);
+    default:
+      return assertNever(state);
+  }
+};
+
+const confirm = (cmd: ConfirmPayment, current: Requested): PaymentEvent[] => {
+  const state = requireAwaiting(current);
+  if (cmd.now.getTime() >= Date.parse(state.payBy)) throw new OrderNotPayable(state.orderId, 'past its payment deadline');
+  if (cmd.now.getTime() >= Date.parse(state.code.expiresAt)) throw new CodeExpired(state.paymentId);
+  const at = iso(cmd.now);
+  if (cmd.codeMatches) return [{ type: 'PaymentConfirmed', data: { paymentId: state.paymentId, orderId: state.orderId, at } }];
+  const wrongAttempts = state.code.wrongAttempts + 1;
+  const attemptsLeft = MAX_WRONG_CODES - wrongAttempts;
+  const rejected: PaymentEvent = { type: 'PaymentCodeRejected', data: { paymentId: state.paymentId, wrongAttempts, attemptsLeft, at } };
+  if (attemptsLeft > 0) return [rejected];
+  return [
+    rejected,
+    {
+      type: 'PaymentFailed',
+      data: { paymentId: state.paymentId, orderId: state.orderId, reason: 'too_many_wrong_codes', detail: `${MAX_WRONG_CODES} wrong codes`, at },
+    },
+  ];
+};
+
+const resend = (cmd: ResendCode, current: Requested): PaymentEvent[] => {
+  const state = requireAwaiting(current);
+  if (cmd.now.getTime() >= Date.parse(state.payBy)) throw new OrderNotPayable(state.orderId, 'past its payment deadline');
+  if (state.code.resends >= MAX_RESENDS) {
+    throw new ResendLimitReached(state.paymentId, Math.max(0, Math.ceil((Date.parse(state.payBy) - cmd.now.getTime()) / 1000)));
+  }
+  const nextAllowed = Date.parse(state.code.sentAt) + RESEND_INTERVAL_SECONDS * 1000;
+  if (cmd.now.getTime() < nextAllowed) throw new ResendLimitReached(state.paymentId, Math.ceil((nextAllowed - cmd.now.getTime()) / 1000));
+  return [
+    {
+      type: 'PaymentCodeResent',
+      data: { paymentId: state.paymentId, codeSeq: state.code.seq + 1, codeExpiresAt: addSeconds(cmd.now, cmd.codeTtlSeconds), at: iso(cmd.now) },
+    },
+  ];
+};
+
+const decline = (cmd: DeclinePayment, state: Requested): PaymentEvent[] => {
+  if (state.status === 'declined') return [];
+  const awaiting = requireAwaiting(state);
+  return [{ type: 'PaymentDeclined', data: { paymentId: awaiting.paymentId, orderId: awaiting.orderId, at: iso(cmd.now) } }];
+};
+
+const recordTrade = (cmd: RecordTradeCreated, state: Requested): PaymentEvent[] => {
+  switch (state.status) {
+    case 'confirmed':
+      return [{ type: 'PaymentSubmitted', data: { paymentId: state.paymentId, tradeNo: cmd.tradeNo, at: iso(cmd.now) } }];
+    case 'submitted':
+    case 'succeeded':
+    case 'failed':
+    case 'flagged':
+    case 'refunded':
+      // The trade is known or its result already arrived: nothing to add.
+      return [];
+    case 'awaiting_confirmation':
+    case 'declined':
+    case 'voided':
+      throw new PaymentNotSubmittable(state.paymentId, state.status);
+    default:
+      return assertNever(state);
+  }
+};
+
+/**
+ * The platform's word on the money. A SUCCESS pays only a confirmed payment with the
+ * same amount; any other SUCCESS is flagged for review and never pays. A result for a
+ * payment that already has its final result is a duplicate or came out of order: ignored.
+ */
+const recordResult = (cmd: RecordPlatformResult, state: Requested): PaymentEvent[] => {
+  const at = iso(cmd.now);
+  const flag = (reason: 'amount_mismatch' | 'unexpected_success'): PaymentEvent[] => [
+    {
+      type: 'PaymentFlagged',
+      data: {
+        paymentId: state.paymentId,
+        orderId: state.orderId,
+        reason,
+        notificationId: cmd.notificationId,
+        tradeNo: cmd.tradeNo,
+        expected: state.amount,
+        reported: cmd.amount,
+        at,
+      },
+    },
+  ];
+  switch (state.status) {
+    case 'confirmed':
+    case 'submitted':
+      switch (cmd.status) {
+        case 'PROCESSING':
+          return [];
+        case 'SUCCESS':
+          if (!sameMoney(cmd.amount, state.amount)) return flag('amount_mismatch');
+          return [
+            {
+              type: 'PaymentSucceeded',
+              data: {
+                paymentId: state.paymentId,
+                orderId: state.orderId,
+                tradeNo: cmd.tradeNo,
+                notificationId: cmd.notificationId,
+                source: cmd.source,
+                amount: cmd.amount,
+                paidAt: cmd.paidAt ?? at,
+                at,
+              },
+            },
+          ];
+        case 'FAILED':
+        case 'CLOSED':
+          return [
+            {
+              type: 'PaymentFailed',
+              data: {
+                paymentId: state.paymentId,
+                orderId: state.orderId,
+                reason: cmd.status === 'FAILED' ? 'platform_failed' : 'platform_closed',
+                detail: cmd.failureReason ?? cmd.status,
+                at,
+              },
+            },
+          ];
+        default:
+          return assertNever(cmd.status);
+      }
+    case 'awaiting_confirmation':
+    case 'failed':
+    case 'declined':
+    case 'voided':
+      return cmd.status === 'SUCCESS' ? flag('unexpected_success') : [];
+    case 'succeeded':
+    case 'flagged':
+    case 'refunded':
+      return [];
+    default:
+      return assertNever(state);
+  }
+};
+
+/** The order closed before the payment reached the platform: the payment will never be sent. */
+const voidPayment = (cmd: VoidPayment, state: Requested): PaymentEvent[] => {
+  switch (state.status) {
+    case 'awaiting_confirmation':
+    case 'confirmed':
+      return [{ type: 'PaymentVoided', data: { paymentId: state.paymentId, orderId: state.orderId, reason: cmd.reason, at: iso(cmd.now) } }];
+    case 'voided':
+    case 'declined':
+    case 'failed':
+      return [];
+    case 'submitted':
+    case 'succeeded':
+    case 'flagged':
+    case 'refunded':
+      throw new PaymentAlreadyConfirmed(state.paymentId, state.status);
+    default:
+      return assertNever(state);
+  }
+};
+
+const recordRefund = (cmd: RecordRefund, state: Requested): PaymentEvent[] => {
+  if (state.status === 'refunded') return [];
+  if (state.status !== 'succeeded' && state.status !== 'flagged') throw new PaymentNotRefundable(state.paymentId, state.status);
+  return [
+    {
+      type: 'PaymentRefunded',
+      data: { paymentId: state.paymentId, orderId: state.orderId, refundNo: cmd.refundNo, amount: cmd.amount, at: iso(cmd.now) },
+    },
+  ];
+};

@@ -1,0 +1,119 @@
+/**
+ * Configuration from the environment (API.md, "Configuration"). Pure: the
+ * composition root passes process.env in; nothing else reads it.
+ */
+import { z } from 'zod';
+import { parseApiTokens, DEV_TOKENS, type TokenTable } from './auth.ts';
+
+export type Config = {
+  production: boolean;
+  port: number;
+  host: string;
+  dataDir: string;
+  catalogFile: string;
+  eventstoreUrl: string | undefined;
+  mongodbUrl: string | undefined;
+  tokens: TokenTable;
+  /** True when the documented dev tokens are in use (never in production). */
+  devTokens: boolean;
+  paymentPlatformUrl: string | undefined;
+  /** First signs our requests; all are accepted on notifications (rotation). */
+  paymentPlatformSecrets: readonly string[];
+  publicBaseUrl: string;
+  bossUrl: string | undefined;
+  bossToken: string | undefined;
+  smsGatewayUrl: string | undefined;
+  /** Undefined outside production: generated once per data dir. */
+  codeSecret: string | undefined;
+  orderTtlSeconds: number;
+  codeTtlSeconds: number;
+  paymentQueryAfterSeconds: number;
+  retryBaseMs: number;
+  retryMaxAttempts: number;
+  logLevel: string;
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Used only when no secret is configured outside production, with the simulated platform. */
+export const DEV_PLATFORM_SECRET = 'dev-platform-secret';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = z.url();
+
+const envSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  CATALOG_FILE: z.string().min(1).default('./catalog.json'),
+  EVENTSTORE_URL: z.string().regex(/^(esdb|kurrentdb|kdb|esdb\+discover|kurrentdb\+discover):\/\//, 'an esdb:// or kurrentdb:// connection string').optional(),
+  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// connection string').optional(),
+  API_TOKENS: z.string().min(1).optional(),
+  PAYMENT_PLATFORM_URL: url.optional(),
+  PAYMENT_PLATFORM_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  PUBLIC_BASE_URL: url.optional(),
+  BOSS_URL: url.optional(),
+  BOSS_TOKEN: z.string().min(1).optional(),
+  SMS_GATEWAY_URL: url.optional(),
+  CODE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  ORDER_TTL_SECONDS: int(10, 7 * 24 * 3600).default(900),
+  CODE_TTL_SECONDS: int(10, 24 * 3600).default(300),
+  PAYMENT_QUERY_AFTER_SECONDS: int(1, 24 * 3600).default(120),
+  RETRY_BASE_MS: int(1, 600_000).default(1000),
+  RETRY_MAX_ATTEMPTS: int(1, 100).default(8),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const loadConfig = (env: Readonly<Record<string, string | undefined>>): Config => {
+  // An empty variable counts as unset.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${issue?.path.join('.') ?? 'environment'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if (production) {
+    const missing = (['API_TOKENS', 'PAYMENT_PLATFORM_SECRET', 'CODE_SECRET'] as const).filter((k) => e[k] === undefined);
+    if (missing.length > 0) throw new ConfigError(`production needs ${missing.join(', ')}`);
+  }
+  if (e.BOSS_URL !== undefined && e.BOSS_TOKEN === undefined) throw new ConfigError('BOSS_TOKEN: required with BOSS_URL');
+  if (e.PAYMENT_PLATFORM_URL !== undefined && e.PAYMENT_PLATFORM_SECRET === undefined) {
+    throw new ConfigError('PAYMENT_PLATFORM_SECRET: required with PAYMENT_PLATFORM_URL');
+  }
+  let tokens: TokenTable;
+  try {
+    tokens = parseApiTokens(e.API_TOKENS ?? DEV_TOKENS);
+  } catch (err) {
+    throw new ConfigError(`API_TOKENS: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const publicHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST;
+  return {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    catalogFile: e.CATALOG_FILE,
+    eventstoreUrl: e.EVENTSTORE_URL,
+    mongodbUrl: e.MONGODB_URL,
+    tokens,
+    devTokens: e.API_TOKENS === undefined,
+    paymentPlatformUrl: e.PAYMENT_PLATFORM_URL,
+    paymentPlatformSecrets: (e.PAYMENT_PLATFORM_SECRET ?? DEV_PLATFORM_SECRET).split(',').filter((s) => s.length > 0),
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${publicHost}:${e.PORT}`).replace(/\/+$/, ''),
+    bossUrl: e.BOSS_URL,
+    bossToken: e.BOSS_TOKEN,
+    smsGatewayUrl: e.SMS_GATEWAY_URL,
+    codeSecret: e.CODE_SECRET,
+    orderTtlSeconds: e.ORDER_TTL_SECONDS,
+    codeTtlSeconds: e.CODE_TTL_SECONDS,
+    paymentQueryAfterSeconds: e.PAYMENT_QUERY_AFTER_SECONDS,
+    retryBaseMs: e.RETRY_BASE_MS,
+    retryMaxAttempts: e.RETRY_MAX_ATTEMPTS,
+    logLevel: e.LOG_LEVEL,
+  };
+};

@@ -1,0 +1,86 @@
+/**
+ * Patent step 4: the payment platform's signed result. At least once, in any order,
+ * maybe concurrently. The signature is checked over the raw body before anything is
+ * parsed or recorded; a bad or stale signature records nothing.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { recordPlatformResult } from '../../commands/record-platform-result.ts';
+import { PaymentNotFound } from '../../domain/errors.ts';
+import { paymentStream } from '../../domain/payment/payment.ts';
+import { SIGNATURE_HEADER, verify } from '../../integrations/signature.ts';
+import type { AppDeps } from '../app.ts';
+import { HttpProblem } from '../problem.ts';
+import { notificationBody } from '../schemas.ts';
+import { contextOf } from './context.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody?: string;
+  }
+}
+
+const PLATFORM_ACTOR = { role: 'payment-platform', client: 'payment-platform' };
+
+export const notificationRoutes = (deps: AppDeps): FastifyPluginAsync => async (app) => {
+  // Scoped to this plugin: keep the raw text, which the signature covers.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    req.rawBody = typeof body === 'string' ? body : body.toString('utf8');
+    done(null, undefined);
+  });
+
+  app.post(
+    '/v1/payment-notifications',
+    {
+      schema: {
+        tags: ['payment platform'],
+        summary: 'Payment result from the platform (patent step 4), signed with X-Platform-Signature',
+        security: [],
+        body: notificationBody,
+      },
+      // The body is validated after the signature check, below.
+      validatorCompiler: () => (value) => ({ value }),
+    },
+    async (req, reply) => {
+      const raw = req.rawBody ?? '';
+      const header = req.headers[SIGNATURE_HEADER];
+      const check = verify(typeof header === 'string' ? header : undefined, raw, deps.platformSecrets, deps.ledger.now().getTime() / 1000);
+      if (!check.ok) {
+        req.log.warn({ reason: check.reason }, 'notification refused: signature %s', check.reason);
+        throw new HttpProblem(401, 'bad-signature', 'Unauthorized', `the X-Platform-Signature is ${check.reason}`);
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        throw new HttpProblem(400, 'bad-request', 'Bad request', 'the body is not JSON');
+      }
+      const parsed = notificationBody.safeParse(json);
+      if (!parsed.success) {
+        const errors = parsed.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message }));
+        req.log.info({ errors }, 'notification refused: validation');
+        return reply
+          .code(400)
+          .type('application/problem+json')
+          .send({ type: 'urn:tvpay-ledger:problem:validation', title: 'Invalid request', status: 400, detail: 'the notification is invalid', errors });
+      }
+      const n = parsed.data;
+      if ((await deps.ledger.store.readStream(paymentStream(n.outTradeNo))).length === 0) throw new PaymentNotFound(n.outTradeNo);
+      await recordPlatformResult(
+        deps.ledger,
+        {
+          paymentId: n.outTradeNo,
+          source: 'notification',
+          notificationId: n.notificationId,
+          tradeNo: n.tradeNo,
+          status: n.status,
+          amount: n.amount,
+          ...(n.paidAt !== undefined && { paidAt: new Date(n.paidAt).toISOString() }),
+          ...(n.failureReason !== undefined && { failureReason: n.failureReason }),
+        },
+        { ...contextOf(req), actor: PLATFORM_ACTOR },
+      );
+      req.log.info({ paymentId: n.outTradeNo, notificationId: n.notificationId, status: n.status }, 'notification recorded');
+      return reply.code(200).type('text/plain').send('success');
+    },
+  );
+};

@@ -1,0 +1,62 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { confirmPayment } from '../../commands/confirm-payment.ts';
+import { declinePayment } from '../../commands/decline-payment.ts';
+import { resendCode } from '../../commands/resend-code.ts';
+import type { AppDeps } from '../app.ts';
+import { confirmBody, paymentParams, problem } from '../schemas.ts';
+import { contextOf } from './context.ts';
+
+const refusals = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 422: problem, 429: problem };
+
+export const paymentRoutes = (deps: AppDeps): FastifyPluginAsync => async (base) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  const phone = { roles: ['phone-app'] as const };
+
+  app.post(
+    '/v1/payments/:paymentId/confirm',
+    {
+      config: phone,
+      schema: {
+        tags: ['payments'],
+        summary: 'Confirm the payment with the one-time code (patent step 3)',
+        params: paymentParams,
+        body: confirmBody,
+        response: { 200: z.object({ paymentId: z.string(), status: z.literal('submitted') }), ...refusals },
+      },
+    },
+    async (req) => confirmPayment(deps.ledger, req.params.paymentId, req.body.code, contextOf(req)),
+  );
+
+  app.post(
+    '/v1/payments/:paymentId/resend-code',
+    {
+      config: phone,
+      schema: {
+        tags: ['payments'],
+        summary: 'Send a new one-time code by SMS (rate-limited)',
+        params: paymentParams,
+        response: {
+          200: z.object({ paymentId: z.string(), codeExpiresAt: z.string(), resendsLeft: z.number().int() }),
+          ...refusals,
+        },
+      },
+    },
+    async (req) => resendCode(deps.ledger, req.params.paymentId, contextOf(req)),
+  );
+
+  app.post(
+    '/v1/payments/:paymentId/decline',
+    {
+      config: phone,
+      schema: {
+        tags: ['payments'],
+        summary: 'The subscriber refuses the payment; the order is cancelled',
+        params: paymentParams,
+        response: { 200: z.object({ paymentId: z.string(), status: z.literal('declined') }), ...refusals },
+      },
+    },
+    async (req) => declinePayment(deps.ledger, req.params.paymentId, contextOf(req)),
+  );
+};

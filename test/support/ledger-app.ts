@@ -1,0 +1,107 @@
+/**
+ * A ledger app on a fresh SQLite store in a temp dir, with a clock the test moves,
+ * known tokens and secrets, and helpers that speak the API as its callers do.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { deriveCode } from '../../commands/one-time-code.ts';
+import { compose, type Service } from '../../http/compose.ts';
+import { loadConfig } from '../../http/config.ts';
+import { createLogger } from '../../http/logger.ts';
+import { sign } from '../../integrations/signature.ts';
+import type { RecordedEvent } from '../../stores/event-store.ts';
+
+export const TOKENS = {
+  openPlatform: 'test-open-platform-token',
+  phone: 'test-phone-app-token',
+  service: 'test-customer-service-token',
+  admin: 'test-admin-token',
+} as const;
+
+export const PLATFORM_SECRET = 'test-platform-secret-0123456789';
+export const CODE_SECRET = 'test-code-secret-0123456789abcdef0123456789';
+
+export type TestLedger = {
+  app: FastifyInstance;
+  service: Service;
+  dataDir: string;
+  clock: { now: Date; advance(seconds: number): void };
+  env: Record<string, string>;
+  close(): Promise<void>;
+  /** Every event in the store, in global order. */
+  allEvents(): Promise<RecordedEvent[]>;
+  placeOrder(body?: Partial<OrderBody>, key?: string): Promise<LightMyRequestResponse>;
+  codeFor(paymentId: string, seq?: number): string;
+  confirm(paymentId: string, code: string): Promise<LightMyRequestResponse>;
+  notify(body: Record<string, unknown>, opts?: { secret?: string; at?: number }): Promise<LightMyRequestResponse>;
+};
+
+export type OrderBody = { subscriberId: string; smartcardId: string; msisdn: string; productId: string; paymentMethod: string };
+
+export const orderBody = (over: Partial<OrderBody> = {}): OrderBody => ({
+  subscriberId: 'sub-1001',
+  smartcardId: '8100123456789012',
+  msisdn: '13800138000',
+  productId: 'sports-month',
+  paymentMethod: 'mobile',
+  ...over,
+});
+
+export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
+
+export const startTestLedger = async (extraEnv: Record<string, string> = {}): Promise<TestLedger> => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tvpay-test-'));
+  const env: Record<string, string> = {
+    DATA_DIR: dataDir,
+    API_TOKENS: `open-platform:${TOKENS.openPlatform},phone-app:${TOKENS.phone},customer-service:${TOKENS.service},admin:${TOKENS.admin}`,
+    PAYMENT_PLATFORM_SECRET: PLATFORM_SECRET,
+    CODE_SECRET,
+    LOG_LEVEL: 'silent',
+    ...extraEnv,
+  };
+  const clock = {
+    now: new Date('2026-11-25T08:00:00.000Z'),
+    advance(seconds: number) {
+      this.now = new Date(this.now.getTime() + seconds * 1000);
+    },
+  };
+  const config = loadConfig(env);
+  const service = await compose(config, createLogger(config.logLevel), () => clock.now);
+  const app = service.app;
+  await app.ready();
+  const t: TestLedger = {
+    app,
+    service,
+    dataDir,
+    clock,
+    env,
+    close: async () => {
+      await service.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    allEvents: async () => service.ledger.store.readAll('start', 1_000_000),
+    placeOrder: (body = {}, key = 'key-1') =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': key },
+        payload: orderBody(body),
+      }),
+    codeFor: (paymentId, seq = 1) => deriveCode(CODE_SECRET, paymentId, seq),
+    confirm: (paymentId, code) =>
+      app.inject({ method: 'POST', url: `/v1/payments/${paymentId}/confirm`, headers: bearer(TOKENS.phone), payload: { code } }),
+    notify: (body, opts = {}) => {
+      const raw = JSON.stringify(body);
+      const at = opts.at ?? Math.floor(clock.now.getTime() / 1000);
+      return app.inject({
+        method: 'POST',
+        url: '/v1/payment-notifications',
+        headers: { 'content-type': 'application/json', 'x-platform-signature': sign(opts.secret ?? PLATFORM_SECRET, raw, at) },
+        payload: raw,
+      });
+    },
+  };
+  return t;
+};
