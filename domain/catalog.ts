@@ -25,9 +25,12 @@ const productSchema = z.strictObject({
 
 const catalogSchema = z
   .strictObject({ products: z.array(productSchema).min(1) })
-  .refine((c) => new Set(c.products.map((p) => p.productId)).size === c.products.length, {
-    message: 'productId must be unique',
-    path: ['products'],
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.products.forEach((p, i) => {
+      if (seen.has(p.productId)) ctx.addIssue({ code: 'custom', message: `duplicate productId "${p.productId}"`, path: ['products', i, 'productId'] });
+      seen.add(p.productId);
+    });
   });
 
 export type Catalog = { products: readonly Product[]; find(productId: string): Product | undefined };
@@ -39,9 +42,8 @@ export class InvalidCatalog extends Error {
 export const parseCatalog = (json: unknown): Catalog => {
   const parsed = catalogSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') || '(root)';
-    throw new InvalidCatalog(`catalog: ${where}: ${issue?.message ?? 'invalid'}`);
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new InvalidCatalog(`catalog: ${problems.join('; ')}`);
   }
   const products: Product[] = parsed.data.products.map((p) => ({
     productId: p.productId,

@@ -44,8 +44,13 @@ export class IdempotencyKeyReused extends DomainError {
 
 /** The order can no longer be paid: cancelled, expired, failed, or its payment window closed. */
 export class OrderNotPayable extends DomainError {
-  constructor(orderId: string, status: string) {
-    super('conflict', 'order-not-payable', `order ${orderId} is ${status} and can no longer be paid`, { orderId, status });
+  constructor(orderId: string, status: string, reason?: string) {
+    super(
+      'conflict',
+      'order-not-payable',
+      `order ${orderId} is ${reason ?? status} and can no longer be paid`,
+      reason === undefined ? { orderId, status } : { orderId, status, reason },
+    );
   }
 }
 
@@ -86,9 +91,15 @@ export class CodeExpired extends DomainError {
   }
 }
 
+/** Too soon after the last code (retryAfterSeconds says when), or no codes left at all (no retryAfterSeconds). */
 export class ResendLimitReached extends DomainError {
-  constructor(paymentId: string, retryAfterSeconds: number) {
-    super('rate_limited', 'resend-limit-reached', 'no more codes can be sent for this payment right now', { paymentId, retryAfterSeconds });
+  constructor(paymentId: string, retryAfterSeconds?: number) {
+    super(
+      'rate_limited',
+      'resend-limit-reached',
+      retryAfterSeconds === undefined ? 'no more codes can be sent for this payment' : `a new code can be sent in ${retryAfterSeconds} s`,
+      retryAfterSeconds === undefined ? { paymentId } : { paymentId, retryAfterSeconds },
+    );
   }
 }
 

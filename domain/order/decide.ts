@@ -124,11 +124,25 @@ const place = (cmd: PlaceOrder, state: Order): OrderEvent[] => {
 const isPastExpiry = (state: Placed, now: Date): boolean => now.getTime() >= Date.parse(state.expiresAt);
 
 const markPaymentPending = (cmd: MarkPaymentPending, state: Placed): OrderEvent[] => {
-  if (state.status === 'payment_pending' && state.paymentId === cmd.paymentId) return [];
-  if (state.status !== 'awaiting_confirmation' || state.paymentId !== cmd.paymentId || isPastExpiry(state, cmd.now)) {
-    throw new OrderNotPayable(state.orderId, state.status === 'awaiting_confirmation' ? 'past its payment deadline' : state.status);
+  if (state.paymentId !== cmd.paymentId) throw new OrderNotPayable(state.orderId, state.status, 'paid by another payment');
+  switch (state.status) {
+    case 'awaiting_confirmation':
+      if (isPastExpiry(state, cmd.now)) throw new OrderNotPayable(state.orderId, state.status, 'past its payment deadline');
+      return [{ type: 'OrderPaymentPending', data: { orderId: state.orderId, paymentId: cmd.paymentId, at: iso(cmd.now) } }];
+    case 'payment_pending':
+    case 'paid':
+    case 'provisioned':
+    case 'provisioning_failed':
+    case 'refunded':
+      // Already pending or further along (a payment result may overtake this step).
+      return [];
+    case 'cancelled':
+    case 'expired':
+    case 'payment_failed':
+      throw new OrderNotPayable(state.orderId, state.status);
+    default:
+      return assertNever(state);
   }
-  return [{ type: 'OrderPaymentPending', data: { orderId: state.orderId, paymentId: cmd.paymentId, at: iso(cmd.now) } }];
 };
 
 /**
@@ -137,6 +151,7 @@ const markPaymentPending = (cmd: MarkPaymentPending, state: Placed): OrderEvent[
  * must then go back (the process turns this refusal into a refund).
  */
 const markPaid = (cmd: MarkPaid, state: Placed): OrderEvent[] => {
+  if (state.paymentId !== cmd.paymentId) throw new OrderNotPayable(state.orderId, state.status, 'paid by another payment');
   switch (state.status) {
     case 'awaiting_confirmation':
     case 'payment_pending':
@@ -214,6 +229,8 @@ const markProvisioningFailed = (cmd: MarkProvisioningFailed, state: Placed): Ord
   // A failed reprovision leaves what BOSS already opened as it is.
   if (state.status === 'provisioned') return [];
   if (state.status !== 'paid') throw new OrderNotProvisionable(state.orderId, state.status);
+  // A late refusal of an older request is overtaken by a reprovision still under way.
+  if (cmd.requestNo < state.lastRequestNo) return [];
   return [
     { type: 'OrderProvisioningFailed', data: { orderId: state.orderId, requestNo: cmd.requestNo, reason: cmd.reason, at: iso(cmd.now) } },
   ];

@@ -113,11 +113,11 @@ export const evolveOrder = (state: Order, event: OrderEvent): Order => {
           }
         : state;
     case 'OrderPaymentFailed':
-      return state.status === 'none' ? state : { ...facts(state), status: 'payment_failed', reason: event.data.reason, at: event.data.at };
+      return isOpen(state) ? { ...facts(state), status: 'payment_failed', reason: event.data.reason, at: event.data.at } : state;
     case 'OrderCancelled':
-      return state.status === 'none' ? state : { ...facts(state), status: 'cancelled', reason: event.data.reason, at: event.data.at };
+      return isOpen(state) ? { ...facts(state), status: 'cancelled', reason: event.data.reason, at: event.data.at } : state;
     case 'OrderExpired':
-      return state.status === 'none' ? state : { ...facts(state), status: 'expired', at: event.data.at };
+      return isOpen(state) ? { ...facts(state), status: 'expired', at: event.data.at } : state;
     case 'OrderProvisioned':
       return state.status === 'paid' || state.status === 'provisioned'
         ? {
@@ -147,6 +147,10 @@ export const evolveOrder = (state: Order, event: OrderEvent): Order => {
       return assertNever(event);
   }
 };
+
+/** Not yet paid and not closed: the only states an order can be cancelled, expired or fail its payment in. */
+const isOpen = (state: Order): state is Extract<Order, { status: 'awaiting_confirmation' | 'payment_pending' }> =>
+  state.status === 'awaiting_confirmation' || state.status === 'payment_pending';
 
 /** The placed-order facts of any state past `none`. */
 export const facts = (state: Exclude<Order, { status: 'none' }>): OrderFacts => ({

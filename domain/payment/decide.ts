@@ -138,7 +138,7 @@ const requireAwaiting = (state: Requested): Awaiting => {
 
 const confirm = (cmd: ConfirmPayment, current: Requested): PaymentEvent[] => {
   const state = requireAwaiting(current);
-  if (cmd.now.getTime() >= Date.parse(state.payBy)) throw new OrderNotPayable(state.orderId, 'past its payment deadline');
+  if (cmd.now.getTime() >= Date.parse(state.payBy)) throw new OrderNotPayable(state.orderId, 'awaiting_confirmation', 'past its payment deadline');
   if (cmd.now.getTime() >= Date.parse(state.code.expiresAt)) throw new CodeExpired(state.paymentId);
   const at = iso(cmd.now);
   if (cmd.codeMatches) return [{ type: 'PaymentConfirmed', data: { paymentId: state.paymentId, orderId: state.orderId, at } }];
@@ -157,10 +157,9 @@ const confirm = (cmd: ConfirmPayment, current: Requested): PaymentEvent[] => {
 
 const resend = (cmd: ResendCode, current: Requested): PaymentEvent[] => {
   const state = requireAwaiting(current);
-  if (cmd.now.getTime() >= Date.parse(state.payBy)) throw new OrderNotPayable(state.orderId, 'past its payment deadline');
-  if (state.code.resends >= MAX_RESENDS) {
-    throw new ResendLimitReached(state.paymentId, Math.max(0, Math.ceil((Date.parse(state.payBy) - cmd.now.getTime()) / 1000)));
-  }
+  if (cmd.now.getTime() >= Date.parse(state.payBy)) throw new OrderNotPayable(state.orderId, 'awaiting_confirmation', 'past its payment deadline');
+  // No Retry-After here: no more codes will ever be sent for this payment.
+  if (state.code.resends >= MAX_RESENDS) throw new ResendLimitReached(state.paymentId);
   const nextAllowed = Date.parse(state.code.sentAt) + RESEND_INTERVAL_SECONDS * 1000;
   if (cmd.now.getTime() < nextAllowed) throw new ResendLimitReached(state.paymentId, Math.ceil((nextAllowed - cmd.now.getTime()) / 1000));
   return [

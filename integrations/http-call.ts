@@ -1,0 +1,71 @@
+/**
+ * One outbound HTTP attempt with a timeout, mapped onto OutboundError (shared by the three clients).
+ * Invariant: error messages carry the system, the operation and a status or error code only —
+ * never the URL's query, the request or response body, headers or tokens.
+ */
+import { OutboundError, kindForStatus, type Money, type OutboundSystem } from './ports.ts';
+
+export type FetchFn = typeof fetch;
+
+export type CallTarget = { system: OutboundSystem; operation: string };
+
+export type HttpCall = CallTarget & {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  fetchFn?: FetchFn;
+};
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
+
+export const joinUrl = (baseUrl: string, path: string): string => `${baseUrl.replace(/\/+$/, '')}${path}`;
+
+const errorCode = (err: unknown): string => {
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') return cause.code;
+  return err instanceof Error ? err.name : 'unknown';
+};
+
+/** Sends the request and reads the whole body; timeouts and network errors throw a retryable OutboundError. */
+export async function httpCall(c: HttpCall): Promise<{ status: number; text: string }> {
+  const fetchFn = c.fetchFn ?? fetch;
+  try {
+    const init: RequestInit = { method: c.method, headers: c.headers, signal: AbortSignal.timeout(c.timeoutMs) };
+    if (c.body !== undefined) init.body = c.body;
+    const res = await fetchFn(c.url, init);
+    return { status: res.status, text: await res.text() };
+  } catch (err) {
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    const detail = timedOut ? `timed out after ${c.timeoutMs} ms` : `network error (${errorCode(err)})`;
+    throw new OutboundError({ kind: 'retryable', system: c.system, operation: c.operation, detail });
+  }
+}
+
+/** Throws the classified OutboundError for a non-2xx status. */
+export function ensureOk(t: CallTarget, status: number): void {
+  if (status >= 200 && status < 300) return;
+  throw new OutboundError({ kind: kindForStatus(status), system: t.system, operation: t.operation, status, detail: `HTTP ${status}` });
+}
+
+/** A 2xx answer we cannot read. Retryable: every call is idempotent, and a proxy glitch is the likely cause. */
+export const badResponse = (t: CallTarget, status: number, what: string): OutboundError =>
+  new OutboundError({ kind: 'retryable', system: t.system, operation: t.operation, status, detail: `unexpected response: ${what}` });
+
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const isMoney = (v: unknown): v is Money =>
+  isRecord(v) && Number.isSafeInteger(v.value) && v.currency === 'CNY';
+
+/** The JSON object in `text`, or a retryable OutboundError. */
+export function parseObject(t: CallTarget, status: number, text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw badResponse(t, status, 'not JSON');
+  }
+  if (!isRecord(parsed)) throw badResponse(t, status, 'not a JSON object');
+  return parsed;
+}

@@ -1,0 +1,70 @@
+/**
+ * HTTP client of the mobile payment platform (API.md, PAYMENT_PLATFORM_URL). Every request is signed
+ * like the notifications (X-Platform-Signature over the raw JSON body; a GET over the empty body)
+ * and carries Idempotency-Key = outTradeNo or refundNo. One attempt per call.
+ */
+import { sign } from './signature.ts';
+import { DEFAULT_TIMEOUT_MS, badResponse, ensureOk, httpCall, isMoney, joinUrl, parseObject, type CallTarget, type FetchFn } from './http-call.ts';
+import type { CreateTradeRequest, PaymentPlatform, RefundRequest, Trade, TradeStatus } from './ports.ts';
+
+export type PaymentPlatformClientOptions = {
+  baseUrl: string;
+  secret: string;
+  timeoutMs?: number;
+  fetch?: FetchFn;
+  /** Clock for the signature timestamp; default Date.now. */
+  nowMs?: () => number;
+};
+
+const TRADE_STATUSES: readonly TradeStatus[] = ['PROCESSING', 'SUCCESS', 'FAILED', 'CLOSED'];
+
+export function createPaymentPlatformClient(o: PaymentPlatformClientOptions): PaymentPlatform {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const nowMs = o.nowMs ?? Date.now;
+
+  const call = (t: CallTarget, method: 'GET' | 'POST', path: string, idempotencyKey: string, payload?: unknown) => {
+    const body = payload === undefined ? '' : JSON.stringify(payload);
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'idempotency-key': idempotencyKey,
+      'x-platform-signature': sign(o.secret, body, nowMs() / 1000),
+    };
+    if (method === 'POST') headers['content-type'] = 'application/json';
+    return httpCall({ ...t, method, url: joinUrl(o.baseUrl, path), headers, timeoutMs, ...(method === 'POST' ? { body } : {}), ...(o.fetch ? { fetchFn: o.fetch } : {}) });
+  };
+
+  return {
+    async createTrade(req: CreateTradeRequest) {
+      const t: CallTarget = { system: 'payment-platform', operation: 'POST /trades' };
+      const res = await call(t, 'POST', '/trades', req.outTradeNo, req);
+      ensureOk(t, res.status);
+      const body = parseObject(t, res.status, res.text);
+      if (typeof body.tradeNo !== 'string') throw badResponse(t, res.status, 'no tradeNo');
+      // The contract answers PROCESSING; the outcome arrives by notification or queryTrade.
+      return { tradeNo: body.tradeNo, status: 'PROCESSING' };
+    },
+
+    async queryTrade(outTradeNo: string) {
+      const t: CallTarget = { system: 'payment-platform', operation: 'GET /trades/{outTradeNo}' };
+      const res = await call(t, 'GET', `/trades/${encodeURIComponent(outTradeNo)}`, outTradeNo);
+      if (res.status === 404) return null;
+      ensureOk(t, res.status);
+      const body = parseObject(t, res.status, res.text);
+      const status = TRADE_STATUSES.find((s) => s === body.status);
+      if (typeof body.tradeNo !== 'string' || status === undefined || !isMoney(body.amount)) throw badResponse(t, res.status, 'not a trade');
+      const trade: Trade = { tradeNo: body.tradeNo, status, amount: { value: body.amount.value, currency: 'CNY' } };
+      if (typeof body.paidAt === 'string') trade.paidAt = body.paidAt;
+      return trade;
+    },
+
+    async refund(req: RefundRequest) {
+      const t: CallTarget = { system: 'payment-platform', operation: 'POST /refunds' };
+      const res = await call(t, 'POST', '/refunds', req.refundNo, req);
+      ensureOk(t, res.status);
+      const body = parseObject(t, res.status, res.text);
+      const status = body.status === 'SUCCESS' || body.status === 'PROCESSING' ? body.status : undefined;
+      if (typeof body.refundNo !== 'string' || status === undefined) throw badResponse(t, res.status, 'not a refund');
+      return { refundNo: body.refundNo, status };
+    },
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * The simulators as real HTTP servers on 127.0.0.1, speaking API.md's contracts over the same cores
+ * the in-process mode uses. Each kind listens on its own port. Inspection and fault endpoints live
+ * under /_sim/ and are never subject to injected faults:
+ *   GET  /_sim/faults, POST /_sim/faults {partial faults}            (every kind)
+ *   GET  /_sim/trades, /_sim/refunds, /_sim/notifications           (platform)
+ *   GET  /_sim/entitlements                                         (boss)
+ *   GET  /_sim/messages?msisdn=…|smartcardId=…                       (sms)
+ * Errors are problem+json; an injected failure answers its status (503), a refusal 422.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { OutboundError, type Money, type SmsRecipient } from '../ports.ts';
+import { SIGNATURE_HEADER, verify } from '../signature.ts';
+import { isMoney, isRecord } from '../http-call.ts';
+import { createPlatformSimulator, type PlatformSimulator, type PlatformSimulatorOptions } from './payment-platform.ts';
+import { createBossSimulator, type BossSimulator, type BossSimulatorOptions } from './boss.ts';
+import { createSmsSimulator, type SmsSimulator, type SmsSimulatorOptions } from './sms.ts';
+
+export type SimRequest = { method: string; path: string; query: URLSearchParams; headers: IncomingMessage['headers']; rawBody: string };
+export type SimReply = { status: number; json?: unknown; text?: string };
+export type SimHandler = (req: SimRequest) => Promise<SimReply>;
+
+const MAX_BODY_BYTES = 1_000_000;
+
+class BadRequest extends Error {}
+
+const problem = (status: number, title: string, detail?: string): SimReply => ({
+  status,
+  json: { type: 'about:blank', title, status, ...(detail ? { detail } : {}) },
+});
+
+function parseJson(rawBody: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(rawBody);
+  } catch {
+    throw new BadRequest('body is not JSON');
+  }
+  if (!isRecord(v)) throw new BadRequest('body is not a JSON object');
+  return v;
+}
+
+const str = (body: Record<string, unknown>, key: string): string => {
+  const v = body[key];
+  if (typeof v !== 'string' || v === '') throw new BadRequest(`${key}: expected a non-empty string`);
+  return v;
+};
+
+const money = (body: Record<string, unknown>, key: string): Money => {
+  const v = body[key];
+  if (!isMoney(v)) throw new BadRequest(`${key}: expected { value: integer fen, currency: "CNY" }`);
+  return { value: v.value, currency: 'CNY' };
+};
+
+const recipient = (body: Record<string, unknown>): SmsRecipient => {
+  const to = body.to;
+  if (isRecord(to) && typeof to.msisdn === 'string' && to.smartcardId === undefined) return { msisdn: to.msisdn };
+  if (isRecord(to) && typeof to.smartcardId === 'string' && to.msisdn === undefined) return { smartcardId: to.smartcardId };
+  throw new BadRequest('to: expected { msisdn } or { smartcardId }');
+};
+
+/** Answers /_sim/faults for any simulator; null when the path is not the faults endpoint. */
+async function faultsRoute(req: SimRequest, sim: { faults(): unknown; setFaults(patch: unknown): unknown }): Promise<SimReply | null> {
+  if (req.path !== '/_sim/faults') return null;
+  if (req.method === 'GET') return { status: 200, json: sim.faults() };
+  if (req.method === 'POST') return { status: 200, json: sim.setFaults(parseJson(req.rawBody)) };
+  return problem(405, 'Method Not Allowed');
+}
+
+export function platformHandler(sim: PlatformSimulator, secrets: readonly string[], nowMs: () => number = Date.now): SimHandler {
+  return async (req) => {
+    const simRoute = await faultsRoute(req, sim);
+    if (simRoute) return simRoute;
+    if (req.method === 'GET' && req.path === '/_sim/trades') return { status: 200, json: sim.trades() };
+    if (req.method === 'GET' && req.path === '/_sim/refunds') return { status: 200, json: sim.refunds() };
+    if (req.method === 'GET' && req.path === '/_sim/notifications') return { status: 200, json: sim.notifications() };
+
+    // The platform checks our signature on every API call, like we check its notifications.
+    const header = req.headers[SIGNATURE_HEADER];
+    const check = verify(typeof header === 'string' ? header : undefined, req.rawBody, secrets, nowMs() / 1000);
+    if (!check.ok) return problem(401, 'Unauthorized', `signature ${check.reason}`);
+
+    if (req.method === 'POST' && req.path === '/trades') {
+      const b = parseJson(req.rawBody);
+      const res = await sim.createTrade({
+        outTradeNo: str(b, 'outTradeNo'), amount: money(b, 'amount'), msisdn: str(b, 'msisdn'),
+        subject: str(b, 'subject'), notifyUrl: str(b, 'notifyUrl'), expiresAt: str(b, 'expiresAt'),
+      });
+      return { status: 200, json: res };
+    }
+    const trade = /^\/trades\/([^/]+)$/.exec(req.path);
+    if (req.method === 'GET' && trade?.[1]) {
+      const found = await sim.queryTrade(decodeURIComponent(trade[1]));
+      return found ? { status: 200, json: found } : problem(404, 'Not Found', 'unknown outTradeNo');
+    }
+    if (req.method === 'POST' && req.path === '/refunds') {
+      const b = parseJson(req.rawBody);
+      return { status: 200, json: await sim.refund({ outTradeNo: str(b, 'outTradeNo'), refundNo: str(b, 'refundNo'), amount: money(b, 'amount') }) };
+    }
+    return problem(404, 'Not Found');
+  };
+}
+
+export function bossHandler(sim: BossSimulator, token: string | undefined): SimHandler {
+  return async (req) => {
+    const simRoute = await faultsRoute(req, sim);
+    if (simRoute) return simRoute;
+    if (req.method === 'GET' && req.path === '/_sim/entitlements') return { status: 200, json: sim.inspect() };
+    if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) return problem(401, 'Unauthorized');
+
+    if (req.method === 'POST' && req.path === '/entitlements') {
+      const b = parseJson(req.rawBody);
+      const channels = b.channels;
+      if (!Array.isArray(channels) || !channels.every((c) => typeof c === 'string')) throw new BadRequest('channels: expected an array of strings');
+      const res = await sim.openEntitlement({
+        requestId: str(b, 'requestId'), subscriberId: str(b, 'subscriberId'), smartcardId: str(b, 'smartcardId'),
+        productId: str(b, 'productId'), channels, validFrom: str(b, 'validFrom'), validUntil: str(b, 'validUntil'),
+      });
+      return { status: 200, json: res };
+    }
+    const revoke = /^\/entitlements\/([^/]+)\/revoke$/.exec(req.path);
+    if (req.method === 'POST' && revoke?.[1]) {
+      const b = parseJson(req.rawBody);
+      await sim.revoke(decodeURIComponent(revoke[1]), { requestId: str(b, 'requestId'), reason: str(b, 'reason') });
+      return { status: 200, json: { status: 'REVOKED' } };
+    }
+    return problem(404, 'Not Found');
+  };
+}
+
+export function smsHandler(sim: SmsSimulator): SimHandler {
+  return async (req) => {
+    const simRoute = await faultsRoute(req, sim);
+    if (simRoute) return simRoute;
+    if (req.method === 'GET' && req.path === '/_sim/messages') {
+      const msisdn = req.query.get('msisdn');
+      const smartcardId = req.query.get('smartcardId');
+      return { status: 200, json: sim.inspect({ ...(msisdn ? { msisdn } : {}), ...(smartcardId ? { smartcardId } : {}) }) };
+    }
+    if (req.method === 'POST' && req.path === '/messages') {
+      const b = parseJson(req.rawBody);
+      const messageId = str(b, 'messageId');
+      await sim.send({ messageId, to: recipient(b), text: str(b, 'text') });
+      return { status: 202, json: { messageId, status: 'ACCEPTED' } };
+    }
+    return problem(404, 'Not Found');
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) throw new BadRequest('body too large');
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, reply: SimReply) {
+  if (res.destroyed) return; // the client gave up (e.g. its timeout fired during injected latency)
+  if (reply.text !== undefined) {
+    res.writeHead(reply.status, { 'content-type': 'text/plain; charset=utf-8' }).end(reply.text);
+  } else {
+    const isProblem = reply.status >= 400;
+    res.writeHead(reply.status, { 'content-type': isProblem ? 'application/problem+json' : 'application/json' }).end(JSON.stringify(reply.json ?? {}));
+  }
+}
+
+export type ListeningServer = { url: string; close(): Promise<void> };
+
+/** Serves one handler on host:port (0 = chosen by the OS); resolves once listening. */
+export async function listen(handler: SimHandler, port = 0, host = '127.0.0.1'): Promise<ListeningServer> {
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      let reply: SimReply;
+      try {
+        const url = new URL(req.url ?? '/', 'http://sim');
+        reply = await handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, rawBody: await readBody(req) });
+      } catch (err) {
+        if (err instanceof BadRequest) reply = problem(400, 'Bad Request', err.message);
+        else if (err instanceof OutboundError && err.status !== undefined) reply = problem(err.status, err.kind === 'final' ? 'Refused' : 'Unavailable', err.message);
+        else reply = problem(500, 'Internal Server Error');
+      }
+      send(res, reply);
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const { port: actual } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${actual}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export type SimulatorKind = 'platform' | 'boss' | 'sms';
+
+export type StartSimulatorServersOptions = {
+  kinds?: SimulatorKind[];
+  host?: string;
+  /** 0 (default): each server on an OS-chosen port; otherwise platform, boss, sms on port, port+1, port+2 in that order. */
+  port?: number;
+  platform?: PlatformSimulatorOptions;
+  boss?: BossSimulatorOptions & { token?: string };
+  sms?: SmsSimulatorOptions;
+};
+
+export type SimulatorServers = {
+  urls: Partial<Record<SimulatorKind, string>>;
+  /** The cores behind the servers, for direct inspection in tests. */
+  platform?: PlatformSimulator;
+  boss?: BossSimulator;
+  sms?: SmsSimulator;
+  close(): Promise<void>;
+};
+
+/** Starts the requested simulators (default all three) as HTTP servers. The platform needs `platform.secrets`. */
+export async function startSimulatorServers(opts: StartSimulatorServersOptions = {}): Promise<SimulatorServers> {
+  const kinds = opts.kinds ?? ['platform', 'boss', 'sms'];
+  const host = opts.host ?? '127.0.0.1';
+  const base = opts.port ?? 0;
+  const portFor = (i: number) => (base === 0 ? 0 : base + i);
+  const result: SimulatorServers = { urls: {}, close: async () => {} };
+  const servers: ListeningServer[] = [];
+  const closers: Array<() => void> = [];
+  try {
+    let i = 0;
+    for (const kind of kinds) {
+      let handler: SimHandler;
+      if (kind === 'platform') {
+        if (!opts.platform) throw new Error('startSimulatorServers: platform options (secrets) are required');
+        const sim = createPlatformSimulator(opts.platform);
+        const now = opts.platform.now;
+        handler = platformHandler(sim, opts.platform.secrets, now ? () => now().getTime() : Date.now);
+        result.platform = sim;
+        closers.push(sim.close);
+      } else if (kind === 'boss') {
+        const sim = createBossSimulator(opts.boss);
+        handler = bossHandler(sim, opts.boss?.token);
+        result.boss = sim;
+        closers.push(sim.close);
+      } else {
+        const sim = createSmsSimulator(opts.sms);
+        handler = smsHandler(sim);
+        result.sms = sim;
+        closers.push(sim.close);
+      }
+      const server = await listen(handler, portFor(i++), host);
+      servers.push(server);
+      result.urls[kind] = server.url;
+    }
+  } catch (err) {
+    for (const close of closers) close();
+    await Promise.all(servers.map((s) => s.close()));
+    throw err;
+  }
+  result.close = async () => {
+    for (const close of closers) close();
+    await Promise.all(servers.map((s) => s.close()));
+  };
+  return result;
+}

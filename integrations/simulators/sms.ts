@@ -1,0 +1,68 @@
+/**
+ * The SMS gateway simulator's core: implements SmsGateway in-process and backs the HTTP simulator.
+ * Invariant: a messageId is stored once; repeats only raise its `duplicates` count. Messages are kept
+ * in memory for tests and demos (the only place a one-time code may be read back); never logged here.
+ */
+import type { SmsGateway, SmsMessage, SmsRecipient } from '../ports.ts';
+import { createFaultState, defaultCommonFaults, type CommonFaults } from './faults.ts';
+
+export type SmsFaults = CommonFaults;
+
+export type SmsSimulatorOptions = {
+  faults?: Partial<SmsFaults>;
+  now?: () => Date;
+  /** Called once per new messageId, e.g. by a demo that shows the phone's screen. */
+  onMessage?: (message: StoredSms) => void;
+};
+
+export type StoredSms = SmsMessage & { receivedAt: string; duplicates: number };
+
+export type SmsInspection = { messages: StoredSms[]; calls: number; duplicates: number };
+
+export type SmsSimulator = SmsGateway & {
+  /** Messages in arrival order, optionally only those to one phone or one card (msisdn with or without +86). */
+  messages(filter?: { msisdn?: string; smartcardId?: string }): StoredSms[];
+  inspect(filter?: { msisdn?: string; smartcardId?: string }): SmsInspection;
+  faults(): SmsFaults;
+  setFaults(patch: unknown): SmsFaults;
+  close(): void;
+};
+
+const normalizeMsisdn = (m: string) => m.replace(/^\+86/, '');
+
+const matches = (to: SmsRecipient, filter: { msisdn?: string; smartcardId?: string }) =>
+  (filter.msisdn === undefined || ('msisdn' in to && normalizeMsisdn(to.msisdn) === normalizeMsisdn(filter.msisdn))) &&
+  (filter.smartcardId === undefined || ('smartcardId' in to && to.smartcardId === filter.smartcardId));
+
+export function createSmsSimulator(o: SmsSimulatorOptions = {}): SmsSimulator {
+  const now = o.now ?? (() => new Date());
+  const shutdown = new AbortController();
+  const faults = createFaultState('sms', { ...defaultCommonFaults, ...o.faults }, shutdown.signal);
+  const stored = new Map<string, StoredSms>();
+  let calls = 0;
+  let duplicates = 0;
+
+  const messages = (filter: { msisdn?: string; smartcardId?: string } = {}) =>
+    [...stored.values()].filter((m) => matches(m.to, filter)).map((m) => structuredClone(m));
+
+  return {
+    async send(message) {
+      calls++;
+      await faults.enter('POST /messages');
+      const existing = stored.get(message.messageId);
+      if (existing) {
+        existing.duplicates++;
+        duplicates++;
+        return;
+      }
+      const m: StoredSms = { messageId: message.messageId, to: { ...message.to }, text: message.text, receivedAt: now().toISOString(), duplicates: 0 };
+      stored.set(m.messageId, m);
+      o.onMessage?.(structuredClone(m));
+    },
+    messages,
+    inspect: (filter) => ({ messages: messages(filter), calls, duplicates }),
+    faults: () => faults.get(),
+    setFaults: (patch) => faults.set(patch),
+    close: () => shutdown.abort(),
+  };
+}

@@ -1,0 +1,98 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createBossClient } from '../../integrations/boss-client.ts';
+import type { OpenEntitlementRequest } from '../../integrations/ports.ts';
+import { withRetry } from '../../integrations/retry.ts';
+import { defaultBossFaults, type BossInspection } from '../../integrations/simulators/boss.ts';
+import { startSimulatorServers, type SimulatorServers } from '../../integrations/simulators/http-server.ts';
+
+const TOKEN = 'boss-test-token';
+let sims: SimulatorServers;
+let url = '';
+const boss = () => {
+  if (!sims.boss) throw new Error('boss simulator not started');
+  return sims.boss;
+};
+const client = (over: { token?: string; timeoutMs?: number } = {}) => createBossClient({ baseUrl: url, token: over.token ?? TOKEN, timeoutMs: over.timeoutMs ?? 2_000 });
+const inspect = async (): Promise<BossInspection> => (await (await fetch(`${url}/_sim/entitlements`)).json()) as BossInspection;
+
+let seq = 0;
+const request = (over: Partial<OpenEntitlementRequest> = {}): OpenEntitlementRequest => ({
+  requestId: `req-${++seq}`,
+  subscriberId: 'sub-1',
+  smartcardId: `8000${seq}`,
+  productId: 'sports-30',
+  channels: ['CCTV-5', 'CCTV-5+'],
+  validFrom: '2025-01-01T00:00:00.000Z',
+  validUntil: '2025-01-31T00:00:00.000Z',
+  ...over,
+});
+
+beforeAll(async () => {
+  sims = await startSimulatorServers({ kinds: ['boss'], boss: { token: TOKEN } });
+  url = sims.urls.boss ?? '';
+});
+afterEach(() => void boss().setFaults(defaultBossFaults));
+afterAll(() => sims.close());
+
+describe('BOSS client against the simulator', () => {
+  it('opens an entitlement; the same requestId again returns the same bossRef and creates nothing', async () => {
+    const before = await inspect();
+    const req = request();
+    const a = await client().openEntitlement(req);
+    const b = await client().openEntitlement(req);
+    expect(a).toEqual({ bossRef: expect.stringMatching(/^B/), status: 'ACTIVE' });
+    expect(b).toEqual(a);
+    const after = await inspect();
+    expect(after.distinctRequestIds - before.distinctRequestIds).toBe(1);
+    expect(after.calls - before.calls).toBe(2);
+    expect(after.entitlements.find((e) => e.requestId === req.requestId)).toMatchObject({ smartcardId: req.smartcardId, channels: req.channels, status: 'ACTIVE' });
+  });
+
+  it('422 for a refused card (list or all) is final', async () => {
+    const req = request();
+    boss().setFaults({ refuseSmartcards: [req.smartcardId] });
+    await expect(client().openEntitlement(req)).rejects.toMatchObject({ kind: 'final', status: 422, system: 'boss' });
+    await expect(client().openEntitlement(request())).resolves.toMatchObject({ status: 'ACTIVE' });
+    boss().setFaults({ refuseAll: true });
+    await expect(client().openEntitlement(request())).rejects.toMatchObject({ kind: 'final', status: 422 });
+    expect((await inspect()).refusals).toBeGreaterThanOrEqual(2);
+  });
+
+  it('failing three times then succeeding: withRetry gets one entitlement from four calls', async () => {
+    await fetch(`${url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ failNext: 3 }) });
+    const before = await inspect();
+    const waits: number[] = [];
+    const req = request();
+    const res = await withRetry(() => client().openEntitlement(req), { baseMs: 100, maxAttempts: 8, sleep: async (ms) => void waits.push(ms), random: () => 0.5 });
+    expect(res.status).toBe('ACTIVE');
+    expect(waits).toEqual([50, 100, 200]);
+    const after = await inspect();
+    expect(after.calls - before.calls).toBe(4);
+    expect(after.distinctRequestIds - before.distinctRequestIds).toBe(1);
+  });
+
+  it('5xx is retryable, a wrong token is final, a timeout is retryable', async () => {
+    boss().setFaults({ errorRate: 1 });
+    await expect(client().openEntitlement(request())).rejects.toMatchObject({ kind: 'retryable', status: 503 });
+    boss().setFaults({ errorRate: 0, latencyMs: 300 });
+    await expect(client({ timeoutMs: 30 }).openEntitlement(request())).rejects.toMatchObject({ kind: 'retryable', status: undefined });
+    boss().setFaults({ latencyMs: 0 });
+    const err = await client({ token: 'nope' }).openEntitlement(request()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'final', status: 401 });
+    expect(String(err)).not.toContain('nope');
+  });
+
+  it('revokes idempotently; an unknown bossRef is a final 404', async () => {
+    const { bossRef } = await client().openEntitlement(request());
+    await client().revoke(bossRef, { requestId: 'rev-1', reason: 'refunded' });
+    await client().revoke(bossRef, { requestId: 'rev-1', reason: 'refunded' });
+    expect((await inspect()).entitlements.find((e) => e.bossRef === bossRef)).toMatchObject({ status: 'REVOKED', revokeReason: 'refunded' });
+    await expect(client().revoke('B-unknown', { requestId: 'rev-2', reason: 'x' })).rejects.toMatchObject({ kind: 'final', status: 404 });
+  });
+
+  it('rejects a malformed body with 400', async () => {
+    const res = await fetch(`${url}/entitlements`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ requestId: 'r' }) });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+  });
+});

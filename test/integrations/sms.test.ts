@@ -1,0 +1,63 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defaultCommonFaults } from '../../integrations/simulators/faults.ts';
+import { startSimulatorServers, type SimulatorServers } from '../../integrations/simulators/http-server.ts';
+import type { SmsInspection } from '../../integrations/simulators/sms.ts';
+import { createSmsClient } from '../../integrations/sms-client.ts';
+
+let sims: SimulatorServers;
+let url = '';
+const sms = () => {
+  if (!sims.sms) throw new Error('sms simulator not started');
+  return sims.sms;
+};
+const client = (timeoutMs = 2_000) => createSmsClient({ baseUrl: url, timeoutMs });
+const inspect = async (query: string): Promise<SmsInspection> => (await (await fetch(`${url}/_sim/messages?${query}`)).json()) as SmsInspection;
+
+beforeAll(async () => {
+  sims = await startSimulatorServers({ kinds: ['sms'] });
+  url = sims.urls.sms ?? '';
+});
+afterEach(() => void sms().setFaults(defaultCommonFaults));
+afterAll(() => sims.close());
+
+describe('SMS client against the simulator', () => {
+  it('sends to a phone; a test reads the code back by msisdn (with or without +86)', async () => {
+    await client().send({ messageId: 'm-1', to: { msisdn: '+8613800138001' }, text: 'Sports 30 days, 30.00 CNY. Code 482913' });
+    const { messages } = await inspect('msisdn=13800138001');
+    expect(messages).toHaveLength(1);
+    expect(/Code (\d{6})/.exec(messages[0]?.text ?? '')?.[1]).toBe('482913');
+    expect((await inspect(`msisdn=${encodeURIComponent('+8613800138001')}`)).messages).toHaveLength(1);
+  });
+
+  it('sends to a TV by smartcardId', async () => {
+    await client().send({ messageId: 'm-tv', to: { smartcardId: '8001234' }, text: 'Paid: Sports 30 days' });
+    expect((await inspect('smartcardId=8001234')).messages.map((m) => m.messageId)).toEqual(['m-tv']);
+    expect((await inspect('msisdn=8001234')).messages).toEqual([]);
+  });
+
+  it('is idempotent by messageId: stored once, duplicates counted', async () => {
+    const before = await inspect('');
+    const m = { messageId: 'm-dup', to: { msisdn: '13800138002' }, text: 'hello' };
+    await client().send(m);
+    await client().send(m);
+    const after = await inspect('msisdn=13800138002');
+    expect(after.messages).toHaveLength(1);
+    expect(after.messages[0]?.duplicates).toBe(1);
+    expect(after.duplicates - before.duplicates).toBe(1);
+    expect(after.calls - before.calls).toBe(2);
+  });
+
+  it('5xx and timeouts are retryable; the error holds neither the phone number nor the text', async () => {
+    sms().setFaults({ failNext: 1 });
+    const err = await client().send({ messageId: 'm-5xx', to: { msisdn: '13800138003' }, text: 'Code 111111' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'retryable', status: 503, system: 'sms' });
+    expect(String(err)).not.toMatch(/13800138003|111111/);
+    sms().setFaults({ latencyMs: 300 });
+    await expect(client(30).send({ messageId: 'm-slow', to: { msisdn: '13800138003' }, text: 'x' })).rejects.toMatchObject({ kind: 'retryable', status: undefined });
+  });
+
+  it('a malformed recipient is a 400', async () => {
+    const res = await fetch(`${url}/messages`, { method: 'POST', body: JSON.stringify({ messageId: 'm-bad', to: { email: 'x' }, text: 'x' }) });
+    expect(res.status).toBe(400);
+  });
+});
