@@ -8,11 +8,12 @@
  */
 import type { Actor, EventStore, NewEvent, Position, RecordedEvent } from '../stores/event-store.ts';
 import { WrongExpectedRevision } from '../stores/event-store.ts';
+import { ConcurrentModification } from '../domain/errors.ts';
 import type { Aggregate, DomainEvent } from './aggregates.ts';
 import { uuidFrom } from './ids.ts';
 
 export const SCHEMA_VERSION = 1;
-export const MAX_ATTEMPTS = 5;
+export const MAX_ATTEMPTS = 8;
 
 /** Who and what caused a command; flows into every event's metadata. */
 export type CommandContext = {
@@ -83,9 +84,16 @@ export const execute = async <S, C extends { type: string }, E extends DomainEve
       done('accepted');
       return { state: events.reduce(aggregate.evolve, state), events, appended: toAppend, position: result.position };
     } catch (err) {
-      if (err instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) continue;
-      done(err instanceof WrongExpectedRevision ? 'conflict' : 'error');
-      throw err;
+      if (!(err instanceof WrongExpectedRevision)) {
+        done('error');
+        throw err;
+      }
+      if (attempt >= MAX_ATTEMPTS) {
+        done('conflict');
+        throw new ConcurrentModification(streamId);
+      }
+      // Racing writers retry at slightly different moments, so they do not collide again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 3));
     }
   }
 };

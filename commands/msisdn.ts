@@ -1,3 +1,5 @@
+import { createHmac } from 'node:crypto';
+
 /**
  * Mainland China mobile numbers. Stored as E.164 digits without '+' (8613800138000);
  * shown masked (138****8000) everywhere but where a role needs the whole number.
@@ -16,3 +18,10 @@ export const maskMsisdn = (msisdn: string): string => {
   const national = msisdn.startsWith('86') && msisdn.length === 13 ? msisdn.slice(2) : msisdn;
   return national.length >= 7 ? `${national.slice(0, 3)}****${national.slice(-4)}` : '****';
 };
+
+/**
+ * A keyed digest of the number, so read models can be searched by phone number
+ * without holding the number itself.
+ */
+export const msisdnSearchKey = (secret: string, msisdn: string): string =>
+  createHmac('sha256', secret).update(`msisdn:${msisdn}`).digest('base64url').slice(0, 32);

@@ -8,7 +8,7 @@
  * process reactor reacting to OrderPlaced (requestPaymentFor).
  */
 import { UnknownProduct } from '../domain/errors.ts';
-import type { OrderPlaced } from '../domain/order/order.ts';
+import { orderStream, type OrderPlaced } from '../domain/order/order.ts';
 import type { Money } from '../domain/money.ts';
 import { orderAggregate, paymentAggregate } from './aggregates.ts';
 import type { LedgerDeps } from './deps.ts';
@@ -65,7 +65,7 @@ export const placeOrder = async (
   if (placed.state.status === 'none') throw new Error('unreachable: an order exists after PlaceOrder');
   await requestPaymentFor(deps, placed.state, ctx);
   // The response is built from the placement facts alone, so a replay answers byte for byte the same.
-  return { order: responseOf(placed.state), replayed: placed.events.length === 0 };
+  return { order: responseOf(placed.state), replayed: placed.events.length === 0 || !(await placedBy(deps, orderId, ctx.causationId)) };
 };
 
 /** Idempotent: requests the order's payment unless it already is. */
@@ -91,6 +91,15 @@ export const requestPaymentFor = async (
     },
     { ...ctx, commandKey: `request-payment:${order.orderId}` },
   );
+};
+
+/**
+ * Whether this request's append is the one that placed the order. Identical requests racing
+ * each other append the same event ids: the store keeps the first and the others are no-ops.
+ */
+const placedBy = async (deps: LedgerDeps, orderId: string, requestId: string): Promise<boolean> => {
+  const [first] = await deps.store.readStream(orderStream(orderId));
+  return first?.metadata.causationId === requestId;
 };
 
 const responseOf = (o: OrderPlaced['data']): PlacedOrder => ({

@@ -24,6 +24,13 @@ export class OrderNotFound extends DomainError {
   }
 }
 
+/** Too many writers on one stream at once; the request changed nothing and can be retried. */
+export class ConcurrentModification extends DomainError {
+  constructor(streamId: string) {
+    super('conflict', 'concurrent-modification', `${streamId.split('-')[0] ?? 'stream'} is being changed by other requests; retry`, { retryAfterSeconds: 1 });
+  }
+}
+
 export class PaymentNotFound extends DomainError {
   constructor(paymentId: string) {
     super('not_found', 'payment-not-found', `payment ${paymentId} does not exist`, { paymentId });
@@ -49,39 +56,39 @@ export class OrderNotPayable extends DomainError {
       'conflict',
       'order-not-payable',
       `order ${orderId} is ${reason ?? status} and can no longer be paid`,
-      reason === undefined ? { orderId, status } : { orderId, status, reason },
+      reason === undefined ? { orderId, state: status } : { orderId, state: status, reason },
     );
   }
 }
 
 export class OrderNotCancellable extends DomainError {
   constructor(orderId: string, status: string) {
-    super('conflict', 'order-not-cancellable', `order ${orderId} is ${status} and can no longer be cancelled`, { orderId, status });
+    super('conflict', 'order-not-cancellable', `order ${orderId} is ${status} and can no longer be cancelled`, { orderId, state: status });
   }
 }
 
 export class OrderNotProvisionable extends DomainError {
   constructor(orderId: string, status: string) {
-    super('conflict', 'order-not-provisionable', `order ${orderId} is ${status}; only paid or provisioned orders are provisioned`, { orderId, status });
+    super('conflict', 'order-not-provisionable', `order ${orderId} is ${status}; only paid or provisioned orders are provisioned`, { orderId, state: status });
   }
 }
 
 export class OrderNotRefundable extends DomainError {
   constructor(orderId: string, status: string) {
-    super('conflict', 'order-not-refundable', `order ${orderId} is ${status}; only orders whose provisioning failed are refunded`, { orderId, status });
+    super('conflict', 'order-not-refundable', `order ${orderId} is ${status}; only orders whose provisioning failed are refunded`, { orderId, state: status });
   }
 }
 
 export class PaymentAlreadyConfirmed extends DomainError {
   constructor(paymentId: string, status: string) {
-    super('conflict', 'payment-already-confirmed', `payment ${paymentId} is already confirmed (${status})`, { paymentId, status });
+    super('conflict', 'payment-already-confirmed', `payment ${paymentId} is already confirmed (${status})`, { paymentId, state: status });
   }
 }
 
 /** The payment is closed (failed, declined, voided, flagged, refunded): nothing more to confirm or send. */
 export class PaymentClosed extends DomainError {
   constructor(paymentId: string, status: string) {
-    super('conflict', 'payment-closed', `payment ${paymentId} is ${status}`, { paymentId, status });
+    super('conflict', 'payment-closed', `payment ${paymentId} is ${status}`, { paymentId, state: status });
   }
 }
 
@@ -106,13 +113,13 @@ export class ResendLimitReached extends DomainError {
 /** The payment platform reported something this payment cannot accept as is. */
 export class PaymentNotSubmittable extends DomainError {
   constructor(paymentId: string, status: string) {
-    super('conflict', 'payment-not-submittable', `payment ${paymentId} is ${status} and cannot be sent to the platform`, { paymentId, status });
+    super('conflict', 'payment-not-submittable', `payment ${paymentId} is ${status} and cannot be sent to the platform`, { paymentId, state: status });
   }
 }
 
 export class PaymentNotRefundable extends DomainError {
   constructor(paymentId: string, status: string) {
-    super('conflict', 'payment-not-refundable', `payment ${paymentId} is ${status} and holds no money to refund`, { paymentId, status });
+    super('conflict', 'payment-not-refundable', `payment ${paymentId} is ${status} and holds no money to refund`, { paymentId, state: status });
   }
 }
 

@@ -67,8 +67,9 @@ export const installProblemHandlers = (app: FastifyInstance): void => {
     if (err instanceof DomainError) {
       req.log.info({ code: err.code, ...err.details }, 'request refused: %s', err.code);
       const headers: Record<string, string> = {};
-      if (err.kind === 'rate_limited' && typeof err.details.retryAfterSeconds === 'number') headers['retry-after'] = String(err.details.retryAfterSeconds);
-      return send(reply, { ...problemOf(STATUS_OF[err.kind], err.code, TITLE_OF[err.kind], err.message), ...err.details }, headers);
+      if (typeof err.details.retryAfterSeconds === 'number') headers['retry-after'] = String(err.details.retryAfterSeconds);
+      // Details first: the problem's own fields always win.
+      return send(reply, { ...err.details, ...problemOf(STATUS_OF[err.kind], err.code, TITLE_OF[err.kind], err.message) }, headers);
     }
     if (err instanceof HttpProblem) {
       req.log.info({ code: err.code }, 'request refused: %s', err.code);

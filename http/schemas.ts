@@ -12,7 +12,7 @@ const id = (what: string) =>
 
 export const msisdn = z
   .string()
-  .refine(isMobileNumber, 'a mainland China mobile number: 13800138000 or +8613800138000')
+  .refine(isMobileNumber, 'a mainland China mobile number: 11 digits starting 13–19, optionally with +86')
   .describe('mainland China mobile number');
 
 export const uuid = z.uuid();

@@ -183,7 +183,7 @@ describe('MarkPaymentPending', () => {
   });
 
   it.each([TTL, TTL + 60])('%i s after placing (deadline passed) → OrderNotPayable', (seconds) => {
-    order.given(placed).when(markPaymentPending(at(seconds))).thenThrows(OrderNotPayable, { orderId, status: 'awaiting_confirmation', reason: 'past its payment deadline' });
+    order.given(placed).when(markPaymentPending(at(seconds))).thenThrows(OrderNotPayable, { orderId, state: 'awaiting_confirmation', reason: 'past its payment deadline' });
   });
 
   it('already pending with the same payment adds nothing', () => {
@@ -191,7 +191,7 @@ describe('MarkPaymentPending', () => {
   });
 
   it('pending with another payment → OrderNotPayable', () => {
-    order.given(placed, pending).when(markPaymentPending(at(31), 'pay-other')).thenThrows(OrderNotPayable, { status: 'payment_pending' });
+    order.given(placed, pending).when(markPaymentPending(at(31), 'pay-other')).thenThrows(OrderNotPayable, { state: 'payment_pending' });
   });
 
   it('another payment on an awaiting order → OrderNotPayable', () => {
@@ -201,11 +201,11 @@ describe('MarkPaymentPending', () => {
   // Suspected bug: decide.ts:129 reports every refusal of an awaiting order as "past its payment deadline",
   // also when the deadline is far away and only the paymentId is wrong.
   it('another payment on an awaiting order is not blamed on the deadline', () => {
-    order.given(placed).when(markPaymentPending(at(30), 'pay-other')).thenThrows(OrderNotPayable, { status: 'awaiting_confirmation' });
+    order.given(placed).when(markPaymentPending(at(30), 'pay-other')).thenThrows(OrderNotPayable, { state: 'awaiting_confirmation' });
   });
 
   it.each(['cancelled', 'expired', 'payment_failed'] as const)('a %s order → OrderNotPayable', (status) => {
-    order.given(...reach[status]).when(markPaymentPending(at(30))).thenThrows(OrderNotPayable, { orderId, status });
+    order.given(...reach[status]).when(markPaymentPending(at(30))).thenThrows(OrderNotPayable, { orderId, state: status });
   });
 
   // Suspected bug (decide.ts:127-129): markPaid accepts an order whose pending step was not recorded yet, so the
@@ -236,7 +236,7 @@ describe('MarkPaid', () => {
   });
 
   it.each(['cancelled', 'expired', 'payment_failed'] as const)('a %s order → OrderNotPayable', (status) => {
-    order.given(...reach[status]).when(markPaid()).thenThrows(OrderNotPayable, { orderId, status });
+    order.given(...reach[status]).when(markPaid()).thenThrows(OrderNotPayable, { orderId, state: status });
   });
 });
 
@@ -250,7 +250,7 @@ describe('MarkPaymentFailed', () => {
   });
 
   it.each(['paid', 'provisioned', 'provisioning_failed', 'refunded'] as const)('a %s order → OrderNotPayable', (status) => {
-    order.given(...reach[status]).when(markPaymentFailed()).thenThrows(OrderNotPayable, { orderId, status });
+    order.given(...reach[status]).when(markPaymentFailed()).thenThrows(OrderNotPayable, { orderId, state: status });
   });
 });
 
@@ -264,7 +264,7 @@ describe('CancelOrder', () => {
   });
 
   it.each(except('awaiting_confirmation', 'cancelled'))('a %s order → OrderNotCancellable', (status) => {
-    order.given(...reach[status]).when(cancelOrder()).thenThrows(OrderNotCancellable, { orderId, status });
+    order.given(...reach[status]).when(cancelOrder()).thenThrows(OrderNotCancellable, { orderId, state: status });
   });
 });
 
@@ -310,7 +310,7 @@ describe('MarkProvisioned', () => {
   });
 
   it.each(except('paid', 'provisioned'))('a %s order → OrderNotProvisionable', (status) => {
-    order.given(...reach[status]).when(markProvisioned(0)).thenThrows(OrderNotProvisionable, { orderId, status });
+    order.given(...reach[status]).when(markProvisioned(0)).thenThrows(OrderNotProvisionable, { orderId, state: status });
   });
 });
 
@@ -335,7 +335,7 @@ describe('MarkProvisioningFailed', () => {
   });
 
   it.each(except('paid', 'provisioned', 'provisioning_failed'))('a %s order → OrderNotProvisionable', (status) => {
-    order.given(...reach[status]).when(markProvisioningFailed(0)).thenThrows(OrderNotProvisionable, { orderId, status });
+    order.given(...reach[status]).when(markProvisioningFailed(0)).thenThrows(OrderNotProvisionable, { orderId, state: status });
   });
 });
 
@@ -357,7 +357,7 @@ describe('RequestReprovision', () => {
   });
 
   it.each(except('paid', 'provisioned'))('a %s order → OrderNotProvisionable', (status) => {
-    order.given(...reach[status]).when(requestReprovision()).thenThrows(OrderNotProvisionable, { orderId, status });
+    order.given(...reach[status]).when(requestReprovision()).thenThrows(OrderNotProvisionable, { orderId, state: status });
   });
 });
 
@@ -371,7 +371,7 @@ describe('MarkRefunded', () => {
   });
 
   it.each(except('provisioning_failed', 'refunded'))('a %s order → OrderNotRefundable', (status) => {
-    order.given(...reach[status]).when(markRefunded()).thenThrows(OrderNotRefundable, { orderId, status });
+    order.given(...reach[status]).when(markRefunded()).thenThrows(OrderNotRefundable, { orderId, state: status });
   });
 });
 

@@ -215,7 +215,7 @@ describe('ConfirmPayment', () => {
   });
 
   it('past payBy, even with a live code → OrderNotPayable', () => {
-    payment.given(requested(120)).when(confirmPayment(true, 120)).thenThrows(OrderNotPayable, { orderId, status: 'awaiting_confirmation', reason: 'past its payment deadline' });
+    payment.given(requested(120)).when(confirmPayment(true, 120)).thenThrows(OrderNotPayable, { orderId, state: 'awaiting_confirmation', reason: 'past its payment deadline' });
   });
 
   it('past payBy and past code expiry → OrderNotPayable (the deadline is what matters)', () => {
@@ -223,18 +223,18 @@ describe('ConfirmPayment', () => {
   });
 
   it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment.given(...reach[status]).when(confirmPayment(true, 31)).thenThrows(PaymentAlreadyConfirmed, { paymentId, status });
+    payment.given(...reach[status]).when(confirmPayment(true, 31)).thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
   });
 
   it.each(CLOSED)('a %s payment → PaymentClosed', (status) => {
-    payment.given(...reach[status]).when(confirmPayment(true, 31)).thenThrows(PaymentClosed, { paymentId, status });
+    payment.given(...reach[status]).when(confirmPayment(true, 31)).thenThrows(PaymentClosed, { paymentId, state: status });
   });
 
   it('after 5 wrong codes even the right code → PaymentClosed', () => {
     payment
       .given(requested(), rejected(1), rejected(2), rejected(3), rejected(4), rejected(5), failed('too_many_wrong_codes', '5 wrong codes', 30))
       .when(confirmPayment(true, 31))
-      .thenThrows(PaymentClosed, { status: 'failed' });
+      .thenThrows(PaymentClosed, { state: 'failed' });
   });
 });
 
@@ -271,11 +271,11 @@ describe('ResendCode', () => {
   });
 
   it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment.given(...reach[status]).when(resendCode(120)).thenThrows(PaymentAlreadyConfirmed, { status });
+    payment.given(...reach[status]).when(resendCode(120)).thenThrows(PaymentAlreadyConfirmed, { state: status });
   });
 
   it.each(CLOSED)('a %s payment → PaymentClosed', (status) => {
-    payment.given(...reach[status]).when(resendCode(120)).thenThrows(PaymentClosed, { status });
+    payment.given(...reach[status]).when(resendCode(120)).thenThrows(PaymentClosed, { state: status });
   });
 });
 
@@ -289,11 +289,11 @@ describe('DeclinePayment', () => {
   });
 
   it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment.given(...reach[status]).when(declinePayment()).thenThrows(PaymentAlreadyConfirmed, { status });
+    payment.given(...reach[status]).when(declinePayment()).thenThrows(PaymentAlreadyConfirmed, { state: status });
   });
 
   it.each(['failed', 'voided', 'flagged', 'refunded'] as const)('a %s payment → PaymentClosed', (status) => {
-    payment.given(...reach[status]).when(declinePayment()).thenThrows(PaymentClosed, { status });
+    payment.given(...reach[status]).when(declinePayment()).thenThrows(PaymentClosed, { state: status });
   });
 });
 
@@ -307,7 +307,7 @@ describe('RecordTradeCreated', () => {
   });
 
   it.each(['awaiting_confirmation', 'declined', 'voided'] as const)('a %s payment → PaymentNotSubmittable', (status) => {
-    payment.given(...reach[status]).when(recordTrade()).thenThrows(PaymentNotSubmittable, { paymentId, status });
+    payment.given(...reach[status]).when(recordTrade()).thenThrows(PaymentNotSubmittable, { paymentId, state: status });
   });
 });
 
@@ -390,7 +390,7 @@ describe('VoidPayment', () => {
   });
 
   it.each(['submitted', 'succeeded', 'flagged', 'refunded'] as const)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment.given(...reach[status]).when(voidPayment()).thenThrows(PaymentAlreadyConfirmed, { paymentId, status });
+    payment.given(...reach[status]).when(voidPayment()).thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
   });
 });
 
@@ -404,7 +404,7 @@ describe('RecordRefund', () => {
   });
 
   it.each(except('succeeded', 'flagged', 'refunded'))('a %s payment → PaymentNotRefundable', (status) => {
-    payment.given(...reach[status]).when(recordRefund()).thenThrows(PaymentNotRefundable, { paymentId, status });
+    payment.given(...reach[status]).when(recordRefund()).thenThrows(PaymentNotRefundable, { paymentId, state: status });
   });
 });
 

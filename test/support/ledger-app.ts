@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type pino from 'pino';
 import { deriveCode } from '../../commands/one-time-code.ts';
 import { compose, type Service } from '../../http/compose.ts';
 import { loadConfig } from '../../http/config.ts';
@@ -51,7 +52,12 @@ export const orderBody = (over: Partial<OrderBody> = {}): OrderBody => ({
 
 export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
 
-export const startTestLedger = async (extraEnv: Record<string, string> = {}): Promise<TestLedger> => {
+export type TestLedgerOptions = {
+  /** Where the app's pino logger writes (set LOG_LEVEL in extraEnv to see anything). */
+  logDestination?: pino.DestinationStream;
+};
+
+export const startTestLedger = async (extraEnv: Record<string, string> = {}, opts: TestLedgerOptions = {}): Promise<TestLedger> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tvpay-test-'));
   const env: Record<string, string> = {
     DATA_DIR: dataDir,
@@ -68,7 +74,7 @@ export const startTestLedger = async (extraEnv: Record<string, string> = {}): Pr
     },
   };
   const config = loadConfig(env);
-  const service = await compose(config, createLogger(config.logLevel), () => clock.now);
+  const service = await compose(config, createLogger(config.logLevel, opts.logDestination), () => clock.now);
   const app = service.app;
   await app.ready();
   const t: TestLedger = {

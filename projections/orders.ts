@@ -1,0 +1,168 @@
+/**
+ * The customer-service view of orders, and the phone's view of payments.
+ * Phone numbers are kept masked, plus a keyed digest for searching.
+ */
+import { readOrderEvent, readPaymentEvent } from '../commands/aggregates.ts';
+import { maskMsisdn } from '../commands/msisdn.ts';
+import { assertNever } from '../domain/never.ts';
+import type { OrderEvent } from '../domain/order/order.ts';
+import { MAX_RESENDS, MAX_WRONG_CODES, type PaymentEvent } from '../domain/payment/payment.ts';
+import { positionToString, type RecordedEvent } from '../stores/event-store.ts';
+import type { Doc, WriteOp } from '../stores/read-store.ts';
+import type { Projection, ReadView } from './runner.ts';
+
+export const ORDERS = 'orders';
+export const PAYMENTS = 'payments';
+
+export const ordersProjection = (searchKey: (msisdn: string) => string): Projection => ({
+  name: 'orders',
+  collections: [
+    { name: ORDERS, indexes: ['subscriberId', 'smartcardId', 'msisdnKey', 'status', 'placedAt'] },
+    { name: PAYMENTS, indexes: ['orderId'] },
+  ],
+  handle: async (event, view) => {
+    const order = readOrderEvent(event);
+    if (order) return onOrder(order, event, view, searchKey);
+    const payment = readPaymentEvent(event);
+    if (payment) return onPayment(payment, event, view);
+    return [];
+  },
+});
+
+type Patch = Record<string, unknown>;
+
+/** Merges nested objects one level deep (steps, payment, boss), replaces the rest. */
+const merge = (doc: Doc, patch: Patch): Doc => {
+  const out: Doc = { ...doc };
+  for (const [k, v] of Object.entries(patch)) {
+    const prev = out[k];
+    out[k] = isObject(prev) && isObject(v) ? { ...prev, ...v } : v;
+  }
+  return out;
+};
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const patchDoc = async (view: ReadView, collection: string, id: string, patch: Patch, event: RecordedEvent): Promise<WriteOp[]> => {
+  const doc = await view.get(collection, id);
+  if (!doc) return []; // placed before this projection's retention, or an unknown id: nothing to patch
+  return [{ kind: 'upsert', collection, doc: merge(doc, { ...patch, updatedAt: event.recordedAt.toISOString(), version: positionToString(event.position) }) }];
+};
+
+const onOrder = async (e: OrderEvent, event: RecordedEvent, view: ReadView, searchKey: (m: string) => string): Promise<WriteOp[]> => {
+  const patch = (p: Patch) => patchDoc(view, ORDERS, e.data.orderId, p, event);
+  switch (e.type) {
+    case 'OrderPlaced': {
+      const d = e.data;
+      return [
+        {
+          kind: 'upsert',
+          collection: ORDERS,
+          doc: {
+            id: d.orderId,
+            orderId: d.orderId,
+            paymentId: d.paymentId,
+            status: 'awaiting_confirmation',
+            subscriberId: d.subscriberId,
+            smartcardId: d.smartcardId,
+            msisdn: maskMsisdn(d.msisdn),
+            msisdnKey: searchKey(d.msisdn),
+            product: d.product,
+            amount: d.amount,
+            placedAt: d.placedAt,
+            expiresAt: d.expiresAt,
+            steps: { placedAt: d.placedAt },
+            payment: { paymentId: d.paymentId, status: 'awaiting_confirmation' },
+            boss: {},
+            updatedAt: event.recordedAt.toISOString(),
+            version: positionToString(event.position),
+          },
+        },
+      ];
+    }
+    case 'OrderPaymentPending':
+      return patch({ status: 'payment_pending', steps: { paymentPendingAt: e.data.at } });
+    case 'OrderPaid':
+      return patch({ status: 'paid', steps: { paidAt: e.data.paidAt }, payment: { tradeNo: e.data.tradeNo } });
+    case 'OrderPaymentFailed':
+      return patch({ status: 'payment_failed', failureReason: e.data.reason, steps: { paymentFailedAt: e.data.at } });
+    case 'OrderCancelled':
+      return patch({ status: 'cancelled', cancelReason: e.data.reason, steps: { cancelledAt: e.data.at } });
+    case 'OrderExpired':
+      return patch({ status: 'expired', steps: { expiredAt: e.data.at } });
+    case 'OrderProvisioned':
+      return patch({
+        status: 'provisioned',
+        steps: { provisionedAt: e.data.at },
+        boss: { bossRef: e.data.bossRef, validFrom: e.data.validFrom, validUntil: e.data.validUntil, requestNo: e.data.requestNo },
+      });
+    case 'OrderProvisioningFailed':
+      return patch({ status: 'provisioning_failed', failureReason: e.data.reason, steps: { provisioningFailedAt: e.data.at } });
+    case 'OrderReprovisionRequested':
+      return patch({ boss: { reprovisionRequestedAt: e.data.at, lastRequestNo: e.data.requestNo } });
+    case 'OrderRefunded':
+      return patch({ status: 'refunded', refundNo: e.data.refundNo, steps: { refundedAt: e.data.at } });
+    default:
+      return assertNever(e);
+  }
+};
+
+const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView): Promise<WriteOp[]> => {
+  const payment = await view.get(PAYMENTS, e.data.paymentId);
+  const orderId = 'orderId' in e.data ? e.data.orderId : typeof payment?.orderId === 'string' ? payment.orderId : undefined;
+  const both = async (paymentPatch: Patch, orderPatch: Patch = { payment: paymentPatch }): Promise<WriteOp[]> => [
+    ...(await patchDoc(view, PAYMENTS, e.data.paymentId, paymentPatch, event)),
+    ...(orderId ? await patchDoc(view, ORDERS, orderId, orderPatch, event) : []),
+  ];
+  switch (e.type) {
+    case 'PaymentRequested': {
+      const d = e.data;
+      return [
+        {
+          kind: 'upsert',
+          collection: PAYMENTS,
+          doc: {
+            id: d.paymentId,
+            paymentId: d.paymentId,
+            orderId: d.orderId,
+            status: 'awaiting_confirmation',
+            subject: d.subject,
+            amount: d.amount,
+            msisdn: maskMsisdn(d.msisdn),
+            requestedAt: d.requestedAt,
+            payBy: d.payBy,
+            codeExpiresAt: d.codeExpiresAt,
+            attemptsLeft: MAX_WRONG_CODES,
+            resendsLeft: MAX_RESENDS,
+            updatedAt: event.recordedAt.toISOString(),
+            version: positionToString(event.position),
+          },
+        },
+      ];
+    }
+    case 'PaymentCodeRejected':
+      return both({ attemptsLeft: e.data.attemptsLeft }, { payment: { wrongCodes: e.data.wrongAttempts } });
+    case 'PaymentCodeResent':
+      return both(
+        { codeExpiresAt: e.data.codeExpiresAt, resendsLeft: MAX_RESENDS - (e.data.codeSeq - 1) },
+        { payment: { codeResends: e.data.codeSeq - 1 } },
+      );
+    case 'PaymentConfirmed':
+      return both({ status: 'confirmed', confirmedAt: e.data.at }, { payment: { status: 'confirmed' }, steps: { confirmedAt: e.data.at } });
+    case 'PaymentDeclined':
+      return both({ status: 'declined' });
+    case 'PaymentSubmitted':
+      return both({ status: 'submitted', tradeNo: e.data.tradeNo }, { payment: { status: 'submitted', tradeNo: e.data.tradeNo }, steps: { submittedAt: e.data.at } });
+    case 'PaymentSucceeded':
+      return both({ status: 'succeeded', tradeNo: e.data.tradeNo, paidAt: e.data.paidAt });
+    case 'PaymentFailed':
+      return both({ status: 'failed', failureReason: e.data.reason }, { payment: { status: 'failed', failureReason: e.data.reason, detail: e.data.detail } });
+    case 'PaymentFlagged':
+      return both({ status: 'flagged', flagReason: e.data.reason, reported: e.data.reported });
+    case 'PaymentVoided':
+      return both({ status: 'voided', voidReason: e.data.reason });
+    case 'PaymentRefunded':
+      return both({ status: 'refunded', refundNo: e.data.refundNo });
+    default:
+      return assertNever(e);
+  }
+};

@@ -1,0 +1,198 @@
+/**
+ * Outbound work and timers, as a read model: what must be done, when, and how it
+ * went. Domain events create tasks; the task worker (task-worker.ts) runs the due
+ * ones and records each attempt on the task's own stream `task-<id>`:
+ *
+ *   TaskAttemptFailed  → still pending, due again at retryAt
+ *   TaskCompleted      → done
+ *   TaskAbandoned      → failed (a final refusal, or attempts exhausted)
+ *
+ * Task ids are derived from what they are for, so the same event creates the same
+ * task, and the outbound call's idempotency key is the task id.
+ */
+import { readOrderEvent, readPaymentEvent } from '../commands/aggregates.ts';
+import { assertNever } from '../domain/never.ts';
+import type { OrderEvent } from '../domain/order/order.ts';
+import type { PaymentEvent } from '../domain/payment/payment.ts';
+import { positionToString, type RecordedEvent } from '../stores/event-store.ts';
+import type { Doc, WriteOp } from '../stores/read-store.ts';
+import type { Projection } from './runner.ts';
+
+export const TASKS = 'tasks';
+
+export type TaskKind = 'expire' | 'trade' | 'query' | 'boss' | 'refund' | 'sms';
+export type TaskStatus = 'pending' | 'done' | 'failed';
+/** Which message an SMS task sends, and to whom. */
+export type SmsTemplate = 'code' | 'order-tv' | 'paid-phone' | 'paid-tv' | 'provisioned-tv' | 'refunded-phone' | 'failed-phone';
+
+export type Task = {
+  id: string;
+  kind: TaskKind;
+  status: TaskStatus;
+  orderId: string;
+  paymentId: string;
+  dueAt: string;
+  createdAt: string;
+  attempts: number;
+  lastError?: string;
+  /** boss: the BOSS request number (0 first, then reprovisions). sms: the code sequence for `code`. */
+  seq: number;
+  template?: SmsTemplate;
+  /** Where the creating event sits in the log, for waiting on other read models. */
+  createdBy: string;
+  /** boss: the validity dates the first attempt sent, sent again on retries. */
+  sent?: Record<string, string>;
+  /** The creating event's correlation, and the event itself, for the commands the task causes. */
+  correlationId: string;
+  causationId: string;
+  finishedAt?: string;
+};
+
+export type TaskEvent =
+  | {
+      type: 'TaskAttemptFailed';
+      data: {
+        taskId: string;
+        attempt: number;
+        error: string;
+        retryAt: string;
+        /** What the attempt sent, so retries send the same (BOSS validity dates). */
+        sent?: Record<string, string>;
+      };
+    }
+  | { type: 'TaskCompleted'; data: { taskId: string; attempt: number; outcome: string } }
+  | { type: 'TaskAbandoned'; data: { taskId: string; attempt: number; error: string } };
+
+export const TASK_EVENT_TYPES: ReadonlySet<string> = new Set<TaskEvent['type']>(['TaskAttemptFailed', 'TaskCompleted', 'TaskAbandoned']);
+
+export const taskStream = (taskId: string): string => `task-${taskId}`;
+
+export const readTaskEvent = (e: Pick<RecordedEvent, 'type' | 'data'>): TaskEvent | undefined =>
+  TASK_EVENT_TYPES.has(e.type) ? ({ type: e.type, data: e.data } as TaskEvent) : undefined;
+
+export const tasksProjection = (opts: { paymentQueryAfterSeconds: number }): Projection => ({
+  name: 'tasks',
+  collections: [{ name: TASKS, indexes: ['status', 'dueAt', 'kind', 'orderId'] }],
+  handle: async (event, view) => {
+    const task = readTaskEvent(event);
+    if (task) {
+      const doc = await view.get(TASKS, task.data.taskId);
+      return doc ? [{ kind: 'upsert', collection: TASKS, doc: applyTaskEvent(doc, task, event) }] : [];
+    }
+    const created = [...tasksFor(event, opts.paymentQueryAfterSeconds)];
+    const ops: WriteOp[] = [];
+    for (const t of created) {
+      // Created once: a replayed event (or a second event asking for the same task) keeps the first.
+      if (!(await view.get(TASKS, t.id))) ops.push({ kind: 'upsert', collection: TASKS, doc: t });
+    }
+    return ops;
+  },
+});
+
+const applyTaskEvent = (doc: Doc, e: TaskEvent, event: RecordedEvent): Doc => {
+  switch (e.type) {
+    case 'TaskAttemptFailed':
+      return { ...doc, attempts: e.data.attempt, lastError: e.data.error, dueAt: e.data.retryAt, ...(e.data.sent && { sent: e.data.sent }) };
+    case 'TaskCompleted':
+      return { ...doc, attempts: e.data.attempt, status: 'done', outcome: e.data.outcome, finishedAt: event.recordedAt.toISOString() };
+    case 'TaskAbandoned':
+      return { ...doc, attempts: e.data.attempt, status: 'failed', lastError: e.data.error, finishedAt: event.recordedAt.toISOString() };
+    default:
+      return assertNever(e);
+  }
+};
+
+const addSeconds = (iso: string, s: number): string => new Date(Date.parse(iso) + s * 1000).toISOString();
+
+function* tasksFor(event: RecordedEvent, queryAfter: number): Generator<Task & Doc> {
+  const make = (kind: TaskKind, id: string, orderId: string, paymentId: string, dueAt: string, extra: { seq?: number; template?: SmsTemplate } = {}) => ({
+    id,
+    kind,
+    status: 'pending' as const,
+    orderId,
+    paymentId,
+    dueAt,
+    createdAt: event.recordedAt.toISOString(),
+    attempts: 0,
+    seq: extra.seq ?? 0,
+    ...(extra.template && { template: extra.template }),
+    createdBy: positionToString(event.position),
+    correlationId: event.metadata.correlationId,
+    causationId: event.id,
+  });
+  const now = event.recordedAt.toISOString();
+  const order = readOrderEvent(event);
+  if (order) {
+    yield* orderTasks(order, make, now);
+    return;
+  }
+  const payment = readPaymentEvent(event);
+  if (payment) yield* paymentTasks(payment, make, now, queryAfter);
+}
+
+type Make = (kind: TaskKind, id: string, orderId: string, paymentId: string, dueAt: string, extra?: { seq?: number; template?: SmsTemplate }) => Task & Doc;
+
+function* orderTasks(e: OrderEvent, make: Make, now: string): Generator<Task & Doc> {
+  switch (e.type) {
+    case 'OrderPlaced': {
+      const { orderId, paymentId } = e.data;
+      yield make('expire', `expire:${orderId}`, orderId, paymentId, e.data.expiresAt);
+      yield make('sms', `sms:${orderId}:order-tv`, orderId, paymentId, now, { template: 'order-tv' });
+      return;
+    }
+    case 'OrderPaymentPending':
+      yield make('trade', `trade:${e.data.paymentId}`, e.data.orderId, e.data.paymentId, now);
+      return;
+    case 'OrderPaid':
+      yield make('boss', `boss:${e.data.orderId}:0`, e.data.orderId, e.data.paymentId, now, { seq: 0 });
+      yield make('sms', `sms:${e.data.orderId}:paid-phone`, e.data.orderId, e.data.paymentId, now, { template: 'paid-phone' });
+      yield make('sms', `sms:${e.data.orderId}:paid-tv`, e.data.orderId, e.data.paymentId, now, { template: 'paid-tv' });
+      return;
+    case 'OrderReprovisionRequested':
+      yield make('boss', `boss:${e.data.orderId}:${e.data.requestNo}`, e.data.orderId, '', now, { seq: e.data.requestNo });
+      return;
+    case 'OrderProvisioned':
+      yield make('sms', `sms:${e.data.orderId}:provisioned-tv:${e.data.requestNo}`, e.data.orderId, '', now, { template: 'provisioned-tv', seq: e.data.requestNo });
+      return;
+    case 'OrderProvisioningFailed':
+      yield make('refund', `refund:${e.data.orderId}`, e.data.orderId, '', now);
+      return;
+    case 'OrderRefunded':
+      yield make('sms', `sms:${e.data.orderId}:refunded-phone`, e.data.orderId, '', now, { template: 'refunded-phone' });
+      return;
+    case 'OrderPaymentFailed':
+      yield make('sms', `sms:${e.data.orderId}:failed-phone`, e.data.orderId, '', now, { template: 'failed-phone' });
+      return;
+    case 'OrderCancelled':
+    case 'OrderExpired':
+      return;
+    default:
+      return assertNever(e);
+  }
+}
+
+function* paymentTasks(e: PaymentEvent, make: Make, now: string, queryAfter: number): Generator<Task & Doc> {
+  switch (e.type) {
+    case 'PaymentRequested':
+      yield make('sms', `sms:${e.data.paymentId}:code:${e.data.codeSeq}`, e.data.orderId, e.data.paymentId, now, { template: 'code', seq: e.data.codeSeq });
+      return;
+    case 'PaymentCodeResent':
+      // orderId is filled in by the worker from the payment stream.
+      yield make('sms', `sms:${e.data.paymentId}:code:${e.data.codeSeq}`, '', e.data.paymentId, now, { template: 'code', seq: e.data.codeSeq });
+      return;
+    case 'PaymentSubmitted':
+      yield make('query', `query:${e.data.paymentId}`, '', e.data.paymentId, addSeconds(e.data.at, queryAfter));
+      return;
+    case 'PaymentCodeRejected':
+    case 'PaymentConfirmed':
+    case 'PaymentDeclined':
+    case 'PaymentSucceeded':
+    case 'PaymentFailed':
+    case 'PaymentFlagged':
+    case 'PaymentVoided':
+    case 'PaymentRefunded':
+      return;
+    default:
+      return assertNever(e);
+  }
+}

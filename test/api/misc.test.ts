@@ -1,0 +1,239 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bearer, orderBody, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { confirmed, expectProblem, expectValidation, getAs, newEvents, placed, postAs, typesOf, UNKNOWN_ID, writesNothing } from './support.ts';
+
+type HistoryEvent = { streamId: string; revision: number; position: string; id: string; type: string; data: Record<string, unknown>; metadata: Record<string, unknown>; recordedAt: string };
+
+describe('with a fresh ledger', () => {
+  let t: TestLedger;
+  /** The x-request-id the last request answered with. */
+  let requestIdSeen = '';
+  beforeEach(async () => {
+    t = await startTestLedger();
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  describe('GET /v1/orders/{orderId}/history', () => {
+    const history = (orderId: string, token: string | undefined) => getAs(t, token, `/v1/orders/${orderId}/history`);
+
+    it('every event of the order and its payment, in global order, msisdn masked for customer service', async () => {
+      const { orderId, paymentId } = await placed(t);
+      const other = await placed(t, 'k-other'); // another order's events must not show
+      await t.confirm(paymentId, '000000' === t.codeFor(paymentId) ? '111111' : '000000');
+      await t.confirm(paymentId, t.codeFor(paymentId));
+      const res = await history(orderId, TOKENS.service);
+      expect(res.statusCode).toBe(200);
+      const body = res.json<{ orderId: string; events: HistoryEvent[] }>();
+      expect(body.orderId).toBe(orderId);
+      expect(body.events.map((e) => e.type)).toEqual(['OrderPlaced', 'PaymentRequested', 'PaymentCodeRejected', 'PaymentConfirmed', 'OrderPaymentPending']);
+      expect(body.events.map((e) => e.streamId)).toEqual([`order-${orderId}`, `payment-${paymentId}`, `payment-${paymentId}`, `payment-${paymentId}`, `order-${orderId}`]);
+      // Same order as the global log.
+      const global = (await t.allEvents()).filter((e) => e.streamId === `order-${orderId}` || e.streamId === `payment-${paymentId}`).map((e) => e.id);
+      expect(body.events.map((e) => e.id)).toEqual(global);
+      expect(body.events.some((e) => e.data.orderId === other.orderId)).toBe(false);
+      const numbers = body.events.filter((e) => 'msisdn' in e.data).map((e) => e.data.msisdn);
+      expect(numbers).toEqual(['138****8000', '138****8000']);
+      expect(res.body).not.toContain('13800138000');
+    });
+
+    it('admin sees the whole number', async () => {
+      const { orderId } = await placed(t);
+      const res = await history(orderId, TOKENS.admin);
+      expect(res.statusCode).toBe(200);
+      const numbers = res.json<{ events: HistoryEvent[] }>().events.filter((e) => 'msisdn' in e.data).map((e) => e.data.msisdn);
+      expect(numbers).toEqual(['8613800138000', '8613800138000']);
+    });
+
+    it('404 unknown order; 400 bad id; 401; 403 for phone app and open platform', async () => {
+      const { orderId } = await placed(t);
+      await writesNothing(t, async () => {
+        expectProblem(await history(UNKNOWN_ID, TOKENS.service), 404, 'order-not-found');
+        expectValidation(await history('nope', TOKENS.service), 'params.orderId');
+        expectProblem(await history(orderId, undefined), 401, 'unauthorized');
+        expectProblem(await history(orderId, 'no-such-token-12345'), 401, 'unauthorized');
+        expectProblem(await history(orderId, TOKENS.phone), 403, 'forbidden');
+        expectProblem(await history(orderId, TOKENS.openPlatform), 403, 'forbidden');
+      });
+    });
+  });
+
+  describe('GET /v1/products', () => {
+    it('200 for open platform and customer service, prices in integer fen', async () => {
+      for (const token of [TOKENS.openPlatform, TOKENS.service]) {
+        const res = await getAs(t, token, '/v1/products');
+        expect(res.statusCode).toBe(200);
+        const { products } = res.json<{ products: { productId: string; price: { value: number; currency: string } }[] }>();
+        expect(products.length).toBeGreaterThan(0);
+        expect(products.find((p) => p.productId === 'sports-month')?.price).toEqual({ value: 3800, currency: 'CNY' });
+        for (const p of products) expect(Number.isInteger(p.price.value)).toBe(true);
+      }
+    });
+
+    it('401 without or with an unknown token; 403 for phone app and admin', async () => {
+      await writesNothing(t, async () => {
+        expectProblem(await getAs(t, undefined, '/v1/products'), 401, 'unauthorized');
+        expectProblem(await getAs(t, 'no-such-token-12345', '/v1/products'), 401, 'unauthorized');
+        expectProblem(await getAs(t, TOKENS.phone, '/v1/products'), 403, 'forbidden');
+        expectProblem(await getAs(t, TOKENS.admin, '/v1/products'), 403, 'forbidden');
+      });
+    });
+  });
+
+  describe('operations and docs', () => {
+    it('GET /healthz → 200 without a token', async () => {
+      const res = await getAs(t, undefined, '/healthz');
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ status: 'ok' });
+    });
+
+    it('GET /docs/json lists every command endpoint', async () => {
+      const res = await getAs(t, undefined, '/docs/json');
+      expect(res.statusCode).toBe(200);
+      const doc = res.json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
+      expect(doc.openapi).toMatch(/^3\./);
+      const expected: [string, string][] = [
+        ['/v1/orders', 'post'],
+        ['/v1/orders/{orderId}/cancel', 'post'],
+        ['/v1/orders/{orderId}/history', 'get'],
+        ['/v1/payments/{paymentId}/confirm', 'post'],
+        ['/v1/payments/{paymentId}/resend-code', 'post'],
+        ['/v1/payments/{paymentId}/decline', 'post'],
+        ['/v1/payment-notifications', 'post'],
+        ['/v1/products', 'get'],
+        ['/healthz', 'get'],
+      ];
+      for (const [path, method] of expected) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+      // The request schemas are the validating zod schemas.
+      expect(JSON.stringify(doc.paths['/v1/orders'])).toContain('msisdn');
+      expect(JSON.stringify(doc.paths['/v1/orders'])).toContain('idempotency-key');
+    });
+
+    it('an unknown route is a problem+json 404', async () => {
+      expectProblem(await getAs(t, TOKENS.admin, '/v1/nothing-here'), 404, 'no-such-route');
+    });
+  });
+
+  describe('correlation metadata', () => {
+    it('events carry X-Correlation-Id, causationId = the request id, and the actor role', async () => {
+      const written = await newEvents(t, async () => {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/v1/orders',
+          headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': 'k-corr', 'x-correlation-id': 'stb-session-42' },
+          payload: orderBody(),
+        });
+        expect(res.statusCode).toBe(201);
+        const requestId = res.headers['x-request-id'];
+        expect(typeof requestId).toBe('string');
+        requestIdSeen = String(requestId);
+      });
+      expect(typesOf(written)).toEqual(['OrderPlaced', 'PaymentRequested']);
+      for (const e of written) {
+        expect(e.metadata.correlationId).toBe('stb-session-42');
+        expect(e.metadata.causationId).toBe(requestIdSeen);
+        expect(e.metadata.actor.role).toBe('open-platform');
+        expect(e.metadata.actor.client).not.toContain(TOKENS.openPlatform);
+      }
+    });
+
+    it('without X-Correlation-Id the request id correlates; a sane X-Request-Id is kept', async () => {
+      const { paymentId } = await placed(t);
+      const written = await newEvents(t, async () => {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: `/v1/payments/${paymentId}/confirm`,
+          headers: { ...bearer(TOKENS.phone), 'x-request-id': 'phone-req-7' },
+          payload: { code: t.codeFor(paymentId) },
+        });
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['x-request-id']).toBe('phone-req-7');
+      });
+      expect(typesOf(written)).toEqual(['PaymentConfirmed', 'OrderPaymentPending']);
+      const [confirmedEvent, pending] = written;
+      expect(confirmedEvent?.metadata).toMatchObject({ correlationId: 'phone-req-7', causationId: 'phone-req-7', actor: { role: 'phone-app' } });
+      // The follow-up is caused by the event, in the same correlation, by the process.
+      expect(pending?.metadata).toMatchObject({ correlationId: 'phone-req-7', causationId: confirmedEvent?.id, actor: { role: 'system' } });
+    });
+
+    it('an insane X-Correlation-Id is replaced by the request id', async () => {
+      const written = await newEvents(t, async () => {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/v1/orders',
+          headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': 'k-bad-corr', 'x-correlation-id': 'has spaces and <script>' },
+          payload: orderBody(),
+        });
+        expect(res.statusCode).toBe(201);
+        requestIdSeen = String(res.headers['x-request-id']);
+      });
+      for (const e of written) expect(e.metadata.correlationId).toBe(requestIdSeen);
+    });
+
+    it('a cancel by customer service names its role; the voiding follow-up is the process', async () => {
+      const { orderId } = await placed(t);
+      const written = await newEvents(t, async () => {
+        const res = await postAs(t, TOKENS.service, `/v1/orders/${orderId}/cancel`);
+        expect(res.statusCode).toBe(200);
+      });
+      expect(written[0]?.metadata.actor.role).toBe('customer-service');
+      expect(written[1]?.metadata).toMatchObject({ causationId: written[0]?.id, correlationId: written[0]?.metadata.correlationId, actor: { role: 'system' } });
+    });
+  });
+});
+
+
+describe('logs', () => {
+  const capture = async (): Promise<{ t: TestLedger; lines: string[] }> => {
+    const lines: string[] = [];
+    const t = await startTestLedger({ LOG_LEVEL: 'trace' }, { logDestination: { write: (s: string) => void lines.push(s) } });
+    return { t, lines };
+  };
+
+  it('after an order and a wrong + right confirm: no whole phone number, no code value, no token', async () => {
+    const { t, lines } = await capture();
+    let codes: string[] = [];
+    try {
+      const { paymentId } = await placed(t);
+      const right = t.codeFor(paymentId);
+      const wrong = right === '987654' ? '456789' : '987654';
+      codes = [right, wrong];
+      expect((await t.confirm(paymentId, wrong)).statusCode).toBe(422);
+      expect((await t.confirm(paymentId, right)).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+    const log = lines.join('');
+    expect(log).toContain('order placed');
+    expect(log).toContain('request refused: wrong-code');
+    for (const secret of ['13800138000', '8613800138000', TOKENS.openPlatform, TOKENS.phone, ...codes]) {
+      expect(log, 'a phone number, token or code value').not.toContain(secret);
+    }
+    expect(log).not.toMatch(/"code":"\d{6}"/);
+  });
+
+  it('refusals log no whole number and no token either (bad token, bad field, replay, cancel)', async () => {
+    const { t, lines } = await capture();
+    const msisdn = '13912345678';
+    try {
+      const { orderId } = await placed(t, 'k-1');
+      await t.placeOrder({ msisdn }, 'k-own');
+      await t.placeOrder({ msisdn: `+86${msisdn}` }, 'k-own');
+      await t.placeOrder({ msisdn, productId: 'no-such-product' }, 'k-unknown');
+      await t.placeOrder({ msisdn, subscriberId: '' }, 'k-bad');
+      await getAs(t, 'no-such-token-12345', '/v1/products');
+      await getAs(t, TOKENS.phone, '/v1/products');
+      await postAs(t, TOKENS.service, `/v1/orders/${orderId}/cancel`);
+      await getAs(t, TOKENS.admin, `/v1/orders/${orderId}/history`);
+      await t.notify({ notificationId: 'n', tradeNo: 'T', outTradeNo: 'x', status: 'SUCCESS', amount: { value: 1, currency: 'CNY' } }, { secret: 'wrong-secret-0123456789' });
+    } finally {
+      await t.close();
+    }
+    const log = lines.join('');
+    expect(log).toContain('request refused');
+    for (const secret of [msisdn, `86${msisdn}`, TOKENS.openPlatform, TOKENS.phone, TOKENS.service, TOKENS.admin, 'no-such-token-12345', 'wrong-secret-0123456789']) {
+      expect(log, 'a phone number, token or secret').not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,82 @@
+/** Small assertions shared by the API tests (test code only). */
+import type { LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
+import { PROBLEM_BASE } from '../../http/problem.ts';
+import type { RecordedEvent } from '../../stores/event-store.ts';
+import { bearer, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+
+export type ProblemBody = {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: { path: string; message: string }[];
+  [extension: string]: unknown;
+};
+
+/** Asserts an RFC 9457 problem with this status (and type suffix, when given); returns its body. */
+export const expectProblem = (res: LightMyRequestResponse, status: number, typeSuffix?: string): ProblemBody => {
+  expect(res.statusCode, res.body).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = res.json<ProblemBody>();
+  expect(body.status).toBe(status);
+  expect(body.type).toMatch(new RegExp(`^${PROBLEM_BASE}`));
+  if (typeSuffix !== undefined) expect(body.type.endsWith(typeSuffix), `type ${body.type} ends with ${typeSuffix}`).toBe(true);
+  expect(typeof body.title).toBe('string');
+  expect(body.title.length).toBeGreaterThan(0);
+  expect(typeof body.detail).toBe('string');
+  expect(body.detail.length).toBeGreaterThan(0);
+  return body;
+};
+
+/** A 400 whose `errors[]` names `path` among the invalid fields. */
+export const expectValidation = (res: LightMyRequestResponse, path: string): ProblemBody => {
+  const body = expectProblem(res, 400, 'validation');
+  expect(body.errors?.map((e) => e.path)).toContain(path);
+  return body;
+};
+
+/** Runs `act` and asserts that it wrote nothing to the event store. */
+export const writesNothing = async <T>(t: TestLedger, act: () => Promise<T>): Promise<T> => {
+  const before = await t.allEvents();
+  const result = await act();
+  expect(idsOf(await t.allEvents())).toEqual(idsOf(before));
+  return result;
+};
+
+/** Runs `act` and returns the events it wrote, in global order. */
+export const newEvents = async (t: TestLedger, act: () => Promise<unknown>): Promise<RecordedEvent[]> => {
+  const before = await t.allEvents();
+  await act();
+  return (await t.allEvents()).slice(before.length);
+};
+
+export const idsOf = (events: readonly RecordedEvent[]): string[] => events.map((e) => e.id);
+export const typesOf = (events: readonly RecordedEvent[]): string[] => events.map((e) => e.type);
+export const countOf = (events: readonly RecordedEvent[], type: string): number => events.filter((e) => e.type === type).length;
+
+export type Placed = { orderId: string; paymentId: string };
+
+/** Places an order (201) and returns its ids. */
+export const placed = async (t: TestLedger, key = 'key-1'): Promise<Placed> => {
+  const res = await t.placeOrder({}, key);
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json<Placed>();
+};
+
+/** Places an order and confirms its payment with the right code. */
+export const confirmed = async (t: TestLedger, key = 'key-1'): Promise<Placed> => {
+  const p = await placed(t, key);
+  const res = await t.confirm(p.paymentId, t.codeFor(p.paymentId));
+  expect(res.statusCode, res.body).toBe(200);
+  return p;
+};
+
+export const postAs = (t: TestLedger, token: string | undefined, url: string, payload?: Record<string, unknown>): Promise<LightMyRequestResponse> =>
+  t.app.inject({ method: 'POST', url, headers: token === undefined ? {} : bearer(token), ...(payload !== undefined && { payload }) });
+
+export const getAs = (t: TestLedger, token: string | undefined, url: string): Promise<LightMyRequestResponse> =>
+  t.app.inject({ method: 'GET', url, headers: token === undefined ? {} : bearer(token) });
+
+export const UNKNOWN_ID = '0b7e1c4a-5f3d-4e2a-9c1b-7d6e5f4a3b2c';
+export const { openPlatform, phone, service, admin } = TOKENS;
