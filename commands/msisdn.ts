@@ -25,3 +25,6 @@ export const maskMsisdn = (msisdn: string): string => {
  */
 export const msisdnSearchKey = (secret: string, msisdn: string): string =>
   createHmac('sha256', secret).update(`msisdn:${msisdn}`).digest('base64url').slice(0, 32);
+
+/** The stored form as E.164, for the SMS gateway and the payment platform: '+8613800138000'. */
+export const e164 = (msisdn: string): string => `+${msisdn}`;

@@ -16,6 +16,7 @@ import { healthRoutes, type Health } from './routes/health.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { paymentRoutes } from './routes/payments.ts';
+import { queryRoutes, type Queries } from './routes/queries.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -34,6 +35,8 @@ export type AppDeps = {
   platformSecrets: readonly string[];
   logger: FastifyBaseLogger;
   health: Health;
+  /** Read-model queries and operations; absent in the bare command API. */
+  queries?: Queries;
   /** Prometheus text exposition. */
   metrics?: () => Promise<string>;
 };
@@ -84,5 +87,6 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   await app.register(orderRoutes(deps));
   await app.register(paymentRoutes(deps));
   await app.register(notificationRoutes(deps));
+  if (deps.queries) await app.register(queryRoutes(deps.queries));
   return app;
 };

@@ -1,24 +1,47 @@
 /**
  * The composition root: builds the whole service from a Config. Nothing else
  * decides which adapters run; nothing else reads the environment.
+ *
+ * compose() builds; start() starts the projections, reactors and task worker;
+ * close() stops taking requests, finishes in-flight work, commits checkpoints and
+ * closes the stores, in that order.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { LedgerDeps } from '../commands/deps.ts';
+import { msisdnSearchKey } from '../commands/msisdn.ts';
 import { parseCatalog, type Catalog } from '../domain/catalog.ts';
+import { createIntegrations, type Integrations } from '../integrations/index.ts';
+import { entitlementsProjection } from '../projections/entitlements.ts';
+import { ordersProjection } from '../projections/orders.ts';
+import { processReactor } from '../projections/process.ts';
+import { prepareProjections, startProjection, type Projection, type RunningProjection } from '../projections/runner.ts';
+import { startTaskWorker, type TaskWorker } from '../projections/task-worker.ts';
+import { tasksProjection } from '../projections/tasks.ts';
 import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
 import type { EventStore } from '../stores/event-store.ts';
+import { openMongoReadStore } from '../stores/mongodb/read-store.ts';
+import type { ReadStore } from '../stores/read-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
+import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
-import type { FastifyInstance } from 'fastify';
+import { createMetrics, timedAppends, type Metrics } from './metrics.ts';
 
 export type Service = {
   app: FastifyInstance;
   ledger: LedgerDeps;
-  /** Stops taking requests, finishes in-flight work, commits checkpoints, closes stores. */
+  reads: ReadStore;
+  integrations: Integrations;
+  metrics: Metrics;
+  /** Starts the projections, reactors and the task worker. */
+  start(): void;
+  /** The running projections by name (empty before start). */
+  projections: ReadonlyMap<string, RunningProjection>;
   close(): Promise<void>;
 };
 
@@ -43,31 +66,134 @@ const codeSecretFor = (config: Config): string => {
 const openEventStore = async (config: Config): Promise<EventStore> =>
   config.eventstoreUrl ? openEsdbEventStore(config.eventstoreUrl) : openSqliteEventStore(join(config.dataDir, 'events.db'));
 
+const openReadStore = async (config: Config): Promise<ReadStore> =>
+  config.mongodbUrl ? openMongoReadStore(config.mongodbUrl) : openSqliteReadStore(join(config.dataDir, 'read.db'));
+
 export const compose = async (config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Service> => {
   mkdirSync(config.dataDir, { recursive: true });
   const catalog = loadCatalog(config.catalogFile);
-  const store = await openEventStore(config);
+  const metrics = createMetrics();
+  const rawStore = await openEventStore(config);
+  const store = timedAppends(rawStore, metrics.observeAppend);
+  const reads = await openReadStore(config);
+  const codeSecret = codeSecretFor(config);
   const ledger: LedgerDeps = {
     store,
     now,
     catalog,
-    codeSecret: codeSecretFor(config),
+    codeSecret,
     orderTtlSeconds: config.orderTtlSeconds,
     codeTtlSeconds: config.codeTtlSeconds,
+    observe: metrics.observeCommand,
   };
-  const app = await buildApp({
+  const msisdnKey = (msisdn: string): string => msisdnSearchKey(codeSecret, msisdn);
+
+  // The in-process platform simulator delivers its signed notifications through the app itself.
+  let app: FastifyInstance | undefined;
+  const integrations = createIntegrations({
+    paymentPlatformSecret: config.paymentPlatformSecrets[0] ?? '',
+    ...(config.paymentPlatformUrl && { paymentPlatformUrl: config.paymentPlatformUrl }),
+    ...(config.bossUrl && { bossUrl: config.bossUrl }),
+    ...(config.bossToken && { bossToken: config.bossToken }),
+    ...(config.smsGatewayUrl && { smsGatewayUrl: config.smsGatewayUrl }),
+    // The simulators keep the ledger's clock, so their times (paidAt) agree with ours.
+    simulators: {
+      boss: { now },
+      sms: { now },
+      platform: {
+        now,
+        deliver: async (url, headers, body) => {
+          if (!app) return { status: 503, text: 'starting' };
+          const r = await app.inject({ method: 'POST', url: new URL(url).pathname, headers, payload: body });
+          return { status: r.statusCode, text: r.body };
+        },
+      },
+    },
+  });
+
+  const definitions: Projection[] = [
+    ordersProjection(msisdnKey),
+    entitlementsProjection(),
+    tasksProjection({ paymentQueryAfterSeconds: config.paymentQueryAfterSeconds }),
+    processReactor(ledger, logger),
+  ];
+  await prepareProjections(reads, definitions);
+  const projections = new Map<string, RunningProjection>();
+  let worker: TaskWorker | undefined;
+  const owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  metrics.watchProjections(store, () => [...projections.values()], now);
+
+  app = await buildApp({
     ledger,
     tokens: config.tokens,
     platformSecrets: config.paymentPlatformSecrets,
     logger,
-    health: { ready: async () => ({ ready: true, checks: { eventStore: 'ok' } }) },
+    queries: { reads, ledger, msisdnKey },
+    metrics: () => metrics.registry.metrics(),
+    health: {
+      ready: async () => {
+        const checks: Record<string, string> = {};
+        await store.headPosition().then(
+          () => (checks.eventStore = 'ok'),
+          (err: unknown) => (checks.eventStore = `unreachable: ${err instanceof Error ? err.message : String(err)}`),
+        );
+        await reads.checkpoint('orders').then(
+          () => (checks.readStore = 'ok'),
+          (err: unknown) => (checks.readStore = `unreachable: ${err instanceof Error ? err.message : String(err)}`),
+        );
+        for (const d of definitions) {
+          const p = projections.get(d.name);
+          checks[`projection:${d.name}`] = !p ? 'not started' : p.healthy() ? 'running' : 'not running';
+        }
+        checks.taskWorker = !worker ? 'not started' : worker.healthy() ? 'running' : 'not running';
+        return { ready: Object.values(checks).every((v) => v === 'ok' || v === 'running'), checks };
+      },
+    },
   });
+  const built = app;
+
   return {
-    app,
+    app: built,
     ledger,
+    reads,
+    integrations,
+    metrics,
+    projections,
+    start: () => {
+      if (projections.size > 0) return;
+      for (const d of definitions) {
+        projections.set(
+          d.name,
+          startProjection(d, { events: store, reads, owner, logger, now }),
+        );
+      }
+      const tasks = projections.get('tasks');
+      const entitlements = projections.get('entitlements');
+      if (!tasks || !entitlements) throw new Error('unreachable: tasks and entitlements projections are defined');
+      worker = startTaskWorker({
+        ledger,
+        reads,
+        tasks,
+        entitlements,
+        platform: integrations.paymentPlatform,
+        boss: integrations.boss,
+        sms: integrations.sms,
+        notifyUrl: `${config.publicBaseUrl}/v1/payment-notifications`,
+        owner,
+        logger,
+        retryBaseMs: config.retryBaseMs,
+        retryMaxAttempts: config.retryMaxAttempts,
+        paymentQueryAfterSeconds: config.paymentQueryAfterSeconds,
+        onOutcome: metrics.observeOutbound,
+      });
+    },
     close: async () => {
-      await app.close();
-      await store.close();
+      await built.close();
+      await worker?.stop();
+      await Promise.all([...projections.values()].map((p) => p.stop()));
+      integrations.close();
+      await rawStore.close();
+      await reads.close();
     },
   };
 };

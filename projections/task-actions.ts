@@ -9,6 +9,7 @@ import { orderAggregate, paymentAggregate } from '../commands/aggregates.ts';
 import type { LedgerDeps } from '../commands/deps.ts';
 import { execute, load, type CommandContext } from '../commands/execute.ts';
 import { followUpAll } from '../commands/follow-up.ts';
+import { e164 } from '../commands/msisdn.ts';
 import { deriveCode } from '../commands/one-time-code.ts';
 import { recordPlatformResult } from '../commands/record-platform-result.ts';
 import { assertNever } from '../domain/never.ts';
@@ -98,7 +99,7 @@ const createTrade = async (deps: ActionDeps, task: Task): Promise<ActionResult> 
   const trade = await deps.platform.createTrade({
     outTradeNo: p.paymentId,
     amount: p.amount,
-    msisdn: p.msisdn,
+    msisdn: e164(p.msisdn),
     subject: p.subject,
     notifyUrl: deps.notifyUrl,
     expiresAt: p.payBy,
@@ -235,7 +236,7 @@ const smsFor = async (deps: ActionDeps, task: Task): Promise<SmsMessage | string
     if (p.code.seq !== task.seq) return 'a newer code was sent';
     const ttlMinutes = Math.max(1, Math.round((Date.parse(p.code.expiresAt) - Date.parse(p.code.sentAt)) / 60_000));
     const code = deriveCode(deps.ledger.codeSecret, p.paymentId, p.code.seq);
-    return { messageId, to: { msisdn: p.msisdn }, text: smsTexts.code({ subject: p.subject, amount: p.amount, code, ttlMinutes }) };
+    return { messageId, to: { msisdn: e164(p.msisdn) }, text: smsTexts.code({ subject: p.subject, amount: p.amount, code, ttlMinutes }) };
   }
   const o = await loadOrder(deps, task.orderId);
   if (o.status === 'none') return 'no such order';
@@ -244,7 +245,7 @@ const smsFor = async (deps: ActionDeps, task: Task): Promise<SmsMessage | string
     case 'order-tv':
       return { messageId, to: { smartcardId: o.smartcardId }, text: smsTexts.orderTv({ name, amount: o.amount }) };
     case 'paid-phone':
-      return { messageId, to: { msisdn: o.msisdn }, text: smsTexts.paid({ name, amount: o.amount }) };
+      return { messageId, to: { msisdn: e164(o.msisdn) }, text: smsTexts.paid({ name, amount: o.amount }) };
     case 'paid-tv':
       return { messageId, to: { smartcardId: o.smartcardId }, text: smsTexts.paid({ name, amount: o.amount }) };
     case 'provisioned-tv':
@@ -252,9 +253,9 @@ const smsFor = async (deps: ActionDeps, task: Task): Promise<SmsMessage | string
         ? { messageId, to: { smartcardId: o.smartcardId }, text: smsTexts.provisioned({ name, validUntil: o.validUntil }) }
         : `order ${o.status}`;
     case 'refunded-phone':
-      return { messageId, to: { msisdn: o.msisdn }, text: smsTexts.refunded({ name, amount: o.amount }) };
+      return { messageId, to: { msisdn: e164(o.msisdn) }, text: smsTexts.refunded({ name, amount: o.amount }) };
     case 'failed-phone':
-      return { messageId, to: { msisdn: o.msisdn }, text: smsTexts.paymentFailed({ name }) };
+      return { messageId, to: { msisdn: e164(o.msisdn) }, text: smsTexts.paymentFailed({ name }) };
     case undefined:
       return 'no template';
     default:

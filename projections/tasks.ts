@@ -120,48 +120,48 @@ function* tasksFor(event: RecordedEvent, queryAfter: number): Generator<Task & D
     correlationId: event.metadata.correlationId,
     causationId: event.id,
   });
-  const now = event.recordedAt.toISOString();
+  // Due times come from the events' own times (the command clock), never from the store's clock.
   const order = readOrderEvent(event);
   if (order) {
-    yield* orderTasks(order, make, now);
+    yield* orderTasks(order, make);
     return;
   }
   const payment = readPaymentEvent(event);
-  if (payment) yield* paymentTasks(payment, make, now, queryAfter);
+  if (payment) yield* paymentTasks(payment, make, queryAfter);
 }
 
 type Make = (kind: TaskKind, id: string, orderId: string, paymentId: string, dueAt: string, extra?: { seq?: number; template?: SmsTemplate }) => Task & Doc;
 
-function* orderTasks(e: OrderEvent, make: Make, now: string): Generator<Task & Doc> {
+function* orderTasks(e: OrderEvent, make: Make): Generator<Task & Doc> {
   switch (e.type) {
     case 'OrderPlaced': {
       const { orderId, paymentId } = e.data;
       yield make('expire', `expire:${orderId}`, orderId, paymentId, e.data.expiresAt);
-      yield make('sms', `sms:${orderId}:order-tv`, orderId, paymentId, now, { template: 'order-tv' });
+      yield make('sms', `sms:${orderId}:order-tv`, orderId, paymentId, e.data.placedAt, { template: 'order-tv' });
       return;
     }
     case 'OrderPaymentPending':
-      yield make('trade', `trade:${e.data.paymentId}`, e.data.orderId, e.data.paymentId, now);
+      yield make('trade', `trade:${e.data.paymentId}`, e.data.orderId, e.data.paymentId, e.data.at);
       return;
     case 'OrderPaid':
-      yield make('boss', `boss:${e.data.orderId}:0`, e.data.orderId, e.data.paymentId, now, { seq: 0 });
-      yield make('sms', `sms:${e.data.orderId}:paid-phone`, e.data.orderId, e.data.paymentId, now, { template: 'paid-phone' });
-      yield make('sms', `sms:${e.data.orderId}:paid-tv`, e.data.orderId, e.data.paymentId, now, { template: 'paid-tv' });
+      yield make('boss', `boss:${e.data.orderId}:0`, e.data.orderId, e.data.paymentId, e.data.paidAt, { seq: 0 });
+      yield make('sms', `sms:${e.data.orderId}:paid-phone`, e.data.orderId, e.data.paymentId, e.data.paidAt, { template: 'paid-phone' });
+      yield make('sms', `sms:${e.data.orderId}:paid-tv`, e.data.orderId, e.data.paymentId, e.data.paidAt, { template: 'paid-tv' });
       return;
     case 'OrderReprovisionRequested':
-      yield make('boss', `boss:${e.data.orderId}:${e.data.requestNo}`, e.data.orderId, '', now, { seq: e.data.requestNo });
+      yield make('boss', `boss:${e.data.orderId}:${e.data.requestNo}`, e.data.orderId, '', e.data.at, { seq: e.data.requestNo });
       return;
     case 'OrderProvisioned':
-      yield make('sms', `sms:${e.data.orderId}:provisioned-tv:${e.data.requestNo}`, e.data.orderId, '', now, { template: 'provisioned-tv', seq: e.data.requestNo });
+      yield make('sms', `sms:${e.data.orderId}:provisioned-tv:${e.data.requestNo}`, e.data.orderId, '', e.data.at, { template: 'provisioned-tv', seq: e.data.requestNo });
       return;
     case 'OrderProvisioningFailed':
-      yield make('refund', `refund:${e.data.orderId}`, e.data.orderId, '', now);
+      yield make('refund', `refund:${e.data.orderId}`, e.data.orderId, '', e.data.at);
       return;
     case 'OrderRefunded':
-      yield make('sms', `sms:${e.data.orderId}:refunded-phone`, e.data.orderId, '', now, { template: 'refunded-phone' });
+      yield make('sms', `sms:${e.data.orderId}:refunded-phone`, e.data.orderId, '', e.data.at, { template: 'refunded-phone' });
       return;
     case 'OrderPaymentFailed':
-      yield make('sms', `sms:${e.data.orderId}:failed-phone`, e.data.orderId, '', now, { template: 'failed-phone' });
+      yield make('sms', `sms:${e.data.orderId}:failed-phone`, e.data.orderId, '', e.data.at, { template: 'failed-phone' });
       return;
     case 'OrderCancelled':
     case 'OrderExpired':
@@ -171,14 +171,14 @@ function* orderTasks(e: OrderEvent, make: Make, now: string): Generator<Task & D
   }
 }
 
-function* paymentTasks(e: PaymentEvent, make: Make, now: string, queryAfter: number): Generator<Task & Doc> {
+function* paymentTasks(e: PaymentEvent, make: Make, queryAfter: number): Generator<Task & Doc> {
   switch (e.type) {
     case 'PaymentRequested':
-      yield make('sms', `sms:${e.data.paymentId}:code:${e.data.codeSeq}`, e.data.orderId, e.data.paymentId, now, { template: 'code', seq: e.data.codeSeq });
+      yield make('sms', `sms:${e.data.paymentId}:code:${e.data.codeSeq}`, e.data.orderId, e.data.paymentId, e.data.requestedAt, { template: 'code', seq: e.data.codeSeq });
       return;
     case 'PaymentCodeResent':
       // orderId is filled in by the worker from the payment stream.
-      yield make('sms', `sms:${e.data.paymentId}:code:${e.data.codeSeq}`, '', e.data.paymentId, now, { template: 'code', seq: e.data.codeSeq });
+      yield make('sms', `sms:${e.data.paymentId}:code:${e.data.codeSeq}`, '', e.data.paymentId, e.data.at, { template: 'code', seq: e.data.codeSeq });
       return;
     case 'PaymentSubmitted':
       yield make('query', `query:${e.data.paymentId}`, '', e.data.paymentId, addSeconds(e.data.at, queryAfter));

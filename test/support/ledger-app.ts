@@ -55,6 +55,8 @@ export const bearer = (token: string): { authorization: string } => ({ authoriza
 export type TestLedgerOptions = {
   /** Where the app's pino logger writes (set LOG_LEVEL in extraEnv to see anything). */
   logDestination?: pino.DestinationStream;
+  /** Start the projections, reactors and task worker (the whole process), not only the command API. */
+  process?: boolean;
 };
 
 export const startTestLedger = async (extraEnv: Record<string, string> = {}, opts: TestLedgerOptions = {}): Promise<TestLedger> => {
@@ -75,6 +77,7 @@ export const startTestLedger = async (extraEnv: Record<string, string> = {}, opt
   };
   const config = loadConfig(env);
   const service = await compose(config, createLogger(config.logLevel, opts.logDestination), () => clock.now);
+  if (opts.process) service.start();
   const app = service.app;
   await app.ready();
   const t: TestLedger = {

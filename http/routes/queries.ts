@@ -1,0 +1,272 @@
+/** The read side: orders, payments, entitlements, provisioning, from the read models. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { orderAggregate } from '../../commands/aggregates.ts';
+import type { LedgerDeps } from '../../commands/deps.ts';
+import { execute } from '../../commands/execute.ts';
+import { normalizeMsisdn } from '../../commands/msisdn.ts';
+import { OrderNotFound, PaymentNotFound } from '../../domain/errors.ts';
+import { ENTITLEMENTS } from '../../projections/entitlements.ts';
+import { ORDERS, PAYMENTS } from '../../projections/orders.ts';
+import { TASKS } from '../../projections/tasks.ts';
+import { num, str } from '../../projections/doc.ts';
+import { InvalidQuery, type Doc, type ReadStore, type Scalar } from '../../stores/read-store.ts';
+import { HttpProblem } from '../problem.ts';
+import { money, msisdn, orderParams, paymentParams, problem } from '../schemas.ts';
+import { contextOf } from './context.ts';
+
+export type Queries = {
+  reads: ReadStore;
+  ledger: LedgerDeps;
+  /** Digest used by the orders read model to find orders by phone number. */
+  msisdnKey: (msisdn: string) => string;
+};
+
+const refusals = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem };
+const doc = z.record(z.string(), z.unknown());
+const page = z.object({ items: z.array(doc), nextCursor: z.string().nullable() });
+const smartcardParams = z.object({ smartcardId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' or '-'") });
+
+const ORDER_STATUSES = [
+  'awaiting_confirmation',
+  'payment_pending',
+  'paid',
+  'provisioned',
+  'cancelled',
+  'expired',
+  'payment_failed',
+  'provisioning_failed',
+  'refunded',
+] as const;
+
+const searchQuery = z
+  .strictObject({
+    subscriberId: z.string().min(1).max(64).optional(),
+    smartcardId: z.string().min(1).max(64).optional(),
+    msisdn: msisdn.optional(),
+    status: z.enum(ORDER_STATUSES).optional(),
+    placedFrom: z.iso.datetime({ offset: true }).optional(),
+    placedTo: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().min(1).max(512).optional(),
+  })
+  .refine((q) => !q.placedFrom || !q.placedTo || Date.parse(q.placedFrom) < Date.parse(q.placedTo), {
+    message: 'placedFrom must be before placedTo',
+    path: ['placedFrom'],
+  });
+
+const isMoney = (v: unknown): v is { value: number; currency: 'CNY' } =>
+  typeof v === 'object' && v !== null && 'value' in v && 'currency' in v && typeof v.value === 'number' && v.currency === 'CNY';
+
+/** Strips the read models' internal fields. */
+const publicView = ({ msisdnKey: _k, version: _v, ...rest }: Doc): Doc => rest;
+
+const badCursor = (err: unknown): never => {
+  if (err instanceof InvalidQuery) throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
+  throw err;
+};
+
+export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
+  const app = base.withTypeProvider<ZodTypeProvider>();
+
+  app.get(
+    '/v1/orders/:orderId',
+    {
+      config: { roles: ['open-platform', 'customer-service'] },
+      schema: { tags: ['orders'], summary: 'The order as the read model has it', params: orderParams, response: { 200: doc, ...refusals } },
+    },
+    async (req) => {
+      const found = await q.reads.get(ORDERS, req.params.orderId);
+      if (!found) throw new OrderNotFound(req.params.orderId);
+      return publicView(found);
+    },
+  );
+
+  app.get(
+    '/v1/orders',
+    {
+      config: { roles: ['customer-service'] },
+      schema: { tags: ['orders'], summary: 'Search orders, newest first, with cursor pagination', querystring: searchQuery, response: { 200: page, ...refusals } },
+    },
+    async (req) => {
+      const { subscriberId, smartcardId, msisdn: phone, status, placedFrom, placedTo, limit, cursor } = req.query;
+      const where: Record<string, Scalar> = {};
+      if (subscriberId) where.subscriberId = subscriberId;
+      if (smartcardId) where.smartcardId = smartcardId;
+      if (status) where.status = status;
+      if (phone) where.msisdnKey = q.msisdnKey(normalizeMsisdn(phone) ?? phone);
+      const result = await q.reads
+        .find(ORDERS, {
+          where,
+          ...((placedFrom || placedTo) && {
+            range: {
+              field: 'placedAt',
+              ...(placedFrom && { gte: new Date(placedFrom).toISOString() }),
+              ...(placedTo && { lt: new Date(placedTo).toISOString() }),
+            },
+          }),
+          orderBy: { field: 'placedAt', direction: 'desc' },
+          limit,
+          ...(cursor && { cursor }),
+        })
+        .catch(badCursor);
+      return { items: result.items.map(publicView), nextCursor: result.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/payments/:paymentId',
+    {
+      config: { roles: ['phone-app', 'customer-service'] },
+      schema: {
+        tags: ['payments'],
+        summary: 'What the phone shows before confirming: product, amount, status',
+        params: paymentParams,
+        response: {
+          200: z.object({
+            paymentId: z.string(),
+            orderId: z.string(),
+            status: z.string(),
+            subject: z.string(),
+            amount: money,
+            msisdn: z.string().describe('masked'),
+            payBy: z.string(),
+            codeExpiresAt: z.string(),
+            attemptsLeft: z.number().int(),
+            resendsLeft: z.number().int(),
+            product: z.unknown().optional(),
+          }).loose(),
+          ...refusals,
+        },
+      },
+    },
+    async (req) => {
+      const p = await q.reads.get(PAYMENTS, req.params.paymentId);
+      if (!p) throw new PaymentNotFound(req.params.paymentId);
+      const orderId = str(p, 'orderId');
+      const order = await q.reads.get(ORDERS, orderId);
+      const amount = p.amount;
+      if (!isMoney(amount)) throw new Error(`payment ${p.id}: malformed amount`);
+      return {
+        ...publicView(p),
+        paymentId: p.id,
+        orderId,
+        status: str(p, 'status'),
+        subject: str(p, 'subject'),
+        amount,
+        msisdn: str(p, 'msisdn'),
+        payBy: str(p, 'payBy'),
+        codeExpiresAt: str(p, 'codeExpiresAt'),
+        attemptsLeft: num(p, 'attemptsLeft'),
+        resendsLeft: num(p, 'resendsLeft'),
+        ...(order && { product: order.product }),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/smartcards/:smartcardId/entitlements',
+    {
+      config: { roles: ['open-platform', 'customer-service'] },
+      schema: {
+        tags: ['entitlements'],
+        summary: 'Channels open on the card now, with validUntil',
+        params: smartcardParams,
+        response: {
+          200: z.object({
+            smartcardId: z.string(),
+            entitlements: z.array(
+              z.object({ productId: z.string(), name: z.string(), channels: z.array(z.string()), validFrom: z.string(), validUntil: z.string() }),
+            ),
+          }),
+          ...refusals,
+        },
+      },
+    },
+    async (req) => {
+      const now = q.ledger.now().toISOString();
+      const found = await q.reads.find(ENTITLEMENTS, {
+        where: { smartcardId: req.params.smartcardId },
+        range: { field: 'validUntil', gte: now },
+        orderBy: { field: 'validUntil', direction: 'asc' },
+        limit: 100,
+      });
+      return {
+        smartcardId: req.params.smartcardId,
+        entitlements: found.items.map((e) => ({
+          productId: String(e.productId),
+          name: String(e.name),
+          channels: Array.isArray(e.channels) ? e.channels.map(String) : [],
+          validFrom: String(e.validFrom),
+          validUntil: String(e.validUntil),
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/provisioning',
+    {
+      config: { roles: ['customer-service'] },
+      schema: {
+        tags: ['provisioning'],
+        summary: 'BOSS sync tasks',
+        querystring: z.strictObject({
+          status: z.enum(['pending', 'failed', 'done']).optional(),
+          orderId: z.uuid().optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          cursor: z.string().min(1).max(512).optional(),
+        }),
+        response: { 200: page, ...refusals },
+      },
+    },
+    async (req) => {
+      const { status, orderId, limit, cursor } = req.query;
+      const where: Record<string, Scalar> = { kind: 'boss' };
+      if (status) where.status = status;
+      if (orderId) where.orderId = orderId;
+      const result = await q.reads
+        .find(TASKS, { where, orderBy: { field: 'dueAt', direction: 'desc' }, limit, ...(cursor && { cursor }) })
+        .catch(badCursor);
+      return {
+        items: result.items.map((t) => ({
+          taskId: t.id,
+          orderId: t.orderId,
+          requestNo: t.seq,
+          status: t.status,
+          attempts: t.attempts,
+          lastError: t.lastError ?? null,
+          nextAttemptAt: t.status === 'pending' ? t.dueAt : null,
+          createdAt: t.createdAt,
+          finishedAt: t.finishedAt ?? null,
+          outcome: t.outcome ?? null,
+        })),
+        nextCursor: result.nextCursor,
+      };
+    },
+  );
+
+  app.post(
+    '/v1/orders/:orderId/reprovision',
+    {
+      config: { roles: ['customer-service'] },
+      schema: {
+        tags: ['provisioning'],
+        summary: 'Re-send the entitlement to BOSS (paid or provisioned orders)',
+        params: orderParams,
+        response: { 202: z.object({ orderId: z.string(), requestNo: z.number().int(), status: z.literal('requested') }), ...refusals },
+      },
+    },
+    async (req, reply) => {
+      const r = await execute(
+        q.ledger,
+        orderAggregate,
+        { type: 'RequestReprovision', orderId: req.params.orderId, now: q.ledger.now() },
+        { ...contextOf(req), commandKey: `reprovision:${req.id}` },
+      );
+      const requestNo = r.state.status === 'paid' || r.state.status === 'provisioned' ? r.state.lastRequestNo : 0;
+      return reply.code(202).send({ orderId: req.params.orderId, requestNo, status: 'requested' as const });
+    },
+  );
+};

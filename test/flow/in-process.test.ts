@@ -1,0 +1,48 @@
+/**
+ * The whole patent flow in one process: the in-process simulators, the projections,
+ * reactors and task worker, driven through the API. Waits on projections, never sleeps.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+
+let t: TestLedger;
+beforeEach(async () => {
+  t = await startTestLedger({ RETRY_BASE_MS: '5' }, { process: true });
+});
+afterEach(async () => t.close());
+
+/** Polls a condition (cheap reads) until it holds, with a deadline. */
+const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+};
+
+const order = async (id: string) =>
+  (await t.app.inject({ method: 'GET', url: `/v1/orders/${id}`, headers: bearer(TOKENS.service) })).json<Record<string, unknown>>();
+
+describe('in-process flow', () => {
+  it('order → code by SMS → confirm → paid → BOSS → entitlement, SMS to phone and TV', async () => {
+    const placed = (await t.placeOrder({ smartcardId: 'card-1' }, 'flow-1')).json<{ orderId: string; paymentId: string }>();
+    const sms = t.service.integrations.simulated.sms;
+    if (!sms) throw new Error('expected the in-process SMS simulator');
+    const codeSms = await eventually(async () => sms.messages({ msisdn: '13800138000' }).find((m) => /验证码/.test(m.text)), 'the code SMS');
+    const code = /验证码(\d{6})/.exec(codeSms.text)?.[1];
+    expect(code).toBe(t.codeFor(placed.paymentId));
+    expect((await t.confirm(placed.paymentId, code ?? '')).statusCode).toBe(200);
+    const done = await eventually(async () => {
+      const o = await order(placed.orderId);
+      return o.status === 'provisioned' ? o : undefined;
+    }, 'provisioned');
+    expect(done.boss).toMatchObject({ bossRef: expect.any(String) });
+    const ent = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-1/entitlements', headers: bearer(TOKENS.openPlatform) });
+    expect(ent.json().entitlements).toEqual([expect.objectContaining({ productId: 'sports-month', channels: expect.arrayContaining(['CCTV-5 HD']) })]);
+    const texts = sms.messages().map((m) => ('msisdn' in m.to ? 'phone' : 'tv') + ':' + m.text);
+    expect(texts.filter((x) => x.startsWith('phone:') && x.includes('已支付'))).toHaveLength(1);
+    expect(texts.filter((x) => x.startsWith('tv:') && x.includes('已支付'))).toHaveLength(1);
+  });
+});
