@@ -1,0 +1,77 @@
+/** Helpers for in-process flow tests: drive the API, read the simulators, wait without sleeping. */
+import { expect } from 'vitest';
+import { bearer, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+
+/**
+ * Polls until the probe returns a value, yielding to the event loop between tries.
+ * `tickSeconds` moves the test clock forward on every try, for work that is due later
+ * (retries with backoff, timers).
+ */
+export const eventually = async <T>(
+  t: TestLedger,
+  probe: () => Promise<T | undefined>,
+  what: string,
+  opts: { timeoutMs?: number; tickSeconds?: number } = {},
+): Promise<T> => {
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (opts.tickSeconds) t.clock.advance(opts.tickSeconds);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+export type OrderView = Record<string, unknown> & { status: string; orderId: string; paymentId: string };
+
+export const getOrder = async (t: TestLedger, orderId: string): Promise<OrderView | undefined> => {
+  const r = await t.app.inject({ method: 'GET', url: `/v1/orders/${orderId}`, headers: bearer(TOKENS.service) });
+  return r.statusCode === 200 ? r.json<OrderView>() : undefined;
+};
+
+export const orderInStatus = (t: TestLedger, orderId: string, status: string, opts: { tickSeconds?: number } = {}): Promise<OrderView> =>
+  eventually(
+    t,
+    async () => {
+      const o = await getOrder(t, orderId);
+      return o?.status === status ? o : undefined;
+    },
+    `order ${orderId} to be ${status}`,
+    opts,
+  );
+
+export const sms = (t: TestLedger) => {
+  const s = t.service.integrations.simulated.sms;
+  if (!s) throw new Error('expected the in-process SMS simulator');
+  return s;
+};
+
+const codeMessages = (t: TestLedger, msisdn: string) => sms(t).messages({ msisdn }).filter((m) => /验证码/.test(m.text));
+
+/**
+ * A one-time code sent to the number, read from the SMS simulator as the subscriber would:
+ * the code message after the first `seen` ones (by default the first).
+ */
+export const codeFromSms = async (t: TestLedger, msisdn = '+8613800138000', seen = 0): Promise<string> => {
+  const text = await eventually(t, async () => codeMessages(t, msisdn)[seen]?.text, 'the code SMS');
+  const code = /验证码(\d{6})/.exec(text)?.[1];
+  if (!code) throw new Error('no code in the SMS');
+  return code;
+};
+
+export const placeAndConfirm = async (t: TestLedger, key: string, body: Record<string, string> = {}): Promise<{ orderId: string; paymentId: string }> => {
+  const msisdn = `+86${body.msisdn ?? '13800138000'}`;
+  const seen = codeMessages(t, msisdn).length;
+  const placed = await t.placeOrder(body, key);
+  expect(placed.statusCode).toBe(201);
+  const o = placed.json<{ orderId: string; paymentId: string }>();
+  const confirm = await t.confirm(o.paymentId, await codeFromSms(t, msisdn, seen));
+  expect(confirm.statusCode).toBe(200);
+  return o;
+};
+
+export const historyTypes = async (t: TestLedger, orderId: string): Promise<string[]> => {
+  const r = await t.app.inject({ method: 'GET', url: `/v1/orders/${orderId}/history`, headers: bearer(TOKENS.admin) });
+  return r.json<{ events: { type: string }[] }>().events.map((e) => e.type);
+};
