@@ -17,6 +17,7 @@ import { notificationRoutes } from './routes/notifications.ts';
 import { orderRoutes } from './routes/orders.ts';
 import { paymentRoutes } from './routes/payments.ts';
 import { queryRoutes, type Queries } from './routes/queries.ts';
+import { devRoutes, type DevOutbox } from './routes/dev.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,6 +38,8 @@ export type AppDeps = {
   health: Health;
   /** Read-model queries and operations; absent in the bare command API. */
   queries?: Queries;
+  /** Development only: the simulated SMS outbox. */
+  devOutbox?: DevOutbox;
   /** Prometheus text exposition. */
   metrics?: () => Promise<string>;
 };
@@ -88,5 +91,6 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   await app.register(paymentRoutes(deps));
   await app.register(notificationRoutes(deps));
   if (deps.queries) await app.register(queryRoutes(deps.queries));
+  if (deps.devOutbox) await app.register(devRoutes(deps.devOutbox));
   return app;
 };

@@ -40,6 +40,8 @@ export type Service = {
   metrics: Metrics;
   /** Starts the projections, reactors and the task worker. */
   start(): void;
+  /** Every projection and reactor this service runs. */
+  definitions: readonly Projection[];
   /** The running projections by name (empty before start). */
   projections: ReadonlyMap<string, RunningProjection>;
   close(): Promise<void>;
@@ -129,6 +131,10 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     platformSecrets: config.paymentPlatformSecrets,
     logger,
     queries: { reads, ledger, msisdnKey },
+    ...(!config.production &&
+      integrations.simulated.sms && {
+        devOutbox: (filter) => integrations.simulated.sms?.messages(filter) ?? [],
+      }),
     metrics: () => metrics.registry.metrics(),
     health: {
       ready: async () => {
@@ -158,6 +164,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     reads,
     integrations,
     metrics,
+    definitions,
     projections,
     start: () => {
       if (projections.size > 0) return;

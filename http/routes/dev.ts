@@ -1,0 +1,36 @@
+/**
+ * Development only: the in-process SMS simulator's outbox, so a developer trying the
+ * flow with curl can read the one-time code "on the phone". Registered only outside
+ * production and only while SMS is simulated; admin token required.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { problem } from '../schemas.ts';
+
+export type DevOutbox = (filter: { msisdn?: string; smartcardId?: string }) => { to: Record<string, string>; text: string; messageId: string }[];
+
+export const devRoutes = (outbox: DevOutbox): FastifyPluginAsync => async (base) => {
+  base.withTypeProvider<ZodTypeProvider>().get(
+    '/v1/dev/sms',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['development'],
+        summary: 'Messages the simulated SMS gateway received (development only)',
+        querystring: z.strictObject({ msisdn: z.string().max(20).optional(), smartcardId: z.string().max(64).optional() }),
+        response: {
+          200: z.object({ messages: z.array(z.object({ messageId: z.string(), to: z.record(z.string(), z.string()), text: z.string() })) }),
+          401: problem,
+          403: problem,
+        },
+      },
+    },
+    async (req) => ({
+      messages: outbox({
+        ...(req.query.msisdn && { msisdn: req.query.msisdn.startsWith('+') || req.query.msisdn.startsWith('86') ? req.query.msisdn : `+86${req.query.msisdn}` }),
+        ...(req.query.smartcardId && { smartcardId: req.query.smartcardId }),
+      }),
+    }),
+  );
+};
