@@ -85,13 +85,18 @@ const waitFor = async (condition: () => boolean, ms: number, what: string): Prom
 const readAllOf = async (store: EventStore, from: From, prefix: string): Promise<RecordedEvent[]> => {
   const out: RecordedEvent[] = [];
   let cursor = from;
-  for (;;) {
+  // Bounded: an adapter that does not move forward (returns the start position again) fails instead of hanging.
+  for (let pages = 0; pages < 10_000; pages++) {
     const page = await store.readAll(cursor, 1000);
     const last = page[page.length - 1];
     if (last === undefined) return out;
+    if (comparePositions(last.position, cursor === 'start' ? { commit: -1n, prepare: -1n } : cursor) <= 0) {
+      throw new Error('readAll did not move past its start position');
+    }
     out.push(...page.filter((e) => e.streamId.startsWith(prefix)));
     cursor = last.position;
   }
+  throw new Error('readAll never reached the end of the log');
 };
 
 const rejection = async (promise: Promise<unknown>): Promise<unknown> =>
