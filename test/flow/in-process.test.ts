@@ -4,12 +4,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { stacks } from './stacks.ts';
 
 let t: TestLedger;
-beforeEach(async () => {
-  t = await startTestLedger({ RETRY_BASE_MS: '5' }, { process: true });
-});
-afterEach(async () => t.close());
+let closeStack: () => Promise<void>;
 
 /** Polls a condition (cheap reads) until it holds, with a deadline. */
 const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> => {
@@ -25,7 +23,17 @@ const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, 
 const order = async (id: string) =>
   (await t.app.inject({ method: 'GET', url: `/v1/orders/${id}`, headers: bearer(TOKENS.service) })).json<Record<string, unknown>>();
 
-describe('in-process flow', () => {
+describe.each(stacks)('in-process flow on $name', (stack) => {
+  beforeEach(async () => {
+    const started = await stack.start();
+    closeStack = started.close;
+    t = await startTestLedger({ ...started.env, RETRY_BASE_MS: '5' }, { process: true });
+  });
+  afterEach(async () => {
+    await t.close();
+    await closeStack();
+  });
+
   it('order → code by SMS → confirm → paid → BOSS → entitlement, SMS to phone and TV', async () => {
     const placed = (await t.placeOrder({ smartcardId: 'card-1' }, 'flow-1')).json<{ orderId: string; paymentId: string }>();
     const sms = t.service.integrations.simulated.sms;

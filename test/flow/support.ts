@@ -75,3 +75,9 @@ export const historyTypes = async (t: TestLedger, orderId: string): Promise<stri
   const r = await t.app.inject({ method: 'GET', url: `/v1/orders/${orderId}/history`, headers: bearer(TOKENS.admin) });
   return r.json<{ events: { type: string }[] }>().events.map((e) => e.type);
 };
+
+/** Waits until every projection has processed everything in the log so far. */
+export const caughtUp = async (t: TestLedger): Promise<void> => {
+  const head = await t.service.ledger.store.headPosition();
+  for (const p of t.service.projections.values()) await p.waitFor(head);
+};
