@@ -1,0 +1,109 @@
+/**
+ * The auditor's replay: reads the whole log, folds every order and payment with the
+ * same deciders the service uses, and checks that every fen is accounted for.
+ *
+ * Invariants (each violation names the order or payment):
+ * - a paid order has a succeeded (or later refunded) payment of the same amount and trade;
+ * - a succeeded payment pays exactly one order, of the same amount;
+ * - an order is provisioned only after it was paid;
+ * - a refund never exceeds what was charged, and a refunded order's payment is refunded;
+ * - a payment reaches the platform only for an order that accepted it (no charge without an order);
+ * - every event of a known stream is one the deciders know.
+ */
+import { readOrderEvent, readPaymentEvent } from '../../commands/aggregates.ts';
+import { evolveOrder, initialOrder, type Order } from '../../domain/order/order.ts';
+import { evolvePayment, initialPayment, type Payment } from '../../domain/payment/payment.ts';
+import { readTaskEvent } from '../../projections/tasks.ts';
+import type { EventStore, From } from '../../stores/event-store.ts';
+
+export type AuditReport = {
+  events: number;
+  orders: Record<string, number>;
+  payments: Record<string, number>;
+  /** Fen, per currency. */
+  money: { charged: number; refunded: number; underReview: number; net: number };
+  violations: string[];
+};
+
+const ORDER_ACCEPTED_PAYMENT: ReadonlySet<string> = new Set(['payment_pending', 'paid', 'provisioned', 'provisioning_failed', 'refunded', 'payment_failed']);
+
+export const auditLog = async (store: EventStore): Promise<AuditReport> => {
+  const orders = new Map<string, Order>();
+  const payments = new Map<string, Payment>();
+  const violations: string[] = [];
+  let events = 0;
+  let from: From = 'start';
+  for (;;) {
+    const page = await store.readAll(from, 5000);
+    const last = page.at(-1);
+    if (!last) break;
+    for (const e of page) {
+      events++;
+      const id = e.streamId.slice(e.streamId.indexOf('-') + 1);
+      if (e.streamId.startsWith('order-')) {
+        const o = readOrderEvent(e);
+        if (!o) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
+        else orders.set(id, evolveOrder(orders.get(id) ?? initialOrder, o));
+      } else if (e.streamId.startsWith('payment-')) {
+        const p = readPaymentEvent(e);
+        if (!p) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
+        else payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, p));
+      } else if (e.streamId.startsWith('task-')) {
+        if (!readTaskEvent(e)) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
+      }
+    }
+    from = last.position;
+  }
+
+  const count = <T extends { status: string }>(m: Map<string, T>): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const v of m.values()) out[v.status] = (out[v.status] ?? 0) + 1;
+    return out;
+  };
+  const money = { charged: 0, refunded: 0, underReview: 0, net: 0 };
+  const paidOrders = new Map<string, string>(); // paymentId → orderId
+
+  for (const [orderId, o] of orders) {
+    if (o.status === 'none') continue;
+    const p = payments.get(o.paymentId);
+    const paid = o.status === 'paid' || o.status === 'provisioned' || o.status === 'provisioning_failed' || o.status === 'refunded';
+    if (paid) {
+      paidOrders.set(o.paymentId, orderId);
+      if (!p || (p.status !== 'succeeded' && p.status !== 'refunded')) {
+        violations.push(`order ${orderId} is ${o.status} but its payment is ${p?.status ?? 'missing'}`);
+      } else if (p.amount.value !== o.amount.value || p.amount.currency !== o.amount.currency) {
+        violations.push(`order ${orderId} costs ${o.amount.value} fen but its payment is ${p.amount.value}`);
+      } else if ('tradeNo' in p && p.tradeNo !== o.tradeNo) {
+        violations.push(`order ${orderId} was paid by trade ${o.tradeNo} but its payment names ${p.tradeNo}`);
+      }
+    }
+    if (o.status === 'refunded' && p?.status !== 'refunded') violations.push(`order ${orderId} is refunded but its payment is ${p?.status ?? 'missing'}`);
+  }
+
+  for (const [paymentId, p] of payments) {
+    if (p.status === 'none') continue;
+    const o = orders.get(p.orderId);
+    if (!o || o.status === 'none') {
+      violations.push(`payment ${paymentId} has no order (${p.orderId})`);
+      continue;
+    }
+    if (o.paymentId !== paymentId) violations.push(`payment ${paymentId} names order ${p.orderId}, which is paid by ${o.paymentId}`);
+    // Money may move only for an order that accepted its payment. (Flagged payments are the
+    // platform's anomalies, kept for review: they are counted, not blamed on us.)
+    const reachedPlatform = p.status === 'submitted' || p.status === 'succeeded' || p.status === 'refunded';
+    if (reachedPlatform && !ORDER_ACCEPTED_PAYMENT.has(o.status)) {
+      violations.push(`payment ${paymentId} reached the platform but order ${p.orderId} is ${o.status}`);
+    }
+    if (p.status === 'succeeded') {
+      money.charged += p.amount.value;
+      if (!paidOrders.has(paymentId)) violations.push(`payment ${paymentId} succeeded but order ${p.orderId} is ${o.status}`);
+    }
+    if (p.status === 'refunded') {
+      money.charged += p.amount.value;
+      money.refunded += p.amount.value;
+    }
+    if (p.status === 'flagged') money.underReview += p.reported.value;
+  }
+  money.net = money.charged - money.refunded;
+  return { events, orders: count(orders), payments: count(payments), money, violations };
+};
