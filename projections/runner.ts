@@ -9,6 +9,7 @@
  * stops moving (visible in /readyz and metrics) rather than skipping an event.
  */
 import type { Logger } from 'pino';
+import { pauser } from './pause.ts';
 import { reached, type EventStore, type Position, type RecordedEvent, type Subscription } from '../stores/event-store.ts';
 import { LeaseLost, type CollectionSpec, type Lease, type ReadStore, type WriteOp } from '../stores/read-store.ts';
 
@@ -60,16 +61,8 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
   let failing = false;
   let stopping = false;
   const waiters = new Set<{ target: Position; resolve(): void }>();
-  /** Wakes the loop early from a backoff or lease wait when stopping. */
-  let wake: () => void = () => {};
-  const pause = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  /** Backoff and idle waits, cut short when stopping. */
+  const { pause, wake } = pauser();
 
   const settleWaiters = (): void => {
     for (const w of waiters) {

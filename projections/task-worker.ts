@@ -6,6 +6,7 @@
  * One active worker across processes: it holds the `task-worker` lease.
  */
 import type { Logger } from 'pino';
+import { pauser } from './pause.ts';
 import { uuidFrom } from '../commands/ids.ts';
 import { SCHEMA_VERSION } from '../commands/execute.ts';
 import { OutboundError } from '../integrations/ports.ts';
@@ -70,15 +71,8 @@ export const startTaskWorker = (deps: TaskWorkerDeps): TaskWorker => {
   let stopping = false;
   let lease: Lease | null = null;
   let failing = false;
-  let wake: () => void = () => {};
-  const pause = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  /** Backoff and idle waits, cut short when stopping. */
+  const { pause, wake } = pauser();
 
   const record = async (task: Task, event: TaskEvent): Promise<Position | null> => {
     const expected = task.attempts === 0 ? 'no_stream' : task.attempts - 1;

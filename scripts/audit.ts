@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { formatMoney } from '../domain/money.ts';
-import { ConfigError, loadConfig } from '../http/config.ts';
+import { loadConfig } from '../http/config.ts';
+import { runCli } from './cli.ts';
 import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { auditLog } from './audit/verify-ledger.ts';
@@ -33,10 +34,4 @@ const main = async (): Promise<number> => {
   }
 };
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`audit: ${err instanceof ConfigError ? 'configuration: ' : ''}${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runCli('audit', main);

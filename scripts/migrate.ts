@@ -7,7 +7,8 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../http/config.ts';
+import { loadConfig } from '../http/config.ts';
+import { runCli } from './cli.ts';
 import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
 import { parsePosition, positionToString, type From } from '../stores/event-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
@@ -72,10 +73,4 @@ const main = async (): Promise<number> => {
   }
 };
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`\nmigrate: ${err instanceof ConfigError ? 'configuration: ' : ''}${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runCli('migrate', main);

@@ -5,7 +5,8 @@
  * Reactors (process) are not rebuilt: replaying them is safe but only repeats work.
  */
 import { hostname } from 'node:os';
-import { ConfigError, loadConfig } from '../http/config.ts';
+import { loadConfig } from '../http/config.ts';
+import { runCli } from './cli.ts';
 import { compose } from '../http/compose.ts';
 import { createLogger } from '../http/logger.ts';
 import { startProjection } from '../projections/runner.ts';
@@ -50,10 +51,4 @@ const main = async (): Promise<number> => {
   }
 };
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`rebuild: ${err instanceof ConfigError ? 'configuration: ' : ''}${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runCli('rebuild', main);

@@ -22,6 +22,7 @@ const main = async (): Promise<void> => {
     logger.warn('API_TOKENS is not set: using the documented dev tokens (see README); never do this in production');
   }
   const service = await compose(config, logger);
+  service.start();
   await service.app.listen({ port: config.port, host: config.host });
 
   let stopping = false;
