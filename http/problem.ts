@@ -31,6 +31,13 @@ export class HttpProblem extends Error {
   }
 }
 
+/** A body that failed validation outside fastify's own schema step (e.g. after a signature check). */
+export class InvalidBody extends HttpProblem {
+  constructor(readonly errors: { path: string; message: string }[]) {
+    super(400, 'validation', 'Invalid request', `${errors.length} field(s) are invalid: ${errors.map((e) => e.path).join(', ')}`);
+  }
+}
+
 export const unauthorized = (detail = 'a valid bearer token is required'): HttpProblem =>
   new HttpProblem(401, 'unauthorized', 'Unauthorized', detail, { 'www-authenticate': 'Bearer' });
 export const forbidden = (): HttpProblem => new HttpProblem(403, 'forbidden', 'Forbidden', 'this token’s role may not call this endpoint');
@@ -70,6 +77,10 @@ export const installProblemHandlers = (app: FastifyInstance): void => {
       if (typeof err.details.retryAfterSeconds === 'number') headers['retry-after'] = String(err.details.retryAfterSeconds);
       // Details first: the problem's own fields always win.
       return send(reply, { ...err.details, ...problemOf(STATUS_OF[err.kind], err.code, TITLE_OF[err.kind], err.message) }, headers);
+    }
+    if (err instanceof InvalidBody) {
+      req.log.info({ errors: err.errors }, 'request refused: validation');
+      return send(reply, { ...problemOf(400, err.code, err.title, err.message), errors: err.errors });
     }
     if (err instanceof HttpProblem) {
       req.log.info({ code: err.code }, 'request refused: %s', err.code);

@@ -9,7 +9,7 @@ import { PaymentNotFound } from '../../domain/errors.ts';
 import { paymentStream } from '../../domain/payment/payment.ts';
 import { SIGNATURE_HEADER, verify } from '../../integrations/signature.ts';
 import type { AppDeps } from '../app.ts';
-import { HttpProblem } from '../problem.ts';
+import { HttpProblem, InvalidBody } from '../problem.ts';
 import { notificationBody } from '../schemas.ts';
 import { contextOf } from './context.ts';
 
@@ -56,12 +56,7 @@ export const notificationRoutes = (deps: AppDeps): FastifyPluginAsync => async (
       }
       const parsed = notificationBody.safeParse(json);
       if (!parsed.success) {
-        const errors = parsed.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message }));
-        req.log.info({ errors }, 'notification refused: validation');
-        return reply
-          .code(400)
-          .type('application/problem+json')
-          .send({ type: 'urn:tvpay-ledger:problem:validation', title: 'Invalid request', status: 400, detail: 'the notification is invalid', errors });
+        throw new InvalidBody(parsed.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message })));
       }
       const n = parsed.data;
       if ((await deps.ledger.store.readStream(paymentStream(n.outTradeNo))).length === 0) throw new PaymentNotFound(n.outTradeNo);
