@@ -38,7 +38,7 @@ export type Service = {
   reads: ReadStore;
   integrations: Integrations;
   metrics: Metrics;
-  /** Starts the projections, reactors and the task worker. */
+  /** Starts the projections, reactors and the task worker; after listen() when serving HTTP. */
   start(): void;
   /** Every projection and reactor this service runs. */
   definitions: readonly Projection[];
@@ -68,8 +68,13 @@ const codeSecretFor = (config: Config): string => {
 const openEventStore = async (config: Config): Promise<EventStore> =>
   config.eventstoreUrl ? openEsdbEventStore(config.eventstoreUrl) : openSqliteEventStore(join(config.dataDir, 'events.db'));
 
+/** The database named in a MongoDB connection string (`mongodb://host/<db>?…`), if any. */
+const mongoDatabase = (url: string): string | undefined => /^mongodb(?:\+srv)?:\/\/[^/?]+\/([^?]+)/.exec(url)?.[1];
+
 const openReadStore = async (config: Config): Promise<ReadStore> =>
-  config.mongodbUrl ? openMongoReadStore(config.mongodbUrl) : openSqliteReadStore(join(config.dataDir, 'read.db'));
+  config.mongodbUrl
+    ? openMongoReadStore(config.mongodbUrl, mongoDatabase(config.mongodbUrl) ?? 'tvpay_read')
+    : openSqliteReadStore(join(config.dataDir, 'read.db'));
 
 export const compose = async (config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Service> => {
   mkdirSync(config.dataDir, { recursive: true });
@@ -122,7 +127,15 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
   await prepareProjections(reads, definitions);
   const projections = new Map<string, RunningProjection>();
   let worker: TaskWorker | undefined;
-  const owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  /**
+   * Who holds the leases. A listening process is `host:port`: restarted after a crash on the same
+   * port, it takes its own leases back at once instead of waiting for them to expire, and two live
+   * processes can never share it (the second cannot bind the port: start() runs after listen()).
+   */
+  const ownerId = (): string => {
+    const address = app?.server.address();
+    return address && typeof address === 'object' ? `${hostname()}:${address.port}` : `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  };
   metrics.watchProjections(store, () => [...projections.values()], now);
 
   app = await buildApp({
@@ -147,12 +160,10 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
           () => (checks.readStore = 'ok'),
           (err: unknown) => (checks.readStore = `unreachable: ${err instanceof Error ? err.message : String(err)}`),
         );
-        for (const d of definitions) {
-          const p = projections.get(d.name);
-          checks[`projection:${d.name}`] = !p ? 'not started' : p.healthy() ? 'running' : 'not running';
-        }
-        checks.taskWorker = !worker ? 'not started' : worker.healthy() ? 'running' : 'not running';
-        return { ready: Object.values(checks).every((v) => v === 'ok' || v === 'running'), checks };
+        // A consumer on standby (another process holds its lease) is as ready as an active one.
+        for (const d of definitions) checks[`projection:${d.name}`] = projections.get(d.name)?.state() ?? 'not started';
+        checks.taskWorker = worker?.state() ?? 'not started';
+        return { ready: Object.values(checks).every((v) => v === 'ok' || v === 'active' || v === 'standby'), checks };
       },
     },
   });
@@ -168,6 +179,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     projections,
     start: () => {
       if (projections.size > 0) return;
+      const owner = ownerId();
       for (const d of definitions) {
         projections.set(
           d.name,

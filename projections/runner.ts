@@ -34,14 +34,19 @@ export type RunnerDeps = {
   onCommitted?: (projection: string, event: RecordedEvent, seconds: number) => void;
 };
 
+export type ConsumerState = 'active' | 'standby' | 'failing' | 'stopped';
+
 export type RunningProjection = {
   name: string;
   /** The position of the last committed event; null before the first. */
   position(): Position | null;
   /** recordedAt of the last committed event. */
   lastRecordedAt(): Date | null;
-  /** Holding the lease, subscribed, and not stuck on a failing event. */
-  healthy(): boolean;
+  /**
+   * active: holding the lease and consuming; standby: another process holds the lease (or it is
+   * being acquired); failing: stuck retrying an event; stopped.
+   */
+  state(): ConsumerState;
   /** Resolves once the projection has committed `target` (or anything after it). */
   waitFor(target: Position | null, timeoutMs?: number): Promise<void>;
   /** Stops after the event in hand is committed; releases the lease. */
@@ -152,7 +157,7 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
     name: projection.name,
     position: () => position,
     lastRecordedAt: () => lastRecordedAt,
-    healthy: () => !stopping && lease !== null && subscription !== null && !failing,
+    state: () => (stopping ? 'stopped' : failing ? 'failing' : lease !== null && subscription !== null ? 'active' : 'standby'),
     waitFor: (target, timeoutMs = 30_000) => {
       if (target === null || reached(position, target)) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {

@@ -16,7 +16,7 @@ import type { Lease } from '../stores/read-store.ts';
 import { num, optStr, str } from './doc.ts';
 import { TASK_ACTOR, perform, provisioningRefused, tradeRefused, type ActionDeps, type ActionResult } from './task-actions.ts';
 import { TASKS, taskStream, type Task, type TaskEvent, type TaskKind } from './tasks.ts';
-import type { RunningProjection } from './runner.ts';
+import type { ConsumerState, RunningProjection } from './runner.ts';
 import type { Doc } from '../stores/read-store.ts';
 
 export type OutboundOutcome = 'ok' | 'retryable' | 'final' | 'error';
@@ -34,7 +34,7 @@ export type TaskWorkerDeps = ActionDeps & {
   leaseTtlMs?: number;
 };
 
-export type TaskWorker = { healthy(): boolean; stop(): Promise<void> };
+export type TaskWorker = { state(): ConsumerState; stop(): Promise<void> };
 
 const CONCURRENCY = 8;
 const PAGE = 32;
@@ -182,7 +182,7 @@ export const startTaskWorker = (deps: TaskWorkerDeps): TaskWorker => {
 
   const finished = loop();
   return {
-    healthy: () => !stopping && !failing,
+    state: () => (stopping ? 'stopped' : failing ? 'failing' : lease ? 'active' : 'standby'),
     stop: async () => {
       stopping = true;
       wake();

@@ -7,6 +7,7 @@ type Bench = { describe: string; load: () => Promise<{ run(): Promise<boolean> }
 
 const benches: Record<string, Bench> = {
   store: { describe: 'event store append throughput vs raw better-sqlite3', load: () => import('./bench/store.ts') },
+  api: { describe: 'orders through the HTTP command path vs the event store alone', load: () => import('./bench/api.ts') },
 };
 
 const requested = process.argv.slice(2);

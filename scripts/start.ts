@@ -22,8 +22,9 @@ const main = async (): Promise<void> => {
     logger.warn('API_TOKENS is not set: using the documented dev tokens (see README); never do this in production');
   }
   const service = await compose(config, logger);
-  service.start();
+  // Listen first: the bound port is this process's identity for the projections' leases.
   await service.app.listen({ port: config.port, host: config.host });
+  service.start();
 
   let stopping = false;
   const stop = (signal: string): void => {

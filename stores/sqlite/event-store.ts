@@ -121,6 +121,8 @@ CREATE TABLE IF NOT EXISTS events (
 
 /** Flushes bigger than this are split, so one flush never holds the write lock for long. */
 const MAX_APPENDS_PER_TRANSACTION = 2000;
+/** How many extra event-loop turns a flush may wait while appends keep arriving. */
+const MAX_WAIT_TURNS = 4;
 /** The revision cache is dropped when it grows past this many streams. */
 const MAX_CACHED_STREAMS = 100_000;
 
@@ -281,8 +283,22 @@ export const openSqliteEventStore = async (
     });
   });
 
+  // Adaptive group commit: while appends keep arriving turn after turn (callers under load reach
+  // their append a few ticks apart), wait up to MAX_WAIT_TURNS more turns so they share one fsync.
+  // A lone append is flushed after one idle turn.
+  let waitedTurns = 0;
+  let seenLastTurn = 0;
+
   const flush = (): void => {
     flushScheduled = false;
+    if (queue.length > seenLastTurn && queue.length < MAX_APPENDS_PER_TRANSACTION && waitedTurns < MAX_WAIT_TURNS && !closed) {
+      seenLastTurn = queue.length;
+      waitedTurns += 1;
+      scheduleFlush();
+      return;
+    }
+    waitedTurns = 0;
+    seenLastTurn = 0;
     const batch = queue.length > MAX_APPENDS_PER_TRANSACTION ? queue.splice(0, MAX_APPENDS_PER_TRANSACTION) : queue;
     if (batch === queue) queue = [];
     if (queue.length > 0) scheduleFlush();

@@ -1,0 +1,3 @@
+// The same end-to-end scenarios with the service on EventStoreDB (EVENTSTORE_URL → the wire-level stand-in).
+process.env.TVPAY_E2E_STORES ??= 'esdb-standin';
+await import('../flow.e2e.test.ts');
