@@ -1,0 +1,90 @@
+/** Configuration from the environment (API.md, "Configuration"): defaults, production rules, clear errors. */
+import { describe, expect, it } from 'vitest';
+import { authenticate } from '../http/auth.ts';
+import { ConfigError, loadConfig } from '../http/config.ts';
+
+const production = {
+  NODE_ENV: 'production',
+  API_TOKENS: 'open-platform:prod-open-platform-token,admin:prod-admin-token',
+  PAYMENT_PLATFORM_SECRET: 'prod-platform-secret-0123456789',
+  CODE_SECRET: 'prod-code-secret-0123456789abcdef0123456789',
+};
+
+describe('loadConfig', () => {
+  it('a fresh machine: the embedded defaults of API.md, dev tokens, simulated partners', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      production: false,
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: './data',
+      eventstoreUrl: undefined,
+      mongodbUrl: undefined,
+      devTokens: true,
+      paymentPlatformUrl: undefined,
+      bossUrl: undefined,
+      smsGatewayUrl: undefined,
+      publicBaseUrl: 'http://127.0.0.1:3000',
+      orderTtlSeconds: 900,
+      codeTtlSeconds: 300,
+      paymentQueryAfterSeconds: 120,
+      retryBaseMs: 1000,
+      retryMaxAttempts: 8,
+      logLevel: 'info',
+    });
+    expect(authenticate(c.tokens, 'Bearer dev-open-platform-token', ['open-platform']).ok).toBe(true);
+  });
+
+  it('production refuses to start without API_TOKENS, PAYMENT_PLATFORM_SECRET and CODE_SECRET, naming them', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(new ConfigError('production needs API_TOKENS, PAYMENT_PLATFORM_SECRET, CODE_SECRET'));
+    const { CODE_SECRET: _omitted, ...withoutCode } = production;
+    expect(() => loadConfig(withoutCode)).toThrow(/production needs CODE_SECRET$/);
+  });
+
+  it('production with its secrets: no dev token works', () => {
+    const c = loadConfig(production);
+    expect(c.devTokens).toBe(false);
+    expect(authenticate(c.tokens, 'Bearer dev-open-platform-token', ['open-platform'])).toEqual({ ok: false, status: 401 });
+    expect(authenticate(c.tokens, 'Bearer prod-admin-token', ['open-platform'])).toEqual({ ok: false, status: 403 });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT: /],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ ORDER_TTL_SECONDS: '0' }, /^ORDER_TTL_SECONDS: /],
+    [{ LOG_LEVEL: 'chatty' }, /^LOG_LEVEL: /],
+    [{ EVENTSTORE_URL: 'http://localhost:2113' }, /^EVENTSTORE_URL: .*esdb:\/\//],
+    [{ MONGODB_URL: 'postgres://x' }, /^MONGODB_URL: /],
+    [{ BOSS_URL: 'http://127.0.0.1:9000' }, /^BOSS_TOKEN: required with BOSS_URL$/],
+    [{ PAYMENT_PLATFORM_URL: 'http://127.0.0.1:9001' }, /^PAYMENT_PLATFORM_SECRET: required with PAYMENT_PLATFORM_URL$/],
+    [{ PAYMENT_PLATFORM_SECRET: 'short' }, /^PAYMENT_PLATFORM_SECRET: at least 16 characters$/],
+    [{ API_TOKENS: 'superuser:some-long-token' }, /^API_TOKENS: "superuser" is not a role/],
+    [{ API_TOKENS: 'admin:short' }, /^API_TOKENS: the admin token is shorter than 8 characters$/],
+  ])('%o is refused with an error naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('an empty variable counts as unset', () => {
+    expect(loadConfig({ PORT: '', EVENTSTORE_URL: '' })).toMatchObject({ port: 3000, eventstoreUrl: undefined });
+  });
+
+  it('several platform secrets (rotation): the first signs, all verify; a public URL loses its trailing slash', () => {
+    const c = loadConfig({ PAYMENT_PLATFORM_SECRET: 'new-secret-0123456789,old-secret-0123456789', PUBLIC_BASE_URL: 'https://tv.example.com/' });
+    expect(c.paymentPlatformSecrets).toEqual(['new-secret-0123456789', 'old-secret-0123456789']);
+    expect(c.publicBaseUrl).toBe('https://tv.example.com');
+  });
+});
+
+describe('npm start', () => {
+  it('in production without its secrets: exits 78 (EX_CONFIG) with a one-line reason, before opening anything', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', DATA_DIR: '/nonexistent/never-created' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(78);
+    expect(r.stderr.trim()).toBe('tvpay-ledger: configuration: production needs API_TOKENS, PAYMENT_PLATFORM_SECRET, CODE_SECRET');
+  });
+});
