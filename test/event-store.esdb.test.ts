@@ -15,6 +15,7 @@ import {
 } from '../stores/event-store.ts';
 import { eventStoreContract } from './contracts/event-store.contract.ts';
 import { startEsdbStandIn, type EsdbStandIn } from './support/esdb-standin/server.ts';
+import { withTimeout } from './support/timeout.ts';
 
 const openOnStandIn = (batchAppend: boolean) => async () => {
   const standIn = await startEsdbStandIn({ batchAppend });
@@ -42,19 +43,6 @@ describe.skipIf(realUrl === undefined)('real EventStoreDB (EVENTSTORE_URL)', () 
 const metadata = { correlationId: 'c', causationId: 'c', actor: { role: 'test', client: 'esdb' }, schemaVersion: 1 };
 const event = (type: string, data: Record<string, unknown> = {}): NewEvent => ({ id: randomUUID(), type, data, metadata });
 
-const withTimeout = async <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-};
 
 const take = async (it: AsyncIterator<RecordedEvent>, n: number): Promise<RecordedEvent[]> => {
   const out: RecordedEvent[] = [];

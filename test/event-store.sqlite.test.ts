@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WrongExpectedRevision, type NewEvent, type RecordedEvent } from '../stores/event-store.ts';
 import { DuplicateEventId, openSqliteEventStore, type SqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { eventStoreContract } from './contracts/event-store.contract.ts';
+import { withTimeout } from './support/timeout.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -34,19 +35,6 @@ const failureOf = async (p: Promise<unknown>): Promise<unknown> =>
     (e: unknown) => e,
   );
 
-const withTimeout = async <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-};
 
 const readEverything = async (store: SqliteEventStore): Promise<RecordedEvent[]> => {
   const out: RecordedEvent[] = [];

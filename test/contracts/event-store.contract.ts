@@ -19,6 +19,7 @@ import {
   type NewEvent,
   type RecordedEvent,
 } from '../../stores/event-store.ts';
+import { withTimeout } from '../support/timeout.ts';
 
 export type OpenEventStore = () => Promise<{ store: EventStore; cleanup(): Promise<void> }>;
 
@@ -39,18 +40,6 @@ const event = (type: string, data: Record<string, unknown> = {}): NewEvent => ({
 });
 
 const events = (n: number, type = 'Counted'): NewEvent[] => Array.from({ length: n }, (_, i) => event(type, { i }));
-
-const withTimeout = async <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-};
 
 /** Pulls from the iterator until `n` events satisfying `keep` have arrived. */
 const take = async (
