@@ -208,8 +208,11 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     },
     close: async () => {
       await built.close();
+      logger.info('shutdown: requests drained; stopping the task worker');
       await worker?.stop();
+      logger.info('shutdown: task worker stopped; stopping projections');
       await Promise.all([...projections.values()].map((p) => p.stop()));
+      logger.info('shutdown: projections stopped, checkpoints committed; closing stores');
       integrations.close();
       await rawStore.close();
       await reads.close();

@@ -6,6 +6,8 @@ import { ConfigError, loadConfig } from '../http/config.ts';
 import { compose } from '../http/compose.ts';
 import { createLogger } from '../http/logger.ts';
 
+const SHUTDOWN_DEADLINE_MS = 25_000;
+
 const main = async (): Promise<void> => {
   let config;
   try {
@@ -31,6 +33,12 @@ const main = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // A stop that cannot finish (a partner that never answers) still ends: what is not
+    // committed by then is redone after the restart, like after a crash.
+    setTimeout(() => {
+      logger.error({ afterMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     service.close().then(
       () => {
         logger.info('stopped');

@@ -1,8 +1,10 @@
 /**
  * scripts/migrate: the embedded store copied into EventStoreDB (the wire-level
- * stand-in here), in order, with ids, types and metadata; interrupted halfway and
- * resumed, it finishes with no duplicate; the verification digests agree.
+ * stand-in here, reached by the CLI over gRPC), in order, with ids, types and
+ * metadata; interrupted halfway and resumed, it finishes with no duplicate; the
+ * verification digests agree.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,39 +56,79 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('migrate: embedded store → EventStoreDB', () => {
-  it('copies 100,000 events; interrupted halfway and resumed (even from a stale checkpoint), it ends identical with no duplicate', async () => {
+/** Runs `npm run migrate` (the CLI) as a child process; `onProgress` sees each progress line. */
+const runMigrate = (onProgress: (copied: number, child: ChildProcess) => void = () => undefined): Promise<{ code: number | null; stdout: string }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dir, EVENTSTORE_URL: standIn.connectionString, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => {
+      const m = /(\d+)\/\d+ events/.exec(b.toString().split('\r').at(-1) ?? '');
+      if (m?.[1]) onProgress(Number(m[1]), child);
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout }));
+  });
+
+describe('npm run migrate: embedded store → EventStoreDB', () => {
+  it('moves 100,000 events; interrupted halfway (SIGINT) and run again, it resumes and verifies count and digest, with no duplicate', async () => {
+    let interruptedAt = 0;
+    const first = await runMigrate((copied, child) => {
+      if (copied >= EVENTS / 2 && interruptedAt === 0) {
+        interruptedAt = copied;
+        child.kill('SIGINT');
+      }
+    });
+    expect(first.code).toBe(130);
+    expect(first.stdout).toMatch(/^interrupted after \d+\/100000 events; run again to resume/);
+    const second = await runMigrate();
+    expect(second.stdout).toMatch(/^verified: 100000 events, digest [0-9a-f]{16}… identical in both stores/);
+    expect(second.code).toBe(0);
     const target = await openEsdbEventStore(standIn.connectionString);
     try {
-      const controller = new AbortController();
-      const checkpoints: Position[] = [];
-      const first = await copyLog(source, target, {
-        from: 'start',
-        signal: controller.signal,
-        onBatch: (p) => {
-          if (p.position) checkpoints.push(p.position);
-          if (p.copied >= EVENTS / 2) controller.abort();
-        },
-      });
-      expect(first.copied).toBeGreaterThanOrEqual(EVENTS / 2);
-      expect(first.copied).toBeLessThan(EVENTS);
-      // A crash after appending but before saving the checkpoint resumes from an older one:
-      // the events sent again are the store's idempotent no-ops.
-      const stale = checkpoints.at(-3);
-      if (!stale) throw new Error('expected several batches before the interruption');
-      const resumed = await copyLog(source, target, { from: stale, onBatch: () => undefined });
-      expect(resumed.copied).toBe(EVENTS);
-      expect(resumed.total).toBe(EVENTS);
-
       const [a, b] = await Promise.all([digestLog(source), digestLog(target)]);
-      expect(b.count).toBe(EVENTS);
       expect(b).toEqual(a);
-      const sample = (await source.readStream('order-7')).map((e) => [e.id, e.revision, e.type, e.metadata]);
-      expect((await target.readStream('order-7')).map((e) => [e.id, e.revision, e.type, e.metadata])).toEqual(sample);
+      expect(b.count).toBe(EVENTS);
     } finally {
       await target.close();
     }
   }, 300_000);
+});
+
+describe('copying the log', () => {
+  it('resumed from a stale checkpoint (a crash after appending, before saving it), it sends the same events again and the store keeps one copy', async () => {
+    const other = await startEsdbStandIn({ batchAppend: false });
+    const target = await openEsdbEventStore(other.connectionString);
+    const small = await openSqliteEventStore(join(dir, 'small.db'));
+    try {
+      for (let i = 0; i < 50; i++) {
+        await small.append(`order-${i % 7}`, [{ id: crypto.randomUUID(), type: 'OrderPlaced', data: { i }, metadata: meta(i) }], 'any');
+      }
+      const checkpoints: Position[] = [];
+      const controller = new AbortController();
+      await copyLog(small, target, {
+        from: 'start',
+        batchSize: 5,
+        signal: controller.signal,
+        onBatch: (p) => {
+          if (p.position) checkpoints.push(p.position);
+          if (p.copied >= 30) controller.abort();
+        },
+      });
+      const stale = checkpoints.at(-3);
+      if (!stale) throw new Error('expected several batches');
+      const resumed = await copyLog(small, target, { from: stale, batchSize: 5, onBatch: () => undefined });
+      expect(resumed).toMatchObject({ copied: 50, total: 50 });
+      expect(await digestLog(target)).toEqual(await digestLog(small));
+    } finally {
+      await small.close();
+      await target.close();
+      await other.close();
+    }
+  });
 
   it('refuses to copy into a target whose stream disagrees with the source', async () => {
     const other = await startEsdbStandIn({ batchAppend: false });

@@ -246,7 +246,8 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
         expect((await api.confirm(o.paymentId, code)).status).toBe(200);
       });
       await waitUntil(async () => (await sim.boss()).calls > before, 'a BOSS call in progress');
-      expect(await service.child.stop(10_000)).toEqual({ code: 0, signal: null });
+      const stopped = await service.child.stop(10_000);
+      expect(stopped, `the service's output:\n${service.child.output()}`).toEqual({ code: 0, signal: null });
     } finally {
       await sim.faults('boss', { latencyMs: 0 });
     }
