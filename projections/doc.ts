@@ -48,3 +48,11 @@ export const records = <K extends string>(doc: Doc | null, key: string, fields: 
     return out;
   });
 };
+
+/** A string field that must be one of the given values. */
+export const oneOf = <T extends string>(doc: Doc, key: string, values: readonly T[]): T => {
+  const v = str(doc, key);
+  const found = values.find((x) => x === v);
+  if (found === undefined) throw new MalformedDoc(`${doc.id}.${key} is not one of ${values.join(', ')}`);
+  return found;
+};

@@ -13,9 +13,9 @@ import { OutboundError } from '../integrations/ports.ts';
 import { backoffDelay } from '../integrations/retry.ts';
 import { WrongExpectedRevision, comparePositions, type Position } from '../stores/event-store.ts';
 import type { Lease } from '../stores/read-store.ts';
-import { num, optStr, str } from './doc.ts';
+import { num, oneOf, str } from './doc.ts';
 import { TASK_ACTOR, perform, provisioningRefused, tradeRefused, type ActionDeps, type ActionResult } from './task-actions.ts';
-import { TASKS, taskStream, type Task, type TaskEvent, type TaskKind } from './tasks.ts';
+import { SMS_TEMPLATES, TASK_KINDS, TASKS, taskStream, type Task, type TaskEvent, type TaskKind } from './tasks.ts';
 import type { ConsumerState, RunningProjection } from './runner.ts';
 import type { Doc } from '../stores/read-store.ts';
 
@@ -41,10 +41,9 @@ const PAGE = 32;
 
 const taskOf = (doc: Doc): Task => {
   const sentFrom = doc.sent && typeof doc.sent === 'object' ? (doc.sent as Record<string, unknown>) : undefined;
-  const template = optStr(doc, 'template');
   return {
     id: doc.id,
-    kind: str(doc, 'kind') as TaskKind,
+    kind: oneOf(doc, 'kind', TASK_KINDS),
     status: 'pending',
     orderId: str(doc, 'orderId'),
     paymentId: str(doc, 'paymentId'),
@@ -52,7 +51,7 @@ const taskOf = (doc: Doc): Task => {
     createdAt: str(doc, 'createdAt'),
     attempts: num(doc, 'attempts'),
     seq: num(doc, 'seq'),
-    ...(template !== undefined && { template: template as Task['template'] }),
+    ...(doc.template !== undefined && { template: oneOf(doc, 'template', SMS_TEMPLATES) }),
     createdBy: str(doc, 'createdBy'),
     correlationId: str(doc, 'correlationId'),
     causationId: str(doc, 'causationId'),

@@ -20,10 +20,12 @@ import type { Projection } from './runner.ts';
 
 export const TASKS = 'tasks';
 
-export type TaskKind = 'expire' | 'trade' | 'query' | 'boss' | 'refund' | 'sms';
+export const TASK_KINDS = ['expire', 'trade', 'query', 'boss', 'refund', 'sms'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
 export type TaskStatus = 'pending' | 'done' | 'failed';
 /** Which message an SMS task sends, and to whom. */
-export type SmsTemplate = 'code' | 'order-tv' | 'paid-phone' | 'paid-tv' | 'provisioned-tv' | 'refunded-phone' | 'failed-phone';
+export const SMS_TEMPLATES = ['code', 'order-tv', 'paid-phone', 'paid-tv', 'provisioned-tv', 'refunded-phone', 'failed-phone'] as const;
+export type SmsTemplate = (typeof SMS_TEMPLATES)[number];
 
 export type Task = {
   id: string;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bearer, orderBody, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
-import { confirmed, expectProblem, expectValidation, getAs, newEvents, placed, postAs, typesOf, UNKNOWN_ID, writesNothing } from './support.ts';
+import { expectProblem, expectValidation, getAs, newEvents, placed, postAs, typesOf, UNKNOWN_ID, writesNothing } from './support.ts';
 
 type HistoryEvent = { streamId: string; revision: number; position: string; id: string; type: string; data: Record<string, unknown>; metadata: Record<string, unknown>; recordedAt: string };
 
