@@ -147,8 +147,10 @@ const markPaymentPending = (cmd: MarkPaymentPending, state: Placed): OrderEvent[
 
 /**
  * A confirmed payment pays the order even if the pending step was not recorded yet
- * (the payment stream is the authority on money). A closed order refuses: the money
- * must then go back (the process turns this refusal into a refund).
+ * (the payment stream is the authority on money). A closed order refuses. That cannot
+ * happen through this service (a trade is created only after the order accepted its
+ * payment); if a platform ever reports such money, the process reactor logs the refusal
+ * and `npm run audit` names the payment for a manual refund.
  */
 const markPaid = (cmd: MarkPaid, state: Placed): OrderEvent[] => {
   if (state.paymentId !== cmd.paymentId) throw new OrderNotPayable(state.orderId, state.status, 'paid by another payment');

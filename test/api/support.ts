@@ -1,18 +1,11 @@
 /** Small assertions shared by the API tests (test code only). */
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
-import { PROBLEM_BASE } from '../../http/problem.ts';
+import { PROBLEM_BASE, type Problem } from '../../http/problem.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import { bearer, TOKENS, type TestLedger } from '../support/ledger-app.ts';
 
-export type ProblemBody = {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: { path: string; message: string }[];
-  [extension: string]: unknown;
-};
+export type ProblemBody = Problem;
 
 /** Asserts an RFC 9457 problem with this status (and type suffix, when given); returns its body. */
 export const expectProblem = (res: LightMyRequestResponse, status: number, typeSuffix?: string): ProblemBody => {
