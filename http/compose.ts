@@ -143,7 +143,15 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     tokens: config.tokens,
     platformSecrets: config.paymentPlatformSecrets,
     logger,
-    queries: { reads, ledger, msisdnKey },
+    queries: {
+      reads,
+      ledger,
+      msisdnKey,
+      caughtUp: async (name, timeoutMs) => {
+        // Where the projection runs in another process, there is nothing to wait on here.
+        await projections.get(name)?.waitFor(await store.headPosition(), timeoutMs);
+      },
+    },
     ...(!config.production &&
       integrations.simulated.sms && {
         devOutbox: (filter) => integrations.simulated.sms?.messages(filter) ?? [],

@@ -7,6 +7,8 @@ import type { LedgerDeps } from '../../commands/deps.ts';
 import { execute } from '../../commands/execute.ts';
 import { normalizeMsisdn } from '../../commands/msisdn.ts';
 import { OrderNotFound, PaymentNotFound } from '../../domain/errors.ts';
+import { orderStream } from '../../domain/order/order.ts';
+import { paymentStream } from '../../domain/payment/payment.ts';
 import { ENTITLEMENTS } from '../../projections/entitlements.ts';
 import { ORDERS, PAYMENTS } from '../../projections/orders.ts';
 import { TASKS } from '../../projections/tasks.ts';
@@ -21,9 +23,26 @@ export type Queries = {
   ledger: LedgerDeps;
   /** Digest used by the orders read model to find orders by phone number. */
   msisdnKey: (msisdn: string) => string;
+  /** Resolves once the named read model has caught up with the log as it is now (bounded). */
+  caughtUp: (projection: string, timeoutMs: number) => Promise<void>;
 };
 
-const refusals = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem };
+/**
+ * Read-your-writes for a document the caller just created: when the read model does not
+ * have it yet but the event store does, wait briefly for the projection; if it is still
+ * behind, say so (503, retry) rather than claim it does not exist.
+ */
+const readOrWait = async (q: Queries, collection: string, projection: string, id: string, streamId: string, notFound: () => Error): Promise<Doc> => {
+  const found = await q.reads.get(collection, id);
+  if (found) return found;
+  if ((await q.ledger.store.readStream(streamId)).length === 0) throw notFound();
+  await q.caughtUp(projection, 2_000).catch(() => undefined);
+  const late = await q.reads.get(collection, id);
+  if (late) return late;
+  throw new HttpProblem(503, 'not-yet-visible', 'Not yet visible', 'it was recorded and will show here in a moment; retry', { 'retry-after': '1' });
+};
+
+const refusals = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 503: problem };
 const doc = z.record(z.string(), z.unknown());
 const page = z.object({ items: z.array(doc), nextCursor: z.string().nullable() });
 const smartcardParams = z.object({ smartcardId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' or '-'") });
@@ -77,9 +96,8 @@ export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
       schema: { tags: ['orders'], summary: 'The order as the read model has it', params: orderParams, response: { 200: doc, ...refusals } },
     },
     async (req) => {
-      const found = await q.reads.get(ORDERS, req.params.orderId);
-      if (!found) throw new OrderNotFound(req.params.orderId);
-      return publicView(found);
+      const { orderId } = req.params;
+      return publicView(await readOrWait(q, ORDERS, 'orders', orderId, orderStream(orderId), () => new OrderNotFound(orderId)));
     },
   );
 
@@ -142,8 +160,8 @@ export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
       },
     },
     async (req) => {
-      const p = await q.reads.get(PAYMENTS, req.params.paymentId);
-      if (!p) throw new PaymentNotFound(req.params.paymentId);
+      const { paymentId } = req.params;
+      const p = await readOrWait(q, PAYMENTS, 'orders', paymentId, paymentStream(paymentId), () => new PaymentNotFound(paymentId));
       const orderId = str(p, 'orderId');
       const order = await q.reads.get(ORDERS, orderId);
       const amount = p.amount;
