@@ -18,6 +18,7 @@ import { orderRoutes } from './routes/orders.ts';
 import { paymentRoutes } from './routes/payments.ts';
 import { queryRoutes, type Queries } from './routes/queries.ts';
 import { devRoutes, type DevOutbox } from './routes/dev.ts';
+import { financeRoutes } from './routes/finance.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -90,7 +91,10 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   await app.register(orderRoutes(deps));
   await app.register(paymentRoutes(deps));
   await app.register(notificationRoutes(deps));
-  if (deps.queries) await app.register(queryRoutes(deps.queries));
+  if (deps.queries) {
+    await app.register(queryRoutes(deps.queries));
+    await app.register(financeRoutes(deps.queries.reads));
+  }
   if (deps.devOutbox) await app.register(devRoutes(deps.devOutbox));
   return app;
 };

@@ -17,6 +17,7 @@ import { msisdnSearchKey } from '../commands/msisdn.ts';
 import { parseCatalog, type Catalog } from '../domain/catalog.ts';
 import { createIntegrations, type Integrations } from '../integrations/index.ts';
 import { entitlementsProjection } from '../projections/entitlements.ts';
+import { financeProjection } from '../projections/finance.ts';
 import { ordersProjection } from '../projections/orders.ts';
 import { processReactor } from '../projections/process.ts';
 import { prepareProjections, startProjection, type Projection, type RunningProjection } from '../projections/runner.ts';
@@ -122,6 +123,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     ordersProjection(msisdnKey),
     entitlementsProjection(),
     tasksProjection({ paymentQueryAfterSeconds: config.paymentQueryAfterSeconds }),
+    financeProjection(),
     processReactor(ledger, logger),
   ];
   await prepareProjections(reads, definitions);

@@ -1,0 +1,81 @@
+/**
+ * The finance ledger: one entry per movement of money (a charge, a refund, money
+ * flagged for review), for finance and auditors. Days are accounting days in China
+ * Standard Time (UTC+8). Totals are summed from the entries when read, so there is no
+ * counter document to keep consistent under replays.
+ */
+import { readPaymentEvent } from '../commands/aggregates.ts';
+import type { Money } from '../domain/money.ts';
+import { assertNever } from '../domain/never.ts';
+import type { PaymentEvent } from '../domain/payment/payment.ts';
+import type { RecordedEvent } from '../stores/event-store.ts';
+import type { WriteOp } from '../stores/read-store.ts';
+import { optStr } from './doc.ts';
+import type { Projection, ReadView } from './runner.ts';
+
+export const FINANCE_ENTRIES = 'finance_entries';
+/** What the ledger remembers of each payment, to describe its entries. */
+const FINANCE_PAYMENTS = 'finance_payments';
+
+export type EntryKind = 'charge' | 'refund' | 'flagged';
+
+const CST_OFFSET_MS = 8 * 3600_000;
+/** The accounting day (UTC+8) of an instant: '2026-11-25'. */
+export const accountingDay = (iso: string): string => new Date(Date.parse(iso) + CST_OFFSET_MS).toISOString().slice(0, 10);
+
+export const financeProjection = (): Projection => ({
+  name: 'finance',
+  collections: [
+    { name: FINANCE_ENTRIES, indexes: ['day', 'at', 'kind', 'paymentId'] },
+    { name: FINANCE_PAYMENTS, indexes: [] },
+  ],
+  handle: async (event, view) => {
+    const e = readPaymentEvent(event);
+    return e ? onPayment(e, event, view) : [];
+  },
+});
+
+const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView): Promise<WriteOp[]> => {
+  const entry = async (kind: EntryKind, at: string, amount: Money, ref: Record<string, string>): Promise<WriteOp[]> => {
+    const payment = await view.get(FINANCE_PAYMENTS, e.data.paymentId);
+    return [
+      {
+        kind: 'upsert',
+        collection: FINANCE_ENTRIES,
+        doc: {
+          // The event's id: one entry per movement, however often the event is replayed.
+          id: event.id,
+          kind,
+          day: accountingDay(at),
+          at,
+          paymentId: e.data.paymentId,
+          orderId: payment ? (optStr(payment, 'orderId') ?? '') : '',
+          subject: payment ? (optStr(payment, 'subject') ?? '') : '',
+          // Refunds are negative: the day's net is the sum of charges and refunds.
+          amount: kind === 'refund' ? { value: -amount.value, currency: amount.currency } : amount,
+          ...ref,
+        },
+      },
+    ];
+  };
+  switch (e.type) {
+    case 'PaymentRequested':
+      return [{ kind: 'upsert', collection: FINANCE_PAYMENTS, doc: { id: e.data.paymentId, orderId: e.data.orderId, subject: e.data.subject } }];
+    case 'PaymentSucceeded':
+      return entry('charge', e.data.paidAt, e.data.amount, { tradeNo: e.data.tradeNo });
+    case 'PaymentRefunded':
+      return entry('refund', e.data.at, e.data.amount, { refundNo: e.data.refundNo });
+    case 'PaymentFlagged':
+      return entry('flagged', e.data.at, e.data.reported, { tradeNo: e.data.tradeNo, reason: e.data.reason });
+    case 'PaymentCodeRejected':
+    case 'PaymentCodeResent':
+    case 'PaymentConfirmed':
+    case 'PaymentDeclined':
+    case 'PaymentSubmitted':
+    case 'PaymentFailed':
+    case 'PaymentVoided':
+      return [];
+    default:
+      return assertNever(e);
+  }
+};
