@@ -52,5 +52,15 @@ describe.each(stacks)('in-process flow on $name', (stack) => {
     const texts = sms.messages().map((m) => ('msisdn' in m.to ? 'phone' : 'tv') + ':' + m.text);
     expect(texts.filter((x) => x.startsWith('phone:') && x.includes('已支付'))).toHaveLength(1);
     expect(texts.filter((x) => x.startsWith('tv:') && x.includes('已支付'))).toHaveLength(1);
+
+    // Operations see it too: commands by outcome, append latency, projection lag, outbound calls.
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^tvpay_commands_total\{command="PlaceOrder",outcome="accepted"\} 1$/m);
+    expect(metrics).toMatch(/^tvpay_event_append_seconds_count \d+$/m);
+    expect(metrics).toMatch(/^tvpay_projection_lag_seconds\{projection="orders"\} [\d.e+-]+$/m);
+    expect(metrics).toMatch(/^tvpay_outbound_calls_total\{system="boss",task="boss",outcome="ok"\} 1$/m);
+    const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().checks).toMatchObject({ eventStore: 'ok', readStore: 'ok', 'projection:orders': 'active', taskWorker: 'active' });
   });
 });
