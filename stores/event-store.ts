@@ -100,3 +100,18 @@ export const parsePosition = (s: string): Position => {
   if (!m?.[1] || !m[2]) throw new Error(`not a position: ${s}`);
   return { commit: BigInt(m[1]), prepare: BigInt(m[2]) };
 };
+
+/**
+ * Every event of the global log after `from`, in commit order, read page by page
+ * (for scripts that replay the whole log: audit, reconcile, migrate).
+ */
+export async function* readLog(store: EventStore, from: From = 'start', pageSize = 5000): AsyncGenerator<RecordedEvent> {
+  let cursor = from;
+  for (;;) {
+    const page = await store.readAll(cursor, pageSize);
+    const last = page.at(-1);
+    if (!last) return;
+    yield* page;
+    cursor = last.position;
+  }
+}

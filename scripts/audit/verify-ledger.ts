@@ -14,7 +14,7 @@ import { readOrderEvent, readPaymentEvent } from '../../commands/aggregates.ts';
 import { evolveOrder, initialOrder, type Order } from '../../domain/order/order.ts';
 import { evolvePayment, initialPayment, type Payment } from '../../domain/payment/payment.ts';
 import { readTaskEvent } from '../../projections/tasks.ts';
-import type { EventStore, From } from '../../stores/event-store.ts';
+import { readLog, type EventStore } from '../../stores/event-store.ts';
 
 export type AuditReport = {
   events: number;
@@ -32,27 +32,20 @@ export const auditLog = async (store: EventStore): Promise<AuditReport> => {
   const payments = new Map<string, Payment>();
   const violations: string[] = [];
   let events = 0;
-  let from: From = 'start';
-  for (;;) {
-    const page = await store.readAll(from, 5000);
-    const last = page.at(-1);
-    if (!last) break;
-    for (const e of page) {
-      events++;
-      const id = e.streamId.slice(e.streamId.indexOf('-') + 1);
-      if (e.streamId.startsWith('order-')) {
-        const o = readOrderEvent(e);
-        if (!o) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
-        else orders.set(id, evolveOrder(orders.get(id) ?? initialOrder, o));
-      } else if (e.streamId.startsWith('payment-')) {
-        const p = readPaymentEvent(e);
-        if (!p) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
-        else payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, p));
-      } else if (e.streamId.startsWith('task-')) {
-        if (!readTaskEvent(e)) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
-      }
+  for await (const e of readLog(store)) {
+    events++;
+    const id = e.streamId.slice(e.streamId.indexOf('-') + 1);
+    if (e.streamId.startsWith('order-')) {
+      const o = readOrderEvent(e);
+      if (!o) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
+      else orders.set(id, evolveOrder(orders.get(id) ?? initialOrder, o));
+    } else if (e.streamId.startsWith('payment-')) {
+      const p = readPaymentEvent(e);
+      if (!p) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
+      else payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, p));
+    } else if (e.streamId.startsWith('task-')) {
+      if (!readTaskEvent(e)) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
     }
-    from = last.position;
   }
 
   const count = <T extends { status: string }>(m: Map<string, T>): Record<string, number> => {

@@ -8,7 +8,7 @@
  * (the source position of the last copied batch) only saves re-reading.
  */
 import { createHash } from 'node:crypto';
-import { WrongExpectedRevision, type EventStore, type From, type Position, type RecordedEvent } from '../../stores/event-store.ts';
+import { WrongExpectedRevision, comparePositions, readLog, type EventStore, type From, type Position, type RecordedEvent } from '../../stores/event-store.ts';
 
 export type Progress = { copied: number; total: number; position: Position | null };
 
@@ -26,16 +26,10 @@ export class TargetDiverged extends Error {
   override readonly name = 'TargetDiverged';
 }
 
-const countAll = async (store: EventStore, pageSize = 5000): Promise<number> => {
+const countAll = async (store: EventStore): Promise<number> => {
   let n = 0;
-  let from: From = 'start';
-  for (;;) {
-    const page = await store.readAll(from, pageSize);
-    n += page.length;
-    const last = page.at(-1);
-    if (!last) return n;
-    from = last.position;
-  }
+  for await (const _ of readLog(store)) n++;
+  return n;
 };
 
 /** Consecutive events of one stream, appended together. */
@@ -86,33 +80,21 @@ export const copyLog = async (source: EventStore, target: EventStore, opts: Copy
 
 const countUpTo = async (store: EventStore, upTo: Position): Promise<number> => {
   let n = 0;
-  let from: From = 'start';
-  for (;;) {
-    const page = await store.readAll(from, 5000);
-    for (const e of page) {
-      if (e.position.commit > upTo.commit || (e.position.commit === upTo.commit && e.position.prepare > upTo.prepare)) return n;
-      n++;
-    }
-    const last = page.at(-1);
-    if (!last) return n;
-    from = last.position;
+  for await (const e of readLog(store)) {
+    if (comparePositions(e.position, upTo) > 0) return n;
+    n++;
   }
+  return n;
 };
 
 /** A digest of the log's content in global order: ids, streams, revisions, types, data, metadata. */
 export const digestLog = async (store: EventStore): Promise<{ count: number; digest: string }> => {
   const h = createHash('sha256');
   let count = 0;
-  let from: From = 'start';
-  for (;;) {
-    const page = await store.readAll(from, 5000);
-    for (const e of page) {
-      h.update(JSON.stringify([e.id, e.streamId, e.revision, e.type, e.data, e.metadata]));
-      h.update('\n');
-      count++;
-    }
-    const last = page.at(-1);
-    if (!last) return { count, digest: h.digest('hex') };
-    from = last.position;
+  for await (const e of readLog(store)) {
+    h.update(JSON.stringify([e.id, e.streamId, e.revision, e.type, e.data, e.metadata]));
+    h.update('\n');
+    count++;
   }
+  return { count, digest: h.digest('hex') };
 };

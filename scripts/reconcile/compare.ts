@@ -22,7 +22,7 @@ import { readPaymentEvent } from '../../commands/aggregates.ts';
 import { evolvePayment, initialPayment, type Payment, type PaymentStatus } from '../../domain/payment/payment.ts';
 import { OutboundError, type PaymentPlatform, type Trade, type TradeStatus } from '../../integrations/ports.ts';
 import { withRetry } from '../../integrations/retry.ts';
-import type { EventStore, From } from '../../stores/event-store.ts';
+import { readLog, type EventStore } from '../../stores/event-store.ts';
 
 export const RECONCILE_CLASSES = ['matched', 'pending', 'missing_at_platform', 'platform_paid_we_did_not', 'amount_differs', 'status_differs'] as const;
 export type ReconcileClass = (typeof RECONCILE_CLASSES)[number];
@@ -100,20 +100,13 @@ export const classify = (p: Known, trade: Trade | null): ReconcileClass => {
 const replayPayments = async (store: EventStore): Promise<{ events: number; payments: Map<string, Payment> }> => {
   const payments = new Map<string, Payment>();
   let events = 0;
-  let from: From = 'start';
-  for (;;) {
-    const page = await store.readAll(from, 5000);
-    const last = page.at(-1);
-    if (!last) break;
-    for (const e of page) {
-      events++;
-      if (!e.streamId.startsWith('payment-')) continue;
-      const event = readPaymentEvent(e);
-      if (!event) continue; // unknown types are the audit's to report
-      const id = e.streamId.slice('payment-'.length);
-      payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, event));
-    }
-    from = last.position;
+  for await (const e of readLog(store)) {
+    events++;
+    if (!e.streamId.startsWith('payment-')) continue;
+    const event = readPaymentEvent(e);
+    if (!event) continue; // unknown types are the audit's to report
+    const id = e.streamId.slice('payment-'.length);
+    payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, event));
   }
   return { events, payments };
 };
