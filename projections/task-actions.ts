@@ -16,7 +16,6 @@ import { assertNever } from '../domain/never.ts';
 import { orderStream, type Order } from '../domain/order/order.ts';
 import { paymentStream, type Payment } from '../domain/payment/payment.ts';
 import type { Boss, PaymentPlatform, SmsGateway, SmsMessage } from '../integrations/ports.ts';
-import { parsePosition } from '../stores/event-store.ts';
 import type { ReadStore } from '../stores/read-store.ts';
 import { optStr } from './doc.ts';
 import { ENTITLEMENTS, entitlementId } from './entitlements.ts';
@@ -162,7 +161,8 @@ const provision = async (deps: ActionDeps, task: Task): Promise<ActionResult> =>
       validFrom = o.validFrom;
       validUntil = o.validUntil;
     } else {
-      await deps.entitlements.waitFor(parsePosition(task.createdBy));
+      // Everything recorded so far, including the previous request of this entitlement.
+      await deps.entitlements.waitFor(await deps.ledger.store.headPosition());
       const current = await deps.reads.get(ENTITLEMENTS, entitlementId(o.smartcardId, o.product.productId));
       const currentEnd = current ? optStr(current, 'validUntil') : undefined;
       validFrom = currentEnd && currentEnd > o.paidAt ? currentEnd : o.paidAt;

@@ -52,6 +52,7 @@ const taskOf = (doc: Doc): Task => {
     attempts: num(doc, 'attempts'),
     seq: num(doc, 'seq'),
     ...(doc.template !== undefined && { template: oneOf(doc, 'template', SMS_TEMPLATES) }),
+    ...(doc.group !== undefined && { group: str(doc, 'group') }),
     createdBy: str(doc, 'createdBy'),
     correlationId: str(doc, 'correlationId'),
     causationId: str(doc, 'causationId'),
@@ -140,6 +141,28 @@ export const startTaskWorker = (deps: TaskWorkerDeps): TaskWorker => {
     }
   };
 
+  /** BOSS requests of one entitlement run one at a time, oldest first (see Task.group). */
+  const runnable = async (due: Task[]): Promise<Task[]> => {
+    const out: Task[] = [];
+    const taken = new Set<string>();
+    for (const t of due) {
+      if (t.kind !== 'boss' || t.group === undefined) {
+        out.push(t);
+        continue;
+      }
+      if (taken.has(t.group)) continue;
+      const oldest = await deps.reads.find(TASKS, {
+        where: { group: t.group, status: 'pending' },
+        orderBy: { field: 'createdAt', direction: 'asc' },
+        limit: 1,
+      });
+      if (oldest.items[0]?.id !== t.id) continue; // an older request of this entitlement goes first
+      taken.add(t.group);
+      out.push(t);
+    }
+    return out;
+  };
+
   const runRound = async (): Promise<number> => {
     const now = deps.ledger.now();
     const page = await deps.reads.find(TASKS, {
@@ -148,7 +171,7 @@ export const startTaskWorker = (deps: TaskWorkerDeps): TaskWorker => {
       orderBy: { field: 'dueAt', direction: 'asc' },
       limit: PAGE,
     });
-    const tasks = page.items.map(taskOf);
+    const tasks = await runnable(page.items.map(taskOf));
     let last: Position | null = null;
     for (let i = 0; i < tasks.length; i += CONCURRENCY) {
       const positions = await Promise.all(tasks.slice(i, i + CONCURRENCY).map(async (t) => settle(t, await perform(deps, t))));

@@ -16,6 +16,8 @@ import type { OrderEvent } from '../domain/order/order.ts';
 import type { PaymentEvent } from '../domain/payment/payment.ts';
 import { positionToString, type RecordedEvent } from '../stores/event-store.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
+import { optStr } from './doc.ts';
+import { entitlementId } from './entitlements.ts';
 import type { Projection } from './runner.ts';
 
 export const TASKS = 'tasks';
@@ -42,6 +44,11 @@ export type Task = {
   template?: SmsTemplate;
   /** Where the creating event sits in the log, for waiting on other read models. */
   createdBy: string;
+  /**
+   * boss: the entitlement (card and package) the request is for. Requests of one group run
+   * one at a time, oldest first, so a renewal starts where the one before it ends.
+   */
+  group?: string;
   /** boss: the validity dates the first attempt sent, sent again on retries. */
   sent?: Record<string, string>;
   /** The creating event's correlation, and the event itself, for the commands the task causes. */
@@ -72,20 +79,35 @@ export const taskStream = (taskId: string): string => `task-${taskId}`;
 export const readTaskEvent = (e: Pick<RecordedEvent, 'type' | 'data'>): TaskEvent | undefined =>
   TASK_EVENT_TYPES.has(e.type) ? ({ type: e.type, data: e.data } as TaskEvent) : undefined;
 
+/** What the tasks remember of each order: the entitlement its BOSS requests are for. */
+const TASK_ORDERS = 'task_orders';
+
 export const tasksProjection = (opts: { paymentQueryAfterSeconds: number }): Projection => ({
   name: 'tasks',
-  collections: [{ name: TASKS, indexes: ['status', 'dueAt', 'kind', 'orderId'] }],
+  collections: [
+    { name: TASKS, indexes: ['status', 'dueAt', 'kind', 'orderId', 'group', 'createdAt'] },
+    { name: TASK_ORDERS, indexes: [] },
+  ],
   handle: async (event, view) => {
     const task = readTaskEvent(event);
     if (task) {
       const doc = await view.get(TASKS, task.data.taskId);
       return doc ? [{ kind: 'upsert', collection: TASKS, doc: applyTaskEvent(doc, task, event) }] : [];
     }
-    const created = [...tasksFor(event, opts.paymentQueryAfterSeconds)];
     const ops: WriteOp[] = [];
-    for (const t of created) {
+    const order = readOrderEvent(event);
+    if (order?.type === 'OrderPlaced') {
+      const group = entitlementId(order.data.smartcardId, order.data.product.productId);
+      ops.push({ kind: 'upsert', collection: TASK_ORDERS, doc: { id: order.data.orderId, group } });
+    }
+    for (const t of tasksFor(event, opts.paymentQueryAfterSeconds)) {
       // Created once: a replayed event (or a second event asking for the same task) keeps the first.
-      if (!(await view.get(TASKS, t.id))) ops.push({ kind: 'upsert', collection: TASKS, doc: t });
+      if (await view.get(TASKS, t.id)) continue;
+      if (t.kind === 'boss') {
+        const info = await view.get(TASK_ORDERS, t.orderId);
+        t.group = (info && optStr(info, 'group')) ?? `order:${t.orderId}`;
+      }
+      ops.push({ kind: 'upsert', collection: TASKS, doc: t });
     }
     return ops;
   },

@@ -131,6 +131,21 @@ describe('entitlements', () => {
     expect(only?.validUntil).toBe(new Date(Date.parse(end1) + 30 * 86_400_000).toISOString());
   });
 
+  it('two renewals paid at once (BOSS slow to answer) stack one after the other, never overlapping', async () => {
+    boss().setFaults({ failNext: 2 });
+    const a = await placeAndConfirm(t, 'twice-1', { smartcardId: 'card-twice' });
+    const b = await placeAndConfirm(t, 'twice-2', { smartcardId: 'card-twice' });
+    const pa = await orderInStatus(t, a.orderId, 'provisioned', { tickSeconds: 2 });
+    const pb = await orderInStatus(t, b.orderId, 'provisioned', { tickSeconds: 2 });
+    const [first, second] = [pa.boss, pb.boss]
+      .map((x) => x as { validFrom: string; validUntil: string })
+      .sort((x, y) => (x.validFrom < y.validFrom ? -1 : 1));
+    expect(second?.validFrom).toBe(first?.validUntil);
+    const ent = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-twice/entitlements', headers: bearer(TOKENS.openPlatform) });
+    const [only] = ent.json<{ entitlements: { validFrom: string; validUntil: string }[] }>().entitlements;
+    expect(Date.parse(only?.validUntil ?? '') - Date.parse(only?.validFrom ?? '')).toBe(60 * 86_400_000);
+  });
+
   it('an expired package no longer shows on the card', async () => {
     const o = await placeAndConfirm(t, 'lapse-1', { smartcardId: 'card-lapse', productId: 'opera-month' });
     await orderInStatus(t, o.orderId, 'provisioned');
