@@ -53,7 +53,6 @@ const taskOf = (doc: Doc): Task => {
     seq: num(doc, 'seq'),
     ...(doc.template !== undefined && { template: oneOf(doc, 'template', SMS_TEMPLATES) }),
     ...(doc.group !== undefined && { group: str(doc, 'group') }),
-    createdBy: str(doc, 'createdBy'),
     correlationId: str(doc, 'correlationId'),
     causationId: str(doc, 'causationId'),
     ...(sentFrom && typeof sentFrom.validFrom === 'string' && typeof sentFrom.validUntil === 'string'

@@ -14,7 +14,7 @@ import { readOrderEvent, readPaymentEvent } from '../commands/aggregates.ts';
 import { assertNever } from '../domain/never.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
 import type { PaymentEvent } from '../domain/payment/payment.ts';
-import { positionToString, type RecordedEvent } from '../stores/event-store.ts';
+import type { RecordedEvent } from '../stores/event-store.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
 import { optStr } from './doc.ts';
 import { entitlementId } from './entitlements.ts';
@@ -42,8 +42,6 @@ export type Task = {
   /** boss: the BOSS request number (0 first, then reprovisions). sms: the code sequence for `code`. */
   seq: number;
   template?: SmsTemplate;
-  /** Where the creating event sits in the log, for waiting on other read models. */
-  createdBy: string;
   /**
    * boss: the entitlement (card and package) the request is for. Requests of one group run
    * one at a time, oldest first, so a renewal starts where the one before it ends.
@@ -140,7 +138,6 @@ function* tasksFor(event: RecordedEvent, queryAfter: number): Generator<Task & D
     attempts: 0,
     seq: extra.seq ?? 0,
     ...(extra.template && { template: extra.template }),
-    createdBy: positionToString(event.position),
     correlationId: event.metadata.correlationId,
     causationId: event.id,
   });
