@@ -16,6 +16,7 @@ import type { LedgerDeps } from '../commands/deps.ts';
 import { msisdnSearchKey } from '../commands/msisdn.ts';
 import { parseCatalog, type Catalog } from '../domain/catalog.ts';
 import { createIntegrations, type Integrations } from '../integrations/index.ts';
+import { createOpenPlatformClient } from '../integrations/open-platform-client.ts';
 import { entitlementsProjection } from '../projections/entitlements.ts';
 import { financeProjection } from '../projections/finance.ts';
 import { ordersProjection } from '../projections/orders.ts';
@@ -119,10 +120,13 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     },
   });
 
+  // Optional: without OPEN_PLATFORM_CALLBACK_URL the open platform polls GET /v1/orders/{id}, and no callback task exists.
+  const openPlatform = config.openPlatformCallback && createOpenPlatformClient(config.openPlatformCallback);
+
   const definitions: Projection[] = [
     ordersProjection(msisdnKey),
     entitlementsProjection(),
-    tasksProjection({ paymentQueryAfterSeconds: config.paymentQueryAfterSeconds }),
+    tasksProjection({ paymentQueryAfterSeconds: config.paymentQueryAfterSeconds, callbacks: openPlatform !== undefined }),
     financeProjection(),
     processReactor(ledger, logger),
   ];
@@ -207,6 +211,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
         platform: integrations.paymentPlatform,
         boss: integrations.boss,
         sms: integrations.sms,
+        ...(openPlatform && { openPlatform }),
         notifyUrl: `${config.publicBaseUrl}/v1/payment-notifications`,
         owner,
         logger,

@@ -23,6 +23,8 @@ export type Config = {
   bossUrl: string | undefined;
   bossToken: string | undefined;
   smsGatewayUrl: string | undefined;
+  /** OPEN_PLATFORM_CALLBACK_URL and its signing secret; undefined: no callbacks (the open platform polls). */
+  openPlatformCallback: { url: string; secret: string } | undefined;
   /** Undefined outside production: generated once per data dir. */
   codeSecret: string | undefined;
   orderTtlSeconds: number;
@@ -58,6 +60,8 @@ const envSchema = z.object({
   BOSS_URL: url.optional(),
   BOSS_TOKEN: z.string().min(1).optional(),
   SMS_GATEWAY_URL: url.optional(),
+  OPEN_PLATFORM_CALLBACK_URL: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
+  OPEN_PLATFORM_CALLBACK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   CODE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   ORDER_TTL_SECONDS: int(1, 7 * 24 * 3600).default(900),
   CODE_TTL_SECONDS: int(1, 24 * 3600).default(300),
@@ -85,6 +89,9 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
   if (e.PAYMENT_PLATFORM_URL !== undefined && e.PAYMENT_PLATFORM_SECRET === undefined) {
     throw new ConfigError('PAYMENT_PLATFORM_SECRET: required with PAYMENT_PLATFORM_URL');
   }
+  if (e.OPEN_PLATFORM_CALLBACK_URL !== undefined && e.OPEN_PLATFORM_CALLBACK_SECRET === undefined) {
+    throw new ConfigError('OPEN_PLATFORM_CALLBACK_SECRET: required with OPEN_PLATFORM_CALLBACK_URL');
+  }
   let tokens: TokenTable;
   try {
     tokens = parseApiTokens(e.API_TOKENS ?? DEV_TOKENS);
@@ -108,6 +115,10 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
     bossUrl: e.BOSS_URL,
     bossToken: e.BOSS_TOKEN,
     smsGatewayUrl: e.SMS_GATEWAY_URL,
+    openPlatformCallback:
+      e.OPEN_PLATFORM_CALLBACK_URL !== undefined && e.OPEN_PLATFORM_CALLBACK_SECRET !== undefined
+        ? { url: e.OPEN_PLATFORM_CALLBACK_URL, secret: e.OPEN_PLATFORM_CALLBACK_SECRET }
+        : undefined,
     codeSecret: e.CODE_SECRET,
     orderTtlSeconds: e.ORDER_TTL_SECONDS,
     codeTtlSeconds: e.CODE_TTL_SECONDS,

@@ -21,6 +21,7 @@ const SYSTEM_OF: Record<TaskKind, string> = {
   refund: 'payment-platform',
   boss: 'boss',
   sms: 'sms',
+  callback: 'open-platform',
 };
 
 export const createMetrics = (): Metrics => {

@@ -1,5 +1,6 @@
 /**
- * The three external systems as the rest of the service sees them (API.md, "Whom we call").
+ * The external systems as the rest of the service sees them (API.md, "Whom we call"): the payment
+ * platform, BOSS, the SMS gateway and, optionally, the open platform's order-result callback.
  * Implemented by the HTTP clients (*-client.ts) and by the in-process simulators (simulators/).
  *
  * Invariants every implementation keeps:
@@ -73,7 +74,39 @@ export type SmsGateway = {
   send(message: SmsMessage): Promise<void>;
 };
 
-export type OutboundSystem = 'payment-platform' | 'boss' | 'sms';
+/**
+ * The order outcomes the broadcaster's business open platform is told about (patent claim 1 step 4),
+ * when OPEN_PLATFORM_CALLBACK_URL is set. One callback per order event; `status` is the status that
+ * event led to, even when the callback is delivered after a later step.
+ */
+export type OrderCallbackStatus = 'paid' | 'provisioned' | 'cancelled' | 'expired' | 'payment_failed' | 'provisioning_failed' | 'refunded';
+
+/** The body of a callback. Never carries the phone number. */
+export type OrderCallback = {
+  /** The idempotency key: the receiver dedupes by it (delivery is at least once, in any order). */
+  callbackId: string;
+  orderId: string;
+  paymentId: string;
+  subscriberId: string;
+  smartcardId: string;
+  productId: string;
+  status: OrderCallbackStatus;
+  /** ISO 8601 UTC: when the step happened (with `status`, lets the receiver keep the latest). */
+  at: string;
+  /** cancelled, payment_failed, provisioning_failed: why. */
+  reason?: string;
+  /** provisioned: the entitlement's validity. */
+  validFrom?: string;
+  validUntil?: string;
+  amount: Money;
+};
+
+export type OpenPlatform = {
+  /** One signed POST; a 2xx is delivered. Throws a final OutboundError for a 4xx other than 409/429. */
+  deliver(callback: OrderCallback): Promise<void>;
+};
+
+export type OutboundSystem = 'payment-platform' | 'boss' | 'sms' | 'open-platform';
 export type OutboundErrorKind = 'retryable' | 'final';
 
 /**

@@ -5,7 +5,7 @@
  * a command. Run twice, an action never charges, refunds, provisions or texts twice:
  * the external systems dedupe by key and the deciders answer [] for what is already so.
  */
-import { orderAggregate, paymentAggregate } from '../commands/aggregates.ts';
+import { orderAggregate, paymentAggregate, readOrderEvent } from '../commands/aggregates.ts';
 import type { LedgerDeps } from '../commands/deps.ts';
 import { execute, load, type CommandContext } from '../commands/execute.ts';
 import { followUpAll } from '../commands/follow-up.ts';
@@ -13,15 +13,15 @@ import { e164 } from '../commands/msisdn.ts';
 import { deriveCode } from '../commands/one-time-code.ts';
 import { recordPlatformResult } from '../commands/record-platform-result.ts';
 import { assertNever } from '../domain/never.ts';
-import { orderStream, type Order } from '../domain/order/order.ts';
+import { foldOrder, orderStream, type Order, type OrderEvent } from '../domain/order/order.ts';
 import { paymentStream, type Payment } from '../domain/payment/payment.ts';
-import type { Boss, PaymentPlatform, SmsGateway, SmsMessage } from '../integrations/ports.ts';
+import type { Boss, OpenPlatform, OrderCallback, PaymentPlatform, SmsGateway, SmsMessage } from '../integrations/ports.ts';
 import type { ReadStore } from '../stores/read-store.ts';
 import { optStr } from './doc.ts';
 import { ENTITLEMENTS, entitlementId } from './entitlements.ts';
 import type { RunningProjection } from './runner.ts';
 import { smsTexts } from './sms-texts.ts';
-import type { Task } from './tasks.ts';
+import { callbackFor, type Task } from './tasks.ts';
 
 export type ActionDeps = {
   ledger: LedgerDeps;
@@ -30,6 +30,8 @@ export type ActionDeps = {
   platform: PaymentPlatform;
   boss: Boss;
   sms: SmsGateway;
+  /** The open platform's callback; undefined when OPEN_PLATFORM_CALLBACK_URL is unset. */
+  openPlatform?: OpenPlatform;
   notifyUrl: string;
 };
 
@@ -81,6 +83,8 @@ const act = async (deps: ActionDeps, task: Task): Promise<ActionResult> => {
       return refund(deps, task);
     case 'sms':
       return sendSms(deps, task);
+    case 'callback':
+      return sendCallback(deps, task);
     default:
       return assertNever(task.kind);
   }
@@ -261,4 +265,43 @@ const smsFor = async (deps: ActionDeps, task: Task): Promise<SmsMessage | string
     default:
       return assertNever(task.template);
   }
+};
+
+/**
+ * Tells the open platform one order outcome. The facts of the order come from its stream as it is
+ * now; the status, time and details come from the event that created the task (its causationId),
+ * so a callback sent late still describes its own step. Never carries the phone number.
+ */
+const sendCallback = async (deps: ActionDeps, task: Task): Promise<ActionResult> => {
+  if (!deps.openPlatform) return done('callbacks are off');
+  const recorded = await deps.ledger.store.readStream(orderStream(task.orderId));
+  const events: OrderEvent[] = [];
+  let cause: OrderEvent | undefined;
+  for (const r of recorded) {
+    const e = readOrderEvent(r);
+    if (!e) continue;
+    events.push(e);
+    if (r.id === task.causationId) cause = e;
+  }
+  const o = foldOrder(events);
+  if (o.status === 'none') return done('no such order');
+  const facts = cause && callbackFor(cause);
+  // The task was made from this event: anything else is a bug, retried and then left failed.
+  if (!facts || facts.id !== task.id) throw new Error(`callback ${task.id}: its event ${task.causationId} is not in the order's stream`);
+  const callback: OrderCallback = {
+    callbackId: task.id,
+    orderId: o.orderId,
+    paymentId: o.paymentId,
+    subscriberId: o.subscriberId,
+    smartcardId: o.smartcardId,
+    productId: o.product.productId,
+    status: facts.status,
+    at: facts.at,
+    ...(facts.reason !== undefined && { reason: facts.reason }),
+    ...(facts.validFrom !== undefined && { validFrom: facts.validFrom }),
+    ...(facts.validUntil !== undefined && { validUntil: facts.validUntil }),
+    amount: { value: o.amount.value, currency: o.amount.currency },
+  };
+  await deps.openPlatform.deliver(callback);
+  return done(`delivered ${facts.status}`);
 };

@@ -9,11 +9,16 @@
  *
  * Task ids are derived from what they are for, so the same event creates the same
  * task, and the outbound call's idempotency key is the task id.
+ *
+ * Callbacks to the open platform (kind `callback`, only when the projection is told they are on):
+ * one per order outcome event, id `callback:<orderId>:<status>` (`…:provisioned:<requestNo>` for a
+ * reprovision), due at the event's own time.
  */
 import { readOrderEvent, readPaymentEvent } from '../commands/aggregates.ts';
 import { assertNever } from '../domain/never.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
 import type { PaymentEvent } from '../domain/payment/payment.ts';
+import type { OrderCallbackStatus } from '../integrations/ports.ts';
 import type { RecordedEvent } from '../stores/event-store.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
 import { optStr } from './doc.ts';
@@ -22,7 +27,7 @@ import type { Projection } from './runner.ts';
 
 export const TASKS = 'tasks';
 
-export const TASK_KINDS = ['expire', 'trade', 'query', 'boss', 'refund', 'sms'] as const;
+export const TASK_KINDS = ['expire', 'trade', 'query', 'boss', 'refund', 'sms', 'callback'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 export type TaskStatus = 'pending' | 'done' | 'failed';
 /** Which message an SMS task sends, and to whom. */
@@ -80,7 +85,52 @@ export const readTaskEvent = (e: Pick<RecordedEvent, 'type' | 'data'>): TaskEven
 /** What the tasks remember of each order: the entitlement its BOSS requests are for. */
 const TASK_ORDERS = 'task_orders';
 
-export const tasksProjection = (opts: { paymentQueryAfterSeconds: number }): Projection => ({
+export type TasksOptions = {
+  paymentQueryAfterSeconds: number;
+  /** OPEN_PLATFORM_CALLBACK_URL is set: order outcomes create `callback` tasks. */
+  callbacks?: boolean;
+};
+
+/** What one order event tells the open platform, or undefined for events it is not told about. */
+export type CallbackFacts = {
+  /** The task id, which is the callback's callbackId. */
+  id: string;
+  status: OrderCallbackStatus;
+  at: string;
+  reason?: string;
+  validFrom?: string;
+  validUntil?: string;
+};
+
+export const callbackFor = (e: OrderEvent): CallbackFacts | undefined => {
+  const id = (status: OrderCallbackStatus) => `callback:${e.data.orderId}:${status}`;
+  switch (e.type) {
+    case 'OrderPaid':
+      return { id: id('paid'), status: 'paid', at: e.data.paidAt };
+    case 'OrderProvisioned': {
+      const { requestNo, validFrom, validUntil, at } = e.data;
+      return { id: requestNo === 0 ? id('provisioned') : `${id('provisioned')}:${requestNo}`, status: 'provisioned', at, validFrom, validUntil };
+    }
+    case 'OrderCancelled':
+      return { id: id('cancelled'), status: 'cancelled', at: e.data.at, reason: e.data.reason };
+    case 'OrderExpired':
+      return { id: id('expired'), status: 'expired', at: e.data.at };
+    case 'OrderPaymentFailed':
+      return { id: id('payment_failed'), status: 'payment_failed', at: e.data.at, reason: e.data.reason };
+    case 'OrderProvisioningFailed':
+      return { id: id('provisioning_failed'), status: 'provisioning_failed', at: e.data.at, reason: e.data.reason };
+    case 'OrderRefunded':
+      return { id: id('refunded'), status: 'refunded', at: e.data.at };
+    case 'OrderPlaced':
+    case 'OrderPaymentPending':
+    case 'OrderReprovisionRequested':
+      return undefined;
+    default:
+      return assertNever(e);
+  }
+};
+
+export const tasksProjection = (opts: TasksOptions): Projection => ({
   name: 'tasks',
   collections: [
     { name: TASKS, indexes: ['status', 'dueAt', 'kind', 'orderId', 'group', 'createdAt'] },
@@ -98,7 +148,7 @@ export const tasksProjection = (opts: { paymentQueryAfterSeconds: number }): Pro
       const group = entitlementId(order.data.smartcardId, order.data.product.productId);
       ops.push({ kind: 'upsert', collection: TASK_ORDERS, doc: { id: order.data.orderId, group } });
     }
-    for (const t of tasksFor(event, opts.paymentQueryAfterSeconds)) {
+    for (const t of tasksFor(event, opts)) {
       // Created once: a replayed event (or a second event asking for the same task) keeps the first.
       if (await view.get(TASKS, t.id)) continue;
       if (t.kind === 'boss') {
@@ -126,7 +176,7 @@ const applyTaskEvent = (doc: Doc, e: TaskEvent, event: RecordedEvent): Doc => {
 
 const addSeconds = (iso: string, s: number): string => new Date(Date.parse(iso) + s * 1000).toISOString();
 
-function* tasksFor(event: RecordedEvent, queryAfter: number): Generator<Task & Doc> {
+function* tasksFor(event: RecordedEvent, opts: TasksOptions): Generator<Task & Doc> {
   const make = (kind: TaskKind, id: string, orderId: string, paymentId: string, dueAt: string, extra: { seq?: number; template?: SmsTemplate } = {}) => ({
     id,
     kind,
@@ -145,10 +195,12 @@ function* tasksFor(event: RecordedEvent, queryAfter: number): Generator<Task & D
   const order = readOrderEvent(event);
   if (order) {
     yield* orderTasks(order, make);
+    const callback = opts.callbacks ? callbackFor(order) : undefined;
+    if (callback) yield make('callback', callback.id, order.data.orderId, order.type === 'OrderPaid' ? order.data.paymentId : '', callback.at);
     return;
   }
   const payment = readPaymentEvent(event);
-  if (payment) yield* paymentTasks(payment, make, queryAfter);
+  if (payment) yield* paymentTasks(payment, make, opts.paymentQueryAfterSeconds);
 }
 
 type Make = (kind: TaskKind, id: string, orderId: string, paymentId: string, dueAt: string, extra?: { seq?: number; template?: SmsTemplate }) => Task & Doc;

@@ -58,11 +58,23 @@ describe('loadConfig', () => {
     [{ BOSS_URL: 'http://127.0.0.1:9000' }, /^BOSS_TOKEN: required with BOSS_URL$/],
     [{ PAYMENT_PLATFORM_URL: 'http://127.0.0.1:9001' }, /^PAYMENT_PLATFORM_SECRET: required with PAYMENT_PLATFORM_URL$/],
     [{ PAYMENT_PLATFORM_SECRET: 'short' }, /^PAYMENT_PLATFORM_SECRET: at least 16 characters$/],
+    [{ OPEN_PLATFORM_CALLBACK_URL: 'https://open.example.com/cb' }, /^OPEN_PLATFORM_CALLBACK_SECRET: required with OPEN_PLATFORM_CALLBACK_URL$/],
+    [{ OPEN_PLATFORM_CALLBACK_URL: 'https://open.example.com/cb', OPEN_PLATFORM_CALLBACK_SECRET: 'short' }, /^OPEN_PLATFORM_CALLBACK_SECRET: at least 16 characters$/],
+    [{ OPEN_PLATFORM_CALLBACK_URL: 'not a url', OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' }, /^OPEN_PLATFORM_CALLBACK_URL: /],
+    [{ OPEN_PLATFORM_CALLBACK_URL: 'ftp://open.example.com/cb', OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' }, /^OPEN_PLATFORM_CALLBACK_URL: an http:\/\/ or https:\/\/ URL$/],
     [{ API_TOKENS: 'superuser:some-long-token' }, /^API_TOKENS: "superuser" is not a role/],
     [{ API_TOKENS: 'admin:short' }, /^API_TOKENS: the admin token is shorter than 8 characters$/],
   ])('%o is refused with an error naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('the open platform callback: off by default; on with a URL and its secret', () => {
+    expect(loadConfig({}).openPlatformCallback).toBeUndefined();
+    expect(loadConfig({ OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' }).openPlatformCallback).toBeUndefined();
+    expect(
+      loadConfig({ OPEN_PLATFORM_CALLBACK_URL: 'https://open.example.com/cb', OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' }).openPlatformCallback,
+    ).toEqual({ url: 'https://open.example.com/cb', secret: 'callback-secret-0123456789' });
   });
 
   it('an empty variable counts as unset', () => {
