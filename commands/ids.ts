@@ -3,7 +3,7 @@
  * so a retried request lands on the same stream and a retried append resends the
  * same event ids.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 export const uuidFrom = (...parts: readonly string[]): string => {
   const h = createHash('sha256');
@@ -14,8 +14,6 @@ export const uuidFrom = (...parts: readonly string[]): string => {
   const x = b.toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 };
-
-export const newId = (): string => randomUUID();
 
 /** A stable digest of a JSON value: object keys sorted, so field order does not matter. */
 export const digestOf = (value: unknown): string => createHash('sha256').update(canonicalJson(value)).digest('base64url');

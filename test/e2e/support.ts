@@ -278,7 +278,7 @@ const storeEnv = async (dataDir: string): Promise<Record<string, string>> => {
   }
 };
 
-export const closeStandIns = async (): Promise<void> => {
+const closeStandIns = async (): Promise<void> => {
   await Promise.all([...standIns.values()].map((s) => s.close()));
   standIns.clear();
 };
