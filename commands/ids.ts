@@ -28,3 +28,6 @@ const canonicalJson = (value: unknown): string => {
   }
   return JSON.stringify(value) ?? 'null';
 };
+
+/** Every order has one payment, whose id is derived from the order's. */
+export const paymentIdFor = (orderId: string): string => uuidFrom('payment', orderId);

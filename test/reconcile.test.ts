@@ -52,7 +52,7 @@ const runCliChild = (env: Record<string, string>): Promise<{ code: number | null
 describe('classify (ours ↔ theirs)', () => {
   const facts = { paymentId: 'p1', orderId: 'o1', amount: cny(3800), msisdn: '13800138000', subject: 's', requestedAt: 't', payBy: 't' };
   const trade = (status: Trade['status'], fen = 3800): Trade => ({ tradeNo: 'T1', status, amount: cny(fen) });
-  const succeeded: Payment = { ...facts, status: 'succeeded', tradeNo: 'T1', paidAt: 't', notificationId: 'n' };
+  const succeeded: Payment = { ...facts, status: 'succeeded', tradeNo: 'T1', paidAt: 't', notificationId: 'n', charged: cny(3800) };
   const refunded: Payment = { ...facts, status: 'refunded', tradeNo: 'T1', refundNo: 'R1' };
   const submitted: Payment = { ...facts, status: 'submitted', tradeNo: 'T1', confirmedAt: 't' };
   const confirmed: Payment = { ...facts, status: 'confirmed', confirmedAt: 't' };
@@ -65,7 +65,7 @@ describe('classify (ours ↔ theirs)', () => {
     [failed, trade('FAILED'), 'matched'],
     [failed, trade('CLOSED'), 'matched'],
     [failed, null, 'matched'], // the trade was refused at creation
-    [flagged, trade('SUCCESS', 3700), 'matched'], // what we flagged is what the platform took
+    [flagged, trade('SUCCESS', 3700), 'pending'], // what we flagged is what the platform took: an admin reviews it
     [submitted, trade('PROCESSING'), 'pending'],
     [confirmed, trade('PROCESSING'), 'pending'],
     [confirmed, null, 'pending'],
@@ -89,6 +89,15 @@ describe('classify (ours ↔ theirs)', () => {
       expect(classify(ours, theirs)).toBe(expected);
     });
   }
+
+  const refunding: Payment = { ...facts, status: 'refunding', tradeNo: 'T1', refundNo: 'R1', refund: cny(3800), reason: 'order_closed' };
+  it('money the platform took that is still in review or being refunded: pending within the grace period, stranded after it', () => {
+    expect(classify(flagged, trade('SUCCESS', 3700), false)).toBe('pending');
+    expect(classify(flagged, trade('SUCCESS', 3700), true)).toBe('stranded');
+    expect(classify(refunding, trade('SUCCESS'), false)).toBe('pending');
+    expect(classify(refunding, trade('SUCCESS'), true)).toBe('stranded');
+    expect(classify(refunded, trade('SUCCESS'), true)).toBe('matched');
+  });
 });
 
 describe('reconcile against the platform the service talked to', () => {
@@ -130,7 +139,7 @@ describe('reconcile against the platform the service talked to', () => {
     const report = await reconcile(t.service.ledger.store, { ...counting, queryTrade: (id) => (seen.push(id), counting.queryTrade(id)) });
     expect(report.discrepancies).toEqual([]);
     expect(report.unchecked).toEqual([]);
-    expect(report.counts).toEqual({ matched: 4, pending: 0, missing_at_platform: 0, platform_paid_we_did_not: 0, amount_differs: 0, status_differs: 0 });
+    expect(report.counts).toEqual({ matched: 4, pending: 0, missing_at_platform: 0, platform_paid_we_did_not: 0, amount_differs: 0, status_differs: 0, stranded: 0 });
     expect(report).toMatchObject({ payments: 5, checked: 4 });
     expect(seen).toHaveLength(4); // the declined payment never reached the platform: not asked about
   });
@@ -146,7 +155,7 @@ describe('reconcile against the platform the service talked to', () => {
         [failed.paymentId]: withStatus('SUCCESS'),
       }),
     );
-    expect(report.counts).toEqual({ matched: 0, pending: 0, missing_at_platform: 1, platform_paid_we_did_not: 1, amount_differs: 1, status_differs: 1 });
+    expect(report.counts).toEqual({ matched: 0, pending: 0, missing_at_platform: 1, platform_paid_we_did_not: 1, amount_differs: 1, status_differs: 1, stranded: 0 });
     const byPayment = Object.fromEntries(report.discrepancies.map((d) => [d.paymentId, d]));
     expect(byPayment[a.paymentId]).toMatchObject({ class: 'status_differs', orderId: a.orderId, ours: 'succeeded', theirs: 'FAILED', ourFen: 3800, theirFen: 3800 });
     expect(byPayment[b.paymentId]).toMatchObject({ class: 'amount_differs', orderId: b.orderId, ours: 'succeeded', theirs: 'SUCCESS', ourFen: 4500, theirFen: 4501 });

@@ -8,13 +8,14 @@
  * - an order is provisioned only after it was paid;
  * - a refund never exceeds what was charged, and a refunded order's payment is refunded;
  * - a payment reaches the platform only for an order that accepted it (no charge without an order);
+ * - money taken ends with the goods or a refund: past a grace period, nothing is stranded (stranded-money.ts);
  * - every event of a known stream is one the deciders know.
  */
-import { readOrderEvent, readPaymentEvent } from '../../commands/aggregates.ts';
-import { evolveOrder, initialOrder, type Order } from '../../domain/order/order.ts';
-import { evolvePayment, initialPayment, type Payment } from '../../domain/payment/payment.ts';
-import { readTaskEvent } from '../../projections/tasks.ts';
+import { evolveOrder, initialOrder, readOrderEvent, type Order } from '../../domain/order/order.ts';
+import { evolvePayment, initialPayment, readPaymentEvent, type Payment } from '../../domain/payment/payment.ts';
+import { readTaskEvent } from '../../outbound/task.ts';
 import { readLog, type EventStore } from '../../stores/event-store.ts';
+import { movesMoney, strandedMoney, type StrandedMoney } from './stranded-money.ts';
 
 export type AuditReport = {
   events: number;
@@ -22,14 +23,24 @@ export type AuditReport = {
   payments: Record<string, number>;
   /** Fen, per currency. */
   money: { charged: number; refunded: number; underReview: number; net: number };
+  /** Money taken that has neither bought its goods nor gone back, past the grace period (also in violations). */
+  stranded: StrandedMoney[];
   violations: string[];
+};
+
+export type AuditOptions = {
+  /** The audit's "now", for the grace period of money in flight; default the clock. */
+  now?: Date;
+  /** How long money may be in flight (refund under way, review pending) before it counts as stranded; default 24 h. */
+  graceMs?: number;
 };
 
 const ORDER_ACCEPTED_PAYMENT: ReadonlySet<string> = new Set(['payment_pending', 'paid', 'provisioned', 'provisioning_failed', 'refunded', 'payment_failed']);
 
-export const auditLog = async (store: EventStore): Promise<AuditReport> => {
+export const auditLog = async (store: EventStore, opts: AuditOptions = {}): Promise<AuditReport> => {
   const orders = new Map<string, Order>();
   const payments = new Map<string, Payment>();
+  const movedAt = new Map<string, string>();
   const violations: string[] = [];
   let events = 0;
   for await (const e of readLog(store)) {
@@ -42,7 +53,10 @@ export const auditLog = async (store: EventStore): Promise<AuditReport> => {
     } else if (e.streamId.startsWith('payment-')) {
       const p = readPaymentEvent(e);
       if (!p) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
-      else payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, p));
+      else {
+        payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, p));
+        if (movesMoney(p.type)) movedAt.set(id, e.recordedAt.toISOString());
+      }
     } else if (e.streamId.startsWith('task-')) {
       if (!readTaskEvent(e)) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
     }
@@ -54,15 +68,15 @@ export const auditLog = async (store: EventStore): Promise<AuditReport> => {
     return out;
   };
   const money = { charged: 0, refunded: 0, underReview: 0, net: 0 };
-  const paidOrders = new Map<string, string>(); // paymentId → orderId
 
   for (const [orderId, o] of orders) {
     if (o.status === 'none') continue;
     const p = payments.get(o.paymentId);
-    const paid = o.status === 'paid' || o.status === 'provisioned' || o.status === 'provisioning_failed' || o.status === 'refunded';
+    // Orders that were paid; a refunded order may also have been closed when late money came back.
+    const paid = o.status === 'paid' || o.status === 'provisioned' || o.status === 'provisioning_failed' || (o.status === 'refunded' && o.paidAt !== undefined);
     if (paid) {
-      paidOrders.set(o.paymentId, orderId);
-      if (!p || (p.status !== 'succeeded' && p.status !== 'refunded')) {
+      const settled = p && (p.status === 'succeeded' || p.status === 'refunded' || (o.status === 'provisioning_failed' && p.status === 'refunding'));
+      if (!p || !settled) {
         violations.push(`order ${orderId} is ${o.status} but its payment is ${p?.status ?? 'missing'}`);
       } else if (p.amount.value !== o.amount.value || p.amount.currency !== o.amount.currency) {
         violations.push(`order ${orderId} costs ${o.amount.value} fen but its payment is ${p.amount.value}`);
@@ -87,10 +101,8 @@ export const auditLog = async (store: EventStore): Promise<AuditReport> => {
     if (reachedPlatform && !ORDER_ACCEPTED_PAYMENT.has(o.status)) {
       violations.push(`payment ${paymentId} reached the platform but order ${p.orderId} is ${o.status}`);
     }
-    if (p.status === 'succeeded') {
-      money.charged += p.amount.value;
-      if (!paidOrders.has(paymentId)) violations.push(`payment ${paymentId} succeeded but order ${p.orderId} is ${o.status}`);
-    }
+    if (p.status === 'succeeded') money.charged += p.charged.value;
+    if (p.status === 'refunding') money.charged += p.refund.value;
     if (p.status === 'refunded') {
       money.charged += p.amount.value;
       money.refunded += p.amount.value;
@@ -98,5 +110,9 @@ export const auditLog = async (store: EventStore): Promise<AuditReport> => {
     if (p.status === 'flagged') money.underReview += p.reported.value;
   }
   money.net = money.charged - money.refunded;
-  return { events, orders: count(orders), payments: count(payments), money, violations };
+  const stranded = strandedMoney(payments, orders, movedAt, opts.now ?? new Date(), opts.graceMs);
+  for (const s of stranded) {
+    violations.push(`payment ${s.paymentId}: ${s.fen} fen taken ${s.since} is still ${s.status}, with neither the goods nor a refund (order ${s.orderId})`);
+  }
+  return { events, orders: count(orders), payments: count(payments), money, stranded, violations };
 };

@@ -11,20 +11,22 @@
  * - missing_at_platform: succeeded/refunded/flagged/submitted ↔ no trade at all;
  * - platform_paid_we_did_not: SUCCESS ↔ confirmed/submitted/failed: money taken, no order paid;
  * - amount_differs: both sides say the money moved, for different amounts;
- * - status_differs: any other pair (e.g. FAILED ↔ succeeded, PROCESSING ↔ failed).
+ * - status_differs: any other pair (e.g. FAILED ↔ succeeded, PROCESSING ↔ failed);
+ * - stranded: SUCCESS ↔ flagged or refunding for longer than the grace period: money taken that has
+ *   neither bought its goods nor gone back (within the grace period, a refund or review in flight is pending).
  * Every class but matched and pending is a discrepancy.
  *
  * Invariants: read-only on both sides (only queryTrade is called); a report never holds a phone
  * number (payments carry one: only ids, statuses and fen are copied out); a query that still fails
  * after its retries is listed as unchecked, never silently counted as matched.
  */
-import { readPaymentEvent } from '../../commands/aggregates.ts';
-import { evolvePayment, initialPayment, type Payment, type PaymentStatus } from '../../domain/payment/payment.ts';
+import { evolvePayment, initialPayment, readPaymentEvent, type Payment, type PaymentStatus } from '../../domain/payment/payment.ts';
 import { OutboundError, type PaymentPlatform, type Trade, type TradeStatus } from '../../integrations/ports.ts';
 import { withRetry } from '../../integrations/retry.ts';
 import { readLog, type EventStore } from '../../stores/event-store.ts';
+import { DEFAULT_GRACE_MS, movesMoney } from '../audit/stranded-money.ts';
 
-export const RECONCILE_CLASSES = ['matched', 'pending', 'missing_at_platform', 'platform_paid_we_did_not', 'amount_differs', 'status_differs'] as const;
+export const RECONCILE_CLASSES = ['matched', 'pending', 'missing_at_platform', 'platform_paid_we_did_not', 'amount_differs', 'status_differs', 'stranded'] as const;
 export type ReconcileClass = (typeof RECONCILE_CLASSES)[number];
 export type DiscrepancyClass = Exclude<ReconcileClass, 'matched' | 'pending'>;
 
@@ -59,6 +61,9 @@ export type Report = {
 export type ReconcileOptions = {
   /** Queries in flight at once; default 4. */
   concurrency?: number;
+  /** Reconcile's "now" and how long a review or refund may be in flight before it counts as stranded (default 24 h). */
+  now?: Date;
+  graceMs?: number;
   /** Retries of a query on a retryable OutboundError: default 3 attempts, 200 ms base (withRetry). */
   retry?: { maxAttempts?: number; baseMs?: number; sleep?: (ms: number) => Promise<void> };
 };
@@ -71,15 +76,20 @@ const reachedPlatform = (p: Payment): p is Known =>
   p.status === 'submitted' ||
   p.status === 'succeeded' ||
   p.status === 'refunded' ||
+  p.status === 'refunding' ||
   p.status === 'flagged' ||
   (p.status === 'failed' && p.reason.startsWith('platform_'));
 
 /** The money we think moved: what we charged, or for a flagged payment what the platform told us. */
-const ourFen = (p: Known): number => (p.status === 'flagged' ? p.reported.value : p.amount.value);
+const ourFen = (p: Known): number =>
+  p.status === 'flagged' ? p.reported.value : p.status === 'refunding' ? p.refund.value : p.status === 'succeeded' ? p.charged.value : p.amount.value;
 
-/** The pure part: one payment and the platform's answer → its class. */
-export const classify = (p: Known, trade: Trade | null): ReconcileClass => {
-  const paid = p.status === 'succeeded' || p.status === 'refunded' || p.status === 'flagged';
+/**
+ * The pure part: one payment and the platform's answer → its class. `overdue`: the money moved longer
+ * than the grace period ago (a review or a refund should have finished by then).
+ */
+export const classify = (p: Known, trade: Trade | null, overdue = false): ReconcileClass => {
+  const paid = p.status === 'succeeded' || p.status === 'refunded' || p.status === 'flagged' || p.status === 'refunding';
   if (trade === null) {
     if (p.status === 'confirmed') return 'pending'; // the trade is not created yet
     if (p.status === 'failed') return 'matched'; // the platform refused to create it
@@ -88,7 +98,9 @@ export const classify = (p: Known, trade: Trade | null): ReconcileClass => {
   switch (trade.status) {
     case 'SUCCESS':
       if (!paid) return 'platform_paid_we_did_not';
-      return trade.amount.value === ourFen(p) && trade.amount.currency === p.amount.currency ? 'matched' : 'amount_differs';
+      if (trade.amount.value !== ourFen(p) || trade.amount.currency !== p.amount.currency) return 'amount_differs';
+      if (p.status === 'flagged' || p.status === 'refunding') return overdue ? 'stranded' : 'pending';
+      return 'matched';
     case 'FAILED':
     case 'CLOSED':
       return p.status === 'failed' ? 'matched' : 'status_differs';
@@ -97,8 +109,9 @@ export const classify = (p: Known, trade: Trade | null): ReconcileClass => {
   }
 };
 
-const replayPayments = async (store: EventStore): Promise<{ events: number; payments: Map<string, Payment> }> => {
+const replayPayments = async (store: EventStore): Promise<{ events: number; payments: Map<string, Payment>; movedAt: Map<string, string> }> => {
   const payments = new Map<string, Payment>();
+  const movedAt = new Map<string, string>();
   let events = 0;
   for await (const e of readLog(store)) {
     events++;
@@ -107,8 +120,9 @@ const replayPayments = async (store: EventStore): Promise<{ events: number; paym
     if (!event) continue; // unknown types are the audit's to report
     const id = e.streamId.slice('payment-'.length);
     payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, event));
+    if (movesMoney(event.type)) movedAt.set(id, e.recordedAt.toISOString());
   }
-  return { events, payments };
+  return { events, payments, movedAt };
 };
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
@@ -123,7 +137,9 @@ const mapBounded = async <T, R>(items: readonly T[], limit: number, fn: (item: T
 };
 
 export const reconcile = async (store: EventStore, platform: PaymentPlatform, opts: ReconcileOptions = {}): Promise<Report> => {
-  const { events, payments } = await replayPayments(store);
+  const { events, payments, movedAt } = await replayPayments(store);
+  const now = (opts.now ?? new Date()).getTime();
+  const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
   const toCheck = [...payments.values()].filter(reachedPlatform);
   const retry = {
     maxAttempts: opts.retry?.maxAttempts ?? 3,
@@ -140,7 +156,7 @@ export const reconcile = async (store: EventStore, platform: PaymentPlatform, op
   });
 
   const counts: Record<ReconcileClass, number> = {
-    matched: 0, pending: 0, missing_at_platform: 0, platform_paid_we_did_not: 0, amount_differs: 0, status_differs: 0,
+    matched: 0, pending: 0, missing_at_platform: 0, platform_paid_we_did_not: 0, amount_differs: 0, status_differs: 0, stranded: 0,
   };
   const discrepancies: Discrepancy[] = [];
   const unchecked: Unchecked[] = [];
@@ -152,7 +168,8 @@ export const reconcile = async (store: EventStore, platform: PaymentPlatform, op
       return;
     }
     const { trade } = answer;
-    const c = classify(p, trade);
+    const moved = movedAt.get(p.paymentId);
+    const c = classify(p, trade, moved !== undefined && now - Date.parse(moved) >= graceMs);
     counts[c]++;
     if (c === 'matched' || c === 'pending') return;
     discrepancies.push({
