@@ -247,6 +247,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
           callback: callbackAction({ store, openPlatform: openPlatform || undefined }),
         },
         lanes: { ...lanes, timer: { concurrency: 8, timeoutMs: 10_000 } },
+        breaker: { ...config.breaker, maxCooldownMs: config.breaker.cooldownMs * 8 },
         policy: config,
         owner,
         logger,

@@ -36,6 +36,8 @@ export type Config = {
   partnerClockSkewSeconds: number;
   retryBaseMs: number;
   retryMaxAttempts: number;
+  /** Each lane's circuit breaker: failed calls in a row that open it, and its first cool-down (doubling, up to 8×). */
+  breaker: { threshold: number; cooldownMs: number };
   /** Per partner lane: calls in flight at once and one call's timeout. */
   lanes: { sms: LaneConfig; platform: LaneConfig; boss: LaneConfig; callback: LaneConfig };
   logLevel: string;
@@ -78,6 +80,8 @@ const envSchema = z.object({
   PARTNER_CLOCK_SKEW_SECONDS: int(1, 24 * 3600).default(600),
   RETRY_BASE_MS: int(1, 600_000).default(1000),
   RETRY_MAX_ATTEMPTS: int(1, 100).default(8),
+  OUTBOUND_BREAKER_THRESHOLD: int(1, 1000).default(5),
+  OUTBOUND_BREAKER_COOLDOWN_MS: int(10, 600_000).default(2000),
   SMS_CONCURRENCY: int(1, 256).default(16),
   SMS_TIMEOUT_MS: int(100, 120_000).default(5000),
   PAYMENT_PLATFORM_CONCURRENCY: int(1, 256).default(16),
@@ -145,6 +149,7 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
     partnerClockSkewSeconds: e.PARTNER_CLOCK_SKEW_SECONDS,
     retryBaseMs: e.RETRY_BASE_MS,
     retryMaxAttempts: e.RETRY_MAX_ATTEMPTS,
+    breaker: { threshold: e.OUTBOUND_BREAKER_THRESHOLD, cooldownMs: e.OUTBOUND_BREAKER_COOLDOWN_MS },
     lanes: {
       sms: { concurrency: e.SMS_CONCURRENCY, timeoutMs: e.SMS_TIMEOUT_MS },
       platform: { concurrency: e.PAYMENT_PLATFORM_CONCURRENCY, timeoutMs: e.PAYMENT_PLATFORM_TIMEOUT_MS },

@@ -18,7 +18,7 @@ export type Breaker = {
 
 export type BreakerOptions = { threshold: number; cooldownMs: number; maxCooldownMs: number };
 
-export const DEFAULT_BREAKER: BreakerOptions = { threshold: 5, cooldownMs: 2_000, maxCooldownMs: 30_000 };
+export const DEFAULT_BREAKER: BreakerOptions = { threshold: 5, cooldownMs: 2_000, maxCooldownMs: 16_000 };
 
 export const createBreaker = (o: BreakerOptions = DEFAULT_BREAKER): Breaker => {
   let failures = 0;

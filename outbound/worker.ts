@@ -23,7 +23,7 @@ import type { ConsumerState } from '../projections/runner.ts';
 import { reached, type Position } from '../stores/event-store.ts';
 import type { Lease, ReadStore } from '../stores/read-store.ts';
 import { TASK_ACTOR, type Action, type Attempt } from './action.ts';
-import { createBreaker, type Breaker } from './breaker.ts';
+import { createBreaker, type Breaker, type BreakerOptions } from './breaker.ts';
 import { TaskNotClaimable, taskAggregate, type Outcome } from './decide.ts';
 import { LANES, QUEUES_OF, type Lane, type LaneLimits } from './lanes.ts';
 import { policyFor, type PolicyConfig } from './policy.ts';
@@ -37,6 +37,8 @@ export type WorkerDeps = {
   reads: ReadStore;
   actions: Record<TaskKind, Action>;
   lanes: Record<Lane, LaneLimits>;
+  /** Each lane's circuit breaker (threshold, first cool-down); default DEFAULT_BREAKER. */
+  breaker?: BreakerOptions;
   policy: PolicyConfig;
   /** This process, for the lease and the claims. */
   owner: string;
@@ -61,6 +63,11 @@ export type OutboundWorker = {
 const CLAIM_MARGIN_MS = 2_000;
 /** Fences are checked this long before the lease or the claim would lapse. */
 const FENCE_MARGIN_MS = 1_000;
+/**
+ * How long a stop waits for calls in flight. A call still unanswered after it is abandoned: its claim
+ * lapses and the attempt is made again (same idempotency key) by another worker or after the restart.
+ */
+const STOP_GRACE_MS = 3_000;
 
 /** This worker may no longer call for the task: its lease or its claim lapsed. */
 class Fenced extends Error {
@@ -85,7 +92,7 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
   /** Monotonic ms until which the lease is surely still ours. */
   let leaseValidUntil = 0;
   const inFlight = Object.fromEntries(LANES.map((l) => [l, new Map<string, Promise<void>>()])) as Record<Lane, Map<string, Promise<void>>>;
-  const breakers = Object.fromEntries(LANES.map((l) => [l, createBreaker()])) as Record<Lane, Breaker>;
+  const breakers = Object.fromEntries(LANES.map((l) => [l, createBreaker(deps.breaker)])) as Record<Lane, Breaker>;
   /** Tasks this worker settled, until the queue has seen the outcome (so a stale row is not run again). */
   const settled = new Map<string, Position>();
   const { pause, wake } = pauser();
@@ -169,7 +176,8 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
       }
       if (err instanceof OutboundError) {
         deps.onOutcome?.(spec.kind, err.kind);
-        partner = err.kind === 'retryable' ? 'failed' : 'answered';
+        // A 409 is about this request (a busy card), not the partner's health: it never trips the breaker.
+        partner = err.kind === 'retryable' && err.status !== 409 ? 'failed' : 'answered';
         outcome = err.kind === 'retryable' ? { kind: 'retry', error: err.message } : { kind: 'refused', error: err.message };
       } else if (err instanceof TimedOut) {
         deps.onOutcome?.(spec.kind, 'retryable');
@@ -282,7 +290,14 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
         await pause(1000);
       }
     }
-    await Promise.all(LANES.flatMap((l) => [...inFlight[l].values()]));
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(LANES.flatMap((l) => [...inFlight[l].values()])),
+      new Promise<void>((resolve) => {
+        grace = setTimeout(resolve, STOP_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(grace);
     clearInterval(renewal);
     if (lease) await deps.reads.releaseLease(lease).catch((err: unknown) => log.warn({ err }, 'lease release failed'));
     lease = null;

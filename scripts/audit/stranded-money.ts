@@ -8,7 +8,7 @@
  * Within the grace period these are work in progress (the workflow and the outbound engine finish them).
  */
 import type { Order } from '../../domain/order/order.ts';
-import type { Payment } from '../../domain/payment/payment.ts';
+import type { Payment, PaymentEvent } from '../../domain/payment/payment.ts';
 
 export type StrandedMoney = { paymentId: string; orderId: string; status: 'succeeded' | 'flagged' | 'refunding'; since: string; fen: number };
 
@@ -50,5 +50,6 @@ export const strandedMoney = (
   return out;
 };
 
-/** Whether the event moved money for its payment (what starts the grace period). */
-export const movesMoney = (type: string): boolean => type === 'PaymentSucceeded' || type === 'PaymentFlagged' || type === 'PaymentRefundRequested';
+/** When the event moved money for its payment (what starts the grace period), by our clock; undefined if it did not. */
+export const moneyMovedAt = (e: PaymentEvent): string | undefined =>
+  e.type === 'PaymentSucceeded' || e.type === 'PaymentFlagged' || e.type === 'PaymentRefundRequested' ? e.data.at : undefined;

@@ -15,7 +15,7 @@ import { evolveOrder, initialOrder, readOrderEvent, type Order } from '../../dom
 import { evolvePayment, initialPayment, readPaymentEvent, type Payment } from '../../domain/payment/payment.ts';
 import { readTaskEvent } from '../../outbound/task.ts';
 import { readLog, type EventStore } from '../../stores/event-store.ts';
-import { movesMoney, strandedMoney, type StrandedMoney } from './stranded-money.ts';
+import { moneyMovedAt, strandedMoney, type StrandedMoney } from './stranded-money.ts';
 
 export type AuditReport = {
   events: number;
@@ -55,7 +55,8 @@ export const auditLog = async (store: EventStore, opts: AuditOptions = {}): Prom
       if (!p) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
       else {
         payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, p));
-        if (movesMoney(p.type)) movedAt.set(id, e.recordedAt.toISOString());
+        const moved = moneyMovedAt(p);
+        if (moved !== undefined) movedAt.set(id, moved);
       }
     } else if (e.streamId.startsWith('task-')) {
       if (!readTaskEvent(e)) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);

@@ -24,7 +24,7 @@ import { evolvePayment, initialPayment, readPaymentEvent, type Payment, type Pay
 import { OutboundError, type PaymentPlatform, type Trade, type TradeStatus } from '../../integrations/ports.ts';
 import { withRetry } from '../../integrations/retry.ts';
 import { readLog, type EventStore } from '../../stores/event-store.ts';
-import { DEFAULT_GRACE_MS, movesMoney } from '../audit/stranded-money.ts';
+import { DEFAULT_GRACE_MS, moneyMovedAt } from '../audit/stranded-money.ts';
 
 export const RECONCILE_CLASSES = ['matched', 'pending', 'missing_at_platform', 'platform_paid_we_did_not', 'amount_differs', 'status_differs', 'stranded'] as const;
 export type ReconcileClass = (typeof RECONCILE_CLASSES)[number];
@@ -120,7 +120,8 @@ const replayPayments = async (store: EventStore): Promise<{ events: number; paym
     if (!event) continue; // unknown types are the audit's to report
     const id = e.streamId.slice('payment-'.length);
     payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, event));
-    if (movesMoney(event.type)) movedAt.set(id, e.recordedAt.toISOString());
+    const moved = moneyMovedAt(event);
+    if (moved !== undefined) movedAt.set(id, moved);
   }
   return { events, payments, movedAt };
 };
