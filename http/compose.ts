@@ -225,7 +225,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       for (const d of definitions) {
         projections.set(
           d.name,
-          startProjection(d, { events: store, reads, owner, logger, now }),
+          startProjection(d, { events: store, reads, owner, logger, now, leaseTtlMs: config.leaseTtlMs }),
         );
       }
       const { lanes } = config;
@@ -251,6 +251,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
         policy: config,
         owner,
         logger,
+        leaseTtlMs: config.leaseTtlMs,
         onOutcome: metrics.observeOutbound,
         onGaveUp: metrics.observeGaveUp,
       });
