@@ -20,7 +20,7 @@ import { createOpenPlatformClient } from '../integrations/open-platform-client.t
 import { entitlementsProjection } from '../projections/entitlements.ts';
 import { financeProjection } from '../projections/finance.ts';
 import { ordersProjection } from '../projections/orders.ts';
-import { processReactor } from '../projections/process.ts';
+import { processReactor } from '../commands/process-reactor.ts';
 import { prepareProjections, startProjection, type Projection, type RunningProjection } from '../projections/runner.ts';
 import { bossAction } from '../outbound/actions/boss.ts';
 import { callbackAction } from '../outbound/actions/callback.ts';
@@ -71,7 +71,14 @@ export const loadCatalog = (file: string): Catalog => {
 const codeSecretFor = (config: Config): string => {
   if (config.codeSecret) return config.codeSecret;
   const file = join(config.dataDir, 'code-secret');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  if (!existsSync(file)) {
+    try {
+      writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      // Another process on the same data directory wrote it first: use theirs.
+      if (!(err instanceof Error && 'code' in err && err.code === 'EEXIST')) throw err;
+    }
+  }
   return readFileSync(file, 'utf8').trim();
 };
 
