@@ -22,10 +22,11 @@ import { financeProjection } from '../projections/finance.ts';
 import { ordersProjection } from '../projections/orders.ts';
 import { processReactor } from '../projections/process.ts';
 import { prepareProjections, startProjection, type Projection, type RunningProjection } from '../projections/runner.ts';
+import { BACKLOG_KINDS, BACKLOG_STATUSES, readTaskBacklog } from '../projections/task-backlog.ts';
 import { startTaskWorker, type TaskWorker } from '../projections/task-worker.ts';
 import { tasksProjection } from '../projections/tasks.ts';
 import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
-import type { EventStore } from '../stores/event-store.ts';
+import type { EventStore, RecordedEvent } from '../stores/event-store.ts';
 import { openMongoReadStore } from '../stores/mongodb/read-store.ts';
 import type { ReadStore } from '../stores/read-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
@@ -33,6 +34,7 @@ import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { createMetrics, timedAppends, type Metrics } from './metrics.ts';
+import { packageVersion } from './project.ts';
 
 export type Service = {
   app: FastifyInstance;
@@ -81,7 +83,7 @@ const openReadStore = async (config: Config): Promise<ReadStore> =>
 export const compose = async (config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Service> => {
   mkdirSync(config.dataDir, { recursive: true });
   const catalog = loadCatalog(config.catalogFile);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ version: packageVersion() });
   const rawStore = await openEventStore(config);
   const store = timedAppends(rawStore, metrics.observeAppend);
   const reads = await openReadStore(config);
@@ -142,7 +144,9 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     const address = app?.server.address();
     return address && typeof address === 'object' ? `${hostname()}:${address.port}` : `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   };
-  metrics.watchProjections(store, () => [...projections.values()], now);
+  metrics.watchProjections(store, definitions.map((d) => d.name), () => [...projections.values()], now);
+  // The outbound backlog gauges, read from the tasks read model at each scrape.
+  metrics.watchTaskBacklog(readTaskBacklog(reads), { kinds: BACKLOG_KINDS, statuses: BACKLOG_STATUSES }, now);
 
   app = await buildApp({
     ledger,
@@ -163,6 +167,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
         devOutbox: (filter) => integrations.simulated.sms?.messages(filter) ?? [],
       }),
     metrics: () => metrics.registry.metrics(),
+    observe: metrics.http,
     health: {
       ready: async () => {
         const checks: Record<string, string> = {};
@@ -195,10 +200,10 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       if (projections.size > 0) return;
       const owner = ownerId();
       for (const d of definitions) {
-        projections.set(
-          d.name,
-          startProjection(d, { events: store, reads, owner, logger, now }),
-        );
+        // The business counters follow the orders read model's commits: each event is counted once,
+        // by the process holding that projection's lease (sum the counters over the processes).
+        const onCommitted = d.name === 'orders' ? (_: string, e: RecordedEvent) => metrics.observeEvent(e) : undefined;
+        projections.set(d.name, startProjection(d, { events: store, reads, owner, logger, now, ...(onCommitted && { onCommitted }) }));
       }
       const tasks = projections.get('tasks');
       const entitlements = projections.get('entitlements');
