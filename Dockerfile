@@ -14,14 +14,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY domain domain
-COPY commands commands
-COPY projections projections
-COPY http http
-COPY stores stores
-COPY integrations integrations
-COPY scripts scripts
+# The sources: everything .dockerignore lets through (no tests, docs, data or local builds).
+COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: dist/, production node_modules, package.json (version) and catalog.json
