@@ -35,7 +35,7 @@ export type Metrics = {
   observeAppend(seconds: number): void;
   observeOutbound(kind: TaskKind, outcome: OutboundOutcome): void;
   /** An event of the log, counted once (the composition root calls this from one projection's commits). */
-  observeEvent(event: Pick<RecordedEvent, 'type' | 'data'>): void;
+  observeEvent(event: Pick<RecordedEvent, 'type' | 'data' | 'recordedAt'>): void;
   watchProjections(store: EventStore, names: readonly string[], projections: () => readonly RunningProjection[], now: () => Date): void;
   /** Read at every scrape. `known` lists the kinds and statuses whose series start at 0. */
   watchTaskBacklog(read: () => Promise<readonly BacklogRow[]>, known: { kinds: readonly string[]; statuses: readonly string[] }, now: () => Date): void;
@@ -78,6 +78,9 @@ const OUTBOUND_OUTCOMES: Record<OutboundOutcome, true> = { ok: true, retryable: 
 const REJECTIONS: Record<VerifyFailure, true> = { missing: true, malformed: true, stale: true, mismatch: true };
 /** The status classes a route's counter starts with (3xx and 1xx appear when they happen). */
 const STATUS_CLASSES = ['2xx', '4xx', '5xx'] as const;
+
+/** How much older than this process an event may be and still be counted (clock skew with the store). */
+const HISTORY_MARGIN_MS = 60_000;
 
 const statusClass = (status: number): string => `${Math.floor(status / 100)}xx`;
 
@@ -243,6 +246,10 @@ export const createMetrics = (opts: MetricsOptions): Metrics => {
     observeAppend: (seconds) => appendSeconds.observe(seconds),
     observeOutbound: (kind, outcome) => outbound.inc({ system: SYSTEM_OF[kind], task: kind, outcome }),
     observeEvent: (event) => {
+      // History is not news: a read model rebuilt from the log (a new read store, a reset) replays
+      // every event, and counting those again would show years of orders as one spike. Events
+      // recorded before this process started (less a margin for clock skew with the store) are left out.
+      if (event.recordedAt.getTime() < startedAt - HISTORY_MARGIN_MS) return;
       for (const c of countsOf(event)) count(c);
     },
     watchProjections: (store, names, projections, now) => {

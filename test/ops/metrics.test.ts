@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compose } from '../../http/compose.ts';
 import { loadConfig } from '../../http/config.ts';
 import { createLogger } from '../../http/logger.ts';
+import { createMetrics } from '../../http/metrics.ts';
 import { packageVersion } from '../../http/project.ts';
 import { TASK_KINDS } from '../../projections/tasks.ts';
 import { eventually, orderInStatus, placeAndConfirm } from '../flow/support.ts';
@@ -204,6 +205,18 @@ describe('business counters, from the log', () => {
       await again.close();
       rmSync(t.dataDir, { recursive: true, force: true });
     }
+  });
+  it('a read model rebuilt from the log replays history: events recorded before the process started are not counted', async () => {
+    const metrics = createMetrics({ version: '0.0.0-test' });
+    const succeeded = (recordedAt: Date) => ({ type: 'PaymentSucceeded', data: { paymentId: 'p', amount: { value: 3800, currency: 'CNY' } }, recordedAt });
+    metrics.observeEvent(succeeded(new Date(Date.now() - 3_600_000)));
+    metrics.observeEvent(succeeded(new Date(Date.now() - 24 * 3_600_000)));
+    const history = parseScrape(await metrics.registry.metrics());
+    expect(value(history, 'tvpay_charged_fen_total', { currency: 'CNY' })).toBe(0);
+    metrics.observeEvent(succeeded(new Date()));
+    const news = parseScrape(await metrics.registry.metrics());
+    expect(value(news, 'tvpay_charged_fen_total', { currency: 'CNY' })).toBe(3800);
+    expect(value(news, 'tvpay_payments_total', { outcome: 'succeeded', reason: 'none' })).toBe(1);
   });
 });
 
