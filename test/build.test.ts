@@ -193,6 +193,7 @@ describe('docker-compose.yml', () => {
       const sim = services[url.hostname];
       const command = sim?.command ?? [];
       expect(sim?.image, `${kind}: the ledger's image`).toBe(ledger?.image);
+      expect(sim?.build, `${kind}: built like the ledger (never pulled)`).toBe('.');
       expect(command.slice(0, 2)).toEqual(['node', 'dist/integrations/simulators/serve.js']);
       expect(existsSync(join(APP, command[1] ?? ''))).toBe(true);
       expect(option(command, '--kind')).toBe(kind);
