@@ -221,6 +221,42 @@ describe('customer-service console', () => {
     expect(entries).toMatch(/"收款","38\.00"/);
   });
 
+  it('works from the keyboard alone: sign in, search, open the order, and Escape backs out of a confirmation', async () => {
+    /** Tabs forward until the focused element satisfies the test (a JS expression over `el`). */
+    const tabTo = async (test: string, what: string) => {
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press('Tab');
+        if (await page.evaluate(`(el => Boolean(el && (${test})))(document.activeElement)`)) return;
+      }
+      throw new Error(`Tab never reached ${what}`);
+    };
+    await page.goto(`${base}/console/`);
+    await tabTo("el.id === 'token'", 'the token field');
+    await page.keyboard.type(TOKENS.service);
+    await page.keyboard.press('Enter');
+    await textMatches(page.locator('#page-title'), /查找订单/, 'signed in');
+    await tabTo("el.id === 'search-q'", 'the search field');
+    await page.keyboard.type('13900139000');
+    await page.keyboard.press('Enter');
+    await textMatches(page.locator('table.results tbody tr'), /139\*\*\*\*9000/, 'the result');
+    await tabTo(`(el.getAttribute('aria-label') ?? '').includes('${byPhone.orderId}')`, 'the order link');
+    await page.keyboard.press('Enter');
+    await textMatches(page.locator('#page-title'), new RegExp(byPhone.orderId), 'the order page');
+    await textMatches(page.locator('#actions'), /重新开通/, 'the action');
+    const storyLength = async () =>
+      (await t.app.inject({ method: 'GET', url: `/v1/orders/${byPhone.orderId}/history`, headers: bearer(TOKENS.admin) })).json<{ events: unknown[] }>().events.length;
+    const before = await storyLength();
+    await tabTo("el.id === 'action-reprovision'", 'the reprovision button');
+    await page.keyboard.press('Enter');
+    await textMatches(page.getByRole('dialog'), /重新发送给 BOSS/, 'the confirmation');
+    expect(await page.evaluate('document.activeElement.id')).toBe('confirm-no');
+    await page.keyboard.press('Escape');
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    expect(await page.evaluate('document.activeElement.id')).toBe('action-reprovision');
+    expect(await page.locator('#action-result').innerText()).toBe('');
+    expect(await storyLength()).toBe(before);
+  });
+
   it('an English switch', async () => {
     await signIn(TOKENS.service);
     await page.getByRole('button', { name: 'Switch to English' }).click();

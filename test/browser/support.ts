@@ -82,6 +82,9 @@ export const textMatches = async (locator: Locator, pattern: RegExp, what: strin
   }
 };
 
+/** One blank page per browser to decode screenshots in. */
+const probes = new WeakMap<Browser, Page>();
+
 type PixelStats = { width: number; height: number; colours: number; notBackground: number };
 
 /** Runs in a blank page: decodes a PNG and counts its colours (4 bits a channel) and the pixels unlike the commonest one. */
@@ -114,14 +117,11 @@ export const screenshot = async (browser: Browser, page: Page, name: string): Pr
   const png = await page.screenshot({ fullPage: true });
   const file = join(ARTIFACTS, `${name}.png`);
   writeFileSync(file, png);
-  const probe = await browser.newPage();
-  try {
-    const stats = await probe.evaluate<PixelStats>(`(${PIXEL_STATS})(${JSON.stringify(png.toString('base64'))})`);
-    expect(stats.width, `${name}: width`).toBeGreaterThan(300);
-    expect(stats.colours, `${name}: distinct colours`).toBeGreaterThanOrEqual(16);
-    expect(stats.notBackground, `${name}: share of pixels unlike the background`).toBeGreaterThan(0.03);
-  } finally {
-    await probe.close();
-  }
+  let probe = probes.get(browser);
+  if (!probe) probes.set(browser, (probe = await browser.newPage()));
+  const stats = await probe.evaluate<PixelStats>(`(${PIXEL_STATS})(${JSON.stringify(png.toString('base64'))})`);
+  expect(stats.width, `${name}: width`).toBeGreaterThan(300);
+  expect(stats.colours, `${name}: distinct colours`).toBeGreaterThanOrEqual(16);
+  expect(stats.notBackground, `${name}: share of pixels unlike the background`).toBeGreaterThan(0.03);
   return file;
 };

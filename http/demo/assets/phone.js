@@ -140,6 +140,8 @@ const renderPayment = (p) => {
       ? codeForm(p)
       : h('p', { id: 'pay-outcome', class: 'outcome', 'data-status': p.orderStatus ?? p.status }, outcome(p)),
   );
+  // Past the code, the outcome says it all; a note about an earlier step would only confuse.
+  if (!document.getElementById('confirm-form')) result.replaceChildren();
 };
 
 const renderInbox = (inbox) => {
