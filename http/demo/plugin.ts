@@ -87,11 +87,6 @@ const newestFirst = (messages: readonly DemoMessage[]) =>
     .slice(0, MESSAGES_SHOWN)
     .map((m) => ({ messageId: m.messageId, text: m.text, receivedAt: m.receivedAt }));
 
-const pages = {
-  tv: readFileSync(fileURLToPath(new URL('./assets/tv.html', import.meta.url)), 'utf8'),
-  phone: readFileSync(fileURLToPath(new URL('./assets/phone.html', import.meta.url)), 'utf8'),
-};
-
 export const demoPlugin: FastifyPluginAsync<DemoOptions> = async (base, opts) => {
   const { ledger, reads, inbox } = opts;
   const home = opts.household ?? DEMO_HOUSEHOLD;
@@ -101,6 +96,10 @@ export const demoPlugin: FastifyPluginAsync<DemoOptions> = async (base, opts) =>
   const app = base.withTypeProvider<ZodTypeProvider>();
   pageHeaders(base);
 
+  const pages = {
+    tv: readFileSync(fileURLToPath(new URL('./assets/tv.html', import.meta.url)), 'utf8'),
+    phone: readFileSync(fileURLToPath(new URL('./assets/phone.html', import.meta.url)), 'utf8'),
+  };
   await app.register(fastifyStatic, { root: fileURLToPath(new URL('./assets/', import.meta.url)), prefix: '/demo/assets/', decorateReply: false, cacheControl: false });
   const page = (html: string) => async (_req: FastifyRequest, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(html);
   app.get('/demo/tv', { schema: { hide: true } }, page(pages.tv));
