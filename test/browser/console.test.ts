@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { accountingDay } from '../../projections/finance.ts';
+import { TASK_EVENT_TYPES } from '../../projections/tasks.ts';
 import { eventually, getOrder, orderInStatus } from '../flow/support.ts';
 import { bearer, TOKENS, type TestLedger } from '../support/ledger-app.ts';
 import { AGENT, launchChromium, screenshot, serve, textMatches, watchErrors } from './support.ts';
@@ -264,6 +265,23 @@ describe('customer-service console', () => {
     expect(await page.evaluate('document.documentElement.lang')).toBe('en');
     await page.goto(`${base}/console/#/orders/${byPhone.orderId}`);
     await textMatches(page.locator('table.timeline'), /Subscriber’s phone\s+Wrong code \(4 attempts left\)/, 'the timeline in English');
+  });
+});
+
+describe('the console’s words', () => {
+  it('every word exists in both languages, and every event the ledger wrote in these tests has its sentence', async () => {
+    await page.goto(`${base}/console/`);
+    const words = await page.evaluate<{ zh: string[]; en: string[]; events: string[] }>(`(async () => {
+      const { DICTIONARIES } = await import('/console/i18n.js');
+      const { EVENT_TYPES } = await import('/console/words.js');
+      return { zh: Object.keys(DICTIONARIES['zh-CN']), en: Object.keys(DICTIONARIES.en), events: EVENT_TYPES };
+    })()`);
+    expect(words.en.filter((k) => !words.zh.includes(k))).toEqual([]);
+    expect(words.zh.filter((k) => !words.en.includes(k))).toEqual([]);
+    expect(words.events.filter((type) => !words.zh.includes(`ev.${type}`))).toEqual([]);
+    const written = new Set((await t.allEvents()).map((e) => e.type).filter((type) => !TASK_EVENT_TYPES.has(type)));
+    expect([...written].filter((type) => !words.events.includes(type))).toEqual([]);
+    expect(written.size).toBeGreaterThanOrEqual(8); // at least those of the orders placed before the tests
   });
 });
 
