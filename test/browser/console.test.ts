@@ -10,7 +10,7 @@ import { accountingDay } from '../../projections/finance.ts';
 import { TASK_EVENT_TYPES } from '../../projections/tasks.ts';
 import { eventually, getOrder, orderInStatus } from '../flow/support.ts';
 import { bearer, TOKENS, type TestLedger } from '../support/ledger-app.ts';
-import { AGENT, launchChromium, screenshot, serve, textMatches, watchErrors } from './support.ts';
+import { BROWSER_TEST_TIMEOUT_MS, AGENT, launchChromium, screenshot, serve, textMatches, watchErrors } from './support.ts';
 
 let browser: Browser;
 let t: TestLedger;
@@ -34,7 +34,7 @@ const failedProvisioning = async (key: string, msisdn: string, smartcardId: stri
       return r.json<{ items: unknown[] }>().items[0];
     },
     `the BOSS request of ${key} to fail`,
-    { tickSeconds: 1 },
+    { tickSeconds: 1, timeoutMs: 30_000 },
   );
   return placed;
 };
@@ -57,7 +57,7 @@ beforeAll(async () => {
   byPhone = await failedProvisioning('console-by-phone', '13900139000', 'card-console-1');
   inQueue = await failedProvisioning('console-queue', '13700137000', 'card-console-2');
   boss.setFaults({ failNext: 0 });
-});
+}, BROWSER_TEST_TIMEOUT_MS);
 
 afterAll(async () => {
   await browser?.close();
@@ -75,7 +75,7 @@ afterEach(async () => {
   expect(errors).toEqual([]);
 });
 
-describe('customer-service console', () => {
+describe('customer-service console', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('an agent signs in, finds the order by phone, reads its timeline, reprovisions the failed provisioning and sees it provisioned', async () => {
     await signIn(AGENT.token);
     await textMatches(page.locator('#who'), /客服 zhang\.wei/, 'the agent’s name in the header');
@@ -268,7 +268,7 @@ describe('customer-service console', () => {
   });
 });
 
-describe('the console’s words', () => {
+describe('the console’s words', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('every word exists in both languages, and every event the ledger wrote in these tests has its sentence', async () => {
     await page.goto(`${base}/console/`);
     const words = await page.evaluate<{ zh: string[]; en: string[]; events: string[] }>(`(async () => {
@@ -285,7 +285,7 @@ describe('the console’s words', () => {
   });
 });
 
-describe('sessions', () => {
+describe('sessions', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('a console left idle for 30 minutes goes back to sign-in, forgets the token, and returns to the page after signing in again', async () => {
     await page.clock.install();
     await signIn(TOKENS.service);

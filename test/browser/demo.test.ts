@@ -4,10 +4,11 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { accountingDay } from '../../projections/finance.ts';
 import { writesNothing } from '../api/support.ts';
 import { orderInStatus } from '../flow/support.ts';
 import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
-import { launchChromium, screenshot, serve, textMatches, watchErrors } from './support.ts';
+import { BROWSER_TEST_TIMEOUT_MS, launchChromium, screenshot, serve, textMatches, watchErrors } from './support.ts';
 
 let browser: Browser;
 let t: TestLedger;
@@ -20,7 +21,7 @@ let errors: string[];
 beforeAll(async () => {
   browser = await launchChromium();
   ({ t, base } = await serve());
-});
+}, BROWSER_TEST_TIMEOUT_MS);
 
 afterAll(async () => {
   await browser?.close();
@@ -64,7 +65,7 @@ const orderIdOf = async (): Promise<string> => {
   return r.json<{ items: { orderId: string }[] }>().items[0]?.orderId ?? '';
 };
 
-describe('the patent flow on a TV and a phone', () => {
+describe('the patent flow on a TV and a phone', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('side by side: choose with the remote, order with mobile payment, the phone gets the details and the code, confirm, the channels open (claims 1–3)', async () => {
     await orderOnTv(1, 'sports-month');
     const screen = await tv.locator('#screen').innerText();
@@ -97,7 +98,8 @@ describe('the patent flow on a TV and a phone', () => {
     // The ledger agrees, and its history says the TV and the phone did it.
     const orderId = await orderIdOf();
     const order = await orderInStatus(t, orderId, 'provisioned');
-    expect(open).toContain((order.boss as { validUntil: string }).validUntil.slice(0, 10));
+    // The TV says the day in China Standard Time.
+    expect(open).toContain(accountingDay((order.boss as { validUntil: string }).validUntil));
     const history = await t.app.inject({ method: 'GET', url: `/v1/orders/${orderId}/history`, headers: bearer(TOKENS.admin) });
     const actors = Object.fromEntries(history.json<{ events: { type: string; metadata: { actor: unknown } }[] }>().events.map((e) => [e.type, e.metadata.actor]));
     expect(actors.OrderPlaced).toEqual({ role: 'open-platform', client: 'demo/set-top-box', name: 'demo-tv' });
@@ -129,7 +131,7 @@ describe('the patent flow on a TV and a phone', () => {
   });
 });
 
-describe('the demo surface', () => {
+describe('the demo surface', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('holds no token: the pages call only /demo/api, which acts for its one household', async () => {
     for (const path of ['/demo/tv', '/demo/phone', '/demo/assets/tv.js', '/demo/assets/phone.js', '/demo/assets/demo.js']) {
       const r = await t.app.inject({ method: 'GET', url: path });
