@@ -24,8 +24,8 @@ const isRole = (s: string): s is Role => (ROLES as readonly string[]).includes(s
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,63}$/u;
 
 /**
- * `role:token` or `role:name:token`. A token therefore never contains ':' in the named form;
- * more than three parts is refused rather than guessed at.
+ * `role:token` or `role:name:token`, so a token never contains ':' (one that did would now read as
+ * a name and a shorter token); more than three parts is refused rather than guessed at.
  */
 export const parseApiTokens = (spec: string): TokenTable =>
   spec
