@@ -22,6 +22,8 @@ import { financeRoutes } from './routes/finance.ts';
 import type { HttpObserver } from './metrics.ts';
 import { ProbesAtDebug } from './request-log.ts';
 import { installRequestMetrics } from './request-metrics.ts';
+import { consolePlugin } from './console/plugin.ts';
+import { demoPlugin, type DemoOptions } from './demo/plugin.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -48,6 +50,8 @@ export type AppDeps = {
   metrics?: () => Promise<string>;
   /** Request and notification metrics. */
   observe?: HttpObserver;
+  /** The demo pages /demo/tv and /demo/phone: only outside production, while every partner is simulated in-process. */
+  demo?: DemoOptions;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -70,6 +74,14 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   if (deps.observe) installRequestMetrics(app, deps.observe);
   app.decorateRequest('actor', { getter: () => ({ role: 'anonymous', client: 'anonymous' }) });
 
+  // Which roles may call each route, as the routes declare it: the console shows an agent only what the API would allow.
+  const routeRoles = new Map<string, readonly Role[]>();
+  app.addHook('onRoute', (route) => {
+    const roles = route.config?.roles;
+    if (roles) for (const method of [route.method].flat()) routeRoles.set(`${method} ${route.url}`, roles);
+  });
+  const routesFor = (role: string): string[] => [...routeRoles].filter(([, roles]) => roles.some((r) => r === role)).map(([route]) => route);
+
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     const roles = req.routeOptions.config.roles;
@@ -77,6 +89,9 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
     const auth = authenticate(deps.tokens, req.headers.authorization, roles);
     if (!auth.ok) throw auth.status === 401 ? unauthorized() : forbidden();
     Object.defineProperty(req, 'actor', { value: auth.actor });
+    // Every later line about this request says who made it (the token's client id, and the agent's name if it has one).
+    req.log = req.log.child({ actor: auth.actor });
+    reply.log = req.log;
   });
 
   await app.register(swagger, {
@@ -101,7 +116,9 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   if (deps.queries) {
     await app.register(queryRoutes(deps.queries));
     await app.register(financeRoutes(deps.queries.reads));
+    await app.register(consolePlugin, { routesFor });
   }
   if (deps.devOutbox) await app.register(devRoutes(deps.devOutbox));
+  if (deps.demo) await app.register(demoPlugin, deps.demo);
   return app;
 };

@@ -1,5 +1,6 @@
 /**
- * Callers authenticate with `Authorization: Bearer <token>`; each token has one role.
+ * Callers authenticate with `Authorization: Bearer <token>`; each token has one role, and may
+ * name the person who holds it (`role:name:token`), so events and logs say which agent acted.
  * Missing or unknown token: 401. Known token, wrong role: 403.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -12,27 +13,39 @@ export type Role = (typeof ROLES)[number];
 export const DEV_TOKENS =
   'open-platform:dev-open-platform-token,phone-app:dev-phone-app-token,customer-service:dev-customer-service-token,admin:dev-admin-token';
 
-type Entry = { role: Role; digest: Buffer; client: string };
+type Entry = { role: Role; digest: Buffer; client: string; name?: string };
 export type TokenTable = readonly Entry[];
 
 const digestOf = (token: string): Buffer => createHash('sha256').update(token).digest();
 
 const isRole = (s: string): s is Role => (ROLES as readonly string[]).includes(s);
 
+/** An agent's name as it appears in events, logs and the console: letters of any script, digits, '.', '_', '-'. */
+const NAME = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,63}$/u;
+
+/**
+ * `role:token` or `role:name:token`, so a token never contains ':' (one that did would now read as
+ * a name and a shorter token); more than three parts is refused rather than guessed at.
+ */
 export const parseApiTokens = (spec: string): TokenTable =>
   spec
     .split(',')
-    .map((pair) => pair.trim())
-    .filter((pair) => pair.length > 0)
-    .map((pair) => {
-      const sep = pair.indexOf(':');
-      const role = pair.slice(0, sep);
-      const token = pair.slice(sep + 1);
-      if (sep <= 0 || !isRole(role)) throw new Error(`"${role || pair.slice(0, 20)}" is not a role (${ROLES.join(', ')})`);
-      if (token.length < 8) throw new Error(`the ${role} token is shorter than 8 characters`);
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry) => {
+      const parts = entry.split(':');
+      const role = parts[0] ?? '';
+      if (parts.length < 2 || !isRole(role)) throw new Error(`"${role || entry.slice(0, 20)}" is not a role (${ROLES.join(', ')})`);
+      if (parts.length > 3) throw new Error(`a ${role} entry has more than three ':'-separated parts (role:token or role:name:token)`);
+      const name = parts.length === 3 ? parts[1] : undefined;
+      const token = parts.at(-1) ?? '';
+      if (name !== undefined && !NAME.test(name)) {
+        throw new Error(`the name of a ${role} token must be 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+      }
+      if (token.length < 8) throw new Error(`the ${role} token${name ? ` of ${name}` : ''} is shorter than 8 characters`);
       const digest = digestOf(token);
       // The client id names the token without revealing it; idempotency keys are scoped to it.
-      return { role, digest, client: `${role}/${digest.toString('hex').slice(0, 12)}` };
+      return { role, digest, client: `${role}/${digest.toString('hex').slice(0, 12)}`, ...(name !== undefined && { name }) };
     });
 
 export type AuthResult = { ok: true; actor: Actor & { role: Role } } | { ok: false; status: 401 | 403 };
@@ -44,5 +57,5 @@ export const authenticate = (table: TokenTable, header: string | undefined, allo
   const entry = table.find((e) => timingSafeEqual(e.digest, digest));
   if (!entry) return { ok: false, status: 401 };
   if (!allowed.includes(entry.role)) return { ok: false, status: 403 };
-  return { ok: true, actor: { role: entry.role, client: entry.client } };
+  return { ok: true, actor: { role: entry.role, client: entry.client, ...(entry.name !== undefined && { name: entry.name }) } };
 };

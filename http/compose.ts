@@ -201,6 +201,13 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       integrations.simulated.sms && {
         devOutbox: (filter) => integrations.simulated.sms?.messages(filter) ?? [],
       }),
+    // The demo pages only while every partner is simulated: no real money, BOSS or SMS is ever involved.
+    ...(!config.production &&
+      integrations.simulated.platform &&
+      integrations.simulated.boss &&
+      integrations.simulated.sms && {
+        demo: { ledger, reads, msisdnKey, inbox: integrations.simulated.sms.messages },
+      }),
     metrics: () => metrics.registry.metrics(),
     observe: metrics.http,
     health: {

@@ -13,7 +13,12 @@
  */
 
 /** Metadata on every event: who caused it and why. Never holds secrets, codes or whole phone numbers. */
-export type Actor = { role: string; client: string };
+export type Actor = {
+  role: string;
+  client: string;
+  /** The person behind a named token (`role:name:token`), e.g. the customer-service agent who acted. */
+  name?: string;
+};
 export type EventMetadata = {
   correlationId: string;
   causationId: string;

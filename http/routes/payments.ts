@@ -33,7 +33,8 @@ export const paymentRoutes = (deps: AppDeps): FastifyPluginAsync => async (base)
   app.post(
     '/v1/payments/:paymentId/resend-code',
     {
-      config: phone,
+      // Customer service may resend too, for a subscriber on the line whose code did not arrive.
+      config: { roles: ['phone-app', 'customer-service'] },
       schema: {
         tags: ['payments'],
         summary: 'Send a new one-time code by SMS (rate-limited)',

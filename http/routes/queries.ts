@@ -269,7 +269,7 @@ export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
   app.get(
     '/v1/outbound',
     {
-      config: { roles: ['customer-service'] },
+      config: { roles: ['customer-service', 'admin'] },
       schema: {
         tags: ['provisioning'],
         summary: 'All outbound work: SMS, trades, queries, BOSS requests, refunds, callbacks, expiry timers',

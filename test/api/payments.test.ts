@@ -239,7 +239,7 @@ describe('POST /v1/payments/{paymentId}/resend-code', () => {
       expectProblem(await postAs(t, undefined, `/v1/payments/${paymentId}/resend-code`), 401, 'unauthorized');
       expectProblem(await resend(paymentId, 'no-such-token-12345'), 401, 'unauthorized');
       expectProblem(await resend(paymentId, TOKENS.openPlatform), 403, 'forbidden');
-      expectProblem(await resend(paymentId, TOKENS.service), 403, 'forbidden');
+      expectProblem(await resend(paymentId, TOKENS.admin), 403, 'forbidden');
     });
   });
 });
