@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { LedgerDeps } from '../commands/deps.ts';
 import { msisdnSearchKey } from '../commands/msisdn.ts';
+import { startDailySeal } from '../commands/seal-log.ts';
 import { parseCatalog, type Catalog } from '../domain/catalog.ts';
 import { createIntegrations, type Integrations } from '../integrations/index.ts';
 import { createOpenPlatformClient } from '../integrations/open-platform-client.ts';
@@ -133,6 +134,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
   await prepareProjections(reads, definitions);
   const projections = new Map<string, RunningProjection>();
   let worker: TaskWorker | undefined;
+  let sealer: { stop(): void } | undefined;
   /**
    * Who holds the leases. A listening process is `host:port`: restarted after a crash on the same
    * port, it takes its own leases back at once instead of waiting for them to expire, and two live
@@ -220,9 +222,11 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
         paymentQueryAfterSeconds: config.paymentQueryAfterSeconds,
         onOutcome: metrics.observeOutbound,
       });
+      sealer = startDailySeal({ store, now, logger });
     },
     close: async () => {
       await built.close();
+      sealer?.stop();
       logger.info('shutdown: requests drained; stopping the task worker');
       await worker?.stop();
       logger.info('shutdown: task worker stopped; stopping projections');

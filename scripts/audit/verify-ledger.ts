@@ -1,102 +1,121 @@
 /**
- * The auditor's replay: reads the whole log, folds every order and payment with the
- * same deciders the service uses, and checks that every fen is accounted for.
- *
- * Invariants (each violation names the order or payment):
+ * The ledger's part of the audit: every order and payment event re-decided (redecide.ts), and at
+ * the end of the log, every fen accounted for:
  * - a paid order has a succeeded (or later refunded) payment of the same amount and trade;
- * - a succeeded payment pays exactly one order, of the same amount;
- * - an order is provisioned only after it was paid;
- * - a refund never exceeds what was charged, and a refunded order's payment is refunded;
- * - a payment reaches the platform only for an order that accepted it (no charge without an order);
- * - every event of a known stream is one the deciders know.
+ * - a succeeded payment pays its order: money that moved ends with the goods or a refund;
+ * - a refunded order's payment is refunded, and an order never keeps its goods once refunded.
+ * Prints charged / refunded / net / flagged for review, in fen.
  */
 import { readOrderEvent, readPaymentEvent } from '../../commands/aggregates.ts';
-import { evolveOrder, initialOrder, type Order } from '../../domain/order/order.ts';
-import { evolvePayment, initialPayment, type Payment } from '../../domain/payment/payment.ts';
-import { readTaskEvent } from '../../projections/tasks.ts';
-import { readLog, type EventStore } from '../../stores/event-store.ts';
+import type { OrderEvent } from '../../domain/order/order.ts';
+import type { PaymentEvent } from '../../domain/payment/payment.ts';
+import type { RecordedEvent } from '../../stores/event-store.ts';
+import { refOf, type Check, type EventRef, type Finding } from './finding.ts';
+import { redecider, type Replayed } from './redecide.ts';
 
-export type AuditReport = {
-  events: number;
+export type LedgerSummary = {
   orders: Record<string, number>;
   payments: Record<string, number>;
-  /** Fen, per currency. */
+  /** Fen (CNY). net = charged − refunded; flagged money is kept apart, under review. */
   money: { charged: number; refunded: number; underReview: number; net: number };
-  violations: string[];
 };
 
-const ORDER_ACCEPTED_PAYMENT: ReadonlySet<string> = new Set(['payment_pending', 'paid', 'provisioned', 'provisioning_failed', 'refunded', 'payment_failed']);
+/** Rules about money and goods, as opposed to a decider's own refusals. */
+const MONEY_RULES: ReadonlySet<string> = new Set([
+  'amount',
+  'trade',
+  'money-without-order',
+  'goods-without-money',
+  'goods-differ',
+  'refund-above-charge',
+  'refund-with-goods',
+]);
+const checkOf = (rule: string): Check => (MONEY_RULES.has(rule) ? 'money' : rule === 'missing-cause' ? 'causation' : 'decide');
 
-export const auditLog = async (store: EventStore): Promise<AuditReport> => {
-  const orders = new Map<string, Order>();
-  const payments = new Map<string, Payment>();
-  const violations: string[] = [];
-  let events = 0;
-  for await (const e of readLog(store)) {
-    events++;
-    const id = e.streamId.slice(e.streamId.indexOf('-') + 1);
-    if (e.streamId.startsWith('order-')) {
-      const o = readOrderEvent(e);
-      if (!o) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
-      else orders.set(id, evolveOrder(orders.get(id) ?? initialOrder, o));
-    } else if (e.streamId.startsWith('payment-')) {
-      const p = readPaymentEvent(e);
-      if (!p) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
-      else payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, p));
-    } else if (e.streamId.startsWith('task-')) {
-      if (!readTaskEvent(e)) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
-    }
+const replayedOf = (e: RecordedEvent): Replayed | undefined => {
+  if (e.streamId.startsWith('order-')) {
+    const event = readOrderEvent(e);
+    return event && { aggregate: 'order', event };
   }
+  if (e.streamId.startsWith('payment-')) {
+    const event = readPaymentEvent(e);
+    return event && { aggregate: 'payment', event };
+  }
+  return undefined;
+};
 
-  const count = <T extends { status: string }>(m: Map<string, T>): Record<string, number> => {
-    const out: Record<string, number> = {};
-    for (const v of m.values()) out[v.status] = (out[v.status] ?? 0) + 1;
-    return out;
+export type LedgerChecker = { see(e: RecordedEvent, ordinal: number): void; finish(): LedgerSummary; findings: Finding[] };
+
+export const ledgerChecker = (): LedgerChecker => {
+  const findings: Finding[] = [];
+  const replay = redecider();
+  /** Order and payment events by id: the causes the workflow derives commands from. */
+  const byId = new Map<string, OrderEvent | PaymentEvent>();
+  const lastOf = new Map<string, EventRef>();
+
+  const atEnd = (streamId: string, rule: string, message: string): void => {
+    const ref = lastOf.get(streamId);
+    findings.push({ check: 'money', rule, message, ...(ref && { event: ref }) });
   };
-  const money = { charged: 0, refunded: 0, underReview: 0, net: 0 };
-  const paidOrders = new Map<string, string>(); // paymentId → orderId
 
-  for (const [orderId, o] of orders) {
-    if (o.status === 'none') continue;
-    const p = payments.get(o.paymentId);
-    const paid = o.status === 'paid' || o.status === 'provisioned' || o.status === 'provisioning_failed' || o.status === 'refunded';
-    if (paid) {
-      paidOrders.set(o.paymentId, orderId);
-      if (!p || (p.status !== 'succeeded' && p.status !== 'refunded')) {
-        violations.push(`order ${orderId} is ${o.status} but its payment is ${p?.status ?? 'missing'}`);
-      } else if (p.amount.value !== o.amount.value || p.amount.currency !== o.amount.currency) {
-        violations.push(`order ${orderId} costs ${o.amount.value} fen but its payment is ${p.amount.value}`);
-      } else if ('tradeNo' in p && p.tradeNo !== o.tradeNo) {
-        violations.push(`order ${orderId} was paid by trade ${o.tradeNo} but its payment names ${p.tradeNo}`);
+  return {
+    findings,
+    see: (e, ordinal) => {
+      const replayed = replayedOf(e);
+      if (!replayed) return;
+      const ref = refOf(e, ordinal);
+      lastOf.set(e.streamId, ref);
+      for (const p of replay.check(e.streamId, replayed, byId.get(e.metadata.causationId))) {
+        findings.push({ check: checkOf(p.rule), rule: p.rule, message: `${e.type}: ${p.message}`, event: ref });
       }
-    }
-    if (o.status === 'refunded' && p?.status !== 'refunded') violations.push(`order ${orderId} is refunded but its payment is ${p?.status ?? 'missing'}`);
-  }
-
-  for (const [paymentId, p] of payments) {
-    if (p.status === 'none') continue;
-    const o = orders.get(p.orderId);
-    if (!o || o.status === 'none') {
-      violations.push(`payment ${paymentId} has no order (${p.orderId})`);
-      continue;
-    }
-    if (o.paymentId !== paymentId) violations.push(`payment ${paymentId} names order ${p.orderId}, which is paid by ${o.paymentId}`);
-    // Money may move only for an order that accepted its payment. (Flagged payments are the
-    // platform's anomalies, kept for review: they are counted, not blamed on us.)
-    const reachedPlatform = p.status === 'submitted' || p.status === 'succeeded' || p.status === 'refunded';
-    if (reachedPlatform && !ORDER_ACCEPTED_PAYMENT.has(o.status)) {
-      violations.push(`payment ${paymentId} reached the platform but order ${p.orderId} is ${o.status}`);
-    }
-    if (p.status === 'succeeded') {
-      money.charged += p.amount.value;
-      if (!paidOrders.has(paymentId)) violations.push(`payment ${paymentId} succeeded but order ${p.orderId} is ${o.status}`);
-    }
-    if (p.status === 'refunded') {
-      money.charged += p.amount.value;
-      money.refunded += p.amount.value;
-    }
-    if (p.status === 'flagged') money.underReview += p.reported.value;
-  }
-  money.net = money.charged - money.refunded;
-  return { events, orders: count(orders), payments: count(payments), money, violations };
+      byId.set(e.id, replayed.event);
+    },
+    finish: () => {
+      const money = { charged: 0, refunded: 0, underReview: 0, net: 0 };
+      for (const [orderId, o] of replay.orders) {
+        if (o.status === 'none') continue;
+        const p = replay.payments.get(o.paymentId);
+        const stream = `order-${orderId}`;
+        const paid = o.status === 'paid' || o.status === 'provisioned' || o.status === 'provisioning_failed' || o.status === 'refunded';
+        if (paid) {
+          if (!p || (p.status !== 'succeeded' && p.status !== 'refunded')) atEnd(stream, 'paid-without-money', `order ${orderId} is ${o.status} but its payment is ${p?.status ?? 'missing'}`);
+          else if (p.amount.value !== o.amount.value || p.amount.currency !== o.amount.currency) atEnd(stream, 'amount', `order ${orderId} costs ${o.amount.value} fen but its payment is ${p.amount.value}`);
+          else if ('tradeNo' in p && p.tradeNo !== o.tradeNo) atEnd(stream, 'trade', `order ${orderId} was paid by trade ${o.tradeNo} but its payment names ${p.tradeNo}`);
+        }
+        if (o.status === 'refunded' && p?.status !== 'refunded') atEnd(stream, 'refund-differs', `order ${orderId} is refunded but its payment is ${p?.status ?? 'missing'}`);
+        if ((o.status === 'provisioned' || o.status === 'paid') && p?.status === 'refunded') {
+          atEnd(stream, 'refund-with-goods', `order ${orderId} is ${o.status} but its payment was refunded: the subscriber has both the channels and the money`);
+        }
+      }
+      for (const [paymentId, p] of replay.payments) {
+        if (p.status === 'none') continue;
+        const o = replay.orders.get(p.orderId);
+        const stream = `payment-${paymentId}`;
+        if (!o || o.status === 'none') {
+          atEnd(stream, 'missing-order', `payment ${paymentId} has no order (${p.orderId})`);
+          continue;
+        }
+        if (o.paymentId !== paymentId) atEnd(stream, 'ids', `payment ${paymentId} names order ${p.orderId}, which is paid by ${o.paymentId}`);
+        if (p.status === 'succeeded') {
+          money.charged += p.amount.value;
+          // provisioning_failed: its refund is under way.
+          if (o.status !== 'paid' && o.status !== 'provisioned' && o.status !== 'provisioning_failed') {
+            atEnd(stream, 'money-without-goods', `payment ${paymentId} succeeded but order ${p.orderId} is ${o.status}: the money must end with the goods or a refund`);
+          }
+        }
+        if (p.status === 'refunded') {
+          money.charged += p.amount.value;
+          money.refunded += p.amount.value;
+        }
+        if (p.status === 'flagged') money.underReview += p.reported.value;
+      }
+      money.net = money.charged - money.refunded;
+      const count = <T extends { status: string }>(m: Map<string, T>): Record<string, number> => {
+        const out: Record<string, number> = {};
+        for (const v of m.values()) if (v.status !== 'none') out[v.status] = (out[v.status] ?? 0) + 1;
+        return out;
+      };
+      return { orders: count(replay.orders), payments: count(replay.payments), money };
+    },
+  };
 };
