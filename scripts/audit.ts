@@ -6,10 +6,10 @@
 import { loadConfig } from '../http/config.ts';
 import { auditLog } from './audit/audit-log.ts';
 import { formatAudit } from './audit/format.ts';
-import { EXIT, EXIT_CODES_HELP, printReport, progress, runScript } from './cli.ts';
+import { EXIT, EXIT_CODES_HELP, printReport, progress, defineScript, runScript } from './cli.ts';
 import { openLogStore } from './log-store.ts';
 
-runScript({
+export const auditScript = defineScript({
   name: 'audit',
   usage: `npm run audit -- [--json]
 
@@ -27,16 +27,18 @@ Prints the first finding of each stream. Read-only: safe while the service runs.
 
 ${EXIT_CODES_HELP}`,
   options: {},
-  main: async ({ json }) => {
-    const store = await openLogStore(loadConfig(process.env));
-    const bar = progress('audit');
+  main: async ({ json }, io) => {
+    const store = await openLogStore(loadConfig(io.env));
+    const bar = progress('audit', io.stderr);
     try {
       const report = await auditLog(store, { onProgress: (n) => bar.update(n) });
       bar.end();
-      printReport(report, json, formatAudit);
+      printReport(io, report, json, formatAudit);
       return report.findings.length === 0 ? EXIT.ok : EXIT.findings;
     } finally {
       await store.close();
     }
   },
 });
+
+runScript(auditScript, import.meta.url);

@@ -14,6 +14,8 @@
  * Invariants: `--help` prints the usage and exits 0 before anything is opened; reports go to
  * stdout, progress and errors to stderr; progress is drawn only when stderr is a terminal.
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -64,37 +66,63 @@ export const parseOptions = <T extends OptionsConfig>(options: T, argv: readonly
   }
 };
 
+/** Where a script reads its environment and writes: the process, or a test's buffers. */
+export type Io = {
+  env: Readonly<Record<string, string | undefined>>;
+  stdout: { write(text: string): unknown };
+  /** Progress and errors; progress is drawn only when it is a terminal. */
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+};
+
+export const processIo: Io = { env: process.env, stdout: process.stdout, stderr: process.stderr };
+
 export type Script<T extends OptionsConfig> = {
   name: string;
   /** The whole --help text, with EXIT_CODES_HELP at the end. */
   usage: string;
   options: T;
   /** Runs with the parsed options; returns EXIT.ok or EXIT.findings (or throws a CliError). */
-  main: (values: Values<T>) => Promise<number>;
+  main: (values: Values<T>, io: Io) => Promise<number>;
 };
+
+/** Types a script from its options (the identity, for inference). */
+export const defineScript = <T extends OptionsConfig>(script: Script<T>): Script<T> => script;
 
 const exitCodeOf = (err: unknown): ExitCode =>
   err instanceof CliError ? err.code : err instanceof ConfigError ? EXIT.config : EXIT.internal;
 
-/** Parses, answers --help, runs, and exits with the code the outcome means. */
-export const runScript = <T extends OptionsConfig>(script: Script<T>, argv: readonly string[] = process.argv.slice(2)): void => {
-  const run = async (): Promise<number> => {
+/** Parses, answers --help, runs; the exit code the outcome means. Never throws: a failure is one line on stderr. */
+export const execute = async <T extends OptionsConfig>(script: Script<T>, argv: readonly string[], io: Io = processIo): Promise<number> => {
+  try {
     const values = parseOptions(script.options, argv);
     if (values.help) {
-      process.stdout.write(script.usage.endsWith('\n') ? script.usage : `${script.usage}\n`);
+      io.stdout.write(script.usage.endsWith('\n') ? script.usage : `${script.usage}\n`);
       return EXIT.ok;
     }
-    return script.main(values);
-  };
-  run().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      const code = exitCodeOf(err);
-      const prefix = code === EXIT.config ? 'configuration: ' : code === EXIT.internal ? 'internal error: ' : '';
-      process.stderr.write(`${script.name}: ${prefix}${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(code);
-    },
-  );
+    return await script.main(values, io);
+  } catch (err) {
+    const code = exitCodeOf(err);
+    const prefix = code === EXIT.config ? 'configuration: ' : code === EXIT.internal ? 'internal error: ' : '';
+    io.stderr.write(`${script.name}: ${prefix}${err instanceof Error ? err.message : String(err)}\n`);
+    return code;
+  }
+};
+
+/** True when the module with this import.meta.url is the one node was asked to run. */
+export const isEntryPoint = (moduleUrl: string): boolean => {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return pathToFileURL(realpathSync(entry)).href === moduleUrl;
+  } catch {
+    return false;
+  }
+};
+
+/** Runs the script and exits with its code, when its module is the entry point (tests import it instead). */
+export const runScript = <T extends OptionsConfig>(script: Script<T>, moduleUrl: string): void => {
+  if (!isEntryPoint(moduleUrl)) return;
+  void execute(script, process.argv.slice(2)).then((code) => process.exit(code));
 };
 
 /** Runs a script's main: its exit code, or 1 with a one-line reason (no stack) on failure. For scripts not yet on runScript. */
@@ -118,7 +146,7 @@ export type Progress = {
 const NO_PROGRESS: Progress = { update: () => undefined, end: () => undefined };
 
 /** A progress line on stderr, redrawn at most every 100 ms, only when stderr is a terminal. */
-export const progress = (label: string, unit = 'events', stream: NodeJS.WriteStream = process.stderr): Progress => {
+export const progress = (label: string, stream: Io['stderr'] = process.stderr, unit = 'events'): Progress => {
   if (!stream.isTTY) return NO_PROGRESS;
   const started = Date.now();
   let last = 0;
@@ -141,6 +169,6 @@ export const progress = (label: string, unit = 'events', stream: NodeJS.WriteStr
 };
 
 /** Prints a report: JSON (one document, newline-terminated) or the text the formatter makes. */
-export const printReport = <R>(report: R, json: boolean, text: (r: R) => string): void => {
-  process.stdout.write(json ? `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n` : text(report));
+export const printReport = <R>(io: Io, report: R, json: boolean, text: (r: R) => string): void => {
+  io.stdout.write(json ? `${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n` : text(report));
 };

@@ -6,7 +6,7 @@
  */
 import { SealChainBroken, sealLog, type SealResult } from '../commands/seal-log.ts';
 import { loadConfig } from '../http/config.ts';
-import { CliError, EXIT, EXIT_CODES_HELP, printReport, runScript } from './cli.ts';
+import { CliError, EXIT, EXIT_CODES_HELP, printReport, defineScript, runScript } from './cli.ts';
 import { openLogStore } from './log-store.ts';
 
 const formatSeal = (r: SealResult): string =>
@@ -18,7 +18,7 @@ const formatSeal = (r: SealResult): string =>
     '',
   ].join('\n');
 
-runScript({
+export const sealScript = defineScript({
   name: 'seal',
   usage: `npm run seal -- [--json]
 
@@ -33,11 +33,11 @@ service runs; the service also seals once a day. Prints the chain head: keep it 
 ${EXIT_CODES_HELP}
 Exit 1: the newest seal no longer matches the log (run npm run audit to see where).`,
   options: {},
-  main: async ({ json }) => {
-    const store = await openLogStore(loadConfig(process.env));
+  main: async ({ json }, io) => {
+    const store = await openLogStore(loadConfig(io.env));
     try {
       const result = await sealLog(store, () => new Date());
-      printReport(result, json, formatSeal);
+      printReport(io, result, json, formatSeal);
       return EXIT.ok;
     } catch (err) {
       if (err instanceof SealChainBroken) throw new CliError(EXIT.findings, `${err.message}; run npm run audit`);
@@ -47,3 +47,5 @@ Exit 1: the newest seal no longer matches the log (run npm run audit to see wher
     }
   },
 });
+
+runScript(sealScript, import.meta.url);
