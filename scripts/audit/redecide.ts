@@ -296,6 +296,8 @@ export type Replayed = { aggregate: 'order'; event: OrderEvent } | { aggregate: 
 export type Redecider = {
   /** Checks one event before it is folded into its stream's state; returns what is wrong with it. */
   check(streamId: string, replayed: Replayed, cause: DomainEvent | undefined): Problem[];
+  /** Streams that end in the middle of a decision: the events the decider would have recorded next. */
+  unfinished(): { streamId: string; next: DomainEvent }[];
   orders: Map<string, Order>;
   payments: Map<string, Payment>;
 };
@@ -351,5 +353,8 @@ export const redecider = (): Redecider => {
     return problems;
   };
 
-  return { check, orders, payments };
+  const unfinished = (): { streamId: string; next: DomainEvent }[] =>
+    [...streams.entries()].flatMap(([streamId, r]) => (r.queue[0] ? [{ streamId, next: r.queue[0] }] : []));
+
+  return { check, unfinished, orders, payments };
 };

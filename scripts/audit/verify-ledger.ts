@@ -71,6 +71,10 @@ export const ledgerChecker = (): LedgerChecker => {
       byId.set(e.id, replayed.event);
     },
     finish: () => {
+      for (const { streamId, next } of replay.unfinished()) {
+        const ref = lastOf.get(streamId);
+        findings.push({ check: 'decide', rule: 'decision-incomplete', message: `the stream ends in the middle of a decision: ${next.type} should follow`, ...(ref && { event: ref }) });
+      }
       const money = { charged: 0, refunded: 0, underReview: 0, net: 0 };
       for (const [orderId, o] of replay.orders) {
         if (o.status === 'none') continue;
