@@ -20,6 +20,7 @@ import { createIntegrations, type Integrations } from '../integrations/index.ts'
 import { createOpenPlatformClient } from '../integrations/open-platform-client.ts';
 import { entitlementsProjection } from '../projections/entitlements.ts';
 import { financeProjection } from '../projections/finance.ts';
+import { journalProjection } from '../projections/journal.ts';
 import { ordersProjection } from '../projections/orders.ts';
 import { processReactor } from '../projections/process.ts';
 import { prepareProjections, startProjection, type Projection, type RunningProjection } from '../projections/runner.ts';
@@ -129,6 +130,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     entitlementsProjection(),
     tasksProjection({ paymentQueryAfterSeconds: config.paymentQueryAfterSeconds, callbacks: openPlatform !== undefined }),
     financeProjection(),
+    journalProjection(),
     processReactor(ledger, logger),
   ];
   await prepareProjections(reads, definitions);

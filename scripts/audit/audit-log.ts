@@ -7,6 +7,7 @@ import { readLog, type EventStore } from '../../stores/event-store.ts';
 import { firstPerStream, type Finding } from './finding.ts';
 import { sealChecker, type SealSummary } from './seals.ts';
 import { structureChecker } from './structure.ts';
+import { journalChecker } from './journal.ts';
 import { ledgerChecker, type LedgerSummary } from './verify-ledger.ts';
 
 /** The journal rebuilt from the log (fen): does every day balance, and do the books hold the cash? */
@@ -14,7 +15,7 @@ export type JournalAudit = { entries: number; days: number; unbalancedDays: stri
 
 export type AuditReport = LedgerSummary & {
   events: number;
-  journal?: JournalAudit;
+  journal: JournalAudit;
   streams: number;
   seals: SealSummary;
   /** Every finding, in the order found. */
@@ -23,21 +24,28 @@ export type AuditReport = LedgerSummary & {
   first: { finding: Finding; more: number }[];
 };
 
-export type AuditOptions = { onProgress?: (events: number) => void };
+export type AuditOptions = {
+  onProgress?: (events: number) => void;
+  /** What "today" is for revenue recognised so far (default: now). */
+  now?: Date;
+};
 
 export const auditLog = async (store: EventStore, opts: AuditOptions = {}): Promise<AuditReport> => {
   const seals = sealChecker();
   const structure = structureChecker();
   const ledger = ledgerChecker();
+  const journal = journalChecker();
   let events = 0;
   for await (const e of readLog(store)) {
     events += 1;
     seals.see(e, events);
     structure.see(e, events);
     ledger.see(e, events);
+    journal.see(e, events);
     if (events % 1000 === 0) opts.onProgress?.(events);
   }
   const summary = ledger.finish();
-  const findings = [...seals.findings, ...structure.findings, ...ledger.findings];
-  return { events, streams: structure.streams(), seals: seals.summary(), ...summary, findings, first: firstPerStream(findings) };
+  const books = journal.finish(ledger.states(), opts.now ?? new Date());
+  const findings = [...seals.findings, ...structure.findings, ...ledger.findings, ...journal.findings];
+  return { events, streams: structure.streams(), seals: seals.summary(), ...summary, journal: books, findings, first: firstPerStream(findings) };
 };

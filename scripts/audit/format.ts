@@ -19,7 +19,7 @@ export const formatAudit = (r: AuditReport): string => {
     `orders:   ${counts(r.orders)}`,
     `payments: ${counts(r.payments)}`,
     `money: charged ${cny(r.money.charged)}, refunded ${cny(r.money.refunded)}, net ${cny(r.money.net)}, flagged for review ${cny(r.money.underReview)}`,
-    ...(r.journal ? [formatJournalLine(r.journal)] : []),
+    formatJournalLine(r.journal),
     r.findings.length === 0
       ? 'no findings: every seal holds, every event is one the deciders would record, every fen is accounted for'
       : `${r.findings.length} FINDING(S) in ${streams} stream(s); the first of each stream:`,
@@ -28,5 +28,5 @@ export const formatAudit = (r: AuditReport): string => {
   ].join('\n');
 };
 
-const formatJournalLine = (j: NonNullable<AuditReport['journal']>): string =>
+const formatJournalLine = (j: AuditReport['journal']): string =>
   `journal: ${j.entries} entries over ${j.days} day(s), ${j.unbalancedDays.length === 0 ? 'every day balanced' : `${j.unbalancedDays.length} day(s) NOT balanced`}; revenue recognised ${cny(j.recognised)} + deferred ${cny(j.deferred)} = cash kept ${cny(j.cashKept)}`;

@@ -7,8 +7,8 @@
  * Prints charged / refunded / net / flagged for review, in fen.
  */
 import { readOrderEvent, readPaymentEvent } from '../../commands/aggregates.ts';
-import type { OrderEvent } from '../../domain/order/order.ts';
-import type { PaymentEvent } from '../../domain/payment/payment.ts';
+import type { Order, OrderEvent } from '../../domain/order/order.ts';
+import type { Payment, PaymentEvent } from '../../domain/payment/payment.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import { refOf, type Check, type EventRef, type Finding } from './finding.ts';
 import { redecider, type Replayed } from './redecide.ts';
@@ -44,7 +44,13 @@ const replayedOf = (e: RecordedEvent): Replayed | undefined => {
   return undefined;
 };
 
-export type LedgerChecker = { see(e: RecordedEvent, ordinal: number): void; finish(): LedgerSummary; findings: Finding[] };
+export type LedgerChecker = {
+  see(e: RecordedEvent, ordinal: number): void;
+  finish(): LedgerSummary;
+  /** Every order and payment as the deciders folded them. */
+  states(): { orders: ReadonlyMap<string, Order>; payments: ReadonlyMap<string, Payment> };
+  findings: Finding[];
+};
 
 export const ledgerChecker = (): LedgerChecker => {
   const findings: Finding[] = [];
@@ -60,6 +66,7 @@ export const ledgerChecker = (): LedgerChecker => {
 
   return {
     findings,
+    states: () => ({ orders: replay.orders, payments: replay.payments }),
     see: (e, ordinal) => {
       const replayed = replayedOf(e);
       if (!replayed) return;

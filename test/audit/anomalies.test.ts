@@ -97,6 +97,8 @@ describe('each anomaly injected into a copy is caught, and named', () => {
     const r = await auditCopy((ev) => void (target = edit(ev, payment(log.provisioned), 'PaymentSucceeded', (d) => void (d.amount = { value: 1, currency: 'CNY' }))));
     expect(firstOf(r, payment(log.provisioned))).toMatchObject({ rule: 'not-decided', eventId: target.id });
     expect(firstOf(r, payment(log.provisioned)).message).toContain('the decider records PaymentFlagged, not PaymentSucceeded');
+    // The journal books 1 fen where the deciders know a 3800-fen order: the audit says they disagree.
+    expect(r.findings.filter((f) => f.check === 'journal').map((f) => f.rule)).toContain('journal-cash');
   });
 
   it('a refund on a payment whose order stays provisioned: the subscriber keeps the channels and the money', async () => {

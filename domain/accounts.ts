@@ -1,0 +1,255 @@
+/**
+ * The double-entry books: the chart of accounts, and the rules that turn order and payment events
+ * into balanced journal entries. Pure: times come from the events, days are accounting days in China
+ * Standard Time (UTC+8), money is integer fen.
+ *
+ *   charge (PaymentSucceeded)       Dr cash at platform        Cr deferred revenue
+ *   recognition, each day of the    Dr deferred revenue        Cr revenue
+ *     entitlement (OrderProvisioned; renewals start where the previous period ends: BOSS was sent that)
+ *   refund decided                  Dr deferred revenue (what was not yet recognised)
+ *     (OrderProvisioningFailed)     Dr revenue (the rest)      Cr refunds payable
+ *   refund paid (PaymentRefunded)   Dr refunds payable         Cr cash at platform
+ *   flagged (PaymentFlagged)        Dr platform receivable     Cr suspense (flagged)
+ *   flagged money refunded          Dr suspense (flagged)      Cr platform receivable
+ *
+ * Money the platform reports for a payment that cannot pay its order (flagged) is not ours: it sits
+ * as a receivable from the platform against suspense until it is refunded (or reviewed).
+ *
+ * Recognition: the amount is spread over the accounting days the validity covers, pro rata to the
+ * time covered each day, to the fen (largest remainder). A day's share is recognised at the end of
+ * that day; the entries are written when the entitlement is opened, each dated its own day. A refund
+ * reverses what was not yet recognised on the day it is decided and removes the later days' entries.
+ *
+ * Invariants (tested as properties over random histories): every entry balances, so every day does;
+ * revenue + deferred revenue = cash at platform − refunds payable (the cash we keep from charges);
+ * platform receivable = suspense.
+ */
+import { assertNever } from './never.ts';
+import type { OrderEvent } from './order/order.ts';
+import type { PaymentEvent } from './payment/payment.ts';
+
+export const ACCOUNTS = {
+  cash_at_platform: { code: '1010', name: 'Cash at payment platform', type: 'asset' },
+  platform_receivable: { code: '1020', name: 'Receivable from payment platform (flagged, unresolved)', type: 'asset' },
+  deferred_revenue: { code: '2010', name: 'Deferred revenue', type: 'liability' },
+  refunds_payable: { code: '2020', name: 'Refunds payable', type: 'liability' },
+  suspense_flagged: { code: '2090', name: 'Suspense: flagged payments', type: 'liability' },
+  revenue: { code: '4010', name: 'Subscription revenue', type: 'income' },
+} as const;
+
+export type Account = keyof typeof ACCOUNTS;
+export const ACCOUNT_IDS = Object.keys(ACCOUNTS) as Account[];
+
+/** One side of an entry, in fen: exactly one of debit and credit is above zero. */
+export type JournalLine = { account: Account; debit: number; credit: number };
+
+export type EntryKind = 'charge' | 'recognition' | 'refund_due' | 'refund_paid' | 'flagged' | 'flagged_refunded';
+
+export type JournalEntry = {
+  /** Derived from the event (and the day, for recognition): the same event always makes the same entries. */
+  id: string;
+  /** Accounting day, UTC+8. */
+  day: string;
+  /** The event's time (ours); for recognition, the end of its day. */
+  at: string;
+  kind: EntryKind;
+  orderId: string;
+  paymentId: string;
+  /** The event the entry comes from. */
+  eventId: string;
+  lines: JournalLine[];
+};
+
+const CST_OFFSET_MS = 8 * 3_600_000;
+const DAY_MS = 86_400_000;
+
+/** The accounting day (UTC+8) of an instant: '2026-11-25'. */
+export const accountingDay = (iso: string): string => new Date(Date.parse(iso) + CST_OFFSET_MS).toISOString().slice(0, 10);
+/** When an accounting day starts, as an instant. */
+const dayStart = (day: string): number => Date.parse(`${day}T00:00:00.000Z`) - CST_OFFSET_MS;
+/** The last instant of an accounting day, ISO. */
+export const endOfDay = (day: string): string => new Date(dayStart(day) + DAY_MS - 1).toISOString();
+export const nextDay = (day: string): string => new Date(Date.parse(`${day}T00:00:00.000Z`) + DAY_MS).toISOString().slice(0, 10);
+
+export type DayShare = { day: string; fen: number };
+
+/**
+ * `fen` spread over the accounting days that [from, until) covers, pro rata to the milliseconds of
+ * each day, the remainder fen going to the days with the largest fractions (the earliest on a tie).
+ * The shares add up to `fen` exactly.
+ */
+export const spreadOverDays = (fen: number, from: string, until: string): DayShare[] => {
+  const start = Date.parse(from);
+  const end = Date.parse(until);
+  if (!(end > start) || fen <= 0) return fen > 0 ? [{ day: accountingDay(from), fen }] : [];
+  const spans: { day: string; ms: number }[] = [];
+  for (let day = accountingDay(from); dayStart(day) < end; day = nextDay(day)) {
+    const ms = Math.min(end, dayStart(day) + DAY_MS) - Math.max(start, dayStart(day));
+    if (ms > 0) spans.push({ day, ms });
+  }
+  const total = end - start;
+  // fen and ms are integers: fen * ms stays exact below 2^53 for any amount and period we sell.
+  const shares = spans.map((s, i) => ({ i, day: s.day, fen: Math.floor((fen * s.ms) / total), rest: (fen * s.ms) % total }));
+  let left = fen - shares.reduce((sum, s) => sum + s.fen, 0);
+  for (const s of [...shares].sort((a, b) => b.rest - a.rest || a.i - b.i)) {
+    if (left === 0) break;
+    s.fen += 1;
+    left -= 1;
+  }
+  return shares.filter((s) => s.fen > 0).map(({ day, fen: f }) => ({ day, fen: f }));
+};
+
+/** What the books remember of one order between events. */
+export type OrderBook = {
+  orderId: string;
+  paymentId: string;
+  /** Cash kept from this order's charges: charged, less refunds decided. */
+  kept: number;
+  /** Flagged money held as a receivable. */
+  held: number;
+  /** Refunds decided, not yet paid. */
+  refundDue: number;
+  /** The recognition schedule, once the entitlement is opened. */
+  schedule: DayShare[];
+};
+
+export type JournalStep = {
+  book: OrderBook | undefined;
+  entries: JournalEntry[];
+  /** Ids of scheduled recognition entries a refund takes back (days not reached yet). */
+  cancelled: string[];
+};
+
+const line = (account: Account, debit: number, credit: number): JournalLine => ({ account, debit, credit });
+const dr = (account: Account, fen: number): JournalLine => line(account, fen, 0);
+const cr = (account: Account, fen: number): JournalLine => line(account, 0, fen);
+
+export const recognitionId = (orderId: string, day: string): string => `recognition:${orderId}:${day}`;
+
+/** The order and payment ids an event is booked under (payment events name their order). */
+export const orderIdOf = (e: OrderEvent | PaymentEvent): string | undefined => ('orderId' in e.data ? e.data.orderId : undefined);
+
+/**
+ * Reverses `fen` of an order's charge on `day`: first what is still deferred (the shares of `day`
+ * and later), then recognised revenue; the later days' entries are taken back.
+ */
+const reverse = (book: OrderBook, fen: number, day: string): { lines: JournalLine[]; cancelled: string[]; schedule: DayShare[] } => {
+  const recognised = book.schedule.filter((s) => s.day < day).reduce((sum, s) => sum + s.fen, 0);
+  const deferred = book.kept - recognised;
+  const fromDeferred = Math.min(fen, Math.max(0, deferred));
+  return {
+    lines: [...(fromDeferred > 0 ? [dr('deferred_revenue', fromDeferred)] : []), ...(fen > fromDeferred ? [dr('revenue', fen - fromDeferred)] : [])],
+    cancelled: book.schedule.filter((s) => s.day >= day).map((s) => recognitionId(book.orderId, s.day)),
+    schedule: book.schedule.filter((s) => s.day < day),
+  };
+};
+
+/** The entries one event makes, and the order's books after it. */
+export const journalStep = (book: OrderBook | undefined, e: OrderEvent | PaymentEvent, eventId: string): JournalStep => {
+  const none: JournalStep = { book, entries: [], cancelled: [] };
+  const entry = (b: OrderBook, kind: EntryKind, at: string, lines: JournalLine[], id = `${kind}:${eventId}`): JournalEntry => ({
+    id,
+    day: accountingDay(at),
+    at,
+    kind,
+    orderId: b.orderId,
+    paymentId: b.paymentId,
+    eventId,
+    lines,
+  });
+  if (e.type === 'OrderPlaced') return book ? none : { ...none, book: { orderId: e.data.orderId, paymentId: e.data.paymentId, kept: 0, held: 0, refundDue: 0, schedule: [] } };
+  if (!book) return none;
+  switch (e.type) {
+    case 'PaymentSucceeded': {
+      const fen = e.data.amount.value;
+      return { book: { ...book, kept: book.kept + fen }, entries: [entry(book, 'charge', e.data.at, [dr('cash_at_platform', fen), cr('deferred_revenue', fen)])], cancelled: [] };
+    }
+    case 'PaymentFlagged': {
+      const fen = e.data.reported.value;
+      return { book: { ...book, held: book.held + fen }, entries: [entry(book, 'flagged', e.data.at, [dr('platform_receivable', fen), cr('suspense_flagged', fen)])], cancelled: [] };
+    }
+    case 'OrderProvisioned': {
+      // The first opening sets the schedule; a reprovision re-sends the same entitlement.
+      if (book.schedule.length > 0 || book.kept <= 0) return none;
+      const schedule = spreadOverDays(book.kept, e.data.validFrom, e.data.validUntil);
+      const entries = schedule.map((s) =>
+        entry(book, 'recognition', endOfDay(s.day), [dr('deferred_revenue', s.fen), cr('revenue', s.fen)], recognitionId(book.orderId, s.day)),
+      );
+      return { book: { ...book, schedule }, entries, cancelled: [] };
+    }
+    case 'OrderProvisioningFailed': {
+      // The goods cannot be delivered: the whole charge is owed back.
+      if (book.kept <= 0) return none;
+      const r = reverse(book, book.kept, accountingDay(e.data.at));
+      return {
+        book: { ...book, refundDue: book.refundDue + book.kept, kept: 0, schedule: r.schedule },
+        entries: [entry(book, 'refund_due', e.data.at, [...r.lines, cr('refunds_payable', book.kept)])],
+        cancelled: r.cancelled,
+      };
+    }
+    case 'PaymentRefunded': {
+      const fen = e.data.amount.value;
+      const at = e.data.at;
+      if (book.kept === 0 && book.refundDue === 0 && book.held > 0) {
+        const back = Math.min(fen, book.held);
+        return { book: { ...book, held: book.held - back }, entries: [entry(book, 'flagged_refunded', at, [dr('suspense_flagged', back), cr('platform_receivable', back)])], cancelled: [] };
+      }
+      const due = Math.min(fen, book.refundDue);
+      const undecided = fen - due;
+      // A refund nobody decided first (no provisioning failure) is decided and paid at once.
+      const r = undecided > 0 ? reverse(book, undecided, accountingDay(at)) : { lines: [], cancelled: [], schedule: book.schedule };
+      return {
+        book: { ...book, refundDue: book.refundDue - due, kept: book.kept - undecided, schedule: r.schedule },
+        entries: [entry(book, 'refund_paid', at, [...(due > 0 ? [dr('refunds_payable', due)] : []), ...r.lines, cr('cash_at_platform', fen)])],
+        cancelled: r.cancelled,
+      };
+    }
+    case 'OrderPaymentPending':
+    case 'OrderPaid':
+    case 'OrderPaymentFailed':
+    case 'OrderCancelled':
+    case 'OrderExpired':
+    case 'OrderReprovisionRequested':
+    case 'OrderRefunded':
+    case 'PaymentRequested':
+    case 'PaymentCodeRejected':
+    case 'PaymentCodeResent':
+    case 'PaymentConfirmed':
+    case 'PaymentDeclined':
+    case 'PaymentSubmitted':
+    case 'PaymentFailed':
+    case 'PaymentVoided':
+      return none;
+    default:
+      return assertNever(e);
+  }
+};
+
+/** Debits minus credits per account over the given entries (fen). */
+export const balancesOf = (entries: Iterable<Pick<JournalEntry, 'lines'>>): Record<Account, number> => {
+  const out = Object.fromEntries(ACCOUNT_IDS.map((a) => [a, 0])) as Record<Account, number>;
+  for (const e of entries) for (const l of e.lines) out[l.account] += l.debit - l.credit;
+  return out;
+};
+
+export const isBalanced = (e: Pick<JournalEntry, 'lines'>): boolean =>
+  e.lines.every((l) => Number.isSafeInteger(l.debit) && Number.isSafeInteger(l.credit) && l.debit >= 0 && l.credit >= 0 && (l.debit === 0) !== (l.credit === 0)) &&
+  e.lines.reduce((sum, l) => sum + l.debit - l.credit, 0) === 0;
+
+
+export type Journal = { entries: Map<string, JournalEntry>; books: Map<string, OrderBook> };
+
+/** The journal of a whole history, in log order (what the projection builds, in memory). */
+export const foldJournal = (events: Iterable<{ eventId: string; event: OrderEvent | PaymentEvent }>): Journal => {
+  const entries = new Map<string, JournalEntry>();
+  const books = new Map<string, OrderBook>();
+  for (const { eventId, event } of events) {
+    const orderId = orderIdOf(event);
+    if (!orderId) continue;
+    const step = journalStep(books.get(orderId), event, eventId);
+    for (const id of step.cancelled) entries.delete(id);
+    for (const e of step.entries) entries.set(e.id, e);
+    if (step.book) books.set(orderId, step.book);
+  }
+  return { entries, books };
+};
