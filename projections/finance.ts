@@ -5,6 +5,7 @@
  * counter document to keep consistent under replays.
  */
 import { readPaymentEvent } from '../commands/aggregates.ts';
+import { accountingDay } from '../domain/accounts.ts';
 import type { Money } from '../domain/money.ts';
 import { assertNever } from '../domain/never.ts';
 import type { PaymentEvent } from '../domain/payment/payment.ts';
@@ -19,9 +20,8 @@ const FINANCE_PAYMENTS = 'finance_payments';
 
 export type EntryKind = 'charge' | 'refund' | 'flagged';
 
-const CST_OFFSET_MS = 8 * 3600_000;
-/** The accounting day (UTC+8) of an instant: '2026-11-25'. */
-export const accountingDay = (iso: string): string => new Date(Date.parse(iso) + CST_OFFSET_MS).toISOString().slice(0, 10);
+/** The accounting day (UTC+8) of an instant: one rule, shared with the journal. */
+export { accountingDay };
 
 export const financeProjection = (): Projection => ({
   name: 'finance',

@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ACCOUNTS, ACCOUNT_IDS, balancesOf, nextDay as nextAccountingDay, type Account, type JournalLine } from '../../domain/accounts.ts';
+import { ACCOUNTS, ACCOUNT_IDS, balancesOf, nextDay, type Account, type JournalLine } from '../../domain/accounts.ts';
 import { FINANCE_ENTRIES } from '../../projections/finance.ts';
 import { JOURNAL_ENTRIES } from '../../projections/journal.ts';
 import { InvalidQuery, type Doc, type ReadStore, type Scalar } from '../../stores/read-store.ts';
@@ -17,7 +17,6 @@ const day = z.iso.date().describe('accounting day, China Standard Time (UTC+8)')
 const MAX_DAYS = 93;
 const refusals = { 400: problem, 401: problem, 403: problem };
 
-const nextDay = (d: string): string => new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 const daysBetween = (from: string, to: string): number => (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
 
 type Tally = { count: number; fen: number };
@@ -144,7 +143,7 @@ export const financeRoutes = (reads: ReadStore): FastifyPluginAsync => async (ba
     do {
       const page = await reads.find(JOURNAL_ENTRIES, {
         where: q.where,
-        range: { field: 'day', ...(q.from && { gte: q.from }), lt: nextAccountingDay(q.to) },
+        range: { field: 'day', ...(q.from && { gte: q.from }), lt: nextDay(q.to) },
         orderBy: { field: 'day', direction: 'asc' },
         limit: pageSize,
         ...(cursor && { cursor }),
@@ -216,7 +215,7 @@ export const financeRoutes = (reads: ReadStore): FastifyPluginAsync => async (ba
       try {
         const page = await reads.find(JOURNAL_ENTRIES, {
           where,
-          range: { field: 'day', gte: from, lt: nextAccountingDay(to) },
+          range: { field: 'day', gte: from, lt: nextDay(to) },
           orderBy: { field: 'day', direction: 'asc' },
           limit,
           ...(cursor && { cursor }),

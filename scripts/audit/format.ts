@@ -23,7 +23,8 @@ export const formatAudit = (r: AuditReport): string => {
     r.findings.length === 0
       ? 'no findings: every seal holds, every event is one the deciders would record, every fen is accounted for'
       : `${r.findings.length} FINDING(S) in ${streams} stream(s); the first of each stream:`,
-    ...r.first.map(({ finding: f, more }) => `  - [${f.check} ${f.rule}] ${f.event ? `${describeRef(f.event)}: ` : ''}${f.message}${more > 0 ? ` (+${more} more in this stream)` : ''}`),
+    // A message that already names its event is not prefixed with it again.
+    ...r.first.map(({ finding: f, more }) => `  - [${f.check} ${f.rule}] ${f.event && !f.message.includes(f.event.eventId) ? `${describeRef(f.event)}: ` : ''}${f.message}${more > 0 ? ` (+${more} more in this stream)` : ''}`),
     '',
   ].join('\n');
 };

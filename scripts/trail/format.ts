@@ -14,8 +14,14 @@ const facts = (e: TrailEvent): string =>
     .map((k) => `${k}=${show(e.data[k])}`)
     .join(' ');
 
+/** When it happened by our clock (the event's own time), else when it was recorded. */
+const timeOf = (e: TrailEvent): string => {
+  const t = e.data.at ?? e.data.placedAt ?? e.data.requestedAt ?? e.data.paidAt;
+  return typeof t === 'string' ? t : e.recordedAt;
+};
+
 const line = (e: TrailEvent): string =>
-  `${e.type} ${e.streamId}@${e.revision} at ${String(e.data.at ?? e.data.placedAt ?? e.data.requestedAt ?? e.recordedAt)} by ${e.actor} [id ${e.id.slice(0, 8)} cause ${e.causationId.slice(0, 8)} corr ${e.correlationId.slice(0, 8)}]${facts(e) ? ` ${facts(e)}` : ''}`;
+  `${e.type} ${e.streamId}@${e.revision} at ${timeOf(e)} by ${e.actor} [id ${e.id.slice(0, 8)} cause ${e.causationId.slice(0, 8)} corr ${e.correlationId.slice(0, 8)}]${facts(e) ? ` ${facts(e)}` : ''}`;
 
 const attempt = (e: TrailEvent): string => `${e.type} ${facts(e)} (recorded ${e.recordedAt})`;
 
