@@ -65,7 +65,7 @@ describe('npm run audit and npm run seal', () => {
     const r = await audit();
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FINDING\(S\) in \d+ stream\(s\); the first of each stream:/);
-    expect(r.stdout).toContain(`[seal event-changed] ${paid.streamId}@${paid.revision} PaymentSucceeded`);
+    expect(r.stdout).toContain(`[seal event-changed] seal #1: ${paid.streamId}@${paid.revision} PaymentSucceeded`);
     expect(r.stdout).toMatch(/\(\+\d+ more in this stream\)/); // the decider's refusal of the changed amount, among them
 
     const lastSealed = events.filter((e) => e.type !== 'LedgerSealed').at(-1);
