@@ -1,8 +1,8 @@
 /** The two deciders, packaged for the command loop: stream naming, folding, and reading events back. */
 import { decideOrder, type OrderCommand } from '../domain/order/decide.ts';
-import { evolveOrder, initialOrder, orderStream, type Order, type OrderEvent } from '../domain/order/order.ts';
+import { evolveOrder, initialOrder, orderStream, readOrderEvent, type Order, type OrderEvent } from '../domain/order/order.ts';
 import { decidePayment, type PaymentCommand } from '../domain/payment/decide.ts';
-import { evolvePayment, initialPayment, paymentStream, type Payment, type PaymentEvent } from '../domain/payment/payment.ts';
+import { evolvePayment, initialPayment, paymentStream, readPaymentEvent, type Payment, type PaymentEvent } from '../domain/payment/payment.ts';
 import type { NewEvent } from '../stores/event-store.ts';
 
 /** Any stored event: what was appended, or what is read back. */
@@ -20,39 +20,6 @@ export type Aggregate<S, C, E extends DomainEvent> = {
   read: (event: StoredEvent) => E | undefined;
 };
 
-const ORDER_EVENTS: ReadonlySet<string> = new Set<OrderEvent['type']>([
-  'OrderPlaced',
-  'OrderPaymentPending',
-  'OrderPaid',
-  'OrderPaymentFailed',
-  'OrderCancelled',
-  'OrderExpired',
-  'OrderProvisioned',
-  'OrderProvisioningFailed',
-  'OrderReprovisionRequested',
-  'OrderRefunded',
-]);
-
-const PAYMENT_EVENTS: ReadonlySet<string> = new Set<PaymentEvent['type']>([
-  'PaymentRequested',
-  'PaymentCodeRejected',
-  'PaymentCodeResent',
-  'PaymentConfirmed',
-  'PaymentDeclined',
-  'PaymentSubmitted',
-  'PaymentSucceeded',
-  'PaymentFailed',
-  'PaymentFlagged',
-  'PaymentVoided',
-  'PaymentRefunded',
-]);
-
-// Stored events were written by these deciders (schemaVersion 1); the type name selects the shape.
-export const readOrderEvent = (e: StoredEvent): OrderEvent | undefined =>
-  ORDER_EVENTS.has(e.type) ? ({ type: e.type, data: e.data } as OrderEvent) : undefined;
-
-export const readPaymentEvent = (e: StoredEvent): PaymentEvent | undefined =>
-  PAYMENT_EVENTS.has(e.type) ? ({ type: e.type, data: e.data } as PaymentEvent) : undefined;
 
 export const orderAggregate: Aggregate<Order, OrderCommand, OrderEvent> = {
   name: 'order',

@@ -3,7 +3,7 @@ import type { Order } from '../domain/order/order.ts';
 import { orderAggregate } from './aggregates.ts';
 import type { LedgerDeps } from './deps.ts';
 import { execute, type CommandContext } from './execute.ts';
-import { followUpAll } from './follow-up.ts';
+import { followUpInline } from './follow-up.ts';
 
 export const cancelOrder = async (
   deps: LedgerDeps,
@@ -16,6 +16,6 @@ export const cancelOrder = async (
     { type: 'CancelOrder', orderId, reason: 'customer', now: deps.now() },
     { ...ctx, commandKey: `cancel:${orderId}` },
   );
-  await followUpAll(deps, result.appended);
+  await followUpInline(deps, result.appended);
   return result.state;
 };

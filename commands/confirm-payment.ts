@@ -1,27 +1,31 @@
 /** Patent step 3: the subscriber confirms on the phone with the one-time code. */
+import { randomUUID } from 'node:crypto';
 import { WrongCode } from '../domain/errors.ts';
-import { paymentStream } from '../domain/payment/payment.ts';
 import { paymentAggregate } from './aggregates.ts';
 import type { LedgerDeps } from './deps.ts';
-import { execute, load, type CommandContext } from './execute.ts';
-import { followUpAll } from './follow-up.ts';
-import { codeMatches } from './one-time-code.ts';
+import { execute, type CommandContext } from './execute.ts';
+import { followUpInline } from './follow-up.ts';
+import { presentedCode } from './one-time-code.ts';
 
+/**
+ * The code is checked by the decider against the state it decides on (inside execute's retry loop).
+ * The event ids derive from the payment and its revision (the attempt number), never from the request;
+ * each request is one attempt with its own server-made attempt id, so concurrent guesses each cost a
+ * strike, whatever request ids they carry, and of concurrent right codes exactly one confirms.
+ */
 export const confirmPayment = async (
   deps: LedgerDeps,
   paymentId: string,
   code: string,
   ctx: Omit<CommandContext, 'commandKey'>,
 ): Promise<{ paymentId: string; status: 'submitted' }> => {
-  const current = await load(deps.store, paymentAggregate, paymentStream(paymentId));
-  const matches = current.status === 'awaiting_confirmation' && codeMatches(deps.codeSecret, paymentId, current.code.seq, code);
   const result = await execute(
     deps,
     paymentAggregate,
-    { type: 'ConfirmPayment', paymentId, codeMatches: matches, now: deps.now() },
-    { ...ctx, commandKey: `confirm:${ctx.causationId}` },
+    { type: 'ConfirmPayment', paymentId, code: presentedCode(deps.codeSecret, paymentId, code), attemptId: randomUUID(), now: deps.now() },
+    { ...ctx, commandKey: `confirm:${paymentId}` },
   );
-  await followUpAll(deps, result.appended);
+  await followUpInline(deps, result.appended);
   for (const e of result.events) {
     if (e.type === 'PaymentCodeRejected') throw new WrongCode(paymentId, e.data.attemptsLeft);
   }

@@ -2,7 +2,7 @@
 import { paymentAggregate } from './aggregates.ts';
 import type { LedgerDeps } from './deps.ts';
 import { execute, type CommandContext } from './execute.ts';
-import { followUpAll } from './follow-up.ts';
+import { followUpInline } from './follow-up.ts';
 
 export const declinePayment = async (
   deps: LedgerDeps,
@@ -15,6 +15,6 @@ export const declinePayment = async (
     { type: 'DeclinePayment', paymentId, now: deps.now() },
     { ...ctx, commandKey: `decline:${paymentId}` },
   );
-  await followUpAll(deps, result.appended);
+  await followUpInline(deps, result.appended);
   return { paymentId, status: 'declined' };
 };

@@ -1,4 +1,5 @@
 import type { Catalog } from '../domain/catalog.ts';
+import type { NewEvent } from '../stores/event-store.ts';
 import type { CommandDeps } from './execute.ts';
 
 /** What the command handlers need: the store and clock, plus the ledger's rules of the house. */
@@ -8,4 +9,14 @@ export type LedgerDeps = CommandDeps & {
   codeSecret: string;
   orderTtlSeconds: number;
   codeTtlSeconds: number;
+  /**
+   * Whether the SMS with the payment's code `seq` reached the gateway (outbound work, which commands
+   * do not see directly); a code never delivered may be replaced at once. Default: delivered.
+   */
+  codeDelivered?: (paymentId: string, seq: number) => Promise<boolean>;
+  /** Partner timestamps further than this from our clock are reported (onClockSkew); they never schedule anything. */
+  partnerClockSkewSeconds?: number;
+  onClockSkew?: (report: { partner: 'payment-platform'; paymentId: string; source: string; skewSeconds: number }) => void;
+  /** A follow-up run inline failed after its command applied; the process reactor will retry it. */
+  onFollowUpFailed?: (event: NewEvent, err: unknown) => void;
 };

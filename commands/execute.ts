@@ -5,9 +5,13 @@
  * Event ids are derived from the command's key, the stream and the expected revision:
  * resending the same command at the same revision resends the same ids, which the
  * store treats as a no-op, so two identical commands racing each other write once.
+ * The key says what the command means (the payment, the notification, the order), never
+ * a value the caller chose freely such as a request id: two different commands that derive
+ * the same ids at the same revision carry different facts, which the store refuses as an
+ * EventIdConflict, and the loser decides again on the new state (docs/event-identity.md).
  */
 import type { Actor, EventStore, NewEvent, Position, RecordedEvent } from '../stores/event-store.ts';
-import { WrongExpectedRevision } from '../stores/event-store.ts';
+import { EventIdConflict, WrongExpectedRevision } from '../stores/event-store.ts';
 import { ConcurrentModification } from '../domain/errors.ts';
 import type { Aggregate, DomainEvent } from './aggregates.ts';
 import { uuidFrom } from './ids.ts';
@@ -84,7 +88,8 @@ export const execute = async <S, C extends { type: string }, E extends DomainEve
       done('accepted');
       return { state: events.reduce(aggregate.evolve, state), events, appended: toAppend, position: result.position };
     } catch (err) {
-      if (!(err instanceof WrongExpectedRevision)) {
+      // Another writer got there first (a new revision, or the same derived ids with other facts): decide again.
+      if (!(err instanceof WrongExpectedRevision || err instanceof EventIdConflict)) {
         done('error');
         throw err;
       }

@@ -1,20 +1,15 @@
 /**
- * The process between the two aggregates: what one aggregate's event asks of the
- * other. No outbound I/O here (that is the reactors' work in projections/).
- *
- * Every step is idempotent (a decider answers [] when it is already so), so the same
- * event may be followed up more than once: inline right after a command for a quick
- * answer, and again by the process reactor, which guarantees it across crashes.
+ * Runs the workflow's follow-ups (commands/workflow.ts) for a stored event. The same event may be
+ * followed up more than once — inline after the command that wrote it, and by the process reactor —
+ * and every run resends the same event ids (the command key is the event's id), so the store keeps one.
  */
-import { DomainError, OrderNotPayable, PaymentAlreadyConfirmed } from '../domain/errors.ts';
-import { assertNever } from '../domain/never.ts';
-import type { OrderEvent } from '../domain/order/order.ts';
-import type { PaymentEvent } from '../domain/payment/payment.ts';
 import type { Actor, NewEvent } from '../stores/event-store.ts';
-import { orderAggregate, paymentAggregate, readOrderEvent, readPaymentEvent } from './aggregates.ts';
+import { readOrderEvent } from '../domain/order/order.ts';
+import { readPaymentEvent } from '../domain/payment/payment.ts';
+import { orderAggregate, paymentAggregate } from './aggregates.ts';
 import type { LedgerDeps } from './deps.ts';
 import { execute, type CommandContext } from './execute.ts';
-import { requestPaymentFor } from './place-order.ts';
+import { react, type FollowUp, type LedgerEvent } from './workflow.ts';
 
 export const PROCESS_ACTOR: Actor = { role: 'system', client: 'process' };
 
@@ -26,123 +21,37 @@ export const causedBy = (event: Pick<NewEvent, 'id' | 'metadata'>, actor: Actor,
   commandKey: `${step}:${event.id}`,
 });
 
-export const followUpAll = async (deps: LedgerDeps, events: readonly NewEvent[]): Promise<void> => {
-  for (const e of events) await followUp(deps, e);
-};
+const ledgerEvent = (event: Pick<NewEvent, 'type' | 'data'>): LedgerEvent | undefined => readOrderEvent(event) ?? readPaymentEvent(event);
 
-export const followUp = async (deps: LedgerDeps, event: NewEvent): Promise<void> => {
-  const order = readOrderEvent(event);
-  if (order) return followOrder(deps, order, event);
-  const payment = readPaymentEvent(event);
-  if (payment) return followPayment(deps, payment, event);
-};
-
-const followOrder = async (deps: LedgerDeps, e: OrderEvent, stored: NewEvent): Promise<void> => {
-  const ctx = causedBy(stored, PROCESS_ACTOR, 'follow');
-  const now = deps.now();
-  switch (e.type) {
-    case 'OrderPlaced':
-      return requestPaymentFor(deps, e.data, ctx);
-    case 'OrderCancelled':
-    case 'OrderExpired':
-      await ignoring(
-        PaymentAlreadyConfirmed,
-        execute(deps, paymentAggregate, {
-          type: 'VoidPayment',
-          paymentId: await paymentIdOf(deps, e.data.orderId),
-          reason: e.type === 'OrderExpired' ? 'order_expired' : 'order_cancelled',
-          now,
-        }, ctx),
-      );
-      return;
-    case 'OrderPaymentPending':
-    case 'OrderPaid':
-    case 'OrderPaymentFailed':
-    case 'OrderProvisioned':
-    case 'OrderProvisioningFailed':
-    case 'OrderReprovisionRequested':
-    case 'OrderRefunded':
-      return; // the reactors' business: trade creation, BOSS, refunds, messages
-    default:
-      return assertNever(e);
-  }
-};
-
-const followPayment = async (deps: LedgerDeps, e: PaymentEvent, stored: NewEvent): Promise<void> => {
-  const ctx = causedBy(stored, PROCESS_ACTOR, 'follow');
-  const now = deps.now();
-  switch (e.type) {
-    case 'PaymentConfirmed':
-      try {
-        await execute(deps, orderAggregate, { type: 'MarkPaymentPending', orderId: e.data.orderId, paymentId: e.data.paymentId, now }, ctx);
-      } catch (err) {
-        if (!(err instanceof OrderNotPayable)) throw err;
-        // The order closed first (cancelled, expired): this payment must never reach the platform.
-        await execute(deps, paymentAggregate, { type: 'VoidPayment', paymentId: e.data.paymentId, reason: 'order_not_payable', now }, causedBy(stored, PROCESS_ACTOR, 'void'));
-      }
-      return;
-    case 'PaymentDeclined':
-      await execute(deps, orderAggregate, { type: 'CancelOrder', orderId: e.data.orderId, reason: 'declined', now }, ctx);
-      return;
-    case 'PaymentFailed':
-      // The order may have moved on (closed meanwhile): then there is nothing to do.
-      await ignoring(
-        DomainError,
-        execute(
-          deps,
-          orderAggregate,
-          e.data.reason === 'too_many_wrong_codes'
-            ? { type: 'CancelOrder', orderId: e.data.orderId, reason: 'too_many_wrong_codes', now }
-            : { type: 'MarkPaymentFailed', orderId: e.data.orderId, reason: e.data.reason, now },
-          ctx,
-        ),
-      );
-      return;
-    case 'PaymentSucceeded':
-      await execute(
-        deps,
-        orderAggregate,
-        { type: 'MarkPaid', orderId: e.data.orderId, paymentId: e.data.paymentId, tradeNo: e.data.tradeNo, amount: e.data.amount, paidAt: e.data.paidAt },
-        ctx,
-      );
-      return;
-    case 'PaymentFlagged':
-      await ignoring(
-        OrderNotPayable,
-        execute(deps, orderAggregate, { type: 'MarkPaymentFailed', orderId: e.data.orderId, reason: e.data.reason, now }, ctx),
-      );
-      return;
-    case 'PaymentRefunded':
-      // Refunds follow a final BOSS refusal; other refunds (flagged money) leave the order as it is.
-      await ignoring(
-        DomainError,
-        execute(deps, orderAggregate, { type: 'MarkRefunded', orderId: e.data.orderId, refundNo: e.data.refundNo, amount: e.data.amount, now }, ctx),
-      );
-      return;
-    case 'PaymentRequested':
-    case 'PaymentCodeRejected':
-    case 'PaymentCodeResent':
-    case 'PaymentSubmitted':
-    case 'PaymentVoided':
-      return;
-    default:
-      return assertNever(e);
-  }
-};
-
-const paymentIdOf = async (deps: LedgerDeps, orderId: string): Promise<string> => {
-  const placed = (await deps.store.readStream(`order-${orderId}`)).map(readOrderEvent).find((e) => e?.type === 'OrderPlaced');
-  if (placed?.type !== 'OrderPlaced') throw new Error(`order ${orderId} has no OrderPlaced event`);
-  return placed.data.paymentId;
-};
-
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-/** Awaits the step; an error of the given class means "the other side has moved on" and is not a failure. */
-const ignoring = async (cls: ErrorClass, step: Promise<unknown>): Promise<void> => {
+const run = async (deps: LedgerDeps, f: FollowUp, ctx: CommandContext): Promise<void> => {
   try {
-    await step;
+    if (f.to === 'order') await execute(deps, orderAggregate, f.cmd, ctx);
+    else await execute(deps, paymentAggregate, f.cmd, ctx);
   } catch (err) {
-    if (!(err instanceof cls)) throw err;
+    if (!f.otherwise || !(err instanceof f.otherwise.when)) throw err;
+    await run(deps, f.otherwise.then, { ...ctx, commandKey: `${ctx.commandKey}:otherwise` });
+  }
+};
+
+/** Runs every follow-up of the event, in order. A refusal not declared by the workflow is thrown. */
+export const followUp = async (deps: LedgerDeps, event: NewEvent): Promise<void> => {
+  const e = ledgerEvent(event);
+  if (!e) return;
+  const steps = react(e, { now: deps.now(), codeTtlSeconds: deps.codeTtlSeconds });
+  for (const [i, step] of steps.entries()) await run(deps, step, causedBy(event, PROCESS_ACTOR, i === 0 ? 'follow' : `follow-${i}`));
+};
+
+/**
+ * Right after a command, for a quick answer: what the command already wrote stays written whatever
+ * happens here, so a failure is reported and left to the process reactor, never thrown at the caller
+ * (an answer of 500 must never mean "applied").
+ */
+export const followUpInline = async (deps: LedgerDeps, events: readonly NewEvent[]): Promise<void> => {
+  for (const e of events) {
+    try {
+      await followUp(deps, e);
+    } catch (err) {
+      deps.onFollowUpFailed?.(e, err);
+    }
   }
 };

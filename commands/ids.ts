@@ -29,3 +29,6 @@ export const canonicalJson = (value: unknown): string => {
   }
   return JSON.stringify(value) ?? 'null';
 };
+
+/** Every order has one payment, whose id is derived from the order's. */
+export const paymentIdFor = (orderId: string): string => uuidFrom('payment', orderId);

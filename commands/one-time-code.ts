@@ -4,6 +4,7 @@
  * store nor a read model nor a log line ever holds a code.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { PresentedCode } from '../domain/payment/decide.ts';
 
 export const CODE_DIGITS = 6;
 
@@ -17,3 +18,8 @@ export const codeMatches = (secret: string, paymentId: string, seq: number, pres
   const given = Buffer.from(presented);
   return given.length === expected.length && timingSafeEqual(given, expected);
 };
+
+/** What the decider needs of a presented code: whether it matches code number `seq`. */
+export const presentedCode = (secret: string, paymentId: string, presented: string): PresentedCode => ({
+  matches: (seq) => codeMatches(secret, paymentId, seq, presented),
+});

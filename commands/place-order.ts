@@ -5,15 +5,16 @@
  * The order id is derived from the caller and its Idempotency-Key, so a retry lands
  * on the same stream even after a restart. The two writes (order, then payment) are
  * each idempotent: a crash between them is repaired by the caller's retry, or by the
- * process reactor reacting to OrderPlaced (requestPaymentFor).
+ * process reactor following OrderPlaced up (commands/workflow.ts).
  */
 import { UnknownProduct } from '../domain/errors.ts';
 import { orderStream, type OrderPlaced } from '../domain/order/order.ts';
 import type { Money } from '../domain/money.ts';
-import { orderAggregate, paymentAggregate } from './aggregates.ts';
+import { orderAggregate } from './aggregates.ts';
 import type { LedgerDeps } from './deps.ts';
 import { execute, type CommandContext } from './execute.ts';
-import { digestOf, uuidFrom } from './ids.ts';
+import { followUpInline } from './follow-up.ts';
+import { digestOf, paymentIdFor, uuidFrom } from './ids.ts';
 
 export type PlaceOrderInput = {
   subscriberId: string;
@@ -50,7 +51,7 @@ export const placeOrder = async (
     {
       type: 'PlaceOrder',
       orderId,
-      paymentId: uuidFrom('payment', orderId),
+      paymentId: paymentIdFor(orderId),
       subscriberId: input.subscriberId,
       smartcardId: input.smartcardId,
       msisdn: input.msisdn,
@@ -63,34 +64,12 @@ export const placeOrder = async (
     { ...ctx, commandKey: `place:${orderId}:${requestHash}` },
   );
   if (placed.state.status === 'none') throw new Error('unreachable: an order exists after PlaceOrder');
-  await requestPaymentFor(deps, placed.state, ctx);
+  // The payment is requested by the workflow's follow-up of OrderPlaced. On a replay it runs again on
+  // the stored event, so a crash between the two writes is repaired by the caller's retry too.
+  const orderPlaced = placed.appended.length > 0 ? placed.appended : (await deps.store.readStream(orderStream(orderId))).slice(0, 1);
+  await followUpInline(deps, orderPlaced);
   // The response is built from the placement facts alone, so a replay answers byte for byte the same.
   return { order: responseOf(placed.state), replayed: placed.events.length === 0 || !(await placedBy(deps, orderId, ctx.causationId)) };
-};
-
-/** Idempotent: requests the order's payment unless it already is. */
-export const requestPaymentFor = async (
-  deps: LedgerDeps,
-  order: OrderPlaced['data'],
-  ctx: Omit<CommandContext, 'commandKey'>,
-): Promise<void> => {
-  await execute(
-    deps,
-    paymentAggregate,
-    {
-      type: 'RequestPayment',
-      paymentId: order.paymentId,
-      orderId: order.orderId,
-      amount: order.amount,
-      msisdn: order.msisdn,
-      subject: order.product.name,
-      payBy: order.expiresAt,
-      codeTtlSeconds: deps.codeTtlSeconds,
-      // The code's life starts when the order was placed, also when a crash delayed this write.
-      now: new Date(order.placedAt),
-    },
-    { ...ctx, commandKey: `request-payment:${order.orderId}` },
-  );
 };
 
 /**

@@ -89,13 +89,30 @@ describe('journal entries', () => {
     expect(balancesOf(entries.values())).toMatchObject({ cash_at_platform: 0, deferred_revenue: 0, revenue: 0 });
   });
 
-  it('BOSS refuses: the refund is owed at once (refunds payable), then paid', () => {
-    const failed: OrderEvent = { type: 'OrderProvisioningFailed', data: { orderId: 'o1', requestNo: 0, reason: 'unknown card', at: '2026-11-25T08:00:05.000Z' } };
+  it('BOSS refuses: the refund is owed once it is requested (refunds payable), then paid', () => {
+    const failed: PaymentEvent = {
+      type: 'PaymentRefundRequested',
+      data: { paymentId: 'p1', orderId: 'o1', refundNo: 'R1', amount: cny(3800), reason: 'provisioning_failed', at: '2026-11-25T08:00:05.000Z' },
+    };
     const owed = journal(placed, succeeded(), failed);
     expect(balancesOf(owed.entries.values())).toMatchObject({ cash_at_platform: 3800, refunds_payable: -3800, deferred_revenue: 0 });
     const paid = journal(placed, succeeded(), failed, refunded('2026-11-25T08:00:06.000Z'));
     expect(balancesOf(paid.entries.values())).toEqual({ cash_at_platform: 0, platform_receivable: 0, deferred_revenue: 0, refunds_payable: 0, suspense_flagged: 0, revenue: 0 });
     expect([...paid.entries.values()].every(isBalanced)).toBe(true);
+  });
+
+  it('flagged money accepted by an admin pays the order: out of the receivable and suspense, into cash and deferred revenue', () => {
+    const flagged: PaymentEvent = {
+      type: 'PaymentFlagged',
+      data: { paymentId: 'p1', orderId: 'o1', reason: 'amount_mismatch', notificationId: 'N1', tradeNo: 'T1', expected: cny(3800), reported: cny(3700), at: '2026-11-25T08:00:03.000Z' },
+    };
+    const accepted: PaymentEvent = {
+      type: 'PaymentSucceeded',
+      data: { paymentId: 'p1', orderId: 'o1', tradeNo: 'T1', notificationId: 'N1', source: 'review', amount: cny(3700), paidAt: '2026-11-25T09:00:00.000Z', at: '2026-11-25T09:00:00.000Z' },
+    };
+    const { entries } = journal(placed, flagged, accepted);
+    expect(balancesOf(entries.values())).toEqual({ cash_at_platform: 3700, platform_receivable: 0, deferred_revenue: -3700, refunds_payable: 0, suspense_flagged: 0, revenue: 0 });
+    expect([...entries.values()].map((e) => e.kind)).toEqual(['flagged', 'flagged_accepted']);
   });
 
   it('flagged money is a receivable against suspense, never revenue; refunded, both clear', () => {

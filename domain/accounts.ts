@@ -6,14 +6,19 @@
  *   charge (PaymentSucceeded)       Dr cash at platform        Cr deferred revenue
  *   recognition, each day of the    Dr deferred revenue        Cr revenue
  *     entitlement (OrderProvisioned; renewals start where the previous period ends: BOSS was sent that)
- *   refund decided                  Dr deferred revenue (what was not yet recognised)
- *     (OrderProvisioningFailed)     Dr revenue (the rest)      Cr refunds payable
+ *   refund decided (PaymentRefund-  Dr deferred revenue (what was not yet recognised)
+ *     Requested, of a charge)       Dr revenue (the rest)      Cr refunds payable
  *   refund paid (PaymentRefunded)   Dr refunds payable         Cr cash at platform
  *   flagged (PaymentFlagged)        Dr platform receivable     Cr suspense (flagged)
- *   flagged money refunded          Dr suspense (flagged)      Cr platform receivable
+ *   flagged money to go back        Dr suspense (flagged)      Cr refunds payable
+ *     (PaymentRefundRequested)      … and when paid:           Dr refunds payable, Cr platform receivable
+ *   flagged money accepted by an    Dr cash at platform        Cr platform receivable
+ *     admin (PaymentSucceeded)      Dr suspense (flagged)      Cr deferred revenue
  *
  * Money the platform reports for a payment that cannot pay its order (flagged) is not ours: it sits
- * as a receivable from the platform against suspense until it is refunded (or reviewed).
+ * as a receivable from the platform against suspense until it is refunded or an admin accepts it.
+ * A refund paid that nobody decided first (logs written before refunds were requested) is decided
+ * and paid in one entry.
  *
  * Recognition: the amount is spread over the accounting days the validity covers, pro rata to the
  * time covered each day, to the fen (largest remainder). A day's share is recognised at the end of
@@ -43,7 +48,8 @@ export const ACCOUNT_IDS = Object.keys(ACCOUNTS) as Account[];
 /** One side of an entry, in fen: exactly one of debit and credit is above zero. */
 export type JournalLine = { account: Account; debit: number; credit: number };
 
-export type EntryKind = 'charge' | 'recognition' | 'refund_due' | 'refund_paid' | 'flagged' | 'flagged_refunded';
+export type EntryKind = 'charge' | 'recognition' | 'refund_due' | 'refund_paid' | 'flagged' | 'flagged_accepted' | 'flagged_refund_due' | 'flagged_refunded';
+export const ENTRY_KINDS: readonly EntryKind[] = ['charge', 'recognition', 'refund_due', 'refund_paid', 'flagged', 'flagged_accepted', 'flagged_refund_due', 'flagged_refunded'];
 
 export type JournalEntry = {
   /** Derived from the event (and the day, for recognition): the same event always makes the same entries. */
@@ -107,8 +113,9 @@ export type OrderBook = {
   kept: number;
   /** Flagged money held as a receivable. */
   held: number;
-  /** Refunds decided, not yet paid. */
-  refundDue: number;
+  /** Refunds decided, not yet paid: of charged money (paid from cash) and of flagged money (from the receivable). */
+  dueKept: number;
+  dueHeld: number;
   /** The recognition schedule, once the entitlement is opened. */
   schedule: DayShare[];
 };
@@ -157,12 +164,20 @@ export const journalStep = (book: OrderBook | undefined, e: OrderEvent | Payment
     eventId,
     lines,
   });
-  if (e.type === 'OrderPlaced') return book ? none : { ...none, book: { orderId: e.data.orderId, paymentId: e.data.paymentId, kept: 0, held: 0, refundDue: 0, schedule: [] } };
+  if (e.type === 'OrderPlaced') {
+    return book ? none : { ...none, book: { orderId: e.data.orderId, paymentId: e.data.paymentId, kept: 0, held: 0, dueKept: 0, dueHeld: 0, schedule: [] } };
+  }
   if (!book) return none;
   switch (e.type) {
     case 'PaymentSucceeded': {
       const fen = e.data.amount.value;
-      return { book: { ...book, kept: book.kept + fen }, entries: [entry(book, 'charge', e.data.at, [dr('cash_at_platform', fen), cr('deferred_revenue', fen)])], cancelled: [] };
+      const at = e.data.at;
+      // An admin accepted flagged money: it leaves the receivable and suspense and pays the order.
+      if (e.data.source === 'review' && book.held >= fen) {
+        const lines = [dr('cash_at_platform', fen), cr('platform_receivable', fen), dr('suspense_flagged', fen), cr('deferred_revenue', fen)];
+        return { book: { ...book, held: book.held - fen, kept: book.kept + fen }, entries: [entry(book, 'flagged_accepted', at, lines)], cancelled: [] };
+      }
+      return { book: { ...book, kept: book.kept + fen }, entries: [entry(book, 'charge', at, [dr('cash_at_platform', fen), cr('deferred_revenue', fen)])], cancelled: [] };
     }
     case 'PaymentFlagged': {
       const fen = e.data.reported.value;
@@ -177,33 +192,42 @@ export const journalStep = (book: OrderBook | undefined, e: OrderEvent | Payment
       );
       return { book: { ...book, schedule }, entries, cancelled: [] };
     }
-    case 'OrderProvisioningFailed': {
-      // The goods cannot be delivered: the whole charge is owed back.
-      if (book.kept <= 0) return none;
-      const r = reverse(book, book.kept, accountingDay(e.data.at));
+    case 'PaymentRefundRequested': {
+      const fen = e.data.amount.value;
+      const at = e.data.at;
+      if (book.held >= fen && book.held > 0) {
+        return { book: { ...book, held: book.held - fen, dueHeld: book.dueHeld + fen }, entries: [entry(book, 'flagged_refund_due', at, [dr('suspense_flagged', fen), cr('refunds_payable', fen)])], cancelled: [] };
+      }
+      const r = reverse(book, fen, accountingDay(at));
       return {
-        book: { ...book, refundDue: book.refundDue + book.kept, kept: 0, schedule: r.schedule },
-        entries: [entry(book, 'refund_due', e.data.at, [...r.lines, cr('refunds_payable', book.kept)])],
+        book: { ...book, kept: book.kept - fen, dueKept: book.dueKept + fen, schedule: r.schedule },
+        entries: [entry(book, 'refund_due', at, [...r.lines, cr('refunds_payable', fen)])],
         cancelled: r.cancelled,
       };
     }
     case 'PaymentRefunded': {
       const fen = e.data.amount.value;
       const at = e.data.at;
-      if (book.kept === 0 && book.refundDue === 0 && book.held > 0) {
+      if (book.dueHeld >= fen && book.dueHeld > 0) {
+        return { book: { ...book, dueHeld: book.dueHeld - fen }, entries: [entry(book, 'flagged_refunded', at, [dr('refunds_payable', fen), cr('platform_receivable', fen)])], cancelled: [] };
+      }
+      if (book.dueKept >= fen && book.dueKept > 0) {
+        return { book: { ...book, dueKept: book.dueKept - fen }, entries: [entry(book, 'refund_paid', at, [dr('refunds_payable', fen), cr('cash_at_platform', fen)])], cancelled: [] };
+      }
+      // Decided and paid at once (logs from before refunds were requested first).
+      if (book.kept === 0 && book.held > 0) {
         const back = Math.min(fen, book.held);
         return { book: { ...book, held: book.held - back }, entries: [entry(book, 'flagged_refunded', at, [dr('suspense_flagged', back), cr('platform_receivable', back)])], cancelled: [] };
       }
-      const due = Math.min(fen, book.refundDue);
-      const undecided = fen - due;
-      // A refund nobody decided first (no provisioning failure) is decided and paid at once.
-      const r = undecided > 0 ? reverse(book, undecided, accountingDay(at)) : { lines: [], cancelled: [], schedule: book.schedule };
+      const r = reverse(book, fen, accountingDay(at));
       return {
-        book: { ...book, refundDue: book.refundDue - due, kept: book.kept - undecided, schedule: r.schedule },
-        entries: [entry(book, 'refund_paid', at, [...(due > 0 ? [dr('refunds_payable', due)] : []), ...r.lines, cr('cash_at_platform', fen)])],
+        book: { ...book, kept: book.kept - fen, schedule: r.schedule },
+        entries: [entry(book, 'refund_paid', at, [...r.lines, cr('cash_at_platform', fen)])],
         cancelled: r.cancelled,
       };
     }
+    case 'OrderProvisioningFailed':
+    case 'PaymentReviewed':
     case 'OrderPaymentPending':
     case 'OrderPaid':
     case 'OrderPaymentFailed':

@@ -1,6 +1,6 @@
 /**
  * Domain errors name the rule that refused a command. `kind` says what the refusal
- * means; http/errors.ts maps kinds to status codes in one place.
+ * means; http/problem.ts maps kinds to status codes in one place.
  */
 export type ErrorKind = 'not_found' | 'conflict' | 'unprocessable' | 'rate_limited';
 
@@ -75,7 +75,7 @@ export class OrderNotProvisionable extends DomainError {
 
 export class OrderNotRefundable extends DomainError {
   constructor(orderId: string, status: string) {
-    super('conflict', 'order-not-refundable', `order ${orderId} is ${status}; only orders whose provisioning failed are refunded`, { orderId, state: status });
+    super('conflict', 'order-not-refundable', `order ${orderId} is ${status}; an order that has or may still get its goods is not refunded`, { orderId, state: status });
   }
 }
 
@@ -120,6 +120,13 @@ export class PaymentNotSubmittable extends DomainError {
 export class PaymentNotRefundable extends DomainError {
   constructor(paymentId: string, status: string) {
     super('conflict', 'payment-not-refundable', `payment ${paymentId} is ${status} and holds no money to refund`, { paymentId, state: status });
+  }
+}
+
+/** Only a payment flagged for an amount mismatch waits for a person's decision. */
+export class PaymentNotReviewable extends DomainError {
+  constructor(paymentId: string, status: string) {
+    super('conflict', 'payment-not-reviewable', `payment ${paymentId} is ${status}; only a payment flagged for an amount mismatch is reviewed`, { paymentId, state: status });
   }
 }
 

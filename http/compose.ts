@@ -24,10 +24,18 @@ import { journalProjection } from '../projections/journal.ts';
 import { ordersProjection } from '../projections/orders.ts';
 import { processReactor } from '../projections/process.ts';
 import { prepareProjections, startProjection, type Projection, type RunningProjection } from '../projections/runner.ts';
-import { startTaskWorker, type TaskWorker } from '../projections/task-worker.ts';
-import { tasksProjection } from '../projections/tasks.ts';
+import { bossAction } from '../outbound/actions/boss.ts';
+import { callbackAction } from '../outbound/actions/callback.ts';
+import { expireAction } from '../outbound/actions/expire.ts';
+import { queryAction } from '../outbound/actions/query.ts';
+import { refundAction } from '../outbound/actions/refund.ts';
+import { smsAction } from '../outbound/actions/sms.ts';
+import { tradeAction } from '../outbound/actions/trade.ts';
+import { codeDelivered } from '../outbound/delivery.ts';
+import { outboundQueueProjection } from '../outbound/queue.ts';
+import { startOutboundWorker, type OutboundWorker } from '../outbound/worker.ts';
 import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
-import type { EventStore } from '../stores/event-store.ts';
+import { reached, type EventStore } from '../stores/event-store.ts';
 import { openMongoReadStore } from '../stores/mongodb/read-store.ts';
 import type { ReadStore } from '../stores/read-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
@@ -96,6 +104,14 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     orderTtlSeconds: config.orderTtlSeconds,
     codeTtlSeconds: config.codeTtlSeconds,
     observe: metrics.observeCommand,
+    codeDelivered: codeDelivered(store),
+    partnerClockSkewSeconds: config.partnerClockSkewSeconds,
+    onClockSkew: (r) => {
+      metrics.observeClockSkew(r.partner);
+      logger.warn(r, 'partner clock skew: the platform paidAt is %d s from our clock (recorded, not used)', r.skewSeconds);
+    },
+    onFollowUpFailed: (event, err) =>
+      logger.warn({ err, eventId: event.id, type: event.type }, 'inline follow-up failed; the process reactor will run it'),
   };
   const msisdnKey = (msisdn: string): string => msisdnSearchKey(codeSecret, msisdn);
 
@@ -103,6 +119,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
   let app: FastifyInstance | undefined;
   const integrations = createIntegrations({
     paymentPlatformSecret: config.paymentPlatformSecrets[0] ?? '',
+    timeouts: { platform: config.lanes.platform.timeoutMs, boss: config.lanes.boss.timeoutMs, sms: config.lanes.sms.timeoutMs },
     ...(config.paymentPlatformUrl && { paymentPlatformUrl: config.paymentPlatformUrl }),
     ...(config.bossUrl && { bossUrl: config.bossUrl }),
     ...(config.bossToken && { bossToken: config.bossToken }),
@@ -123,20 +140,34 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
   });
 
   // Optional: without OPEN_PLATFORM_CALLBACK_URL the open platform polls GET /v1/orders/{id}, and no callback task exists.
-  const openPlatform = config.openPlatformCallback && createOpenPlatformClient(config.openPlatformCallback);
+  const openPlatform = config.openPlatformCallback && createOpenPlatformClient({ ...config.openPlatformCallback, timeoutMs: config.lanes.callback.timeoutMs });
 
   const definitions: Projection[] = [
     ordersProjection(msisdnKey),
     entitlementsProjection(),
-    tasksProjection({ paymentQueryAfterSeconds: config.paymentQueryAfterSeconds, callbacks: openPlatform !== undefined }),
+    outboundQueueProjection({ paymentQueryAfterSeconds: config.paymentQueryAfterSeconds, callbacks: openPlatform !== undefined }),
     financeProjection(),
     journalProjection(),
     processReactor(ledger, logger),
   ];
   await prepareProjections(reads, definitions);
   const projections = new Map<string, RunningProjection>();
-  let worker: TaskWorker | undefined;
+  let worker: OutboundWorker | undefined;
   let sealer: { stop(): void } | undefined;
+  /**
+   * Resolves once the named read model holds everything recorded so far: waits on the projection where
+   * this process runs it, and on the read store's checkpoint where another process does (shared store).
+   */
+  const caughtUp = async (name: string, timeoutMs: number): Promise<void> => {
+    const head = await store.headPosition();
+    const local = projections.get(name);
+    if (local?.state() === 'active') return local.waitFor(head, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    while (!reached(await reads.checkpoint(name), head)) {
+      if (Date.now() > deadline) throw new Error(`read model ${name} did not catch up within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
   /**
    * Who holds the leases. A listening process is `host:port`: restarted after a crash on the same
    * port, it takes its own leases back at once instead of waiting for them to expire, and two live
@@ -157,10 +188,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       reads,
       ledger,
       msisdnKey,
-      caughtUp: async (name, timeoutMs) => {
-        // Where the projection runs in another process, there is nothing to wait on here.
-        await projections.get(name)?.waitFor(await store.headPosition(), timeoutMs);
-      },
+      caughtUp,
     },
     ...(!config.production &&
       integrations.simulated.sms && {
@@ -204,34 +232,40 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
           startProjection(d, { events: store, reads, owner, logger, now }),
         );
       }
-      const tasks = projections.get('tasks');
-      const entitlements = projections.get('entitlements');
-      if (!tasks || !entitlements) throw new Error('unreachable: tasks and entitlements projections are defined');
-      worker = startTaskWorker({
+      const { lanes } = config;
+      worker = startOutboundWorker({
         ledger,
         reads,
-        tasks,
-        entitlements,
-        platform: integrations.paymentPlatform,
-        boss: integrations.boss,
-        sms: integrations.sms,
-        ...(openPlatform && { openPlatform }),
-        notifyUrl: `${config.publicBaseUrl}/v1/payment-notifications`,
+        actions: {
+          expire: expireAction({ ledger }),
+          sms: smsAction({ ledger, sms: integrations.sms }),
+          trade: tradeAction({
+            ledger,
+            platform: integrations.paymentPlatform,
+            notifyUrl: `${config.publicBaseUrl}/v1/payment-notifications`,
+            notCreatedGraceSeconds: config.paymentQueryAfterSeconds,
+          }),
+          query: queryAction({ ledger, platform: integrations.paymentPlatform }),
+          refund: refundAction({ ledger, platform: integrations.paymentPlatform }),
+          boss: bossAction({ ledger, boss: integrations.boss, reads, entitlementsCaughtUp: () => caughtUp('entitlements', 10_000) }),
+          callback: callbackAction({ store, openPlatform: openPlatform || undefined }),
+        },
+        lanes: { ...lanes, timer: { concurrency: 8, timeoutMs: 10_000 } },
+        breaker: { ...config.breaker, maxCooldownMs: config.breaker.cooldownMs * 8 },
+        policy: config,
         owner,
         logger,
-        retryBaseMs: config.retryBaseMs,
-        retryMaxAttempts: config.retryMaxAttempts,
-        paymentQueryAfterSeconds: config.paymentQueryAfterSeconds,
         onOutcome: metrics.observeOutbound,
+        onGaveUp: metrics.observeGaveUp,
       });
       sealer = startDailySeal({ store, now, logger });
     },
     close: async () => {
       await built.close();
       sealer?.stop();
-      logger.info('shutdown: requests drained; stopping the task worker');
+      logger.info('shutdown: requests drained; stopping the outbound worker');
       await worker?.stop();
-      logger.info('shutdown: task worker stopped; stopping projections');
+      logger.info('shutdown: outbound worker stopped; stopping projections');
       await Promise.all([...projections.values()].map((p) => p.stop()));
       logger.info('shutdown: projections stopped, checkpoints committed; closing stores');
       integrations.close();

@@ -30,10 +30,20 @@ export type Config = {
   orderTtlSeconds: number;
   codeTtlSeconds: number;
   paymentQueryAfterSeconds: number;
+  /** How long an unknown payment outcome (a trade, a query, a refund) is asked about before a person must look. */
+  paymentQueryDeadlineSeconds: number;
+  /** A partner's timestamp further than this from our clock is flagged (metrics, log). */
+  partnerClockSkewSeconds: number;
   retryBaseMs: number;
   retryMaxAttempts: number;
+  /** Each lane's circuit breaker: failed calls in a row that open it, and its first cool-down (doubling, up to 8×). */
+  breaker: { threshold: number; cooldownMs: number };
+  /** Per partner lane: calls in flight at once and one call's timeout. */
+  lanes: { sms: LaneConfig; platform: LaneConfig; boss: LaneConfig; callback: LaneConfig };
   logLevel: string;
 };
+
+export type LaneConfig = { concurrency: number; timeoutMs: number };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -66,8 +76,20 @@ const envSchema = z.object({
   ORDER_TTL_SECONDS: int(1, 7 * 24 * 3600).default(900),
   CODE_TTL_SECONDS: int(1, 24 * 3600).default(300),
   PAYMENT_QUERY_AFTER_SECONDS: int(1, 24 * 3600).default(120),
+  PAYMENT_QUERY_DEADLINE_SECONDS: int(60, 30 * 24 * 3600).default(86_400),
+  PARTNER_CLOCK_SKEW_SECONDS: int(1, 24 * 3600).default(600),
   RETRY_BASE_MS: int(1, 600_000).default(1000),
   RETRY_MAX_ATTEMPTS: int(1, 100).default(8),
+  OUTBOUND_BREAKER_THRESHOLD: int(1, 1000).default(5),
+  OUTBOUND_BREAKER_COOLDOWN_MS: int(10, 600_000).default(2000),
+  SMS_CONCURRENCY: int(1, 256).default(16),
+  SMS_TIMEOUT_MS: int(100, 120_000).default(5000),
+  PAYMENT_PLATFORM_CONCURRENCY: int(1, 256).default(16),
+  PAYMENT_PLATFORM_TIMEOUT_MS: int(100, 120_000).default(5000),
+  BOSS_CONCURRENCY: int(1, 256).default(8),
+  BOSS_TIMEOUT_MS: int(100, 120_000).default(5000),
+  OPEN_PLATFORM_CALLBACK_CONCURRENCY: int(1, 256).default(4),
+  OPEN_PLATFORM_CALLBACK_TIMEOUT_MS: int(100, 120_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -123,8 +145,17 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
     orderTtlSeconds: e.ORDER_TTL_SECONDS,
     codeTtlSeconds: e.CODE_TTL_SECONDS,
     paymentQueryAfterSeconds: e.PAYMENT_QUERY_AFTER_SECONDS,
+    paymentQueryDeadlineSeconds: e.PAYMENT_QUERY_DEADLINE_SECONDS,
+    partnerClockSkewSeconds: e.PARTNER_CLOCK_SKEW_SECONDS,
     retryBaseMs: e.RETRY_BASE_MS,
     retryMaxAttempts: e.RETRY_MAX_ATTEMPTS,
+    breaker: { threshold: e.OUTBOUND_BREAKER_THRESHOLD, cooldownMs: e.OUTBOUND_BREAKER_COOLDOWN_MS },
+    lanes: {
+      sms: { concurrency: e.SMS_CONCURRENCY, timeoutMs: e.SMS_TIMEOUT_MS },
+      platform: { concurrency: e.PAYMENT_PLATFORM_CONCURRENCY, timeoutMs: e.PAYMENT_PLATFORM_TIMEOUT_MS },
+      boss: { concurrency: e.BOSS_CONCURRENCY, timeoutMs: e.BOSS_TIMEOUT_MS },
+      callback: { concurrency: e.OPEN_PLATFORM_CALLBACK_CONCURRENCY, timeoutMs: e.OPEN_PLATFORM_CALLBACK_TIMEOUT_MS },
+    },
     logLevel: e.LOG_LEVEL,
   };
 };

@@ -9,7 +9,7 @@
  * when one of its grants covers the instant; like the live view, its validUntil is the end of the
  * last grant known then (renewals stack).
  */
-import { readOrderEvent } from '../commands/aggregates.ts';
+import { readOrderEvent } from '../domain/order/order.ts';
 import { assertNever } from '../domain/never.ts';
 import { orderStream, type OrderEvent } from '../domain/order/order.ts';
 import { ORDERS } from '../projections/orders.ts';

@@ -2,8 +2,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CommandOutcome } from '../commands/execute.ts';
 import type { RunningProjection } from '../projections/runner.ts';
-import type { OutboundOutcome } from '../projections/task-worker.ts';
-import type { TaskKind } from '../projections/tasks.ts';
+import type { OutboundOutcome } from '../outbound/worker.ts';
+import type { GiveUpReason, TaskKind } from '../outbound/task.ts';
 import { reached, type EventStore } from '../stores/event-store.ts';
 
 export type Metrics = {
@@ -11,6 +11,10 @@ export type Metrics = {
   observeCommand(command: string, outcome: CommandOutcome, seconds: number): void;
   observeAppend(seconds: number): void;
   observeOutbound(kind: TaskKind, outcome: OutboundOutcome): void;
+  /** A task gave up: a person may have to look (customer service, finance). */
+  observeGaveUp(kind: TaskKind, reason: GiveUpReason): void;
+  /** A partner's timestamp was further from our clock than PARTNER_CLOCK_SKEW_SECONDS. */
+  observeClockSkew(partner: string): void;
   watchProjections(store: EventStore, projections: () => readonly RunningProjection[], now: () => Date): void;
 };
 
@@ -48,6 +52,18 @@ export const createMetrics = (): Metrics => {
     labelNames: ['system', 'task', 'outcome'],
     registers: [registry],
   });
+  const gaveUp = new Counter({
+    name: 'tvpay_outbound_gave_up_total',
+    help: 'Outbound tasks that gave up, by kind and reason (refused: a final answer; exhausted: attempts; deadline)',
+    labelNames: ['kind', 'reason'],
+    registers: [registry],
+  });
+  const skew = new Counter({
+    name: 'tvpay_partner_clock_skew_total',
+    help: 'Partner timestamps further from our clock than PARTNER_CLOCK_SKEW_SECONDS (recorded, never used to schedule)',
+    labelNames: ['partner'],
+    registers: [registry],
+  });
   let watch: (() => Promise<void>) | undefined;
   const lag = new Gauge({
     name: 'tvpay_projection_lag_seconds',
@@ -66,6 +82,8 @@ export const createMetrics = (): Metrics => {
     },
     observeAppend: (seconds) => appendSeconds.observe(seconds),
     observeOutbound: (kind, outcome) => outbound.inc({ system: SYSTEM_OF[kind], task: kind, outcome }),
+    observeGaveUp: (kind, reason) => gaveUp.inc({ kind, reason }),
+    observeClockSkew: (partner) => skew.inc({ partner }),
     watchProjections: (store, projections, now) => {
       watch = async () => {
         const head = await store.headPosition();

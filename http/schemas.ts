@@ -62,6 +62,11 @@ export const paymentParams = z.object({ paymentId: uuid });
 
 export const confirmBody = z.strictObject({ code: z.string().regex(/^\d{6}$/, 'six digits') });
 
+export const resolveBody = z.strictObject({
+  decision: z.enum(['accept', 'refund']).describe('accept: the amount the platform took pays the order; refund: it goes back'),
+  reason: z.string().trim().min(3).max(500).describe('why, for the history'),
+});
+
 export const notificationBody = z.strictObject({
   notificationId: z.string().min(1).max(128),
   tradeNo: z.string().min(1).max(128),

@@ -20,6 +20,9 @@ export type HttpCall = CallTarget & {
 
 export const DEFAULT_TIMEOUT_MS = 5_000;
 
+/** Names this process to partners (and in their logs): which of several ledger processes made a call. */
+const USER_AGENT = `tvpay-ledger (pid ${process.pid})`;
+
 export const joinUrl = (baseUrl: string, path: string): string => `${baseUrl.replace(/\/+$/, '')}${path}`;
 
 const errorCode = (err: unknown): string => {
@@ -32,7 +35,7 @@ const errorCode = (err: unknown): string => {
 export async function httpCall(c: HttpCall): Promise<{ status: number; text: string }> {
   const fetchFn = c.fetchFn ?? fetch;
   try {
-    const init: RequestInit = { method: c.method, headers: c.headers, signal: AbortSignal.timeout(c.timeoutMs) };
+    const init: RequestInit = { method: c.method, headers: { 'user-agent': USER_AGENT, ...c.headers }, signal: AbortSignal.timeout(c.timeoutMs) };
     if (c.body !== undefined) init.body = c.body;
     const res = await fetchFn(c.url, init);
     return { status: res.status, text: await res.text() };

@@ -17,8 +17,8 @@ export type IntegrationsConfig = {
   bossUrl?: string;
   bossToken?: string;
   smsGatewayUrl?: string;
-  /** Per-request timeout of the HTTP clients; default 5000 ms. */
-  timeoutMs?: number;
+  /** Per-request timeout of each system's HTTP client (each partner its own); default 5000 ms. */
+  timeouts?: { platform?: number; boss?: number; sms?: number };
   /** Extra options for the in-process simulators (ignored where a URL is configured). */
   simulators?: {
     platform?: Omit<PlatformSimulatorOptions, 'secrets'>;
@@ -38,21 +38,21 @@ export type Integrations = {
 };
 
 export function createIntegrations(c: IntegrationsConfig): Integrations {
-  const timeout = c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs };
+  const timeout = (ms: number | undefined) => (ms === undefined ? {} : { timeoutMs: ms });
   const simulated: Integrations['simulated'] = {};
 
   let paymentPlatform: PaymentPlatform;
-  if (c.paymentPlatformUrl) paymentPlatform = createPaymentPlatformClient({ baseUrl: c.paymentPlatformUrl, secret: c.paymentPlatformSecret, ...timeout });
+  if (c.paymentPlatformUrl) paymentPlatform = createPaymentPlatformClient({ baseUrl: c.paymentPlatformUrl, secret: c.paymentPlatformSecret, ...timeout(c.timeouts?.platform) });
   else paymentPlatform = simulated.platform = createPlatformSimulator({ ...c.simulators?.platform, secrets: [c.paymentPlatformSecret] });
 
   let boss: Boss;
   if (c.bossUrl) {
     if (!c.bossToken) throw new Error('BOSS_TOKEN is required when BOSS_URL is set');
-    boss = createBossClient({ baseUrl: c.bossUrl, token: c.bossToken, ...timeout });
+    boss = createBossClient({ baseUrl: c.bossUrl, token: c.bossToken, ...timeout(c.timeouts?.boss) });
   } else boss = simulated.boss = createBossSimulator(c.simulators?.boss);
 
   let sms: SmsGateway;
-  if (c.smsGatewayUrl) sms = createSmsClient({ baseUrl: c.smsGatewayUrl, ...timeout });
+  if (c.smsGatewayUrl) sms = createSmsClient({ baseUrl: c.smsGatewayUrl, ...timeout(c.timeouts?.sms) });
   else sms = simulated.sms = createSmsSimulator(c.simulators?.sms);
 
   return {

@@ -2,7 +2,7 @@
  * Channels open on each smartcard. One document per (card, package): renewals add
  * grants that extend it from its current end; a refund removes the order's grant.
  */
-import { readOrderEvent } from '../commands/aggregates.ts';
+import { readOrderEvent } from '../domain/order/order.ts';
 import type { RecordedEvent } from '../stores/event-store.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
 import { records, str, strings } from './doc.ts';

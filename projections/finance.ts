@@ -4,8 +4,8 @@
  * Standard Time (UTC+8). Totals are summed from the entries when read, so there is no
  * counter document to keep consistent under replays.
  */
-import { readPaymentEvent } from '../commands/aggregates.ts';
 import { accountingDay } from '../domain/accounts.ts';
+import { readPaymentEvent } from '../domain/payment/payment.ts';
 import type { Money } from '../domain/money.ts';
 import { assertNever } from '../domain/never.ts';
 import type { PaymentEvent } from '../domain/payment/payment.ts';
@@ -62,7 +62,8 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
     case 'PaymentRequested':
       return [{ kind: 'upsert', collection: FINANCE_PAYMENTS, doc: { id: e.data.paymentId, orderId: e.data.orderId, subject: e.data.subject } }];
     case 'PaymentSucceeded':
-      return entry('charge', e.data.paidAt, e.data.amount, { tradeNo: e.data.tradeNo });
+      // Our time of record dates the charge; the platform's paidAt never picks the accounting day.
+      return entry('charge', e.data.at, e.data.amount, { tradeNo: e.data.tradeNo });
     case 'PaymentRefunded':
       return entry('refund', e.data.at, e.data.amount, { refundNo: e.data.refundNo });
     case 'PaymentFlagged':
@@ -74,6 +75,8 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
     case 'PaymentSubmitted':
     case 'PaymentFailed':
     case 'PaymentVoided':
+    case 'PaymentRefundRequested':
+    case 'PaymentReviewed':
       return [];
     default:
       return assertNever(e);

@@ -4,7 +4,8 @@
  * documents), and the books of each order between events. Recognition entries a refund takes back
  * (days not reached yet) are deleted in the same commit as the refund's entry.
  */
-import { readOrderEvent, readPaymentEvent } from '../commands/aggregates.ts';
+import { readOrderEvent } from '../domain/order/order.ts';
+import { readPaymentEvent } from '../domain/payment/payment.ts';
 import { journalStep, orderIdOf, type DayShare, type JournalEntry, type OrderBook } from '../domain/accounts.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
 import { MalformedDoc, num, str } from './doc.ts';
@@ -26,7 +27,15 @@ const scheduleOf = (doc: Doc): DayShare[] => {
 
 const bookOf = (doc: Doc | null): OrderBook | undefined =>
   doc
-    ? { orderId: doc.id, paymentId: str(doc, 'paymentId'), kept: num(doc, 'kept'), held: num(doc, 'held'), refundDue: num(doc, 'refundDue'), schedule: scheduleOf(doc) }
+    ? {
+        orderId: doc.id,
+        paymentId: str(doc, 'paymentId'),
+        kept: num(doc, 'kept'),
+        held: num(doc, 'held'),
+        dueKept: num(doc, 'dueKept'),
+        dueHeld: num(doc, 'dueHeld'),
+        schedule: scheduleOf(doc),
+      }
     : undefined;
 
 /** An entry as stored: the entry itself, plus its accounts for filtering. */

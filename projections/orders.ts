@@ -2,7 +2,8 @@
  * The customer-service view of orders, and the phone's view of payments.
  * Phone numbers are kept masked, plus a keyed digest for searching.
  */
-import { readOrderEvent, readPaymentEvent } from '../commands/aggregates.ts';
+import { readOrderEvent } from '../domain/order/order.ts';
+import { readPaymentEvent } from '../domain/payment/payment.ts';
 import { maskMsisdn } from '../commands/msisdn.ts';
 import { assertNever } from '../domain/never.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
@@ -82,7 +83,11 @@ const onOrder = async (e: OrderEvent, event: RecordedEvent, view: ReadView, sear
     case 'OrderPaymentPending':
       return patch({ status: 'payment_pending', steps: { paymentPendingAt: e.data.at } });
     case 'OrderPaid':
-      return patch({ status: 'paid', steps: { paidAt: e.data.paidAt }, payment: { tradeNo: e.data.tradeNo } });
+      return patch({
+        status: 'paid',
+        steps: { paidAt: e.data.paidAt },
+        payment: { tradeNo: e.data.tradeNo, ...(e.data.platformPaidAt !== undefined && { platformPaidAt: e.data.platformPaidAt }) },
+      });
     case 'OrderPaymentFailed':
       return patch({ status: 'payment_failed', failureReason: e.data.reason, steps: { paymentFailedAt: e.data.at } });
     case 'OrderCancelled':
@@ -153,13 +158,18 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
     case 'PaymentSubmitted':
       return both({ status: 'submitted', tradeNo: e.data.tradeNo }, { payment: { status: 'submitted', tradeNo: e.data.tradeNo }, steps: { submittedAt: e.data.at } });
     case 'PaymentSucceeded':
-      return both({ status: 'succeeded', tradeNo: e.data.tradeNo, paidAt: e.data.paidAt });
+      // paidAt: our time of record; platformPaidAt: the platform's claim, shown, never trusted.
+      return both({ status: 'succeeded', tradeNo: e.data.tradeNo, paidAt: e.data.at, platformPaidAt: e.data.paidAt });
     case 'PaymentFailed':
       return both({ status: 'failed', failureReason: e.data.reason }, { payment: { status: 'failed', failureReason: e.data.reason, detail: e.data.detail } });
     case 'PaymentFlagged':
       return both({ status: 'flagged', flagReason: e.data.reason, reported: e.data.reported });
     case 'PaymentVoided':
       return both({ status: 'voided', voidReason: e.data.reason });
+    case 'PaymentRefundRequested':
+      return both({ status: 'refunding', refundNo: e.data.refundNo, refundReason: e.data.reason, refundRequestedAt: e.data.at });
+    case 'PaymentReviewed':
+      return both({ review: { decision: e.data.decision, reason: e.data.reason, by: e.data.by, at: e.data.at } });
     case 'PaymentRefunded':
       return both({ status: 'refunded', refundNo: e.data.refundNo });
     default:

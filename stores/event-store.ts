@@ -6,7 +6,9 @@
  * - an append is atomic and durable before its promise resolves;
  * - the expected revision is checked inside the same atomic step as the write;
  * - appending the same event ids at the same expected revision again is a no-op
- *   that answers like the first append (idempotent retry), never a duplicate;
+ *   that answers like the first append (idempotent retry), never a duplicate — but only
+ *   when each event's type and data are the same too: an id reused with different content
+ *   is refused with EventIdConflict (a concurrent writer got there first with other facts);
  * - the global log is read in commit order, with no event skipped and none twice.
  */
 
@@ -85,6 +87,36 @@ export class WrongExpectedRevision extends Error {
     super(`stream ${streamId}: expected revision ${String(expected)}, actual ${actual}`);
   }
 }
+
+/**
+ * The events' ids are already in the stream where this append puts them, but with other content:
+ * not a retry of this append but another writer's, who derived the same ids from the same state.
+ * Like WrongExpectedRevision, the writer should read the stream again and decide again.
+ */
+export class EventIdConflict extends Error {
+  override readonly name = 'EventIdConflict';
+  constructor(
+    readonly streamId: string,
+    readonly eventId: string,
+  ) {
+    super(`stream ${streamId}: event id ${eventId} is already used with other content`);
+  }
+}
+
+/** Same type and same data (key order ignored): what makes a reused event id a retry rather than a conflict. */
+export const sameContent = (a: { type: string; data: unknown }, b: { type: string; data: unknown }): boolean =>
+  a.type === b.type && sameJson(a.data, b.data);
+
+const sameJson = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  }
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const ea = Object.entries(a).filter(([, v]) => v !== undefined);
+  const mb = new Map(Object.entries(b).filter(([, v]) => v !== undefined));
+  return ea.length === mb.size && ea.every(([k, v]) => mb.has(k) && sameJson(v, mb.get(k)));
+};
 
 export const comparePositions = (a: Position, b: Position): number =>
   a.commit < b.commit ? -1 : a.commit > b.commit ? 1 : a.prepare < b.prepare ? -1 : a.prepare > b.prepare ? 1 : 0;

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accountingDay } from '../projections/finance.ts';
 import { auditLog } from '../scripts/audit/audit-log.ts';
 import { expectProblem } from './api/support.ts';
-import { caughtUp, orderInStatus, placeAndConfirm } from './flow/support.ts';
+import { caughtUp, eventually, getOrder, orderInStatus, placeAndConfirm } from './flow/support.ts';
 import { bearer, startTestLedger, TOKENS, type TestLedger } from './support/ledger-app.ts';
 
 let t: TestLedger;
@@ -29,7 +29,9 @@ describe('finance ledger', () => {
     await orderInStatus(t, refunded.orderId, 'refunded');
     platform.setFaults({ amountMismatchFen: 1 });
     const flagged = await placeAndConfirm(t, 'fin-flagged', { productId: 'opera-month' });
-    await orderInStatus(t, flagged.orderId, 'payment_failed');
+    // The order waits for an admin's review of the mismatched amount.
+    await eventually(t, async () => ((await getOrder(t, flagged.orderId))?.payment as { status?: string } | undefined)?.status === 'flagged' || undefined, 'the payment to be flagged');
+    expect((await getOrder(t, flagged.orderId))?.status).toBe('payment_pending');
     await caughtUp(t);
 
     const day = accountingDay(t.clock.now.toISOString());

@@ -13,7 +13,7 @@ import { listen, platformHandler } from '../integrations/simulators/http-server.
 import { reconcileScript } from '../scripts/reconcile.ts';
 import { compareDay, type DayReport } from '../scripts/reconcile/compare.ts';
 import { replayPayments, type OurPayment } from '../scripts/reconcile/ours.ts';
-import { caughtUp, orderInStatus, placeAndConfirm } from './flow/support.ts';
+import { caughtUp, eventually, orderInStatus, placeAndConfirm } from './flow/support.ts';
 import { PLATFORM_SECRET, startTestLedger, type TestLedger } from './support/ledger-app.ts';
 import { runChild, runInProcess } from './support/run-script.ts';
 
@@ -157,7 +157,8 @@ describe('against the platform the service talked to', () => {
     await orderInStatus(t, failed.orderId, 'payment_failed');
     platform().setFaults({ amountMismatchFen: 1 });
     const flagged = await placeAndConfirm(t, 'rec-flagged', { productId: 'opera-month' });
-    await orderInStatus(t, flagged.orderId, 'payment_failed');
+    // Flagged for an admin's review: the money was taken, the order waits.
+    await eventually(t, async () => ((await t.service.ledger.store.readStream(`payment-${flagged.paymentId}`)).some((e) => e.type === 'PaymentFlagged') ? true : undefined), 'the flag');
     const declined = (await t.placeOrder({ productId: 'opera-month' }, 'rec-declined')).json<{ orderId: string; paymentId: string }>();
     await t.app.inject({ method: 'POST', url: `/v1/payments/${declined.paymentId}/decline`, headers: { authorization: 'Bearer test-phone-app-token' } });
     await orderInStatus(t, declined.orderId, 'cancelled');

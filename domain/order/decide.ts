@@ -30,7 +30,8 @@ export type PlaceOrder = {
   now: Date;
 };
 export type MarkPaymentPending = { type: 'MarkPaymentPending'; orderId: string; paymentId: string; now: Date };
-export type MarkPaid = { type: 'MarkPaid'; orderId: string; paymentId: string; tradeNo: string; amount: Money; paidAt: string };
+/** `paidAt`: when we recorded the payment's success (ours); `platformPaidAt`: what the platform claims, kept for the record. */
+export type MarkPaid = { type: 'MarkPaid'; orderId: string; paymentId: string; tradeNo: string; amount: Money; paidAt: string; platformPaidAt?: string };
 export type MarkPaymentFailed = { type: 'MarkPaymentFailed'; orderId: string; reason: string; now: Date };
 export type CancelOrder = { type: 'CancelOrder'; orderId: string; reason: CancelReason; now: Date };
 export type ExpireOrder = { type: 'ExpireOrder'; orderId: string; now: Date };
@@ -160,7 +161,14 @@ const markPaid = (cmd: MarkPaid, state: Placed): OrderEvent[] => {
       return [
         {
           type: 'OrderPaid',
-          data: { orderId: state.orderId, paymentId: cmd.paymentId, tradeNo: cmd.tradeNo, amount: cmd.amount, paidAt: cmd.paidAt },
+          data: {
+            orderId: state.orderId,
+            paymentId: cmd.paymentId,
+            tradeNo: cmd.tradeNo,
+            amount: cmd.amount,
+            paidAt: cmd.paidAt,
+            ...(cmd.platformPaidAt !== undefined && { platformPaidAt: cmd.platformPaidAt }),
+          },
         },
       ];
     case 'paid':
@@ -196,9 +204,14 @@ const markPaymentFailed = (cmd: MarkPaymentFailed, state: Placed): OrderEvent[] 
   }
 };
 
-/** Only an order still waiting for the subscriber's confirmation can be cancelled; once money may move, it cannot. */
+/**
+ * Only an order still waiting for the subscriber's confirmation can be cancelled; once money may move,
+ * it cannot. A cancel that comes from the payment (declined, too many wrong codes) finds an order that
+ * already closed otherwise (expired meanwhile) already so.
+ */
 const cancel = (cmd: CancelOrder, state: Placed): OrderEvent[] => {
   if (state.status === 'cancelled') return [];
+  if (cmd.reason !== 'customer' && (state.status === 'expired' || state.status === 'payment_failed')) return [];
   if (state.status !== 'awaiting_confirmation') throw new OrderNotCancellable(state.orderId, state.status);
   return [{ type: 'OrderCancelled', data: { orderId: state.orderId, reason: cmd.reason, at: iso(cmd.now) } }];
 };
@@ -243,8 +256,22 @@ const requestReprovision = (cmd: RequestReprovision, state: Placed): OrderEvent[
   return [{ type: 'OrderReprovisionRequested', data: { orderId: state.orderId, requestNo: state.lastRequestNo + 1, at: iso(cmd.now) } }];
 };
 
+/** Money comes back only for an order that did not get its goods: never for a paid or provisioned one. */
 const markRefunded = (cmd: MarkRefunded, state: Placed): OrderEvent[] => {
-  if (state.status === 'refunded') return [];
-  if (state.status !== 'provisioning_failed') throw new OrderNotRefundable(state.orderId, state.status);
-  return [{ type: 'OrderRefunded', data: { orderId: state.orderId, refundNo: cmd.refundNo, amount: cmd.amount, at: iso(cmd.now) } }];
+  switch (state.status) {
+    case 'refunded':
+      return [];
+    case 'provisioning_failed':
+    case 'payment_pending':
+    case 'cancelled':
+    case 'expired':
+    case 'payment_failed':
+      return [{ type: 'OrderRefunded', data: { orderId: state.orderId, refundNo: cmd.refundNo, amount: cmd.amount, at: iso(cmd.now) } }];
+    case 'awaiting_confirmation':
+    case 'paid':
+    case 'provisioned':
+      throw new OrderNotRefundable(state.orderId, state.status);
+    default:
+      return assertNever(state);
+  }
 };

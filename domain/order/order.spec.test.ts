@@ -53,7 +53,15 @@ const placeOrder = (overrides: Partial<Extract<OrderCommand, { type: 'PlaceOrder
   ...overrides,
 });
 const markPaymentPending = (now = at(30), pid = paymentId): OrderCommand => ({ type: 'MarkPaymentPending', orderId, paymentId: pid, now });
-const markPaid = (paidAt = iso(60)): OrderCommand => ({ type: 'MarkPaid', orderId, paymentId, tradeNo: 'trade-1', amount: cny(3800), paidAt });
+const markPaid = (paidAt = iso(60), platformPaidAt?: string): OrderCommand => ({
+  type: 'MarkPaid',
+  orderId,
+  paymentId,
+  tradeNo: 'trade-1',
+  amount: cny(3800),
+  paidAt,
+  ...(platformPaidAt !== undefined && { platformPaidAt }),
+});
 const markPaymentFailed = (reason = 'platform_failed'): OrderCommand => ({ type: 'MarkPaymentFailed', orderId, reason, now: at(70) });
 const cancelOrder = (reason: CancelReason = 'customer'): OrderCommand => ({ type: 'CancelOrder', orderId, reason, now: at(40) });
 const expireOrder = (now = at(TTL)): OrderCommand => ({ type: 'ExpireOrder', orderId, now });
@@ -220,6 +228,13 @@ describe('MarkPaid', () => {
     order.given(placed, pending).when(markPaid(iso(60))).then(paid);
   });
 
+  it('keeps the platform’s own paidAt for the record, beside our time of record', () => {
+    order
+      .given(placed, pending)
+      .when(markPaid(iso(60), '2099-01-01T00:00:00.000Z'))
+      .then({ type: 'OrderPaid', data: { orderId, paymentId, tradeNo: 'trade-1', amount: cny(3800), paidAt: iso(60), platformPaidAt: '2099-01-01T00:00:00.000Z' } });
+  });
+
   it('from awaiting confirmation (pending step not recorded yet) → OrderPaid', () => {
     order.given(placed).when(markPaid(iso(60))).then(paid);
   });
@@ -265,6 +280,15 @@ describe('CancelOrder', () => {
 
   it.each(except('awaiting_confirmation', 'cancelled'))('a %s order → OrderNotCancellable', (status) => {
     order.given(...reach[status]).when(cancelOrder()).thenThrows(OrderNotCancellable, { orderId, state: status });
+  });
+
+  it.each(['expired', 'payment_failed'] as const)('a cancel from the payment (declined, 5 wrong codes) finds a %s order already closed: nothing', (status) => {
+    order.given(...reach[status]).when(cancelOrder('declined')).thenNothing();
+    order.given(...reach[status]).when(cancelOrder('too_many_wrong_codes')).thenNothing();
+  });
+
+  it.each(['payment_pending', 'paid', 'provisioned'] as const)('a cancel from the payment still refuses a %s order', (status) => {
+    order.given(...reach[status]).when(cancelOrder('declined')).thenThrows(OrderNotCancellable, { state: status });
   });
 });
 
@@ -370,7 +394,15 @@ describe('MarkRefunded', () => {
     order.given(...reach.refunded).when(markRefunded()).thenNothing();
   });
 
-  it.each(except('provisioning_failed', 'refunded'))('a %s order → OrderNotRefundable', (status) => {
+  it.each(['payment_pending', 'cancelled', 'expired', 'payment_failed'] as const)(
+    'money that arrived for a %s order goes back → OrderRefunded',
+    (status) => {
+      order.given(...reach[status]).when(markRefunded()).then(refunded);
+      expect(foldOrder([...reach[status], refunded])).toMatchObject({ status: 'refunded', refundNo: 'refund-1' });
+    },
+  );
+
+  it.each(['awaiting_confirmation', 'paid', 'provisioned'] as const)('a %s order → OrderNotRefundable (it has or may still get its goods)', (status) => {
     order.given(...reach[status]).when(markRefunded()).thenThrows(OrderNotRefundable, { orderId, state: status });
   });
 });

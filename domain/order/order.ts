@@ -6,6 +6,10 @@
  *        │                        │              └──▶ provisioning_failed ─▶ refunded
  *        ├─▶ cancelled / expired   └─▶ payment_failed
  *        └─▶ payment_failed
+ *
+ * Money the platform took that did not buy the goods is returned, whatever the order's state
+ * short of paid: payment_pending (an admin refunded a mismatched amount), cancelled, expired and
+ * payment_failed (the platform charged after we closed the payment) also end refunded.
  */
 import type { Money } from '../money.ts';
 import { assertNever } from '../never.ts';
@@ -38,9 +42,14 @@ export type OrderPlaced = {
   };
 };
 export type OrderPaymentPending = { type: 'OrderPaymentPending'; data: { orderId: string; paymentId: string; at: string } };
+/**
+ * `paidAt` is our time of record (when we recorded the platform's result; in logs written before
+ * partner clocks were distrusted, it may be the platform's). `platformPaidAt` is the platform's own
+ * claim, recorded and shown, never used to schedule or to date anything.
+ */
 export type OrderPaid = {
   type: 'OrderPaid';
-  data: { orderId: string; paymentId: string; tradeNo: string; amount: Money; paidAt: string };
+  data: { orderId: string; paymentId: string; tradeNo: string; amount: Money; paidAt: string; platformPaidAt?: string };
 };
 export type OrderPaymentFailed = { type: 'OrderPaymentFailed'; data: { orderId: string; reason: string; at: string } };
 export type OrderCancelled = { type: 'OrderCancelled'; data: { orderId: string; reason: CancelReason; at: string } };
@@ -83,7 +92,7 @@ export type Order =
   | (OrderFacts & Paid & Provisioning & { status: 'paid' })
   | (OrderFacts & Paid & Provisioning & { status: 'provisioned'; bossRef: string; validFrom: string; validUntil: string; provisionedRequestNo: number })
   | (OrderFacts & Paid & { status: 'provisioning_failed'; reason: string })
-  | (OrderFacts & Paid & { status: 'refunded'; refundNo: string })
+  | (OrderFacts & Partial<Paid> & { status: 'refunded'; refundNo: string })
   | (OrderFacts & { status: 'cancelled'; reason: CancelReason; at: string })
   | (OrderFacts & { status: 'expired'; at: string })
   | (OrderFacts & { status: 'payment_failed'; reason: string; at: string });
@@ -140,9 +149,17 @@ export const evolveOrder = (state: Order, event: OrderEvent): Order => {
     case 'OrderReprovisionRequested':
       return state.status === 'paid' || state.status === 'provisioned' ? { ...state, lastRequestNo: event.data.requestNo } : state;
     case 'OrderRefunded':
-      return state.status === 'provisioning_failed'
-        ? { ...facts(state), paymentId: state.paymentId, tradeNo: state.tradeNo, paidAt: state.paidAt, status: 'refunded', refundNo: event.data.refundNo }
-        : state;
+      switch (state.status) {
+        case 'provisioning_failed':
+          return { ...facts(state), paymentId: state.paymentId, tradeNo: state.tradeNo, paidAt: state.paidAt, status: 'refunded', refundNo: event.data.refundNo };
+        case 'payment_pending':
+        case 'cancelled':
+        case 'expired':
+        case 'payment_failed':
+          return { ...facts(state), status: 'refunded', refundNo: event.data.refundNo };
+        default:
+          return state;
+      }
     default:
       return assertNever(event);
   }
@@ -166,5 +183,25 @@ export const facts = (state: Exclude<Order, { status: 'none' }>): OrderFacts => 
   client: state.client,
   requestHash: state.requestHash,
 });
+
+/** Every order event type: a new one that is not listed here fails the typecheck. */
+const ORDER_EVENT_TYPES = {
+  OrderPlaced: true,
+  OrderPaymentPending: true,
+  OrderPaid: true,
+  OrderPaymentFailed: true,
+  OrderCancelled: true,
+  OrderExpired: true,
+  OrderProvisioned: true,
+  OrderProvisioningFailed: true,
+  OrderReprovisionRequested: true,
+  OrderRefunded: true,
+} satisfies Record<OrderEvent['type'], true>;
+
+const isOrderEventType = (type: string): type is OrderEvent['type'] => Object.hasOwn(ORDER_EVENT_TYPES, type);
+
+/** A stored event as an order event, or undefined for another type. Stored events were written by this decider (schema version 1): the type selects the shape. */
+export const readOrderEvent = (e: { type: string; data: Record<string, unknown> }): OrderEvent | undefined =>
+  isOrderEventType(e.type) ? ({ type: e.type, data: e.data } as OrderEvent) : undefined;
 
 export const foldOrder = (events: readonly OrderEvent[]): Order => events.reduce(evolveOrder, initialOrder);

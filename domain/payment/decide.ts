@@ -10,6 +10,7 @@ import {
   PaymentClosed,
   PaymentNotFound,
   PaymentNotRefundable,
+  PaymentNotReviewable,
   PaymentNotSubmittable,
   ResendLimitReached,
 } from '../errors.ts';
@@ -19,9 +20,12 @@ import {
   MAX_RESENDS,
   MAX_WRONG_CODES,
   RESEND_INTERVAL_SECONDS,
+  refundNoFor,
   type Payment,
   type PaymentEvent,
+  type RefundReason,
   type ResultSource,
+  type ReviewDecision,
   type VoidReason,
 } from './payment.ts';
 
@@ -36,9 +40,19 @@ export type RequestPayment = {
   codeTtlSeconds: number;
   now: Date;
 };
-/** `codeMatches`: the presented code equals the current code (checked by the caller, who holds the secret). */
-export type ConfirmPayment = { type: 'ConfirmPayment'; paymentId: string; codeMatches: boolean; now: Date };
-export type ResendCode = { type: 'ResendCode'; paymentId: string; codeTtlSeconds: number; now: Date };
+/** Whether the presented code is code number `seq` (a pure function: the caller holds the secret). */
+export type PresentedCode = { matches(seq: number): boolean };
+/**
+ * `attemptId`: this confirmation attempt, made by the server for each request (never the caller's).
+ * It is in the facts the attempt records, so two attempts at the same moment never pass for one
+ * retried attempt: each wrong code costs a strike, and of concurrent right codes one confirms.
+ */
+export type ConfirmPayment = { type: 'ConfirmPayment'; paymentId: string; code: PresentedCode; attemptId: string; now: Date };
+/**
+ * `codeDelivered`: whether the SMS with code `seq` reached the gateway; if the current code was never
+ * delivered, a new one may be asked for at once. About another code than the current one, it says nothing.
+ */
+export type ResendCode = { type: 'ResendCode'; paymentId: string; codeTtlSeconds: number; codeDelivered: { seq: number; delivered: boolean }; now: Date };
 export type DeclinePayment = { type: 'DeclinePayment'; paymentId: string; now: Date };
 export type RecordTradeCreated = { type: 'RecordTradeCreated'; paymentId: string; tradeNo: string; now: Date };
 /** A result from the platform: a signed notification, or the answer to our query when a notification is late. */
@@ -54,7 +68,20 @@ export type RecordPlatformResult = {
   failureReason?: string;
   now: Date;
 };
+/** Trade creation never reached the platform, and its deadline has passed: the payment cannot go ahead. */
+export type RecordTradeNotCreated = { type: 'RecordTradeNotCreated'; paymentId: string; detail: string; now: Date };
 export type VoidPayment = { type: 'VoidPayment'; paymentId: string; reason: VoidReason; now: Date };
+/** Money that moved for this payment goes back: its order closed first, or provisioning failed for good. */
+export type RequestRefund = { type: 'RequestRefund'; paymentId: string; reason: Extract<RefundReason, 'order_closed' | 'provisioning_failed'>; now: Date };
+/** An admin's decision on a flagged payment. */
+export type ReviewPayment = {
+  type: 'ReviewPayment';
+  paymentId: string;
+  decision: ReviewDecision;
+  reason: string;
+  by: { role: string; client: string; name?: string };
+  now: Date;
+};
 export type RecordRefund = { type: 'RecordRefund'; paymentId: string; refundNo: string; amount: Money; now: Date };
 
 export type PaymentCommand =
@@ -64,7 +91,10 @@ export type PaymentCommand =
   | DeclinePayment
   | RecordTradeCreated
   | RecordPlatformResult
+  | RecordTradeNotCreated
   | VoidPayment
+  | RequestRefund
+  | ReviewPayment
   | RecordRefund;
 
 type Requested = Exclude<Payment, { status: 'none' }>;
@@ -84,8 +114,14 @@ export const decidePayment = (cmd: PaymentCommand, state: Payment): PaymentEvent
       return recordTrade(cmd, state);
     case 'RecordPlatformResult':
       return recordResult(cmd, state);
+    case 'RecordTradeNotCreated':
+      return recordTradeNotCreated(cmd, state);
     case 'VoidPayment':
       return voidPayment(cmd, state);
+    case 'RequestRefund':
+      return requestRefund(cmd, state);
+    case 'ReviewPayment':
+      return review(cmd, state);
     case 'RecordRefund':
       return recordRefund(cmd, state);
     default:
@@ -129,6 +165,7 @@ const requireAwaiting = (state: Requested): Awaiting => {
     case 'declined':
     case 'voided':
     case 'flagged':
+    case 'refunding':
     case 'refunded':
       throw new PaymentClosed(state.paymentId, state.status);
     default:
@@ -141,10 +178,15 @@ const confirm = (cmd: ConfirmPayment, current: Requested): PaymentEvent[] => {
   if (cmd.now.getTime() >= Date.parse(state.payBy)) throw new OrderNotPayable(state.orderId, 'awaiting_confirmation', 'past its payment deadline');
   if (cmd.now.getTime() >= Date.parse(state.code.expiresAt)) throw new CodeExpired(state.paymentId);
   const at = iso(cmd.now);
-  if (cmd.codeMatches) return [{ type: 'PaymentConfirmed', data: { paymentId: state.paymentId, orderId: state.orderId, at } }];
+  if (cmd.code.matches(state.code.seq)) {
+    return [{ type: 'PaymentConfirmed', data: { paymentId: state.paymentId, orderId: state.orderId, attemptId: cmd.attemptId, at } }];
+  }
   const wrongAttempts = state.code.wrongAttempts + 1;
   const attemptsLeft = MAX_WRONG_CODES - wrongAttempts;
-  const rejected: PaymentEvent = { type: 'PaymentCodeRejected', data: { paymentId: state.paymentId, wrongAttempts, attemptsLeft, at } };
+  const rejected: PaymentEvent = {
+    type: 'PaymentCodeRejected',
+    data: { paymentId: state.paymentId, wrongAttempts, attemptsLeft, attemptId: cmd.attemptId, at },
+  };
   if (attemptsLeft > 0) return [rejected];
   return [
     rejected,
@@ -160,7 +202,9 @@ const resend = (cmd: ResendCode, current: Requested): PaymentEvent[] => {
   if (cmd.now.getTime() >= Date.parse(state.payBy)) throw new OrderNotPayable(state.orderId, 'awaiting_confirmation', 'past its payment deadline');
   // No Retry-After here: no more codes will ever be sent for this payment.
   if (state.code.resends >= MAX_RESENDS) throw new ResendLimitReached(state.paymentId);
-  const nextAllowed = Date.parse(state.code.sentAt) + RESEND_INTERVAL_SECONDS * 1000;
+  // A code that never reached the gateway is no reason to wait.
+  const undelivered = cmd.codeDelivered.seq === state.code.seq && !cmd.codeDelivered.delivered;
+  const nextAllowed = undelivered ? 0 : Date.parse(state.code.sentAt) + RESEND_INTERVAL_SECONDS * 1000;
   if (cmd.now.getTime() < nextAllowed) throw new ResendLimitReached(state.paymentId, Math.ceil((nextAllowed - cmd.now.getTime()) / 1000));
   return [
     {
@@ -184,6 +228,7 @@ const recordTrade = (cmd: RecordTradeCreated, state: Requested): PaymentEvent[] 
     case 'succeeded':
     case 'failed':
     case 'flagged':
+    case 'refunding':
     case 'refunded':
       // The trade is known or its result already arrived: nothing to add.
       return [];
@@ -197,27 +242,27 @@ const recordTrade = (cmd: RecordTradeCreated, state: Requested): PaymentEvent[] 
 };
 
 /**
- * The platform's word on the money. A SUCCESS pays only a confirmed payment with the
- * same amount; any other SUCCESS is flagged for review and never pays. A result for a
- * payment that already has its final result is a duplicate or came out of order: ignored.
+ * The platform's word on the money. A SUCCESS pays only a confirmed payment with the same
+ * amount. A SUCCESS of another amount is flagged for an admin's review. A SUCCESS for a payment
+ * we never sent or already closed is flagged and refunded at once: money that moved is never
+ * left without the goods or a refund. A result for a payment that already has its final result
+ * is a duplicate or came out of order: ignored.
  */
 const recordResult = (cmd: RecordPlatformResult, state: Requested): PaymentEvent[] => {
   const at = iso(cmd.now);
-  const flag = (reason: 'amount_mismatch' | 'unexpected_success'): PaymentEvent[] => [
-    {
-      type: 'PaymentFlagged',
-      data: {
-        paymentId: state.paymentId,
-        orderId: state.orderId,
-        reason,
-        notificationId: cmd.notificationId,
-        tradeNo: cmd.tradeNo,
-        expected: state.amount,
-        reported: cmd.amount,
-        at,
-      },
+  const flag = (reason: 'amount_mismatch' | 'unexpected_success'): PaymentEvent => ({
+    type: 'PaymentFlagged',
+    data: {
+      paymentId: state.paymentId,
+      orderId: state.orderId,
+      reason,
+      notificationId: cmd.notificationId,
+      tradeNo: cmd.tradeNo,
+      expected: state.amount,
+      reported: cmd.amount,
+      at,
     },
-  ];
+  });
   switch (state.status) {
     case 'confirmed':
     case 'submitted':
@@ -225,7 +270,7 @@ const recordResult = (cmd: RecordPlatformResult, state: Requested): PaymentEvent
         case 'PROCESSING':
           return [];
         case 'SUCCESS':
-          if (!sameMoney(cmd.amount, state.amount)) return flag('amount_mismatch');
+          if (!sameMoney(cmd.amount, state.amount)) return [flag('amount_mismatch')];
           return [
             {
               type: 'PaymentSucceeded',
@@ -236,6 +281,7 @@ const recordResult = (cmd: RecordPlatformResult, state: Requested): PaymentEvent
                 notificationId: cmd.notificationId,
                 source: cmd.source,
                 amount: cmd.amount,
+                // The platform's clock, recorded and shown; `at` (ours) is the time of record.
                 paidAt: cmd.paidAt ?? at,
                 at,
               },
@@ -262,14 +308,31 @@ const recordResult = (cmd: RecordPlatformResult, state: Requested): PaymentEvent
     case 'failed':
     case 'declined':
     case 'voided':
-      return cmd.status === 'SUCCESS' ? flag('unexpected_success') : [];
+      return cmd.status === 'SUCCESS' ? [flag('unexpected_success'), refundRequested(state, cmd.amount, 'unexpected_success', at)] : [];
     case 'succeeded':
     case 'flagged':
+    case 'refunding':
     case 'refunded':
       return [];
     default:
       return assertNever(state);
   }
+};
+
+const refundRequested = (state: Requested, amount: Money, reason: RefundReason, at: string): PaymentEvent => ({
+  type: 'PaymentRefundRequested',
+  data: { paymentId: state.paymentId, orderId: state.orderId, refundNo: refundNoFor(state.orderId), amount, reason, at },
+});
+
+/** Only a payment whose trade was never created can end this way; anything else already has an answer. */
+const recordTradeNotCreated = (cmd: RecordTradeNotCreated, state: Requested): PaymentEvent[] => {
+  if (state.status !== 'confirmed') return [];
+  return [
+    {
+      type: 'PaymentFailed',
+      data: { paymentId: state.paymentId, orderId: state.orderId, reason: 'trade_not_created', detail: cmd.detail, at: iso(cmd.now) },
+    },
+  ];
 };
 
 /** The order closed before the payment reached the platform: the payment will never be sent. */
@@ -285,6 +348,7 @@ const voidPayment = (cmd: VoidPayment, state: Requested): PaymentEvent[] => {
     case 'submitted':
     case 'succeeded':
     case 'flagged':
+    case 'refunding':
     case 'refunded':
       throw new PaymentAlreadyConfirmed(state.paymentId, state.status);
     default:
@@ -292,9 +356,66 @@ const voidPayment = (cmd: VoidPayment, state: Requested): PaymentEvent[] => {
   }
 };
 
+/** Returns what the platform took for this payment. Asked again while under way, or after: already so. */
+const requestRefund = (cmd: RequestRefund, state: Requested): PaymentEvent[] => {
+  switch (state.status) {
+    case 'succeeded':
+      return [refundRequested(state, state.charged, cmd.reason, iso(cmd.now))];
+    case 'refunding':
+    case 'refunded':
+      return [];
+    case 'awaiting_confirmation':
+    case 'confirmed':
+    case 'submitted':
+    case 'failed':
+    case 'declined':
+    case 'voided':
+    case 'flagged':
+      throw new PaymentNotRefundable(state.paymentId, state.status);
+    default:
+      return assertNever(state);
+  }
+};
+
+/**
+ * An admin resolves a payment flagged for an amount mismatch: accept (the amount the platform took
+ * pays the order) or refund it. Flags for unexpected money are refunded automatically, never reviewed.
+ */
+const review = (cmd: ReviewPayment, state: Requested): PaymentEvent[] => {
+  if (state.status !== 'flagged' || state.reason !== 'amount_mismatch') throw new PaymentNotReviewable(state.paymentId, state.status);
+  const at = iso(cmd.now);
+  const reviewed: PaymentEvent = {
+    type: 'PaymentReviewed',
+    data: { paymentId: state.paymentId, orderId: state.orderId, decision: cmd.decision, reason: cmd.reason, by: cmd.by, at },
+  };
+  switch (cmd.decision) {
+    case 'accept':
+      return [
+        reviewed,
+        {
+          type: 'PaymentSucceeded',
+          data: {
+            paymentId: state.paymentId,
+            orderId: state.orderId,
+            tradeNo: state.tradeNo,
+            notificationId: state.notificationId,
+            source: 'review',
+            amount: state.reported,
+            paidAt: at,
+            at,
+          },
+        },
+      ];
+    case 'refund':
+      return [reviewed, refundRequested(state, state.reported, 'review', at)];
+    default:
+      return assertNever(cmd.decision);
+  }
+};
+
 const recordRefund = (cmd: RecordRefund, state: Requested): PaymentEvent[] => {
   if (state.status === 'refunded') return [];
-  if (state.status !== 'succeeded' && state.status !== 'flagged') throw new PaymentNotRefundable(state.paymentId, state.status);
+  if (state.status !== 'succeeded' && state.status !== 'flagged' && state.status !== 'refunding') throw new PaymentNotRefundable(state.paymentId, state.status);
   return [
     {
       type: 'PaymentRefunded',

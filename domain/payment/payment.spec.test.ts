@@ -11,11 +11,12 @@ import {
   PaymentClosed,
   PaymentNotFound,
   PaymentNotRefundable,
+  PaymentNotReviewable,
   PaymentNotSubmittable,
   ResendLimitReached,
 } from '../errors.ts';
 import { cny, type Money } from '../money.ts';
-import { decidePayment, type PaymentCommand, type RecordPlatformResult } from './decide.ts';
+import { decidePayment, type PaymentCommand, type PresentedCode, type RecordPlatformResult } from './decide.ts';
 import {
   evolvePayment,
   foldPayment,
@@ -24,6 +25,7 @@ import {
   type Payment,
   type PaymentEvent,
   type PaymentStatus,
+  type RefundReason,
   type VoidReason,
 } from './payment.ts';
 
@@ -51,8 +53,16 @@ const requestPayment = (payBySeconds = PAY_BY_SECONDS): PaymentCommand => ({
   codeTtlSeconds: CODE_TTL,
   now: T0,
 });
-const confirmPayment = (codeMatches: boolean, seconds = 30): PaymentCommand => ({ type: 'ConfirmPayment', paymentId, codeMatches, now: at(seconds) });
-const resendCode = (seconds: number): PaymentCommand => ({ type: 'ResendCode', paymentId, codeTtlSeconds: CODE_TTL, now: at(seconds) });
+/** A presented code, right or wrong whatever the sequence number. */
+const code = (right: boolean): PresentedCode => ({ matches: () => right });
+const confirmPayment = (right: boolean, seconds = 30, attemptId = 'a1'): PaymentCommand => ({ type: 'ConfirmPayment', paymentId, code: code(right), attemptId, now: at(seconds) });
+const resendCode = (seconds: number, delivered = true, seq = 1): PaymentCommand => ({
+  type: 'ResendCode',
+  paymentId,
+  codeTtlSeconds: CODE_TTL,
+  codeDelivered: { seq, delivered },
+  now: at(seconds),
+});
 const declinePayment = (seconds = 40): PaymentCommand => ({ type: 'DeclinePayment', paymentId, now: at(seconds) });
 const recordTrade = (): PaymentCommand => ({ type: 'RecordTradeCreated', paymentId, tradeNo: 'trade-1', now: at(35) });
 const platformResult = (status: RecordPlatformResult['status'], overrides: Partial<RecordPlatformResult> = {}): PaymentCommand => ({
@@ -68,6 +78,16 @@ const platformResult = (status: RecordPlatformResult['status'], overrides: Parti
   ...overrides,
 });
 const voidPayment = (reason: VoidReason = 'order_expired'): PaymentCommand => ({ type: 'VoidPayment', paymentId, reason, now: at(60) });
+const requestRefund = (reason: 'order_closed' | 'provisioning_failed' = 'order_closed'): PaymentCommand => ({ type: 'RequestRefund', paymentId, reason, now: at(200) });
+const reviewPayment = (decision: 'accept' | 'refund'): PaymentCommand => ({
+  type: 'ReviewPayment',
+  paymentId,
+  decision,
+  reason: 'the platform charged a promotional price',
+  by: { role: 'admin', client: 'admin/abc', name: 'li.na' },
+  now: at(250),
+});
+const recordTradeNotCreated = (): PaymentCommand => ({ type: 'RecordTradeNotCreated', paymentId, detail: 'no trade', now: at(1100) });
 const recordRefund = (): PaymentCommand => ({ type: 'RecordRefund', paymentId, refundNo: 'refund-1', amount, now: at(300) });
 
 const requested = (payBySeconds = PAY_BY_SECONDS): PaymentEvent => ({
@@ -84,15 +104,15 @@ const requested = (payBySeconds = PAY_BY_SECONDS): PaymentEvent => ({
     codeExpiresAt: iso(CODE_TTL),
   },
 });
-const rejected = (wrongAttempts: number, seconds = 30): PaymentEvent => ({
+const rejected = (wrongAttempts: number, seconds = 30, attemptId = 'a1'): PaymentEvent => ({
   type: 'PaymentCodeRejected',
-  data: { paymentId, wrongAttempts, attemptsLeft: 5 - wrongAttempts, at: iso(seconds) },
+  data: { paymentId, wrongAttempts, attemptsLeft: 5 - wrongAttempts, attemptId, at: iso(seconds) },
 });
 const resent = (codeSeq: number, seconds: number): PaymentEvent => ({
   type: 'PaymentCodeResent',
   data: { paymentId, codeSeq, codeExpiresAt: iso(seconds + CODE_TTL), at: iso(seconds) },
 });
-const confirmed = (seconds = 30): PaymentEvent => ({ type: 'PaymentConfirmed', data: { paymentId, orderId, at: iso(seconds) } });
+const confirmed = (seconds = 30, attemptId = 'a1'): PaymentEvent => ({ type: 'PaymentConfirmed', data: { paymentId, orderId, attemptId, at: iso(seconds) } });
 const declined: PaymentEvent = { type: 'PaymentDeclined', data: { paymentId, orderId, at: iso(40) } };
 const submitted: PaymentEvent = { type: 'PaymentSubmitted', data: { paymentId, tradeNo: 'trade-1', at: iso(35) } };
 const succeeded = (overrides: { paidAt?: string; source?: 'notification' | 'query' } = {}): PaymentEvent => ({
@@ -118,6 +138,14 @@ const flagged = (reason: 'amount_mismatch' | 'unexpected_success', reported: Mon
 });
 const voided = (reason: VoidReason = 'order_expired'): PaymentEvent => ({ type: 'PaymentVoided', data: { paymentId, orderId, reason, at: iso(60) } });
 const refunded: PaymentEvent = { type: 'PaymentRefunded', data: { paymentId, orderId, refundNo: 'refund-1', amount, at: iso(300) } };
+const refundRequested = (reason: RefundReason, refund: Money = amount, seconds = 200): PaymentEvent => ({
+  type: 'PaymentRefundRequested',
+  data: { paymentId, orderId, refundNo: `refund-${orderId}`, amount: refund, reason, at: iso(seconds) },
+});
+const reviewed = (decision: 'accept' | 'refund'): PaymentEvent => ({
+  type: 'PaymentReviewed',
+  data: { paymentId, orderId, decision, reason: 'the platform charged a promotional price', by: { role: 'admin', client: 'admin/abc', name: 'li.na' }, at: iso(250) },
+});
 
 /** A history that reaches each status. */
 type Requested = Exclude<PaymentStatus, 'none'>;
@@ -130,11 +158,12 @@ const reach: Record<Requested, PaymentEvent[]> = {
   declined: [requested(), declined],
   voided: [requested(), voided()],
   flagged: [requested(), confirmed(), submitted, flagged('amount_mismatch', cny(1))],
+  refunding: [requested(), confirmed(), submitted, succeeded(), refundRequested('order_closed')],
   refunded: [requested(), confirmed(), submitted, succeeded(), refunded],
 };
 const ALL = Object.keys(reach) as Requested[];
 const except = (...statuses: Requested[]): Requested[] => ALL.filter((s) => !statuses.includes(s));
-const CLOSED = ['failed', 'declined', 'voided', 'flagged', 'refunded'] as const;
+const CLOSED = ['failed', 'declined', 'voided', 'flagged', 'refunding', 'refunded'] as const;
 const ALREADY_CONFIRMED = ['confirmed', 'submitted', 'succeeded'] as const;
 
 // --- specs ------------------------------------------------------------------------------------
@@ -162,7 +191,10 @@ describe('commands on a payment that does not exist', () => {
     declinePayment(),
     recordTrade(),
     platformResult('SUCCESS'),
+    recordTradeNotCreated(),
     voidPayment(),
+    requestRefund(),
+    reviewPayment('accept'),
     recordRefund(),
   ];
   it.each(commands.map((c) => [c.type, c] as const))('%s → PaymentNotFound', (_type, command) => {
@@ -230,6 +262,13 @@ describe('ConfirmPayment', () => {
     payment.given(...reach[status]).when(confirmPayment(true, 31)).thenThrows(PaymentClosed, { paymentId, state: status });
   });
 
+  it('two attempts at the same moment record different facts (neither passes for a retry of the other)', () => {
+    const one = payment.given(requested()).when(confirmPayment(false, 30, 'a1')).then(rejected(1, 30, 'a1'));
+    const two = payment.given(requested()).when(confirmPayment(false, 30, 'a2')).then(rejected(1, 30, 'a2'));
+    expect(one).not.toEqual(two);
+    expect(payment.given(requested()).when(confirmPayment(true, 30, 'a3')).then(confirmed(30, 'a3'))).not.toEqual(one);
+  });
+
   it('after 5 wrong codes even the right code → PaymentClosed', () => {
     payment
       .given(requested(), rejected(1), rejected(2), rejected(3), rejected(4), rejected(5), failed('too_many_wrong_codes', '5 wrong codes', 30))
@@ -246,12 +285,20 @@ describe('ResendCode', () => {
   it('rounds the wait up to whole seconds', () => {
     payment
       .given(requested())
-      .when({ type: 'ResendCode', paymentId, codeTtlSeconds: CODE_TTL, now: new Date(T0.getTime() + 59_001) })
+      .when({ type: 'ResendCode', paymentId, codeTtlSeconds: CODE_TTL, codeDelivered: { seq: 1, delivered: true }, now: new Date(T0.getTime() + 59_001) })
       .thenThrows(ResendLimitReached, { retryAfterSeconds: 1 });
   });
 
   it('after 60 s → PaymentCodeResent with code 2 and a fresh expiry', () => {
     payment.given(requested()).when(resendCode(60)).then(resent(2, 60));
+  });
+
+  it('a code that never reached the gateway may be replaced at once', () => {
+    payment.given(requested()).when(resendCode(5, false)).then(resent(2, 5));
+  });
+
+  it('an undelivered earlier code says nothing about the current one: the interval still holds', () => {
+    payment.given(requested(), resent(2, 60)).when(resendCode(70, false, 1)).thenThrows(ResendLimitReached, { retryAfterSeconds: 50 });
   });
 
   it('the interval counts from the last code sent', () => {
@@ -302,7 +349,7 @@ describe('RecordTradeCreated', () => {
     payment.given(...reach.confirmed).when(recordTrade()).then(submitted);
   });
 
-  it.each(['submitted', 'succeeded', 'failed', 'flagged', 'refunded'] as const)('a %s payment adds nothing', (status) => {
+  it.each(['submitted', 'succeeded', 'failed', 'flagged', 'refunding', 'refunded'] as const)('a %s payment adds nothing', (status) => {
     payment.given(...reach[status]).when(recordTrade()).thenNothing();
   });
 
@@ -361,15 +408,23 @@ describe('RecordPlatformResult', () => {
     payment.given(...reach.succeeded).when(platformResult(result)).thenNothing();
   });
 
-  it.each(['SUCCESS', 'FAILED', 'CLOSED', 'PROCESSING'] as const)('%s on a flagged or refunded payment adds nothing', (result) => {
+  it.each(['SUCCESS', 'FAILED', 'CLOSED', 'PROCESSING'] as const)('%s on a flagged, refunding or refunded payment adds nothing', (result) => {
     payment.given(...reach.flagged).when(platformResult(result)).thenNothing();
+    payment.given(...reach.refunding).when(platformResult(result)).thenNothing();
     payment.given(...reach.refunded).when(platformResult(result)).thenNothing();
   });
 
+  it('SUCCESS paidAt far from our clock is recorded as the platform said; `at` is ours', () => {
+    payment.given(...reach.submitted).when(platformResult('SUCCESS', { paidAt: '2099-01-01T00:00:00.000Z' })).then(succeeded({ paidAt: '2099-01-01T00:00:00.000Z' }));
+  });
+
   it.each(['awaiting_confirmation', 'declined', 'voided', 'failed'] as const)(
-    'SUCCESS on a %s payment → PaymentFlagged(unexpected_success)',
+    'SUCCESS on a %s payment → PaymentFlagged(unexpected_success) and the money is refunded at once',
     (status) => {
-      payment.given(...reach[status]).when(platformResult('SUCCESS')).then(flagged('unexpected_success'));
+      payment
+        .given(...reach[status])
+        .when(platformResult('SUCCESS', { amount: cny(3700) }))
+        .then(flagged('unexpected_success', cny(3700)), refundRequested('unexpected_success', cny(3700), 55));
     },
   );
 
@@ -389,13 +444,69 @@ describe('VoidPayment', () => {
     payment.given(...reach[status]).when(voidPayment()).thenNothing();
   });
 
-  it.each(['submitted', 'succeeded', 'flagged', 'refunded'] as const)('a %s payment → PaymentAlreadyConfirmed', (status) => {
+  it.each(['submitted', 'succeeded', 'flagged', 'refunding', 'refunded'] as const)('a %s payment → PaymentAlreadyConfirmed', (status) => {
     payment.given(...reach[status]).when(voidPayment()).thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
   });
 });
 
+describe('RecordTradeNotCreated', () => {
+  it('a confirmed payment whose trade never existed → PaymentFailed(trade_not_created)', () => {
+    payment.given(...reach.confirmed).when(recordTradeNotCreated()).then(failed('trade_not_created', 'no trade', 1100));
+  });
+
+  it.each(except('confirmed'))('a %s payment adds nothing (it has its answer)', (status) => {
+    payment.given(...reach[status]).when(recordTradeNotCreated()).thenNothing();
+  });
+});
+
+describe('RequestRefund', () => {
+  it('a succeeded payment → PaymentRefundRequested for what was charged', () => {
+    payment.given(...reach.succeeded).when(requestRefund('provisioning_failed')).then(refundRequested('provisioning_failed'));
+  });
+
+  it('an accepted mismatch refunds what the platform took, not the price', () => {
+    payment
+      .given(...reach.flagged, reviewed('accept'), {
+        type: 'PaymentSucceeded',
+        data: { paymentId, orderId, tradeNo: 'trade-1', notificationId: 'n-1', source: 'review', amount: cny(1), paidAt: iso(250), at: iso(250) },
+      })
+      .when(requestRefund('order_closed'))
+      .then(refundRequested('order_closed', cny(1)));
+  });
+
+  it.each(['refunding', 'refunded'] as const)('a %s payment adds nothing', (status) => {
+    payment.given(...reach[status]).when(requestRefund()).thenNothing();
+  });
+
+  it.each(except('succeeded', 'refunding', 'refunded'))('a %s payment → PaymentNotRefundable', (status) => {
+    payment.given(...reach[status]).when(requestRefund()).thenThrows(PaymentNotRefundable, { paymentId, state: status });
+  });
+});
+
+describe('ReviewPayment', () => {
+  it('accept → PaymentReviewed and PaymentSucceeded for the amount the platform took (source review)', () => {
+    const events = payment.given(...reach.flagged).when(reviewPayment('accept')).then(reviewed('accept'), {
+      type: 'PaymentSucceeded',
+      data: { paymentId, orderId, tradeNo: 'trade-1', notificationId: 'n-1', source: 'review', amount: cny(1), paidAt: iso(250), at: iso(250) },
+    });
+    expect(events[0]?.data).toMatchObject({ by: { name: 'li.na' } });
+  });
+
+  it('refund → PaymentReviewed and PaymentRefundRequested for the amount the platform took', () => {
+    payment.given(...reach.flagged).when(reviewPayment('refund')).then(reviewed('refund'), refundRequested('review', cny(1), 250));
+  });
+
+  it('money flagged as unexpected is refunded automatically, never reviewed', () => {
+    payment.given(...reach.failed, flagged('unexpected_success'), refundRequested('unexpected_success')).when(reviewPayment('accept')).thenThrows(PaymentNotReviewable);
+  });
+
+  it.each(except('flagged'))('a %s payment → PaymentNotReviewable', (status) => {
+    payment.given(...reach[status]).when(reviewPayment('refund')).thenThrows(PaymentNotReviewable, { paymentId, state: status });
+  });
+});
+
 describe('RecordRefund', () => {
-  it.each(['succeeded', 'flagged'] as const)('a %s payment → PaymentRefunded', (status) => {
+  it.each(['succeeded', 'flagged', 'refunding'] as const)('a %s payment → PaymentRefunded', (status) => {
     payment.given(...reach[status]).when(recordRefund()).then(refunded);
   });
 
@@ -403,7 +514,7 @@ describe('RecordRefund', () => {
     payment.given(...reach.refunded).when(recordRefund()).thenNothing();
   });
 
-  it.each(except('succeeded', 'flagged', 'refunded'))('a %s payment → PaymentNotRefundable', (status) => {
+  it.each(except('succeeded', 'flagged', 'refunding', 'refunded'))('a %s payment → PaymentNotRefundable', (status) => {
     payment.given(...reach[status]).when(recordRefund()).thenThrows(PaymentNotRefundable, { paymentId, state: status });
   });
 });
@@ -429,7 +540,7 @@ describe('evolve', () => {
   });
 
   it('folds the happy path into a succeeded payment', () => {
-    const expected: Payment = { ...facts, status: 'succeeded', tradeNo: 'trade-1', paidAt: iso(50), notificationId: 'n-1' };
+    const expected: Payment = { ...facts, status: 'succeeded', tradeNo: 'trade-1', paidAt: iso(50), notificationId: 'n-1', charged: amount };
     expect(foldPayment([requested(), rejected(1), resent(2, 60), confirmed(70), submitted, succeeded()])).toEqual(expected);
   });
 

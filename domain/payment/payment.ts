@@ -4,10 +4,14 @@
  * event: only its sequence number and expiry (the code is derived from a server
  * secret, see commands/one-time-code.ts).
  *
- *   awaiting_confirmation ─confirm─▶ confirmed ─trade─▶ submitted ─▶ succeeded ─▶ refunded
- *     │ 5 wrong codes ▶ failed        │                  ├─▶ failed        │
- *     ├─▶ declined                    └──────────────────┴─▶ flagged ──────┘
- *     └─▶ voided (the order closed first)
+ *   awaiting_confirmation ─confirm─▶ confirmed ─trade─▶ submitted ─▶ succeeded ─────────────┐
+ *     │ 5 wrong codes ▶ failed        │                  ├─▶ failed        │ order closed      │
+ *     ├─▶ declined                    │                  │                 ▼                   ▼
+ *     └─▶ voided (the order closed)   └──────────────────┴─▶ flagged ─▶ refunding ─▶ refunded
+ *
+ * Money that moved always ends with goods or a refund: a SUCCESS for a payment we closed
+ * (failed, declined, voided, or never confirmed) is flagged and refunded at once; an amount
+ * mismatch waits for an admin's review (accept: it pays the order; refund).
  */
 import type { Money } from '../money.ts';
 import { assertNever } from '../never.ts';
@@ -18,10 +22,14 @@ export const MAX_WRONG_CODES = 5;
 export const MAX_RESENDS = 3;
 export const RESEND_INTERVAL_SECONDS = 60;
 
-export type FailureReason = 'too_many_wrong_codes' | 'platform_failed' | 'platform_closed';
+export type FailureReason = 'too_many_wrong_codes' | 'platform_failed' | 'platform_closed' | 'trade_not_created';
 export type FlagReason = 'amount_mismatch' | 'unexpected_success';
 export type VoidReason = 'order_cancelled' | 'order_expired' | 'order_not_payable';
-export type ResultSource = 'notification' | 'query';
+/** Where a result came from: the platform's notification, our query, or an admin's review of a flagged amount. */
+export type ResultSource = 'notification' | 'query' | 'review';
+/** Why money is being returned. */
+export type RefundReason = 'unexpected_success' | 'order_closed' | 'provisioning_failed' | 'review';
+export type ReviewDecision = 'accept' | 'refund';
 
 export type PaymentRequested = {
   type: 'PaymentRequested';
@@ -41,13 +49,14 @@ export type PaymentRequested = {
 };
 export type PaymentCodeRejected = {
   type: 'PaymentCodeRejected';
-  data: { paymentId: string; wrongAttempts: number; attemptsLeft: number; at: string };
+  /** `attemptId`: the confirmation attempt (see ConfirmPayment); absent in events written before it was added. */
+  data: { paymentId: string; wrongAttempts: number; attemptsLeft: number; attemptId?: string; at: string };
 };
 export type PaymentCodeResent = {
   type: 'PaymentCodeResent';
   data: { paymentId: string; codeSeq: number; codeExpiresAt: string; at: string };
 };
-export type PaymentConfirmed = { type: 'PaymentConfirmed'; data: { paymentId: string; orderId: string; at: string } };
+export type PaymentConfirmed = { type: 'PaymentConfirmed'; data: { paymentId: string; orderId: string; attemptId?: string; at: string } };
 export type PaymentDeclined = { type: 'PaymentDeclined'; data: { paymentId: string; orderId: string; at: string } };
 export type PaymentSubmitted = { type: 'PaymentSubmitted'; data: { paymentId: string; tradeNo: string; at: string } };
 export type PaymentSucceeded = {
@@ -82,6 +91,16 @@ export type PaymentFlagged = {
   };
 };
 export type PaymentVoided = { type: 'PaymentVoided'; data: { paymentId: string; orderId: string; reason: VoidReason; at: string } };
+/** Money the platform holds for this payment is to be returned; the refund task carries it out. */
+export type PaymentRefundRequested = {
+  type: 'PaymentRefundRequested';
+  data: { paymentId: string; orderId: string; refundNo: string; amount: Money; reason: RefundReason; at: string };
+};
+/** An admin resolved a flagged payment (an amount mismatch). `by` names who, for the history. */
+export type PaymentReviewed = {
+  type: 'PaymentReviewed';
+  data: { paymentId: string; orderId: string; decision: ReviewDecision; reason: string; by: { role: string; client: string; name?: string }; at: string };
+};
 export type PaymentRefunded = {
   type: 'PaymentRefunded';
   data: { paymentId: string; orderId: string; refundNo: string; amount: Money; at: string };
@@ -98,6 +117,8 @@ export type PaymentEvent =
   | PaymentFailed
   | PaymentFlagged
   | PaymentVoided
+  | PaymentRefundRequested
+  | PaymentReviewed
   | PaymentRefunded;
 
 export type PaymentFacts = Omit<PaymentRequested['data'], 'codeSeq' | 'codeExpiresAt'>;
@@ -109,11 +130,13 @@ export type Payment =
   | (PaymentFacts & { status: 'awaiting_confirmation'; code: CodeState })
   | (PaymentFacts & Confirmed & { status: 'confirmed' })
   | (PaymentFacts & Confirmed & { status: 'submitted'; tradeNo: string })
-  | (PaymentFacts & { status: 'succeeded'; tradeNo: string; paidAt: string; notificationId: string })
+  /** `charged`: what the platform took; differs from `amount` only when an admin accepted a mismatch. */
+  | (PaymentFacts & { status: 'succeeded'; tradeNo: string; paidAt: string; notificationId: string; charged: Money })
   | (PaymentFacts & { status: 'failed'; reason: FailureReason; detail: string })
   | (PaymentFacts & { status: 'declined'; at: string })
   | (PaymentFacts & { status: 'voided'; reason: VoidReason })
   | (PaymentFacts & { status: 'flagged'; reason: FlagReason; notificationId: string; tradeNo: string; reported: Money })
+  | (PaymentFacts & { status: 'refunding'; refundNo: string; tradeNo: string; refund: Money; reason: RefundReason })
   | (PaymentFacts & { status: 'refunded'; refundNo: string; tradeNo: string });
 
 export type PaymentStatus = Payment['status'];
@@ -121,6 +144,9 @@ export type PaymentStatus = Payment['status'];
 export const initialPayment: Payment = { status: 'none' };
 
 export const paymentStream = (paymentId: string): string => `payment-${paymentId}`;
+
+/** One refund per payment (and so per order): its number is the platform's idempotency key. */
+export const refundNoFor = (orderId: string): string => `refund-${orderId}`;
 
 export const paymentFacts = (state: Exclude<Payment, { status: 'none' }>): PaymentFacts => ({
   paymentId: state.paymentId,
@@ -169,7 +195,14 @@ export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
     case 'PaymentSucceeded':
       return state.status === 'none'
         ? state
-        : { ...paymentFacts(state), status: 'succeeded', tradeNo: event.data.tradeNo, paidAt: event.data.paidAt, notificationId: event.data.notificationId };
+        : {
+            ...paymentFacts(state),
+            status: 'succeeded',
+            tradeNo: event.data.tradeNo,
+            paidAt: event.data.paidAt,
+            notificationId: event.data.notificationId,
+            charged: event.data.amount,
+          };
     case 'PaymentFailed':
       return state.status === 'none' ? state : { ...paymentFacts(state), status: 'failed', reason: event.data.reason, detail: event.data.detail };
     case 'PaymentFlagged':
@@ -185,6 +218,19 @@ export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
           };
     case 'PaymentVoided':
       return state.status === 'none' ? state : { ...paymentFacts(state), status: 'voided', reason: event.data.reason };
+    case 'PaymentRefundRequested':
+      return state.status === 'none' || state.status === 'refunded'
+        ? state
+        : {
+            ...paymentFacts(state),
+            status: 'refunding',
+            refundNo: event.data.refundNo,
+            tradeNo: tradeNoOf(state) ?? '',
+            refund: event.data.amount,
+            reason: event.data.reason,
+          };
+    case 'PaymentReviewed':
+      return state;
     case 'PaymentRefunded':
       return state.status === 'none'
         ? state
@@ -193,5 +239,28 @@ export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
       return assertNever(event);
   }
 };
+
+/** Every payment event type: a new one that is not listed here fails the typecheck. */
+const PAYMENT_EVENT_TYPES = {
+  PaymentRequested: true,
+  PaymentCodeRejected: true,
+  PaymentCodeResent: true,
+  PaymentConfirmed: true,
+  PaymentDeclined: true,
+  PaymentSubmitted: true,
+  PaymentSucceeded: true,
+  PaymentFailed: true,
+  PaymentFlagged: true,
+  PaymentVoided: true,
+  PaymentRefundRequested: true,
+  PaymentReviewed: true,
+  PaymentRefunded: true,
+} satisfies Record<PaymentEvent['type'], true>;
+
+const isPaymentEventType = (type: string): type is PaymentEvent['type'] => Object.hasOwn(PAYMENT_EVENT_TYPES, type);
+
+/** A stored event as a payment event, or undefined for another type (schema version 1: the type selects the shape). */
+export const readPaymentEvent = (e: { type: string; data: Record<string, unknown> }): PaymentEvent | undefined =>
+  isPaymentEventType(e.type) ? ({ type: e.type, data: e.data } as PaymentEvent) : undefined;
 
 export const foldPayment = (events: readonly PaymentEvent[]): Payment => events.reduce(evolvePayment, initialPayment);

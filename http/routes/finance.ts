@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ACCOUNTS, ACCOUNT_IDS, balancesOf, nextDay, type Account, type JournalLine } from '../../domain/accounts.ts';
+import { ACCOUNTS, ACCOUNT_IDS, ENTRY_KINDS, balancesOf, nextDay, type Account, type JournalLine } from '../../domain/accounts.ts';
 import { FINANCE_ENTRIES } from '../../projections/finance.ts';
 import { JOURNAL_ENTRIES } from '../../projections/journal.ts';
 import { InvalidQuery, type Doc, type ReadStore, type Scalar } from '../../stores/read-store.ts';
@@ -176,7 +176,7 @@ export const financeRoutes = (reads: ReadStore): FastifyPluginAsync => async (ba
           .strictObject({
             from: day,
             to: day,
-            kind: z.enum(['charge', 'recognition', 'refund_due', 'refund_paid', 'flagged', 'flagged_refunded']).optional(),
+            kind: z.enum(ENTRY_KINDS).optional(),
             account: z.enum(ACCOUNT_IDS).optional(),
             orderId: z.string().min(1).max(64).optional(),
             paymentId: z.string().min(1).max(64).optional(),

@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { confirmPayment } from '../../commands/confirm-payment.ts';
 import { declinePayment } from '../../commands/decline-payment.ts';
 import { resendCode } from '../../commands/resend-code.ts';
+import { resolvePayment } from '../../commands/resolve-payment.ts';
 import type { AppDeps } from '../app.ts';
-import { confirmBody, paymentParams, problem } from '../schemas.ts';
+import { confirmBody, paymentParams, problem, resolveBody } from '../schemas.ts';
 import { contextOf } from './context.ts';
 
 const refusals = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 422: problem, 429: problem };
@@ -58,5 +59,27 @@ export const paymentRoutes = (deps: AppDeps): FastifyPluginAsync => async (base)
       },
     },
     async (req) => declinePayment(deps.ledger, req.params.paymentId, contextOf(req)),
+  );
+
+  app.post(
+    '/v1/payments/:paymentId/resolve',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['payments'],
+        summary: 'Resolve a payment flagged for an amount mismatch: accept the amount taken (it pays the order) or refund it',
+        params: paymentParams,
+        body: resolveBody,
+        response: {
+          200: z.object({ paymentId: z.string(), decision: z.enum(['accept', 'refund']), status: z.enum(['succeeded', 'refunding']) }),
+          ...refusals,
+        },
+      },
+    },
+    async (req) => {
+      const r = await resolvePayment(deps.ledger, req.params.paymentId, req.body.decision, req.body.reason, contextOf(req));
+      req.log.info({ paymentId: r.paymentId, decision: r.decision }, 'flagged payment resolved');
+      return r;
+    },
   );
 };

@@ -2,16 +2,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { orderAggregate } from '../../commands/aggregates.ts';
 import type { LedgerDeps } from '../../commands/deps.ts';
-import { execute } from '../../commands/execute.ts';
 import { normalizeMsisdn } from '../../commands/msisdn.ts';
+import { reprovisionOrder } from '../../commands/reprovision-order.ts';
 import { OrderNotFound, PaymentNotFound } from '../../domain/errors.ts';
 import { orderStream } from '../../domain/order/order.ts';
 import { paymentStream } from '../../domain/payment/payment.ts';
 import { ENTITLEMENTS } from '../../projections/entitlements.ts';
 import { ORDERS, PAYMENTS } from '../../projections/orders.ts';
-import { TASKS } from '../../projections/tasks.ts';
+import { OUTBOUND_TASKS, queuedTask } from '../../outbound/queue.ts';
+import { TASK_KINDS, nextTryAt, type TaskKind } from '../../outbound/task.ts';
 import { num, str } from '../../projections/doc.ts';
 import { InvalidQuery, type Doc, type ReadStore, type Scalar } from '../../stores/read-store.ts';
 import { entitlementsAt } from '../entitlements-at.ts';
@@ -231,46 +231,75 @@ export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
     },
   );
 
+  const outboundQuery = (defaultKind?: TaskKind) =>
+    z.strictObject({
+      kind: defaultKind ? z.enum(TASK_KINDS).default(defaultKind) : z.enum(TASK_KINDS).optional(),
+      status: z.enum(['pending', 'failed', 'done']).optional(),
+      orderId: z.uuid().optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+      cursor: z.string().min(1).max(512).optional(),
+    });
+  const listOutbound = async (query: { kind?: TaskKind | undefined; status?: string | undefined; orderId?: string | undefined; limit: number; cursor?: string | undefined }) => {
+    const { kind, status, orderId, limit, cursor } = query;
+    const where: Record<string, Scalar> = {};
+    if (kind) where.kind = kind;
+    if (status) where.status = status;
+    if (orderId) where.orderId = orderId;
+    const result = await q.reads
+      .find(OUTBOUND_TASKS, { where, orderBy: { field: 'createdAt', direction: 'desc' }, limit, ...(cursor && { cursor }) })
+      .catch(badCursor);
+    return {
+      items: result.items.map((doc) => {
+        const { spec, state } = queuedTask(doc);
+        return {
+          taskId: spec.id,
+          kind: spec.kind,
+          orderId: spec.orderId,
+          paymentId: spec.paymentId,
+          ...(spec.template && { template: spec.template }),
+          // BOSS: the request number; a code SMS: the code's sequence number.
+          requestNo: spec.seq,
+          status: state.status,
+          attempts: state.attempts,
+          lastError: state.status === 'failed' ? state.error : (state.lastError ?? null),
+          giveUpReason: state.status === 'failed' ? state.reason : null,
+          nextAttemptAt: state.status === 'pending' ? nextTryAt(spec, state) : null,
+          claimedBy: state.status === 'pending' && state.claim ? state.claim.worker : null,
+          createdAt: spec.createdAt,
+          finishedAt: state.status === 'pending' ? null : typeof doc.finishedAt === 'string' ? doc.finishedAt : null,
+          outcome: state.status === 'done' ? state.outcome : null,
+        };
+      }),
+      nextCursor: result.nextCursor,
+    };
+  };
+
+  app.get(
+    '/v1/outbound',
+    {
+      config: { roles: ['customer-service'] },
+      schema: {
+        tags: ['provisioning'],
+        summary: 'All outbound work: SMS, trades, queries, BOSS requests, refunds, callbacks, expiry timers',
+        querystring: outboundQuery(),
+        response: { 200: page, ...refusals },
+      },
+    },
+    async (req) => listOutbound(req.query),
+  );
+
   app.get(
     '/v1/provisioning',
     {
       config: { roles: ['customer-service'] },
       schema: {
         tags: ['provisioning'],
-        summary: 'BOSS sync tasks',
-        querystring: z.strictObject({
-          status: z.enum(['pending', 'failed', 'done']).optional(),
-          orderId: z.uuid().optional(),
-          limit: z.coerce.number().int().min(1).max(200).default(50),
-          cursor: z.string().min(1).max(512).optional(),
-        }),
+        summary: 'BOSS sync tasks (GET /v1/outbound with kind=boss by default)',
+        querystring: outboundQuery('boss'),
         response: { 200: page, ...refusals },
       },
     },
-    async (req) => {
-      const { status, orderId, limit, cursor } = req.query;
-      const where: Record<string, Scalar> = { kind: 'boss' };
-      if (status) where.status = status;
-      if (orderId) where.orderId = orderId;
-      const result = await q.reads
-        .find(TASKS, { where, orderBy: { field: 'dueAt', direction: 'desc' }, limit, ...(cursor && { cursor }) })
-        .catch(badCursor);
-      return {
-        items: result.items.map((t) => ({
-          taskId: t.id,
-          orderId: t.orderId,
-          requestNo: t.seq,
-          status: t.status,
-          attempts: t.attempts,
-          lastError: t.lastError ?? null,
-          nextAttemptAt: t.status === 'pending' ? t.dueAt : null,
-          createdAt: t.createdAt,
-          finishedAt: t.finishedAt ?? null,
-          outcome: t.outcome ?? null,
-        })),
-        nextCursor: result.nextCursor,
-      };
-    },
+    async (req) => listOutbound(req.query),
   );
 
   app.post(
@@ -284,15 +313,6 @@ export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
         response: { 202: z.object({ orderId: z.string(), requestNo: z.number().int(), status: z.literal('requested') }), ...refusals },
       },
     },
-    async (req, reply) => {
-      const r = await execute(
-        q.ledger,
-        orderAggregate,
-        { type: 'RequestReprovision', orderId: req.params.orderId, now: q.ledger.now() },
-        { ...contextOf(req), commandKey: `reprovision:${req.id}` },
-      );
-      const requestNo = r.state.status === 'paid' || r.state.status === 'provisioned' ? r.state.lastRequestNo : 0;
-      return reply.code(202).send({ orderId: req.params.orderId, requestNo, status: 'requested' as const });
-    },
+    async (req, reply) => reply.code(202).send(await reprovisionOrder(q.ledger, req.params.orderId, contextOf(req))),
   );
 };

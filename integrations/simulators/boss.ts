@@ -12,9 +12,11 @@ export type BossFaults = CommonFaults & {
   /** Cards BOSS refuses for good (422: unknown card, card not paired). */
   refuseSmartcards: string[];
   refuseAll: boolean;
+  /** Cards whose requests answer 409 (the card is busy with another operation): retried, never refused. */
+  busySmartcards: string[];
 };
 
-export const defaultBossFaults: BossFaults = { ...defaultCommonFaults, refuseSmartcards: [], refuseAll: false };
+export const defaultBossFaults: BossFaults = { ...defaultCommonFaults, refuseSmartcards: [], refuseAll: false, busySmartcards: [] };
 
 export type BossSimulatorOptions = { faults?: Partial<BossFaults>; now?: () => Date };
 
@@ -35,6 +37,8 @@ export type BossInspection = {
   /** Calls answered 422. */
   refusals: number;
   revokeCalls: number;
+  /** Calls arrived and not answered yet, per operation. */
+  inFlight: Record<string, number>;
 };
 
 export type BossSimulator = Boss & {
@@ -60,18 +64,20 @@ export function createBossSimulator(o: BossSimulatorOptions = {}): BossSimulator
     async openEntitlement(req) {
       const op = 'POST /entitlements';
       calls++;
-      await faults.enter(op);
-      const existing = byRequestId.get(req.requestId);
-      if (existing) return { bossRef: existing.bossRef, status: 'ACTIVE' };
-      const f = faults.get();
-      if (f.refuseAll || f.refuseSmartcards.includes(req.smartcardId)) {
-        refusals++;
-        throw simError(SYSTEM, op, 422, 'unknown card or card not paired');
-      }
-      const e: SimEntitlement = { ...req, channels: [...req.channels], bossRef: `B${randomUUID().replaceAll('-', '').slice(0, 20)}`, status: 'ACTIVE', createdAt: now().toISOString() };
-      byRequestId.set(req.requestId, e);
-      byBossRef.set(e.bossRef, e);
-      return { bossRef: e.bossRef, status: 'ACTIVE' };
+      return faults.run(op, () => {
+        const existing = byRequestId.get(req.requestId);
+        if (existing) return { bossRef: existing.bossRef, status: 'ACTIVE' as const };
+        const f = faults.get();
+        if (f.busySmartcards.includes(req.smartcardId)) throw simError(SYSTEM, op, 409, 'the card is busy with another operation');
+        if (f.refuseAll || f.refuseSmartcards.includes(req.smartcardId)) {
+          refusals++;
+          throw simError(SYSTEM, op, 422, 'unknown card or card not paired');
+        }
+        const e: SimEntitlement = { ...req, channels: [...req.channels], bossRef: `B${randomUUID().replaceAll('-', '').slice(0, 20)}`, status: 'ACTIVE', createdAt: now().toISOString() };
+        byRequestId.set(req.requestId, e);
+        byBossRef.set(e.bossRef, e);
+        return { bossRef: e.bossRef, status: 'ACTIVE' as const };
+      });
     },
 
     async revoke(bossRef, req) {
@@ -92,6 +98,7 @@ export function createBossSimulator(o: BossSimulatorOptions = {}): BossSimulator
       calls,
       refusals,
       revokeCalls,
+      inFlight: faults.inFlight(),
     }),
     faults: () => faults.get(),
     setFaults: (patch) => faults.set(patch),

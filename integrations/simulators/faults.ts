@@ -18,9 +18,17 @@ export type CommonFaults = {
   seed: number;
   /** The next K API calls answer 503, then the simulator behaves again (deterministic). */
   failNext: number;
+  /**
+   * Operations (e.g. "POST /trades") that do their work at once but answer only after slowMs: a hung
+   * partner whose calls time out on our side although they took effect on theirs.
+   */
+  slowOperations: string[];
+  slowMs: number;
+  /** Operations that answer 503 without doing anything, until cleared. */
+  failOperations: string[];
 };
 
-export const defaultCommonFaults: CommonFaults = { latencyMs: 0, errorRate: 0, seed: 1, failNext: 0 };
+export const defaultCommonFaults: CommonFaults = { latencyMs: 0, errorRate: 0, seed: 1, failNext: 0, slowOperations: [], slowMs: 0, failOperations: [] };
 
 /** mulberry32: a tiny deterministic PRNG in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -70,11 +78,29 @@ export type FaultState<F extends CommonFaults> = {
   set(patch: unknown): F;
   /** Runs the transport faults for one API call: maybe waits, maybe throws a retryable 503. */
   enter(operation: string): Promise<void>;
+  /**
+   * One API call: its transport faults, then the work, then (for a slow operation) the wait before the
+   * answer. Counted as in flight from arrival to answer.
+   */
+  run<T>(operation: string, work: () => T | Promise<T>): Promise<T>;
+  /** Calls in flight (arrived, not answered yet), per operation. */
+  inFlight(): Record<string, number>;
 };
 
 export function createFaultState<F extends CommonFaults>(system: OutboundSystem, initial: F, signal: AbortSignal): FaultState<F> {
   let faults = initial;
   let random = seededRandom(faults.seed);
+  const active = new Map<string, number>();
+  const enter = async (operation: string): Promise<void> => {
+    let fail = false;
+    if (faults.failNext > 0) {
+      faults = { ...faults, failNext: faults.failNext - 1 };
+      fail = true;
+    } else if (faults.errorRate > 0) fail = random() < faults.errorRate;
+    if (faults.failOperations.includes(operation)) fail = true;
+    if (faults.latencyMs > 0) await delay(faults.latencyMs, undefined, { signal });
+    if (fail) throw new OutboundError({ kind: 'retryable', system, operation, status: 503, detail: 'simulated 503' });
+  };
   return {
     get: () => faults,
     set(patch) {
@@ -84,15 +110,20 @@ export function createFaultState<F extends CommonFaults>(system: OutboundSystem,
       faults = merged.faults;
       return faults;
     },
-    async enter(operation) {
-      let fail = false;
-      if (faults.failNext > 0) {
-        faults = { ...faults, failNext: faults.failNext - 1 };
-        fail = true;
-      } else if (faults.errorRate > 0) fail = random() < faults.errorRate;
-      if (faults.latencyMs > 0) await delay(faults.latencyMs, undefined, { signal });
-      if (fail) throw new OutboundError({ kind: 'retryable', system, operation, status: 503, detail: 'simulated 503' });
+    enter,
+    async run(operation, work) {
+      active.set(operation, (active.get(operation) ?? 0) + 1);
+      try {
+        await enter(operation);
+        const result = await work();
+        const slow = faults.slowOperations.includes(operation) ? faults.slowMs : 0;
+        if (slow > 0) await delay(slow, undefined, { signal });
+        return result;
+      } finally {
+        active.set(operation, (active.get(operation) ?? 1) - 1);
+      }
     },
+    inFlight: () => Object.fromEntries([...active].filter(([, n]) => n > 0)),
   };
 }
 

@@ -8,6 +8,8 @@
  *   GET  /statements/{yyyy-mm-dd}   CSV (integrations/statement.ts); 404 until the day has ended (UTC+8)
  *   GET  /_sim/entitlements                                         (boss)
  *   GET  /_sim/messages?msisdn=…|smartcardId=…                       (sms)
+ *   GET  /_sim/calls                                                 (every kind: each API call received,
+ *        with its Idempotency-Key and the caller's User-Agent, so tests can prove who called what how often)
  * Errors are problem+json; an injected failure answers its status (503), a refusal 422.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -182,19 +184,33 @@ function send(res: ServerResponse, reply: SimReply) {
 
 export type ListeningServer = { url: string; close(): Promise<void> };
 
+/** One API call as the simulator received it (the partner's log). */
+export type SimCall = { at: string; method: string; path: string; key: string | null; userAgent: string | null; status: number };
+
 /** Serves one handler on host:port (0 = chosen by the OS); resolves once listening. */
 export async function listen(handler: SimHandler, port = 0, host = '127.0.0.1'): Promise<ListeningServer> {
+  const calls: SimCall[] = [];
   const server: Server = createServer((req, res) => {
     void (async () => {
       let reply: SimReply;
+      const url = new URL(req.url ?? '/', 'http://sim');
+      const header = (name: string): string | null => {
+        const v = req.headers[name];
+        return typeof v === 'string' ? v : null;
+      };
+      const call: SimCall | null = url.pathname.startsWith('/_sim/')
+        ? null
+        : { at: new Date().toISOString(), method: req.method ?? 'GET', path: url.pathname, key: header('idempotency-key'), userAgent: header('user-agent'), status: 0 };
+      if (call) calls.push(call);
       try {
-        const url = new URL(req.url ?? '/', 'http://sim');
-        reply = await handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, rawBody: await readBody(req) });
+        if (req.method === 'GET' && url.pathname === '/_sim/calls') reply = { status: 200, json: calls };
+        else reply = await handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, rawBody: await readBody(req) });
       } catch (err) {
         if (err instanceof BadRequest) reply = problem(400, 'Bad Request', err.message);
         else if (err instanceof OutboundError && err.status !== undefined) reply = problem(err.status, err.kind === 'final' ? 'Refused' : 'Unavailable', err.message);
         else reply = problem(500, 'Internal Server Error');
       }
+      if (call) call.status = reply.status;
       send(res, reply);
     })();
   });

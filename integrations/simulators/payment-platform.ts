@@ -108,6 +108,8 @@ export type PlatformSimulator = PaymentPlatform & {
   setFaults(patch: unknown): PlatformFaults;
   /** The day's statement (CSV, integrations/statement.ts): trades settled and refunds made that day (UTC+8); undefined until the day has ended. */
   statement(day: string): string | undefined;
+  /** Calls arrived and not answered yet, per operation. */
+  inFlight(): Record<string, number>;
   /** Resolves once no trade is being settled and no notification is being delivered. */
   settled(): Promise<void>;
   /** Stops processing and deliveries; pending work is abandoned. */
@@ -226,13 +228,12 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
   }
 
   return {
-    async createTrade(req) {
-      await faults.enter('POST /trades');
+    createTrade: (req) => faults.run('POST /trades', () => {
       const existing = trades.get(req.outTradeNo);
       if (existing) {
         if (!sameMoney(existing.requestedAmount, req.amount) || existing.msisdn !== req.msisdn)
           throw simError(SYSTEM, 'POST /trades', 422, 'outTradeNo reused with a different amount or payer');
-        return { tradeNo: existing.tradeNo, status: 'PROCESSING' };
+        return { tradeNo: existing.tradeNo, status: 'PROCESSING' as const };
       }
       const trade: SimTrade = {
         ...req, amount: { ...req.amount }, requestedAmount: { ...req.amount },
@@ -240,18 +241,16 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
       };
       trades.set(req.outTradeNo, trade);
       track(() => settle(trade));
-      return { tradeNo: trade.tradeNo, status: 'PROCESSING' };
-    },
+      return { tradeNo: trade.tradeNo, status: 'PROCESSING' as const };
+    }),
 
-    async queryTrade(outTradeNo) {
-      await faults.enter('GET /trades/{outTradeNo}');
+    queryTrade: (outTradeNo) => faults.run('GET /trades/{outTradeNo}', () => {
       const trade = trades.get(outTradeNo);
       return trade ? tradeView(trade) : null;
-    },
+    }),
 
-    async refund(req) {
+    refund: (req) => faults.run('POST /refunds', () => {
       const op = 'POST /refunds';
-      await faults.enter(op);
       const existing = refunds.get(req.refundNo);
       if (existing) {
         if (existing.outTradeNo !== req.outTradeNo || !sameMoney(existing.amount, req.amount))
@@ -267,7 +266,7 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
       const refund: SimRefund = { ...req, amount: { ...req.amount }, status: 'SUCCESS', createdAt: now().toISOString() };
       refunds.set(req.refundNo, refund);
       return { refundNo: refund.refundNo, status: refund.status };
-    },
+    }),
 
     statement(day) {
       // Published once the day has ended in China Standard Time (16:00 UTC).
@@ -291,6 +290,7 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
     notifications: () => sent.map((n) => structuredClone(n)),
     faults: () => faults.get(),
     setFaults: (patch) => faults.set(patch),
+    inFlight: () => faults.inFlight(),
     async settled() {
       while (inFlight.size > 0) await Promise.all(inFlight);
     },

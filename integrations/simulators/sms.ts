@@ -17,7 +17,7 @@ export type SmsSimulatorOptions = {
 
 export type StoredSms = SmsMessage & { receivedAt: string; duplicates: number };
 
-export type SmsInspection = { messages: StoredSms[]; calls: number; duplicates: number };
+export type SmsInspection = { messages: StoredSms[]; calls: number; duplicates: number; inFlight: Record<string, number> };
 
 export type SmsSimulator = SmsGateway & {
   /** Messages in arrival order, optionally only those to one phone or one card (msisdn with or without +86). */
@@ -48,19 +48,20 @@ export function createSmsSimulator(o: SmsSimulatorOptions = {}): SmsSimulator {
   return {
     async send(message) {
       calls++;
-      await faults.enter('POST /messages');
-      const existing = stored.get(message.messageId);
-      if (existing) {
-        existing.duplicates++;
-        duplicates++;
-        return;
-      }
-      const m: StoredSms = { messageId: message.messageId, to: { ...message.to }, text: message.text, receivedAt: now().toISOString(), duplicates: 0 };
-      stored.set(m.messageId, m);
-      o.onMessage?.(structuredClone(m));
+      await faults.run('POST /messages', () => {
+        const existing = stored.get(message.messageId);
+        if (existing) {
+          existing.duplicates++;
+          duplicates++;
+          return;
+        }
+        const m: StoredSms = { messageId: message.messageId, to: { ...message.to }, text: message.text, receivedAt: now().toISOString(), duplicates: 0 };
+        stored.set(m.messageId, m);
+        o.onMessage?.(structuredClone(m));
+      });
     },
     messages,
-    inspect: (filter) => ({ messages: messages(filter), calls, duplicates }),
+    inspect: (filter) => ({ messages: messages(filter), calls, duplicates, inFlight: faults.inFlight() }),
     faults: () => faults.get(),
     setFaults: (patch) => faults.set(patch),
     close: () => shutdown.abort(),

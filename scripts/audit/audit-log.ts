@@ -26,8 +26,10 @@ export type AuditReport = LedgerSummary & {
 
 export type AuditOptions = {
   onProgress?: (events: number) => void;
-  /** What "today" is for revenue recognised so far (default: now). */
+  /** The audit's "now": what "today" is for revenue recognised so far, and for money in flight (default: the clock). */
   now?: Date;
+  /** How long money may be in flight (a refund under way, a review pending) before it counts as stranded; default 24 h. */
+  graceMs?: number;
 };
 
 export const auditLog = async (store: EventStore, opts: AuditOptions = {}): Promise<AuditReport> => {
@@ -44,8 +46,9 @@ export const auditLog = async (store: EventStore, opts: AuditOptions = {}): Prom
     journal.see(e, events);
     if (events % 1000 === 0) opts.onProgress?.(events);
   }
-  const summary = ledger.finish();
-  const books = journal.finish(ledger.states(), opts.now ?? new Date());
+  const now = opts.now ?? new Date();
+  const summary = ledger.finish(now, opts.graceMs);
+  const books = journal.finish(ledger.states(), now);
   const findings = [...seals.findings, ...structure.findings, ...ledger.findings, ...journal.findings];
   return { events, streams: structure.streams(), seals: seals.summary(), ...summary, journal: books, findings, first: firstPerStream(findings) };
 };

@@ -1,17 +1,44 @@
 /**
  * The journal's part of the audit: the double-entry journal rebuilt from the log with the same rules
  * the journal projection uses (domain/accounts.ts), then held against the deciders' view of each
- * order: the cash an order's books keep is what its payment says was charged and not refunded; a
- * refund owed is one the order is waiting for; flagged money sits in the receivable; an opened
- * entitlement recognises exactly what was kept. And every entry and every day balances.
+ * payment: the cash an order's books keep is what its payment says was charged and not refunded; a
+ * refund owed is one the payment is waiting for (of charged or of flagged money); flagged money sits
+ * in the receivable; an opened entitlement recognises exactly what was kept. And every entry and
+ * every day balances.
  */
-import { readOrderEvent, readPaymentEvent } from '../../commands/aggregates.ts';
+import { readOrderEvent } from '../../domain/order/order.ts';
+import { readPaymentEvent } from '../../domain/payment/payment.ts';
 import { accountingDay, balancesOf, foldJournal, isBalanced, orderIdOf, type JournalEntry } from '../../domain/accounts.ts';
 import type { Order, OrderEvent } from '../../domain/order/order.ts';
+import { assertNever } from '../../domain/never.ts';
 import type { Payment, PaymentEvent } from '../../domain/payment/payment.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import type { JournalAudit } from './audit-log.ts';
 import { refOf, type EventRef, type Finding } from './finding.ts';
+
+/** What an order's books must hold, from its payment as the deciders folded it. */
+const booksOf = (p: Exclude<Payment, { status: 'none' }>): { kept: number; held: number; dueKept: number; dueHeld: number } => {
+  const none = { kept: 0, held: 0, dueKept: 0, dueHeld: 0 };
+  switch (p.status) {
+    case 'succeeded':
+      return { ...none, kept: p.charged.value };
+    case 'flagged':
+      return { ...none, held: p.reported.value };
+    case 'refunding':
+      // Flagged money goes back for these two reasons; charged money for the others.
+      return p.reason === 'unexpected_success' || p.reason === 'review' ? { ...none, dueHeld: p.refund.value } : { ...none, dueKept: p.refund.value };
+    case 'awaiting_confirmation':
+    case 'confirmed':
+    case 'submitted':
+    case 'failed':
+    case 'declined':
+    case 'voided':
+    case 'refunded':
+      return none;
+    default:
+      return assertNever(p);
+  }
+};
 
 export type JournalChecker = {
   see(e: RecordedEvent, ordinal: number): void;
@@ -48,12 +75,10 @@ export const journalChecker = (): JournalChecker => {
         const o = orders.get(orderId);
         const p = payments.get(book.paymentId);
         if (!o || o.status === 'none' || !p || p.status === 'none') continue;
-        const charged = p.status === 'succeeded' ? p.amount.value : 0;
-        const owed = o.status === 'provisioning_failed' && p.status === 'succeeded' ? p.amount.value : 0;
-        if (book.kept !== charged - owed) wrong(orderId, 'journal-cash', `the books keep ${book.kept} fen; the payment (${p.status}) and order (${o.status}) say ${charged - owed}`);
-        if (book.refundDue !== owed) wrong(orderId, 'journal-refund-due', `the books owe a refund of ${book.refundDue} fen; the deciders say ${owed}`);
-        const held = p.status === 'flagged' ? p.reported.value : 0;
-        if (book.held !== held) wrong(orderId, 'journal-flagged', `the books hold ${book.held} fen of flagged money; the payment says ${held}`);
+        const expected = booksOf(p);
+        for (const [field, what] of [['kept', 'keep'], ['held', 'hold as flagged'], ['dueKept', 'owe back of charged money'], ['dueHeld', 'owe back of flagged money']] as const) {
+          if (book[field] !== expected[field]) wrong(orderId, `journal-${field}`, `the books ${what} ${book[field]} fen; the payment (${p.status}) says ${expected[field]}`);
+        }
         const scheduled = book.schedule.reduce((s, x) => s + x.fen, 0);
         if (o.status === 'provisioned' && scheduled !== book.kept) wrong(orderId, 'journal-recognition', `recognises ${scheduled} fen of the ${book.kept} it kept`);
       }

@@ -2,9 +2,11 @@
  * The audit that re-decides. `evolve` folds any fact it is given; the question here is the other
  * one: could the deciders have produced this event? For every event of an order or payment stream:
  *
- * 1. the table below rebuilds the command that produces it, from the event itself, or from the
- *    event that caused it where the workflow derives the command from its cause (OrderPaid from
- *    the PaymentSucceeded it follows: the amount and trade come from there, not from OrderPaid);
+ * 1. the table below rebuilds the command that produces it, from the event itself, or, where the
+ *    workflow (commands/workflow.ts) derives the command from the event that caused it, by asking
+ *    the workflow what that cause leads to (OrderPaid from the PaymentSucceeded it follows: the
+ *    amount and trade come from there, not from OrderPaid). Where logs written before a change of
+ *    the rules hold another shape, the entry offers that older command too;
  * 2. the decider runs that command on the state before the event, as the service would have;
  * 3. the event must be exactly the decider's first event, and the next events of the stream the
  *    rest of that decision (a fifth wrong code is PaymentCodeRejected + PaymentFailed);
@@ -16,6 +18,7 @@
  * does not compile.
  */
 import { uuidFrom, canonicalJson } from '../../commands/ids.ts';
+import { react, type FollowUp } from '../../commands/workflow.ts';
 import { decideOrder, type OrderCommand } from '../../domain/order/decide.ts';
 import { evolveOrder, initialOrder, type Order, type OrderEvent } from '../../domain/order/order.ts';
 import { decidePayment, type PaymentCommand } from '../../domain/payment/decide.ts';
@@ -36,8 +39,8 @@ export type Ctx = {
 };
 
 type Entry<D, C> = {
-  /** The command that produces the event, or why there can be none. */
-  command: (d: D, ctx: Ctx) => C | Problem;
+  /** The command that produces the event (or the commands that could have, in order), or why there can be none. */
+  command: (d: D, ctx: Ctx) => C | readonly C[] | Problem;
   /** Rules across aggregates; undefined when the event keeps them. */
   guard?: (d: D, ctx: Ctx) => Problem | undefined;
 };
@@ -46,6 +49,29 @@ type OrderData = { [E in OrderEvent as E['type']]: E['data'] };
 type PaymentData = { [E in PaymentEvent as E['type']]: E['data'] };
 
 const isProblem = (x: object): x is Problem => 'rule' in x && 'message' in x;
+
+type Command = OrderCommand | PaymentCommand;
+
+/**
+ * What the workflow asks of the aggregate `to` when `cause` happened at `now`: the follow-up
+ * commands, including the one it runs instead when the first is refused (`otherwise`).
+ */
+const followUps = (cause: DomainEvent | undefined, now: string, to: FollowUp['to']): Command[] => {
+  if (!cause) return [];
+  const out: Command[] = [];
+  const walk = (f: FollowUp): void => {
+    if (f.to === to) out.push(f.cmd);
+    if (f.otherwise) walk(f.otherwise.then);
+  };
+  for (const f of react(cause, { now: new Date(now), codeTtlSeconds: 0 })) walk(f);
+  return out;
+};
+
+/** The follow-ups of the cause that are commands of this type, or why there are none. */
+const fromCause = <T extends Command['type']>(ctx: Ctx, now: string, to: FollowUp['to'], type: T, event: string, causes: string): Extract<Command, { type: T }>[] | Problem => {
+  const found = followUps(ctx.cause, now, to).filter((c): c is Extract<Command, { type: T }> => c.type === type);
+  return found.length > 0 ? found : noCause(event, causes);
+};
 const at = (iso: string): Date => new Date(iso);
 const secondsBetween = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / 1000;
 const fen = (m: Money): string => `${m.value} fen`;
@@ -86,45 +112,35 @@ export const ORDER_RULES: { [K in keyof OrderData]: Entry<OrderData[K], OrderCom
           : undefined,
   },
   OrderPaymentPending: {
-    command: (d, ctx) =>
-      causeOf(ctx, 'PaymentConfirmed')?.data.paymentId === d.paymentId
-        ? { type: 'MarkPaymentPending', orderId: d.orderId, paymentId: d.paymentId, now: at(d.at) }
-        : noCause('OrderPaymentPending', 'the PaymentConfirmed of its payment'),
+    command: (d, ctx) => fromCause(ctx, d.at, 'order', 'MarkPaymentPending', 'OrderPaymentPending', 'the PaymentConfirmed of its payment'),
   },
   OrderPaid: {
     command: (d, ctx) => {
-      const paid = causeOf(ctx, 'PaymentSucceeded');
-      if (!paid) return noCause('OrderPaid', 'a PaymentSucceeded');
-      const p = paid.data;
-      return { type: 'MarkPaid', orderId: d.orderId, paymentId: p.paymentId, tradeNo: p.tradeNo, amount: p.amount, paidAt: p.paidAt };
+      const paid = fromCause(ctx, d.paidAt, 'order', 'MarkPaid', 'OrderPaid', 'a PaymentSucceeded');
+      if (isProblem(paid)) return paid;
+      // Logs written before partner clocks were distrusted paid the order at the platform's paidAt.
+      const legacy = d.platformPaidAt === undefined && ctx.cause?.type === 'PaymentSucceeded' ? paid.map((c) => ({ ...c, paidAt: ctx.cause?.type === 'PaymentSucceeded' ? ctx.cause.data.paidAt : c.paidAt, platformPaidAt: undefined })) : [];
+      return [...paid, ...legacy];
     },
     guard: (d, ctx) =>
-      ctx.order.status !== 'none' && ctx.order.amount.value !== d.amount.value
+      ctx.order.status !== 'none' && ctx.order.amount.value !== d.amount.value && ctx.cause?.type === 'PaymentSucceeded' && ctx.cause.data.source !== 'review'
         ? { rule: 'amount', message: `order costs ${fen(ctx.order.amount)} but was paid ${fen(d.amount)}` }
         : undefined,
   },
   OrderPaymentFailed: {
     command: (d, ctx) => {
-      const failed = causeOf(ctx, 'PaymentFailed', 'PaymentFlagged');
-      return failed ? { type: 'MarkPaymentFailed', orderId: d.orderId, reason: failed.data.reason, now: at(d.at) } : noCause('OrderPaymentFailed', 'a PaymentFailed or PaymentFlagged');
+      const failed = fromCause(ctx, d.at, 'order', 'MarkPaymentFailed', 'OrderPaymentFailed', 'a PaymentFailed or PaymentFlagged');
+      // Before admins reviewed mismatched amounts, any flag failed the order.
+      const flagged = causeOf(ctx, 'PaymentFlagged');
+      const legacy: OrderCommand[] = flagged ? [{ type: 'MarkPaymentFailed', orderId: d.orderId, reason: flagged.data.reason, now: at(d.at) }] : [];
+      return isProblem(failed) ? (legacy.length > 0 ? legacy : failed) : [...failed, ...legacy];
     },
   },
   OrderCancelled: {
-    command: (d, ctx) => {
-      switch (d.reason) {
-        case 'customer':
-          break;
-        case 'declined':
-          if (!causeOf(ctx, 'PaymentDeclined')) return noCause('OrderCancelled (declined)', 'a PaymentDeclined');
-          break;
-        case 'too_many_wrong_codes':
-          if (causeOf(ctx, 'PaymentFailed')?.data.reason !== 'too_many_wrong_codes') return noCause('OrderCancelled (too many wrong codes)', 'the PaymentFailed of the fifth wrong code');
-          break;
-        default:
-          return assertNever(d.reason);
-      }
-      return { type: 'CancelOrder', orderId: d.orderId, reason: d.reason, now: at(d.at) };
-    },
+    command: (d, ctx) =>
+      d.reason === 'customer'
+        ? { type: 'CancelOrder', orderId: d.orderId, reason: d.reason, now: at(d.at) }
+        : fromCause(ctx, d.at, 'order', 'CancelOrder', `OrderCancelled (${d.reason})`, d.reason === 'declined' ? 'a PaymentDeclined' : 'the PaymentFailed of the fifth wrong code'),
   },
   OrderExpired: { command: (d) => ({ type: 'ExpireOrder', orderId: d.orderId, now: at(d.at) }) },
   OrderProvisioned: {
@@ -143,11 +159,7 @@ export const ORDER_RULES: { [K in keyof OrderData]: Entry<OrderData[K], OrderCom
   },
   OrderReprovisionRequested: { command: (d) => ({ type: 'RequestReprovision', orderId: d.orderId, now: at(d.at) }) },
   OrderRefunded: {
-    command: (d, ctx) => {
-      const refunded = causeOf(ctx, 'PaymentRefunded');
-      if (!refunded) return noCause('OrderRefunded', 'a PaymentRefunded');
-      return { type: 'MarkRefunded', orderId: d.orderId, refundNo: refunded.data.refundNo, amount: refunded.data.amount, now: at(d.at) };
-    },
+    command: (d, ctx) => fromCause(ctx, d.at, 'order', 'MarkRefunded', 'OrderRefunded', 'a PaymentRefunded'),
   },
 };
 
@@ -174,11 +186,16 @@ export const PAYMENT_RULES: { [K in keyof PaymentData]: Entry<PaymentData[K], Pa
         ? { rule: 'ids', message: `payment ${d.paymentId} in ${ctx.streamId} is not the payment of order ${d.orderId}` }
         : undefined,
   },
-  PaymentCodeRejected: { command: (d) => ({ type: 'ConfirmPayment', paymentId: d.paymentId, codeMatches: false, now: at(d.at) }) },
+  PaymentCodeRejected: { command: (d) => confirmWith(d, false) },
   PaymentCodeResent: {
-    command: (d) => ({ type: 'ResendCode', paymentId: d.paymentId, codeTtlSeconds: secondsBetween(d.at, d.codeExpiresAt), now: at(d.at) }),
+    command: (d, ctx) => {
+      const seq = ctx.payment.status === 'awaiting_confirmation' ? ctx.payment.code.seq : 0;
+      const base = { type: 'ResendCode', paymentId: d.paymentId, codeTtlSeconds: secondsBetween(d.at, d.codeExpiresAt), now: at(d.at) } as const;
+      // Whether the last code reached the gateway is the SMS task's to say: either answer may have been given.
+      return [{ ...base, codeDelivered: { seq, delivered: true } }, { ...base, codeDelivered: { seq, delivered: false } }];
+    },
   },
-  PaymentConfirmed: { command: (d) => ({ type: 'ConfirmPayment', paymentId: d.paymentId, codeMatches: true, now: at(d.at) }) },
+  PaymentConfirmed: { command: (d) => confirmWith(d, true) },
   PaymentDeclined: { command: (d) => ({ type: 'DeclinePayment', paymentId: d.paymentId, now: at(d.at) }) },
   PaymentSubmitted: {
     command: (d) => ({ type: 'RecordTradeCreated', paymentId: d.paymentId, tradeNo: d.tradeNo, now: at(d.at) }),
@@ -206,7 +223,9 @@ export const PAYMENT_RULES: { [K in keyof PaymentData]: Entry<PaymentData[K], Pa
       switch (d.reason) {
         case 'too_many_wrong_codes':
           // Only ever the second half of a fifth wrong code's decision.
-          return { type: 'ConfirmPayment', paymentId: d.paymentId, codeMatches: false, now: at(d.at) };
+          return confirmWith(d, false);
+        case 'trade_not_created':
+          return { type: 'RecordTradeNotCreated', paymentId: d.paymentId, detail: d.detail, now: at(d.at) };
         case 'platform_failed':
         case 'platform_closed':
           return {
@@ -238,19 +257,60 @@ export const PAYMENT_RULES: { [K in keyof PaymentData]: Entry<PaymentData[K], Pa
     }),
   },
   PaymentVoided: { command: (d) => ({ type: 'VoidPayment', paymentId: d.paymentId, reason: d.reason, now: at(d.at) }) },
+  PaymentRefundRequested: {
+    command: (d, ctx) => {
+      switch (d.reason) {
+        case 'order_closed':
+        case 'provisioning_failed':
+          return fromCause(ctx, d.at, 'payment', 'RequestRefund', `PaymentRefundRequested (${d.reason})`, d.reason === 'order_closed' ? 'a PaymentSucceeded its order refused' : 'an OrderProvisioningFailed');
+        case 'unexpected_success':
+          // Only ever the second half of a decision on money for a closed payment.
+          return { type: 'RecordPlatformResult', paymentId: d.paymentId, source: 'notification', notificationId: '', tradeNo: '', status: 'SUCCESS', amount: d.amount, now: at(d.at) };
+        case 'review':
+          return { type: 'ReviewPayment', paymentId: d.paymentId, decision: 'refund', reason: '', by: { role: '', client: '' }, now: at(d.at) };
+        default:
+          return assertNever(d.reason);
+      }
+    },
+    guard: (d, ctx) => refundGuard(d.amount, ctx),
+  },
+  PaymentReviewed: {
+    command: (d) => ({ type: 'ReviewPayment', paymentId: d.paymentId, decision: d.decision, reason: d.reason, by: d.by, now: at(d.at) }),
+  },
   PaymentRefunded: {
     command: (d) => ({ type: 'RecordRefund', paymentId: d.paymentId, refundNo: d.refundNo, amount: d.amount, now: at(d.at) }),
     guard: (d, ctx) => {
       const p = ctx.payment;
-      const charged = p.status === 'flagged' ? p.reported : moneyOf(p);
-      if (d.amount.value > charged.value) return { rule: 'refund-above-charge', message: `refunds ${fen(d.amount)} of a charge of ${fen(charged)}` };
-      // Charged money goes back only when the goods cannot be delivered.
-      if (p.status === 'succeeded' && ctx.order.status !== 'provisioning_failed') {
-        return { rule: 'refund-with-goods', message: `refunded while its order is ${ctx.order.status}: the subscriber would keep both the channels and the money` };
+      if (p.status === 'refunding' && (p.refund.value !== d.amount.value || p.refundNo !== d.refundNo)) {
+        return { rule: 'refund-differs', message: `refunds ${fen(d.amount)} as ${d.refundNo}; ${fen(p.refund)} was requested as ${p.refundNo}` };
       }
-      return undefined;
+      // Refunds recorded before refunds were requested first: the same rules apply here.
+      return p.status === 'refunding' ? undefined : refundGuard(d.amount, ctx);
     },
   },
+};
+
+/** The confirmation attempt an event records, with the code right or wrong. */
+const confirmWith = (d: { paymentId: string; attemptId?: string; at: string }, matches: boolean): PaymentCommand => ({
+  type: 'ConfirmPayment',
+  paymentId: d.paymentId,
+  code: { matches: () => matches },
+  attemptId: d.attemptId ?? '',
+  now: at(d.at),
+});
+
+/**
+ * Money goes back only when the goods cannot be had: never above what was taken, and never while
+ * the order is paid or provisioned (the subscriber would keep both the channels and the money).
+ */
+const refundGuard = (amount: Money, ctx: Ctx): Problem | undefined => {
+  const p = ctx.payment;
+  const taken = p.status === 'flagged' ? p.reported : p.status === 'succeeded' ? p.charged : p.status === 'refunding' ? p.refund : moneyOf(p);
+  if (amount.value > taken.value) return { rule: 'refund-above-charge', message: `refunds ${fen(amount)} of ${fen(taken)} taken` };
+  if (p.status !== 'flagged' && (ctx.order.status === 'paid' || ctx.order.status === 'provisioned')) {
+    return { rule: 'refund-with-goods', message: `refunded while its order is ${ctx.order.status}: the subscriber would keep both the channels and the money` };
+  }
+  return undefined;
 };
 
 type Decided = { events: readonly DomainEvent[] } | Problem;
@@ -264,19 +324,37 @@ const run = (decide: () => DomainEvent[]): Decided => {
   }
 };
 
-const redecideOrder = <K extends keyof OrderData>(type: K, data: OrderData[K], ctx: Ctx): { guard?: Problem; decided: Decided } => {
-  const rule: Entry<OrderData[K], OrderCommand> = ORDER_RULES[type];
-  const cmd = rule.command(data, ctx);
-  const guard = rule.guard?.(data, ctx);
-  return { ...(guard && { guard }), decided: isProblem(cmd) ? cmd : run(() => decideOrder(cmd, ctx.order)) };
+/** Each candidate command's decision (a problem when there is no candidate). */
+type Redecided = { guard?: Problem; decided: readonly Decided[] };
+
+const isList = <T>(x: T | readonly T[]): x is readonly T[] => Array.isArray(x);
+const candidates = <C extends { type: string }>(cmd: C | readonly C[] | Problem): readonly C[] | Problem => {
+  if (isList(cmd)) return cmd;
+  return isProblem(cmd) ? cmd : [cmd];
 };
 
-const redecidePayment = <K extends keyof PaymentData>(type: K, data: PaymentData[K], ctx: Ctx): { guard?: Problem; decided: Decided } => {
-  const rule: Entry<PaymentData[K], PaymentCommand> = PAYMENT_RULES[type];
-  const cmd = rule.command(data, ctx);
+const redecideOrder = <K extends keyof OrderData>(type: K, data: OrderData[K], ctx: Ctx): Redecided => {
+  const rule: Entry<OrderData[K], OrderCommand> = ORDER_RULES[type];
+  const cmds = candidates(rule.command(data, ctx));
   const guard = rule.guard?.(data, ctx);
-  return { ...(guard && { guard }), decided: isProblem(cmd) ? cmd : run(() => decidePayment(cmd, ctx.payment)) };
+  return { ...(guard && { guard }), decided: isProblem(cmds) ? [cmds] : cmds.map((cmd) => run(() => decideOrder(cmd, ctx.order))) };
 };
+
+const redecidePayment = <K extends keyof PaymentData>(type: K, data: PaymentData[K], ctx: Ctx): Redecided => {
+  const rule: Entry<PaymentData[K], PaymentCommand> = PAYMENT_RULES[type];
+  const cmds = candidates(rule.command(data, ctx));
+  const guard = rule.guard?.(data, ctx);
+  return { ...(guard && { guard }), decided: isProblem(cmds) ? [cmds] : cmds.map((cmd) => run(() => decidePayment(cmd, ctx.payment))) };
+};
+
+/** Events recorded before confirmation attempts had ids lack `attemptId`: the decided event is compared without it. */
+const asRecorded = (decided: DomainEvent, recorded: DomainEvent): DomainEvent => {
+  if (!('attemptId' in decided.data) || 'attemptId' in recorded.data) return decided;
+  const { attemptId: _a, ...data } = decided.data;
+  return { ...decided, data } as DomainEvent;
+};
+const same = (decided: DomainEvent, recorded: DomainEvent): boolean =>
+  canonicalJson(asRecorded(decided, recorded)) === canonicalJson({ type: recorded.type, data: recorded.data });
 
 /** Where the decider's event and the recorded one differ, field by field (data only). */
 export const differences = (expected: DomainEvent, actual: DomainEvent): string => {
@@ -323,12 +401,12 @@ export const redecider = (): Redecider => {
 
     const queued = replay.queue.shift();
     if (queued) {
-      if (canonicalJson(queued) !== canonicalJson({ type: e.type, data: e.data })) {
+      if (!same(queued, e)) {
         problems.push({ rule: 'decision-incomplete', message: `the decision before it goes on with ${queued.type}: ${differences(queued, e)}` });
       }
     } else {
       const ctx: Ctx = { streamId, order, payment, cause };
-      let result: ReturnType<typeof redecideOrder>;
+      let result: Redecided;
       try {
         result =
           replayed.aggregate === 'order'
@@ -336,16 +414,20 @@ export const redecider = (): Redecider => {
             : redecidePayment(replayed.event.type, replayed.event.data, ctx);
       } catch (err) {
         // The event's data is not the shape its type has: a command cannot even be built from it.
-        result = { decided: { rule: 'malformed', message: `its data is not a ${e.type}: ${err instanceof Error ? err.message : String(err)}` } };
+        result = { decided: [{ rule: 'malformed', message: `its data is not a ${e.type}: ${err instanceof Error ? err.message : String(err)}` }] };
       }
       if (result.guard) problems.push(result.guard);
-      const decided = result.decided;
-      if (isProblem(decided)) problems.push(decided);
+      const match = result.decided.find((d): d is { events: readonly DomainEvent[] } => !isProblem(d) && d.events[0] !== undefined && same(d.events[0], e));
+      if (match) replay.queue.push(...match.events.slice(1));
       else {
-        const [first, ...rest] = decided.events;
-        if (!first) problems.push({ rule: 'decider-no-op', message: `the deciders would record nothing here: the ${isOrder ? 'order' : 'payment'} was already ${isOrder ? order.status : payment.status}` });
-        else if (canonicalJson(first) !== canonicalJson({ type: e.type, data: e.data })) problems.push({ rule: 'not-decided', message: differences(first, e) });
-        else replay.queue.push(...rest);
+        // None of the commands that could have produced it does: say why, for the first of them.
+        const decided = result.decided[0] ?? { rule: 'missing-cause', message: 'no command produces it' };
+        if (isProblem(decided)) problems.push(decided);
+        else {
+          const [first] = decided.events;
+          if (!first) problems.push({ rule: 'decider-no-op', message: `the deciders would record nothing here: the ${isOrder ? 'order' : 'payment'} was already ${isOrder ? order.status : payment.status}` });
+          else problems.push({ rule: 'not-decided', message: differences(asRecorded(first, e), e) });
+        }
       }
     }
     if (replayed.aggregate === 'order') orders.set(id, evolveOrder(order, replayed.event));

@@ -6,9 +6,10 @@
  *
  * A causationId that is no event's id is a request's id (an HTTP call, a timer): not checked here.
  */
-import { readOrderEvent, readPaymentEvent } from '../../commands/aggregates.ts';
+import { readOrderEvent } from '../../domain/order/order.ts';
+import { readPaymentEvent } from '../../domain/payment/payment.ts';
 import { SEALS_STREAM } from '../../commands/seal-log.ts';
-import { TASK_EVENT_TYPES } from '../../projections/tasks.ts';
+import { readTaskEvent } from '../../outbound/task.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import { describeRef, refOf, type EventRef, type Finding } from './finding.ts';
 
@@ -16,7 +17,7 @@ import { describeRef, refOf, type EventRef, type Finding } from './finding.ts';
 const KNOWN: readonly { prefix: string; knows: (e: RecordedEvent) => boolean }[] = [
   { prefix: 'order-', knows: (e) => readOrderEvent(e) !== undefined },
   { prefix: 'payment-', knows: (e) => readPaymentEvent(e) !== undefined },
-  { prefix: 'task-', knows: (e) => TASK_EVENT_TYPES.has(e.type) },
+  { prefix: 'task-', knows: (e) => readTaskEvent(e) !== undefined },
   { prefix: SEALS_STREAM, knows: (e) => e.type === 'LedgerSealed' },
 ];
 

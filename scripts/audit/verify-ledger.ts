@@ -2,22 +2,27 @@
  * The ledger's part of the audit: every order and payment event re-decided (redecide.ts), and at
  * the end of the log, every fen accounted for:
  * - a paid order has a succeeded (or later refunded) payment of the same amount and trade;
- * - a succeeded payment pays its order: money that moved ends with the goods or a refund;
+ * - money taken ends with the goods or a refund: past a grace period, nothing is stranded
+ *   (stranded-money.ts): succeeded for an order that did not get paid, flagged, or refunding;
  * - a refunded order's payment is refunded, and an order never keeps its goods once refunded.
  * Prints charged / refunded / net / flagged for review, in fen.
  */
-import { readOrderEvent, readPaymentEvent } from '../../commands/aggregates.ts';
+import { readOrderEvent } from '../../domain/order/order.ts';
+import { readPaymentEvent } from '../../domain/payment/payment.ts';
 import type { Order, OrderEvent } from '../../domain/order/order.ts';
 import type { Payment, PaymentEvent } from '../../domain/payment/payment.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import { refOf, type Check, type EventRef, type Finding } from './finding.ts';
 import { redecider, type Replayed } from './redecide.ts';
+import { moneyMovedAt, strandedMoney, type StrandedMoney } from './stranded-money.ts';
 
 export type LedgerSummary = {
   orders: Record<string, number>;
   payments: Record<string, number>;
   /** Fen (CNY). net = charged − refunded; flagged money is kept apart, under review. */
   money: { charged: number; refunded: number; underReview: number; net: number };
+  /** Money taken that has neither bought its goods nor gone back, past the grace period (also findings, rule money-stranded). */
+  stranded: StrandedMoney[];
 };
 
 /** Rules about money and goods, as opposed to a decider's own refusals. */
@@ -46,7 +51,8 @@ const replayedOf = (e: RecordedEvent): Replayed | undefined => {
 
 export type LedgerChecker = {
   see(e: RecordedEvent, ordinal: number): void;
-  finish(): LedgerSummary;
+  /** `now` and `graceMs`: how long money may be in flight (a refund under way, a review pending) before it is stranded. */
+  finish(now: Date, graceMs?: number): LedgerSummary;
   /** Every order and payment as the deciders folded them. */
   states(): { orders: ReadonlyMap<string, Order>; payments: ReadonlyMap<string, Payment> };
   findings: Finding[];
@@ -58,6 +64,8 @@ export const ledgerChecker = (): LedgerChecker => {
   /** Order and payment events by id: the causes the workflow derives commands from. */
   const byId = new Map<string, OrderEvent | PaymentEvent>();
   const lastOf = new Map<string, EventRef>();
+  /** When money last moved for each payment (success, flag, refund request), by our clock. */
+  const movedAt = new Map<string, string>();
 
   const atEnd = (streamId: string, rule: string, message: string): void => {
     const ref = lastOf.get(streamId);
@@ -76,8 +84,10 @@ export const ledgerChecker = (): LedgerChecker => {
         findings.push({ check: checkOf(p.rule), rule: p.rule, message: `${e.type}: ${p.message}`, event: ref });
       }
       byId.set(e.id, replayed.event);
+      const moved = replayed.aggregate === 'payment' ? moneyMovedAt(replayed.event) : undefined;
+      if (moved) movedAt.set(e.streamId.slice('payment-'.length), moved);
     },
-    finish: () => {
+    finish: (now, graceMs) => {
       for (const { streamId, next } of replay.unfinished()) {
         const ref = lastOf.get(streamId);
         findings.push({ check: 'decide', rule: 'decision-incomplete', message: `the stream ends in the middle of a decision: ${next.type} should follow`, ...(ref && { event: ref }) });
@@ -87,15 +97,18 @@ export const ledgerChecker = (): LedgerChecker => {
         if (o.status === 'none') continue;
         const p = replay.payments.get(o.paymentId);
         const stream = `order-${orderId}`;
-        const paid = o.status === 'paid' || o.status === 'provisioned' || o.status === 'provisioning_failed' || o.status === 'refunded';
+        // Orders that were paid; a refunded order may also have been closed when late money came back.
+        const paid = o.status === 'paid' || o.status === 'provisioned' || o.status === 'provisioning_failed' || (o.status === 'refunded' && o.paidAt !== undefined);
         if (paid) {
-          if (!p || (p.status !== 'succeeded' && p.status !== 'refunded')) atEnd(stream, 'paid-without-money', `order ${orderId} is ${o.status} but its payment is ${p?.status ?? 'missing'}`);
-          else if (p.amount.value !== o.amount.value || p.amount.currency !== o.amount.currency) atEnd(stream, 'amount', `order ${orderId} costs ${o.amount.value} fen but its payment is ${p.amount.value}`);
-          else if ('tradeNo' in p && p.tradeNo !== o.tradeNo) atEnd(stream, 'trade', `order ${orderId} was paid by trade ${o.tradeNo} but its payment names ${p.tradeNo}`);
+          const settled = p && (p.status === 'succeeded' || p.status === 'refunded' || (o.status === 'provisioning_failed' && p.status === 'refunding'));
+          if (!p || !settled) atEnd(stream, 'paid-without-money', `order ${orderId} is ${o.status} but its payment is ${p?.status ?? 'missing'}`);
+          // What was taken may differ from the price only where an admin accepted it (the deciders allow nothing else).
+          else if (p.amount.value !== o.amount.value || p.amount.currency !== o.amount.currency) atEnd(stream, 'amount', `order ${orderId} costs ${o.amount.value} fen but its payment asked ${p.amount.value}`);
+          else if ('tradeNo' in p && o.tradeNo !== undefined && p.tradeNo !== o.tradeNo) atEnd(stream, 'trade', `order ${orderId} was paid by trade ${o.tradeNo} but its payment names ${p.tradeNo}`);
         }
         if (o.status === 'refunded' && p?.status !== 'refunded') atEnd(stream, 'refund-differs', `order ${orderId} is refunded but its payment is ${p?.status ?? 'missing'}`);
-        if ((o.status === 'provisioned' || o.status === 'paid') && p?.status === 'refunded') {
-          atEnd(stream, 'refund-with-goods', `order ${orderId} is ${o.status} but its payment was refunded: the subscriber has both the channels and the money`);
+        if ((o.status === 'provisioned' || o.status === 'paid') && (p?.status === 'refunded' || p?.status === 'refunding')) {
+          atEnd(stream, 'refund-with-goods', `order ${orderId} is ${o.status} but its payment is ${p.status}: the subscriber has both the channels and the money`);
         }
       }
       for (const [paymentId, p] of replay.payments) {
@@ -107,18 +120,17 @@ export const ledgerChecker = (): LedgerChecker => {
           continue;
         }
         if (o.paymentId !== paymentId) atEnd(stream, 'ids', `payment ${paymentId} names order ${p.orderId}, which is paid by ${o.paymentId}`);
-        if (p.status === 'succeeded') {
-          money.charged += p.amount.value;
-          // provisioning_failed: its refund is under way.
-          if (o.status !== 'paid' && o.status !== 'provisioned' && o.status !== 'provisioning_failed') {
-            atEnd(stream, 'money-without-goods', `payment ${paymentId} succeeded but order ${p.orderId} is ${o.status}: the money must end with the goods or a refund`);
-          }
-        }
+        if (p.status === 'succeeded') money.charged += p.charged.value;
+        if (p.status === 'refunding') money.charged += p.refund.value;
         if (p.status === 'refunded') {
           money.charged += p.amount.value;
           money.refunded += p.amount.value;
         }
         if (p.status === 'flagged') money.underReview += p.reported.value;
+      }
+      const stranded = strandedMoney(replay.payments, replay.orders, movedAt, now, graceMs);
+      for (const s of stranded) {
+        atEnd(`payment-${s.paymentId}`, 'money-stranded', `payment ${s.paymentId}: ${s.fen} fen taken ${s.since} is still ${s.status}, with neither the goods nor a refund (order ${s.orderId})`);
       }
       money.net = money.charged - money.refunded;
       const count = <T extends { status: string }>(m: Map<string, T>): Record<string, number> => {
@@ -126,7 +138,7 @@ export const ledgerChecker = (): LedgerChecker => {
         for (const v of m.values()) if (v.status !== 'none') out[v.status] = (out[v.status] ?? 0) + 1;
         return out;
       };
-      return { orders: count(replay.orders), payments: count(replay.payments), money };
+      return { orders: count(replay.orders), payments: count(replay.payments), money, stranded };
     },
   };
 };

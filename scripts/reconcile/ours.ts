@@ -2,7 +2,7 @@
  * Our side of the reconciliation: every payment in the log, folded with the service's own decider,
  * with the money events and their times. Never holds a phone number (only ids, statuses, fen).
  */
-import { readPaymentEvent } from '../../commands/aggregates.ts';
+import { readPaymentEvent } from '../../domain/payment/payment.ts';
 import { evolvePayment, initialPayment, type Payment, type PaymentStatus } from '../../domain/payment/payment.ts';
 import { readLog, type EventStore } from '../../stores/event-store.ts';
 

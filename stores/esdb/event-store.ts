@@ -31,8 +31,10 @@ import {
   type ResolvedEvent,
 } from '@eventstore/db-client';
 import {
+  EventIdConflict,
   WrongExpectedRevision,
   comparePositions,
+  sameContent,
   type AppendResult,
   type EventMetadata,
   type EventStore,
@@ -184,10 +186,13 @@ export async function openEsdbEventStore(connectionString: string): Promise<Even
       const nextRevision = toRevision(result.nextExpectedRevision);
       const position = usablePosition(result.position);
       if (position) return { nextRevision, position };
-      // An idempotent retry is answered without a position: the events are already there,
-      // so look up the position of the last of them (revision nextRevision).
-      const [last] = await readStreamFrom(streamId, BigInt(nextRevision), 1);
-      if (!last) throw new Error(`append to ${streamId} succeeded but revision ${nextRevision} cannot be read`);
+      // An idempotent retry is answered without a position: the events are already there. The server
+      // matched ids only, so read them back: other content under the same ids is another writer's.
+      const stored = await readStreamFrom(streamId, BigInt(nextRevision - events.length + 1), events.length);
+      const last = stored.at(-1);
+      if (!last || stored.length !== events.length) throw new Error(`append to ${streamId} succeeded but revision ${nextRevision} cannot be read`);
+      const differs = events.find((e, i) => stored[i]?.id !== e.id || !sameContent(stored[i] ?? e, e));
+      if (differs) throw new EventIdConflict(streamId, differs.id);
       return { nextRevision, position: last.position };
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {

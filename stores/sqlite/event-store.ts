@@ -22,8 +22,9 @@
  * Errors, modelled on EventStoreDB:
  * - the expected revision is checked first; a mismatch is WrongExpectedRevision, unless the
  *   append is an exact retry (the same ids already sit in that stream where the expected revision
- *   puts them, consecutive and in order — for 'any'/'stream_exists' anywhere in the stream), which
- *   answers with the first append's result and writes nothing;
+ *   puts them, consecutive and in order — for 'any'/'stream_exists' anywhere in the stream — with the
+ *   same types and data), which answers with the first append's result and writes nothing; the same
+ *   ids there with other content are an EventIdConflict;
  * - when the expected revision matches but an event id already exists and the append is not such
  *   a retry (the id belongs to another stream or place), the append fails with DuplicateEventId.
  *   EventStoreDB would write a second event with that id; we refuse instead.
@@ -36,7 +37,9 @@
  */
 import Database from 'better-sqlite3';
 import {
+  EventIdConflict,
   WrongExpectedRevision,
+  sameContent,
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
@@ -90,7 +93,7 @@ type EventRow = {
   recorded_at: number;
 };
 
-type PlacedRow = { seq: number; stream_id: string; revision: number };
+type PlacedRow = { seq: number; stream_id: string; revision: number; type: string; data: string };
 
 /** An append waiting for the next flush; data and metadata already serialised (once). */
 type Pending = {
@@ -164,7 +167,7 @@ export const openSqliteEventStore = async (
   const streamRevision = db
     .prepare<[string], number | null>('SELECT MAX(revision) FROM events WHERE stream_id = ?')
     .pluck();
-  const placedById = db.prepare<[string], PlacedRow>('SELECT seq, stream_id, revision FROM events WHERE id = ?');
+  const placedById = db.prepare<[string], PlacedRow>('SELECT seq, stream_id, revision, type, data FROM events WHERE id = ?');
   const readStreamRows = db.prepare<[string], EventRow>('SELECT * FROM events WHERE stream_id = ? ORDER BY revision');
   const readAllRows = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
   const headSeq = db.prepare<[], number | null>('SELECT MAX(seq) FROM events').pluck();
@@ -194,21 +197,31 @@ export const openSqliteEventStore = async (
     recordedAt: new Date(row.recorded_at),
   });
 
-  /** The result of the earlier append these events came from, when this append is an exact retry of it. */
+  /**
+   * The result of the earlier append these events came from, when this append is an exact retry of it
+   * (same ids in the same places, same types and data); EventIdConflict when the ids sit where this
+   * append puts them but hold other content; null otherwise.
+   */
   const earlierAppend = (p: Pending): AppendResult | null => {
     let first: PlacedRow | undefined;
     let last: PlacedRow | undefined;
+    let differs: string | undefined;
     for (const [i, event] of p.events.entries()) {
       const placed = placedById.get(event.id);
       if (placed === undefined || placed.stream_id !== p.streamId) return null;
       first ??= placed;
       if (placed.revision !== first.revision + i) return null;
+      if (differs === undefined && (placed.type !== event.type || (placed.data !== event.data && !sameContent(
+        { type: placed.type, data: JSON.parse(placed.data) },
+        { type: event.type, data: JSON.parse(event.data) },
+      )))) differs = event.id;
       last = placed;
     }
     if (first === undefined || last === undefined) return null;
     const start =
       p.expected === 'no_stream' ? 0 : typeof p.expected === 'number' ? p.expected + 1 : first.revision;
     if (first.revision !== start) return null;
+    if (differs !== undefined) throw new EventIdConflict(p.streamId, differs);
     return { nextRevision: last.revision, position: toPosition(last.seq) };
   };
 
@@ -277,7 +290,7 @@ export const openSqliteEventStore = async (
       try {
         return { ok: true, ...applyAppend(p, now) };
       } catch (e) {
-        if (e instanceof WrongExpectedRevision || e instanceof DuplicateEventId) return { ok: false, error: e };
+        if (e instanceof WrongExpectedRevision || e instanceof DuplicateEventId || e instanceof EventIdConflict) return { ok: false, error: e };
         throw e;
       }
     });
@@ -306,7 +319,9 @@ export const openSqliteEventStore = async (
     written = new Map();
     let outcomes: Outcome[];
     try {
-      outcomes = flushBatch(batch);
+      // IMMEDIATE takes the write lock at BEGIN, where busy_timeout applies: a second process on the same
+      // file waits its turn instead of failing at once with SQLITE_BUSY when a deferred read upgrades.
+      outcomes = flushBatch.immediate(batch);
     } catch (e) {
       // The whole transaction rolled back (I/O error, lock timeout…): nothing was written.
       written = new Map();

@@ -130,12 +130,14 @@ describe('with a fresh ledger', () => {
         requestIdSeen = String(requestId);
       });
       expect(typesOf(written)).toEqual(['OrderPlaced', 'PaymentRequested']);
-      for (const e of written) {
-        expect(e.metadata.correlationId).toBe('stb-session-42');
-        expect(e.metadata.causationId).toBe(requestIdSeen);
-        expect(e.metadata.actor.role).toBe('open-platform');
-        expect(e.metadata.actor.client).not.toContain(TOKENS.openPlatform);
-      }
+      const [placedEvent, requested] = written;
+      for (const e of written) expect(e.metadata.correlationId).toBe('stb-session-42');
+      // The request caused the order; the order caused its payment request (the workflow's follow-up).
+      expect(placedEvent?.metadata.causationId).toBe(requestIdSeen);
+      expect(placedEvent?.metadata.actor.role).toBe('open-platform');
+      expect(placedEvent?.metadata.actor.client).not.toContain(TOKENS.openPlatform);
+      expect(requested?.metadata.causationId).toBe(placedEvent?.id);
+      expect(requested?.metadata.actor).toEqual({ role: 'system', client: 'process' });
     });
 
     it('without X-Correlation-Id the request id correlates; a sane X-Request-Id is kept', async () => {

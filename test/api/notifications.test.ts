@@ -62,14 +62,14 @@ describe('POST /v1/payment-notifications', () => {
     });
   });
 
-  it('amount mismatch → 200 "success", PaymentFlagged, never PaymentSucceeded or OrderPaid', async () => {
+  it('amount mismatch → 200 "success", PaymentFlagged for an admin to review; the order waits, never PaymentSucceeded or OrderPaid', async () => {
     const { orderId, paymentId } = await confirmed(t);
     const written = await newEvents(t, async () => {
       const res = await t.notify(success(paymentId, { amount: { value: 1, currency: 'CNY' } }));
       expect(res.statusCode).toBe(200);
       expect(res.body).toBe('success');
     });
-    expect(typesOf(written)).toEqual(['PaymentFlagged', 'OrderPaymentFailed']);
+    expect(typesOf(written)).toEqual(['PaymentFlagged']);
     expect(written[0]?.data).toMatchObject({ paymentId, orderId, reason: 'amount_mismatch', expected: PRICE, reported: { value: 1, currency: 'CNY' } });
     // A later SUCCESS with the right amount does not pay it either.
     expect((await t.notify(success(paymentId, { notificationId: 'ntf-2' }))).statusCode).toBe(200);
@@ -83,10 +83,10 @@ describe('POST /v1/payment-notifications', () => {
     const written = await newEvents(t, async () => {
       expect((await t.notify(success(paymentId))).statusCode).toBe(200);
     });
-    expect(typesOf(written)).toContain('PaymentFlagged');
+    // Flagged, the money's return requested at once, and the order (never confirmed) closed.
+    expect(typesOf(written)).toEqual(['PaymentFlagged', 'PaymentRefundRequested', 'OrderPaymentFailed']);
     expect(written[0]?.data).toMatchObject({ reason: 'unexpected_success' });
-    expect(typesOf(written)).not.toContain('PaymentSucceeded');
-    expect(typesOf(written)).not.toContain('OrderPaid');
+    expect(written[1]?.data).toMatchObject({ paymentId, reason: 'unexpected_success', amount: PRICE });
   });
 
   it('FAILED → 200 "success": PaymentFailed + OrderPaymentFailed', async () => {
@@ -99,8 +99,11 @@ describe('POST /v1/payment-notifications', () => {
     expect(typesOf(written)).toEqual(['PaymentFailed', 'OrderPaymentFailed']);
     expect(written[0]?.data).toMatchObject({ paymentId, reason: 'platform_failed', detail: 'insufficient balance' });
     expect(written[1]?.data).toMatchObject({ orderId, reason: 'platform_failed' });
-    // A SUCCESS after the FAILED (out of order) is flagged, never pays.
-    await t.notify(success(paymentId, { notificationId: 'ntf-late' }));
+    // A SUCCESS after the FAILED (out of order) is flagged and its money refunded, never pays.
+    const late = await newEvents(t, async () => {
+      expect((await t.notify(success(paymentId, { notificationId: 'ntf-late' }))).statusCode).toBe(200);
+    });
+    expect(typesOf(late)).toEqual(['PaymentFlagged', 'PaymentRefundRequested']);
     expect(countOf(await t.allEvents(), 'OrderPaid')).toBe(0);
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
 import {
+  codeWasDelivered,
   confirmed,
   countOf,
   expectProblem,
@@ -160,8 +161,20 @@ describe('POST /v1/payments/{paymentId}/confirm', () => {
 });
 
 describe('POST /v1/payments/{paymentId}/resend-code', () => {
+  it('a code the SMS gateway never took may be replaced at once (no wait), and counts as a resend', async () => {
+    const { paymentId } = await placed(t);
+    t.clock.advance(5);
+    const res = await resend(paymentId);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ paymentId, resendsLeft: 2 });
+    await codeWasDelivered(t, paymentId, 2);
+    // The new code was delivered: the interval holds again.
+    expectProblem(await resend(paymentId), 429, 'resend-limit-reached');
+  });
+
   it('429 too soon, with Retry-After; after the interval 200 with a new code (old code then wrong)', async () => {
     const { paymentId } = await placed(t);
+    await codeWasDelivered(t, paymentId);
     t.clock.advance(20);
     await writesNothing(t, async () => {
       const res = await resend(paymentId);
@@ -193,6 +206,7 @@ describe('POST /v1/payments/{paymentId}/resend-code', () => {
   it('429 too many: after 3 resends no more codes (no Retry-After: there is no later), nothing written', async () => {
     const { paymentId } = await placed(t);
     for (let i = 0; i < 3; i++) {
+      await codeWasDelivered(t, paymentId, i + 1);
       t.clock.advance(60);
       const res = await resend(paymentId);
       expect(res.statusCode).toBe(200);

@@ -2,6 +2,10 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { PROBLEM_BASE, type Problem } from '../../http/problem.ts';
+import { execute } from '../../commands/execute.ts';
+import { TASK_ACTOR } from '../../outbound/action.ts';
+import { taskAggregate } from '../../outbound/decide.ts';
+import type { TaskSpec } from '../../outbound/task.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import { bearer, TOKENS, type TestLedger } from '../support/ledger-app.ts';
 
@@ -70,6 +74,35 @@ export const postAs = (t: TestLedger, token: string | undefined, url: string, pa
 
 export const getAs = (t: TestLedger, token: string | undefined, url: string): Promise<LightMyRequestResponse> =>
   t.app.inject({ method: 'GET', url, headers: token === undefined ? {} : bearer(token) });
+
+/**
+ * Records that the SMS gateway took the payment's code `seq`, as the outbound worker does after it
+ * sent it (a claimed attempt, then done 'sent'), for tests that run the API without the worker.
+ */
+export const codeWasDelivered = async (t: TestLedger, paymentId: string, seq = 1): Promise<void> => {
+  const task: TaskSpec = {
+    id: `sms:${paymentId}:code:${seq}`,
+    kind: 'sms',
+    orderId: '',
+    paymentId,
+    seq,
+    template: 'code',
+    dueAt: t.clock.now.toISOString(),
+    createdAt: t.clock.now.toISOString(),
+    correlationId: 'test',
+    causationId: 'test',
+  };
+  const ctx = (step: string) => ({ correlationId: 'test', causationId: 'test', actor: TASK_ACTOR, commandKey: `${step}:${task.id}` });
+  const ledger = t.service.ledger;
+  await execute(ledger, taskAggregate, { type: 'ClaimAttempt', task, worker: 'test', holdMs: 5_000, now: ledger.now() }, ctx('claim'));
+  const policy = { baseMs: 1000, maxDelayMs: 1000, maxAttempts: null, deadline: null, laterMs: 1000 };
+  await execute(
+    ledger,
+    taskAggregate,
+    { type: 'RecordOutcome', task, worker: 'test', attempt: 1, outcome: { kind: 'done', detail: 'sent' }, policy, jitter: 0, now: ledger.now() },
+    ctx('outcome'),
+  );
+};
 
 export const UNKNOWN_ID = '0b7e1c4a-5f3d-4e2a-9c1b-7d6e5f4a3b2c';
 export const { openPlatform, phone, service, admin } = TOKENS;

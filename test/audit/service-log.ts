@@ -1,9 +1,10 @@
 /**
  * A log written by the service itself, through its API and its own process (tasks, simulators,
  * timers), with every path the ledger knows: provisioned and reprovisioned, refused by BOSS and
- * refunded, declined, expired, failed at the platform, flagged (amount mismatch), five wrong codes
- * after a resent code, a lost notification recovered by the query. And the means to copy it, with
- * changes, into a fresh store: the audit tests inject anomalies into copies of it.
+ * refunded, declined, expired, failed at the platform, flagged (amount mismatch) and refunded by an
+ * admin, flagged and accepted by an admin, money arriving after a failure (returned at once), five
+ * wrong codes after a resent code, a lost notification recovered by the query. And the means to copy
+ * it, with changes, into a fresh store: the audit tests inject anomalies into copies of it.
  */
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
@@ -20,6 +21,8 @@ export type ServiceLog = {
   expired: Placed;
   failed: Placed;
   flagged: Placed;
+  accepted: Placed;
+  lateMoney: Placed;
   wrongCodes: Placed;
   queried: Placed;
   events: RecordedEvent[];
@@ -43,10 +46,33 @@ export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
   await orderInStatus(t, refunded.orderId, 'refunded');
   await orderInStatus(t, failed.orderId, 'payment_failed');
 
+  // The platform takes another amount: an admin sends it back; another time, an admin accepts it.
+  const admin = bearer(TOKENS.admin);
+  const flaggedNow = async (p: Placed) =>
+    eventually(t, async () => ((await t.service.ledger.store.readStream(`payment-${p.paymentId}`)).some((e) => e.type === 'PaymentFlagged') ? true : undefined), 'the flag');
   platform.setFaults({ amountMismatchFen: 1 });
   const flagged = await placeAndConfirm(t, 'log-flagged', { productId: 'opera-month', smartcardId: 'card-flagged', msisdn: '13700000003' });
-  await orderInStatus(t, flagged.orderId, 'payment_failed');
+  await flaggedNow(flagged);
+  const refund = await t.app.inject({ method: 'POST', url: `/v1/payments/${flagged.paymentId}/resolve`, headers: admin, payload: { decision: 'refund', reason: 'not what was ordered' } });
+  expect(refund.statusCode, refund.body).toBe(200);
+  await orderInStatus(t, flagged.orderId, 'refunded');
+  platform.setFaults({ amountMismatchFen: -100 });
+  const accepted = await placeAndConfirm(t, 'log-accepted', { smartcardId: 'card-accepted', msisdn: '13700000008' });
+  await flaggedNow(accepted);
+  const accept = await t.app.inject({ method: 'POST', url: `/v1/payments/${accepted.paymentId}/resolve`, headers: admin, payload: { decision: 'accept', reason: 'promotion price' } });
+  expect(accept.statusCode, accept.body).toBe(200);
+  await orderInStatus(t, accepted.orderId, 'provisioned');
   platform.setFaults({ amountMismatchFen: 0 });
+
+  // Money after a failure: the platform said FAILED, then SUCCESS; it goes back at once.
+  platform.setFaults({ dropNotifications: true });
+  const lateMoney = await placeAndConfirm(t, 'log-late', { smartcardId: 'card-late', msisdn: '13700000007' });
+  const lateTrade = await eventually(t, async () => platform.trades().find((x) => x.outTradeNo === lateMoney.paymentId && x.status === 'SUCCESS'), 'the late trade');
+  const base = { tradeNo: lateTrade.tradeNo, outTradeNo: lateMoney.paymentId, amount: { value: 3800, currency: 'CNY' } };
+  expect((await t.notify({ ...base, notificationId: 'late-failed', status: 'FAILED', failureReason: 'RISK_CONTROL' })).statusCode).toBe(200);
+  expect((await t.notify({ ...base, notificationId: 'late-success', status: 'SUCCESS', paidAt: t.clock.now.toISOString() })).statusCode).toBe(200);
+  await orderInStatus(t, lateMoney.orderId, 'refunded', { tickSeconds: 1 });
+  platform.setFaults({ dropNotifications: false });
 
   // A new code after a minute, then five wrong ones: the payment fails, the order is cancelled.
   const wrongCodes = (await t.placeOrder({ smartcardId: 'card-wrong', msisdn: '13700000005' }, 'log-wrong')).json<Placed>();
@@ -73,7 +99,7 @@ export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
   await orderInStatus(t, expired.orderId, 'expired', { tickSeconds: 1 });
   await eventually(t, async () => ((await t.service.ledger.store.readStream(`payment-${expired.paymentId}`)).some((e) => e.type === 'PaymentVoided') ? true : undefined), 'the payment to be voided');
   await caughtUp(t);
-  return { provisioned, refunded, declined, expired, failed, flagged, wrongCodes, queried, events: await t.allEvents() };
+  return { provisioned, refunded, declined, expired, failed, flagged, accepted, lateMoney, wrongCodes, queried, events: await t.allEvents() };
 };
 
 /** Writes the events, in this order, into a fresh embedded store file, as they are (revisions, ids, data). */

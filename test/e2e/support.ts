@@ -302,7 +302,7 @@ export const serviceEnv = (o: ServiceOptions): Record<string, string> => {
     PAYMENT_QUERY_AFTER_SECONDS: '60',
     RETRY_BASE_MS: '20',
     RETRY_MAX_ATTEMPTS: '6',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
     ...o.env,
   };
 };

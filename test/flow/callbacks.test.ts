@@ -3,11 +3,10 @@
  * 127.0.0.1 records what the ledger POSTs, verifies every signature, and can be told to fail.
  * In one process with the in-process simulators and a test clock; waits on conditions, never sleeps.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verify } from '../../integrations/signature.ts';
-import { TASKS } from '../../projections/tasks.ts';
+import { OUTBOUND_TASKS as TASKS } from '../../outbound/queue.ts';
+import { startReceiver, type CallbackReceiver, type Received } from '../support/callback-receiver.ts';
 import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
 import { stacks } from './stacks.ts';
 import { caughtUp, eventually, orderInStatus, placeAndConfirm } from './support.ts';
@@ -15,45 +14,7 @@ import { caughtUp, eventually, orderInStatus, placeAndConfirm } from './support.
 const SECRET = 'test-callback-secret-0123456789';
 const PHONE = '13800138000';
 
-type Received = { headers: IncomingHttpHeaders; raw: string; body: Record<string, unknown>; answered: number };
-
-/** The open platform's side: records every request, answers `failStatus` to the next `failures` ones, 204 after. */
-const startReceiver = async () => {
-  const requests: Received[] = [];
-  let failures = 0;
-  let failStatus = 503;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const answered = failures > 0 ? failStatus : 204;
-      if (failures > 0) failures--;
-      requests.push({ headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown>, answered });
-      res.statusCode = answered;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/tvpay/callbacks`,
-    requests,
-    /** The delivered ones (answered 2xx). */
-    delivered: () => requests.filter((r) => r.answered < 300),
-    fail(next: number, status = 503) {
-      failures = next;
-      failStatus = status;
-    },
-    reset() {
-      requests.length = 0;
-      failures = 0;
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-};
-
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiver: CallbackReceiver;
 let t: TestLedger;
 
 beforeAll(async () => {
@@ -277,9 +238,9 @@ describe('without OPEN_PLATFORM_CALLBACK_URL', () => {
     const placed = (await t.placeOrder({}, 'cb-off-cancel')).json<{ orderId: string }>();
     expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(TOKENS.openPlatform) })).statusCode).toBe(200);
     await caughtUp(t);
-    const callbacks = await t.service.reads.find(TASKS, { where: { kind: 'callback' }, orderBy: { field: 'dueAt', direction: 'asc' }, limit: 10 });
+    const callbacks = await t.service.reads.find(TASKS, { where: { kind: 'callback' }, orderBy: { field: 'createdAt', direction: 'asc' }, limit: 10 });
     expect(callbacks.items).toEqual([]);
-    const others = await t.service.reads.find(TASKS, { where: { orderId: o.orderId }, orderBy: { field: 'dueAt', direction: 'asc' }, limit: 50 });
+    const others = await t.service.reads.find(TASKS, { where: { orderId: o.orderId }, orderBy: { field: 'createdAt', direction: 'asc' }, limit: 50 });
     expect(others.items.length).toBeGreaterThan(0);
     expect(receiver.requests).toEqual([]);
   });

@@ -1,0 +1,44 @@
+/**
+ * What every action sees of its attempt, and the helpers they share. An action reads what it needs,
+ * returns `done` at once when the work turned out moot (no call, nothing claimed), and otherwise
+ * claims the attempt right before calling its partner, with the task id as the idempotency key.
+ */
+import { orderAggregate, paymentAggregate } from '../commands/aggregates.ts';
+import type { CommandContext } from '../commands/execute.ts';
+import { load } from '../commands/execute.ts';
+import type { Order } from '../domain/order/order.ts';
+import { orderStream } from '../domain/order/order.ts';
+import { paymentStream, type Payment } from '../domain/payment/payment.ts';
+import type { Actor, EventStore } from '../stores/event-store.ts';
+import type { Outcome } from './decide.ts';
+import type { Sent, TaskSpec, TaskState } from './task.ts';
+
+export type Attempt = {
+  spec: TaskSpec;
+  state: Extract<TaskState, { status: 'pending' }>;
+  /**
+   * Claims this attempt in the task's stream (recording what it sends, so a retry sends the same) and
+   * checks the worker's fence. Call it right before the partner; it throws when this worker may not call.
+   */
+  claim(sent?: Sent): Promise<void>;
+  /** Checks the fence again, before a second call within the same attempt. */
+  fence(): void;
+  now(): Date;
+};
+
+export type Action = (attempt: Attempt) => Promise<Outcome>;
+
+export const TASK_ACTOR: Actor = { role: 'system', client: 'task-worker' };
+
+/** The context of a command an attempt causes: the task's correlation, keyed by the task and the step. */
+export const contextFor = (task: TaskSpec, step: string): CommandContext => ({
+  correlationId: task.correlationId,
+  causationId: task.causationId,
+  actor: TASK_ACTOR,
+  commandKey: `${step}:${task.id}`,
+});
+
+export const done = (detail: string): Outcome => ({ kind: 'done', detail });
+
+export const loadOrder = (store: EventStore, orderId: string): Promise<Order> => load(store, orderAggregate, orderStream(orderId));
+export const loadPayment = (store: EventStore, paymentId: string): Promise<Payment> => load(store, paymentAggregate, paymentStream(paymentId));

@@ -1,0 +1,92 @@
+/**
+ * Creates the trade at the payment platform for a confirmed payment (outTradeNo = paymentId).
+ *
+ * An attempt that timed out may have reached the platform, so every later attempt asks first
+ * (GET /trades/{outTradeNo}) and never guesses: a trade found is recorded with its result; a trade
+ * not found is created again (idempotent by outTradeNo) until the payment's deadline; only when the
+ * platform still has no trade after the deadline and a grace period — when it can no longer be
+ * created — does the payment fail, as `trade_not_created`.
+ */
+import type { LedgerDeps } from '../../commands/deps.ts';
+import { paymentAggregate } from '../../commands/aggregates.ts';
+import { execute } from '../../commands/execute.ts';
+import { e164 } from '../../commands/msisdn.ts';
+import { recordPlatformResult } from '../../commands/record-platform-result.ts';
+import type { PaymentPlatform, Trade } from '../../integrations/ports.ts';
+import { contextFor, done, loadPayment, type Action } from '../action.ts';
+import type { Outcome } from '../decide.ts';
+import type { TaskSpec } from '../task.ts';
+
+export type TradeDeps = {
+  ledger: LedgerDeps;
+  platform: PaymentPlatform;
+  notifyUrl: string;
+  /** How long after the payment's deadline a trade that was never found counts as never created. */
+  notCreatedGraceSeconds: number;
+};
+
+export const tradeAction =
+  (deps: TradeDeps): Action =>
+  async (attempt) => {
+    const { spec } = attempt;
+    const p = await loadPayment(deps.ledger.store, spec.paymentId);
+    if (p.status !== 'confirmed') return done(`payment ${p.status}`);
+    await attempt.claim();
+    if (attempt.state.attempts > 0) {
+      const found = await deps.platform.queryTrade(p.paymentId);
+      if (found) return recordFound(deps, spec, found);
+      const now = attempt.now().getTime();
+      const payBy = Date.parse(p.payBy);
+      if (now >= payBy + deps.notCreatedGraceSeconds * 1000) {
+        await execute(
+          deps.ledger,
+          paymentAggregate,
+          { type: 'RecordTradeNotCreated', paymentId: p.paymentId, detail: 'the platform has no trade for this payment after its deadline', now: attempt.now() },
+          contextFor(spec, 'trade-not-created'),
+        );
+        return done('the platform never created the trade');
+      }
+      // Past the deadline the platform refuses new trades: only ask again, until the grace ends.
+      if (now >= payBy) return { kind: 'later', reason: 'no trade at the platform yet', afterMs: payBy + deps.notCreatedGraceSeconds * 1000 - now };
+      attempt.fence();
+    }
+    const trade = await deps.platform.createTrade({
+      outTradeNo: p.paymentId,
+      amount: p.amount,
+      msisdn: e164(p.msisdn),
+      subject: p.subject,
+      notifyUrl: deps.notifyUrl,
+      expiresAt: p.payBy,
+    });
+    await execute(
+      deps.ledger,
+      paymentAggregate,
+      { type: 'RecordTradeCreated', paymentId: p.paymentId, tradeNo: trade.tradeNo, now: attempt.now() },
+      contextFor(spec, 'trade'),
+    );
+    return done(`trade ${trade.tradeNo}`);
+  };
+
+/** The platform has the trade: record it, and its result if it has one. */
+const recordFound = async (deps: TradeDeps, spec: TaskSpec, trade: Trade): Promise<Outcome> => {
+  const now = deps.ledger.now();
+  await execute(deps.ledger, paymentAggregate, { type: 'RecordTradeCreated', paymentId: spec.paymentId, tradeNo: trade.tradeNo, now }, contextFor(spec, 'trade'));
+  if (trade.status !== 'PROCESSING') await recordQueried(deps.ledger, spec, trade);
+  return done(`trade ${trade.tradeNo} found, ${trade.status}`);
+};
+
+/** A result learned by asking the platform. The notification id names the trade and its status, so asking twice records once. */
+export const recordQueried = (ledger: LedgerDeps, spec: TaskSpec, trade: Trade): Promise<void> =>
+  recordPlatformResult(
+    ledger,
+    {
+      paymentId: spec.paymentId,
+      source: 'query',
+      notificationId: `query:${trade.tradeNo}:${trade.status}`,
+      tradeNo: trade.tradeNo,
+      status: trade.status,
+      amount: trade.amount,
+      ...(trade.paidAt !== undefined && { paidAt: new Date(trade.paidAt).toISOString() }),
+    },
+    contextFor(spec, 'query'),
+  );

@@ -1,0 +1,176 @@
+/**
+ * The outbound queue: every task the schedule created, its state, and when it may next run. The
+ * worker asks it for what is runnable, and customer service reads it as the view of all outbound
+ * work (GET /v1/outbound). A read model built from the log like any other: the schedule's tasks
+ * from order and payment events, and the task streams' events folded with the task decider's evolve.
+ *
+ * Invariants:
+ * - `runKey` is `<queue>|<next try>` for a pending task that may run, and null otherwise, so "what is
+ *   due in this queue" is one range query on one index: blocked and finished tasks are never read;
+ * - of the BOSS requests of one group (card and package), only the oldest pending one has a runKey:
+ *   a blocked group hides nothing behind it;
+ * - a claimed task's next try is its claim's end: a lapsed claim (a worker died mid-call) makes it
+ *   due again by itself.
+ */
+import { z } from 'zod';
+import { readOrderEvent } from '../domain/order/order.ts';
+import { readPaymentEvent } from '../domain/payment/payment.ts';
+import type { Projection, ReadView } from '../projections/runner.ts';
+import type { RecordedEvent } from '../stores/event-store.ts';
+import type { Doc, WriteOp } from '../stores/read-store.ts';
+import { QUEUES, laneOf, queueOf, type Queue } from './lanes.ts';
+import { entitlementGroup, tasksFor, type Memory, type ScheduleOptions } from './schedule.ts';
+import { SMS_TEMPLATES, TASK_KINDS, evolveTask, initialTask, nextTryAt, readTaskEvent, type TaskSpec, type TaskState } from './task.ts';
+
+export const OUTBOUND_TASKS = 'outbound_tasks';
+/** What the schedule needs to remember from earlier events (see schedule.ts, Memory). */
+const OUTBOUND_MEMORY = 'outbound_memory';
+/** Pending BOSS requests per group, oldest first. */
+const OUTBOUND_GROUPS = 'outbound_groups';
+
+const sent = z.record(z.string(), z.string());
+const taskState = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('pending'),
+    attempts: z.number().int(),
+    dueAt: z.string().optional(),
+    lastError: z.string().optional(),
+    sent: sent.optional(),
+    claim: z.object({ attempt: z.number().int(), worker: z.string(), until: z.string() }).optional(),
+  }),
+  z.object({ status: z.literal('done'), attempts: z.number().int(), outcome: z.string(), lastError: z.string().optional() }),
+  z.object({ status: z.literal('failed'), attempts: z.number().int(), error: z.string(), reason: z.enum(['refused', 'exhausted', 'deadline']) }),
+]);
+const taskSpec = z.object({
+  id: z.string(),
+  kind: z.enum(TASK_KINDS),
+  orderId: z.string(),
+  paymentId: z.string(),
+  seq: z.number().int(),
+  template: z.enum(SMS_TEMPLATES).optional(),
+  group: z.string().optional(),
+  dueAt: z.string(),
+  deadline: z.string().optional(),
+  createdAt: z.string(),
+  correlationId: z.string(),
+  causationId: z.string(),
+});
+/** A task as the queue stores it: the spec, the folded state, and the fields it is listed by. */
+const queueDoc = taskSpec.extend({ state: taskState, queue: z.enum(QUEUES) });
+
+export type QueuedTask = { spec: TaskSpec; state: TaskState; queue: Queue };
+
+/** A stored queue document, checked: a malformed one is a projection bug, so it throws. */
+export const queuedTask = (doc: Doc): QueuedTask => {
+  const { state, queue, ...spec } = queueDoc.parse(doc);
+  return { spec, state, queue };
+};
+
+const runKeyOf = (queue: Queue, spec: TaskSpec, state: TaskState, runnable: boolean): string | null =>
+  state.status === 'pending' && runnable ? `${queue}|${nextTryAt(spec, state)}` : null;
+
+/** The stored document: the spec, the state, and flat fields for listing and for the worker's query. */
+const docOf = (spec: TaskSpec, state: TaskState, runnable: boolean, updatedAt: string): Doc => {
+  const queue = queueOf(spec);
+  return {
+    ...spec,
+    state,
+    queue,
+    lane: laneOf(queue),
+    status: state.status,
+    attempts: state.attempts,
+    runKey: runKeyOf(queue, spec, state, runnable),
+    ...(state.status === 'pending' && { nextTryAt: nextTryAt(spec, state) }),
+    ...(state.status === 'pending' && state.claim && { claimedBy: state.claim.worker }),
+    ...(state.status !== 'failed' && state.lastError !== undefined && { lastError: state.lastError }),
+    ...(state.status === 'failed' && { lastError: state.error, giveUpReason: state.reason }),
+    ...(state.status === 'done' && { outcome: state.outcome }),
+    ...(state.status !== 'pending' && { finishedAt: updatedAt }),
+    updatedAt,
+  };
+};
+
+/** The worker's query: the runnable tasks of one queue due by `now`, most overdue first. */
+export const dueQuery = (queue: Queue, now: Date, limit: number) => ({
+  range: { field: 'runKey', gte: `${queue}|`, lt: `${queue}|${now.toISOString()}~` },
+  orderBy: { field: 'runKey', direction: 'asc' as const },
+  limit,
+});
+
+const memoryId = {
+  order: (orderId: string) => `order:${orderId}`,
+  payment: (paymentId: string) => `payment:${paymentId}`,
+};
+
+const pendingOf = (group: Doc | null): string[] => {
+  const v = group?.pending;
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+};
+
+export const outboundQueueProjection = (opts: ScheduleOptions): Projection => ({
+  name: 'outbound',
+  collections: [
+    { name: OUTBOUND_TASKS, indexes: ['runKey', 'status', 'kind', 'orderId', 'createdAt'] },
+    { name: OUTBOUND_MEMORY, indexes: [] },
+    { name: OUTBOUND_GROUPS, indexes: [] },
+  ],
+  handle: async (event, view) => {
+    const task = readTaskEvent(event);
+    if (task) return onTaskEvent(task.data.taskId, (s) => evolveTask(s, task), event, view);
+    const e = readOrderEvent(event) ?? readPaymentEvent(event);
+    if (!e) return [];
+    const ops: WriteOp[] = [];
+    const memory: Memory = {};
+    if (e.type === 'OrderPlaced') {
+      memory.group = entitlementGroup(e.data.smartcardId, e.data.product.productId);
+      ops.push({ kind: 'upsert', collection: OUTBOUND_MEMORY, doc: { id: memoryId.order(e.data.orderId), group: memory.group } });
+    } else if (e.type === 'PaymentRequested') {
+      memory.payment = { orderId: e.data.orderId, payBy: e.data.payBy };
+      ops.push({ kind: 'upsert', collection: OUTBOUND_MEMORY, doc: { id: memoryId.payment(e.data.paymentId), ...memory.payment } });
+    } else if (e.type === 'OrderPaid' || e.type === 'OrderReprovisionRequested') {
+      const m = await view.get(OUTBOUND_MEMORY, memoryId.order(e.data.orderId));
+      if (typeof m?.group === 'string') memory.group = m.group;
+    } else if (e.type === 'PaymentCodeResent' || e.type === 'PaymentSubmitted') {
+      const m = await view.get(OUTBOUND_MEMORY, memoryId.payment(e.data.paymentId));
+      if (typeof m?.orderId === 'string' && typeof m.payBy === 'string') memory.payment = { orderId: m.orderId, payBy: m.payBy };
+    }
+    const at = event.recordedAt.toISOString();
+    for (const spec of tasksFor(e, { id: event.id, correlationId: event.metadata.correlationId, recordedAt: at }, memory, opts)) {
+      // Created once: a replayed event (or a second event asking for the same task) keeps the first.
+      if ((await view.get(OUTBOUND_TASKS, spec.id)) || ops.some((op) => op.kind === 'upsert' && op.doc.id === spec.id)) continue;
+      let runnable = true;
+      if (spec.group !== undefined) {
+        const pending = pendingOf(await view.get(OUTBOUND_GROUPS, spec.group));
+        runnable = pending.length === 0;
+        ops.push({ kind: 'upsert', collection: OUTBOUND_GROUPS, doc: { id: spec.group, pending: [...pending, spec.id] } });
+      }
+      ops.push({ kind: 'upsert', collection: OUTBOUND_TASKS, doc: docOf(spec, initialTask, runnable, at) });
+    }
+    return ops;
+  },
+});
+
+const onTaskEvent = async (taskId: string, apply: (s: TaskState) => TaskState, event: RecordedEvent, view: ReadView): Promise<WriteOp[]> => {
+  const doc = await view.get(OUTBOUND_TASKS, taskId);
+  if (!doc) return []; // a task this queue never scheduled (written by a version with other tasks)
+  const { spec, state } = queuedTask(doc);
+  const next = apply(state);
+  const at = event.recordedAt.toISOString();
+  if (spec.group === undefined) return [{ kind: 'upsert', collection: OUTBOUND_TASKS, doc: docOf(spec, next, true, at) }];
+  const group = await view.get(OUTBOUND_GROUPS, spec.group);
+  const pending = pendingOf(group);
+  if (next.status === 'pending') return [{ kind: 'upsert', collection: OUTBOUND_TASKS, doc: docOf(spec, next, pending[0] === taskId, at) }];
+  // Finished: the next request of the group may run.
+  const rest = pending.filter((id) => id !== taskId);
+  const ops: WriteOp[] = [
+    { kind: 'upsert', collection: OUTBOUND_TASKS, doc: docOf(spec, next, false, at) },
+    { kind: 'upsert', collection: OUTBOUND_GROUPS, doc: { id: spec.group, pending: rest } },
+  ];
+  const head = rest[0];
+  const headDoc = head === undefined ? null : await view.get(OUTBOUND_TASKS, head);
+  if (headDoc) {
+    const h = queuedTask(headDoc);
+    ops.push({ kind: 'upsert', collection: OUTBOUND_TASKS, doc: docOf(h.spec, h.state, true, String(headDoc.updatedAt ?? at)) });
+  }
+  return ops;
+};
