@@ -123,10 +123,10 @@ export class PaymentNotRefundable extends DomainError {
   }
 }
 
-/** Only a payment flagged for an amount mismatch waits for a person's decision. */
+/** Only a flagged payment waits for a person's decision. */
 export class PaymentNotReviewable extends DomainError {
   constructor(paymentId: string, status: string) {
-    super('conflict', 'payment-not-reviewable', `payment ${paymentId} is ${status}; only a payment flagged for an amount mismatch is reviewed`, { paymentId, state: status });
+    super('conflict', 'payment-not-reviewable', `payment ${paymentId} is ${status}; only a flagged payment is reviewed`, { paymentId, state: status });
   }
 }
 

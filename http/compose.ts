@@ -22,7 +22,7 @@ import { entitlementsProjection } from '../projections/entitlements.ts';
 import { financeProjection } from '../projections/finance.ts';
 import { journalProjection } from '../projections/journal.ts';
 import { ordersProjection } from '../projections/orders.ts';
-import { processReactor } from '../projections/process.ts';
+import { processReactor } from '../commands/process-reactor.ts';
 import { prepareProjections, startProjection, type Projection, type RunningProjection } from '../projections/runner.ts';
 import { bossAction } from '../outbound/actions/boss.ts';
 import { callbackAction } from '../outbound/actions/callback.ts';
@@ -73,7 +73,14 @@ export const loadCatalog = (file: string): Catalog => {
 const codeSecretFor = (config: Config): string => {
   if (config.codeSecret) return config.codeSecret;
   const file = join(config.dataDir, 'code-secret');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  if (!existsSync(file)) {
+    try {
+      writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      // Another process on the same data directory wrote it first: use theirs.
+      if (!(err instanceof Error && 'code' in err && err.code === 'EEXIST')) throw err;
+    }
+  }
   return readFileSync(file, 'utf8').trim();
 };
 
@@ -229,7 +236,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       for (const d of definitions) {
         projections.set(
           d.name,
-          startProjection(d, { events: store, reads, owner, logger, now }),
+          startProjection(d, { events: store, reads, owner, logger, now, leaseTtlMs: config.leaseTtlMs }),
         );
       }
       const { lanes } = config;
@@ -255,6 +262,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
         policy: config,
         owner,
         logger,
+        leaseTtlMs: config.leaseTtlMs,
         onOutcome: metrics.observeOutbound,
         onGaveUp: metrics.observeGaveUp,
       });

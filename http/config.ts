@@ -36,6 +36,8 @@ export type Config = {
   partnerClockSkewSeconds: number;
   retryBaseMs: number;
   retryMaxAttempts: number;
+  /** How long a lease (a projection's, the outbound worker's) outlives its last renewal; renewed every third of it. */
+  leaseTtlMs: number;
   /** Each lane's circuit breaker: failed calls in a row that open it, and its first cool-down (doubling, up to 8×). */
   breaker: { threshold: number; cooldownMs: number };
   /** Per partner lane: calls in flight at once and one call's timeout. */
@@ -80,6 +82,7 @@ const envSchema = z.object({
   PARTNER_CLOCK_SKEW_SECONDS: int(1, 24 * 3600).default(600),
   RETRY_BASE_MS: int(1, 600_000).default(1000),
   RETRY_MAX_ATTEMPTS: int(1, 100).default(8),
+  LEASE_TTL_MS: int(1000, 600_000).default(15_000),
   OUTBOUND_BREAKER_THRESHOLD: int(1, 1000).default(5),
   OUTBOUND_BREAKER_COOLDOWN_MS: int(10, 600_000).default(2000),
   SMS_CONCURRENCY: int(1, 256).default(16),
@@ -149,6 +152,7 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
     partnerClockSkewSeconds: e.PARTNER_CLOCK_SKEW_SECONDS,
     retryBaseMs: e.RETRY_BASE_MS,
     retryMaxAttempts: e.RETRY_MAX_ATTEMPTS,
+    leaseTtlMs: e.LEASE_TTL_MS,
     breaker: { threshold: e.OUTBOUND_BREAKER_THRESHOLD, cooldownMs: e.OUTBOUND_BREAKER_COOLDOWN_MS },
     lanes: {
       sms: { concurrency: e.SMS_CONCURRENCY, timeoutMs: e.SMS_TIMEOUT_MS },

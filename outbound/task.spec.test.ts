@@ -14,7 +14,7 @@ const T0 = new Date('2026-11-25T08:00:00.000Z');
 const at = (s: number): Date => new Date(T0.getTime() + s * 1000);
 const iso = (s: number): string => at(s).toISOString();
 const taskId = 'boss:ord-1:0';
-const sms: TaskSpec = {
+const bossTask: TaskSpec = {
   id: taskId,
   kind: 'boss',
   orderId: 'ord-1',
@@ -30,7 +30,7 @@ const policy: Policy = { baseMs: 1000, maxDelayMs: 60_000, maxAttempts: 3, deadl
 
 const claimCmd = (s: number, worker = 'w1', sent?: Record<string, string>): TaskCommand => ({
   type: 'ClaimAttempt',
-  task: sms,
+  task: bossTask,
   worker,
   holdMs: 7000,
   ...(sent && { sent }),
@@ -38,7 +38,7 @@ const claimCmd = (s: number, worker = 'w1', sent?: Record<string, string>): Task
 });
 const outcomeCmd = (s: number, outcome: Outcome, attempt: number | null = 1, worker = 'w1', p: Policy = policy): TaskCommand => ({
   type: 'RecordOutcome',
-  task: sms,
+  task: bossTask,
   worker,
   attempt,
   outcome,
@@ -84,7 +84,7 @@ describe('ClaimAttempt', () => {
   });
 
   it('a task not due yet (its spec) → TaskNotClaimable(not_due)', () => {
-    task.given().when({ ...claimCmd(0), task: { ...sms, dueAt: iso(1) } } as TaskCommand).thenThrows(TaskNotClaimable, { why: 'not_due' });
+    task.given().when({ ...claimCmd(0), task: { ...bossTask, dueAt: iso(1) } } as TaskCommand).thenThrows(TaskNotClaimable, { why: 'not_due' });
   });
 
   it.each([

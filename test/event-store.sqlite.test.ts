@@ -152,6 +152,32 @@ describe('sqlite event store', () => {
       expect((await a.readStream('s')).map((e) => e.revision)).toEqual([0, 1, 2, 3, 4, 5]);
     });
 
+    it('another process writing the same file at full speed: every append of ours still succeeds (each write waits its turn)', async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/support/event-store-writer.ts'), file], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      try {
+        // Wait until the other process is writing.
+        await withTimeout(new Promise<void>((resolve) => child.stdout.once('data', () => resolve())), 20_000, 'the other writer to start');
+        const store = await open();
+        // New streams: each append reads the stream's revision before it writes, in the same transaction,
+        // which is where a deferred transaction meets the other process's commits.
+        const streams = Array.from({ length: 1200 }, (_, i) => `ours-${i}`);
+        const results: PromiseSettledResult<unknown>[] = [];
+        for (let round = 0; round < 3; round++) {
+          const some = streams.slice(round * 400, (round + 1) * 400);
+          results.push(...(await Promise.allSettled(some.map((s, i) => store.append(s, [event()], i % 2 === 0 ? 'no_stream' : 'any')))));
+        }
+        expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+        for (const s of streams.slice(0, 10)) expect(await store.readStream(s)).toHaveLength(1);
+      } finally {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    });
+
     it("a subscription sees another store's appends (polling)", async () => {
       const a = await open();
       const b = await open();

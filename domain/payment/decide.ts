@@ -378,11 +378,12 @@ const requestRefund = (cmd: RequestRefund, state: Requested): PaymentEvent[] => 
 };
 
 /**
- * An admin resolves a payment flagged for an amount mismatch: accept (the amount the platform took
- * pays the order) or refund it. Flags for unexpected money are refunded automatically, never reviewed.
+ * An admin resolves a flagged payment: accept (the amount the platform took pays the order) or refund
+ * it. Unexpected money is refunded as soon as it is flagged (the payment is refunding then), so what
+ * waits here is an amount mismatch — or money that versions before automatic refunds only flagged.
  */
 const review = (cmd: ReviewPayment, state: Requested): PaymentEvent[] => {
-  if (state.status !== 'flagged' || state.reason !== 'amount_mismatch') throw new PaymentNotReviewable(state.paymentId, state.status);
+  if (state.status !== 'flagged') throw new PaymentNotReviewable(state.paymentId, state.status);
   const at = iso(cmd.now);
   const reviewed: PaymentEvent = {
     type: 'PaymentReviewed',

@@ -496,6 +496,10 @@ describe('ReviewPayment', () => {
     payment.given(...reach.flagged).when(reviewPayment('refund')).then(reviewed('refund'), refundRequested('review', cny(1), 250));
   });
 
+  it('money flagged by a version before automatic refunds can be refunded by an admin', () => {
+    payment.given(...reach.failed, flagged('unexpected_success')).when(reviewPayment('refund')).then(reviewed('refund'), refundRequested('review', amount, 250));
+  });
+
   it('money flagged as unexpected is refunded automatically, never reviewed', () => {
     payment.given(...reach.failed, flagged('unexpected_success'), refundRequested('unexpected_success')).when(reviewPayment('accept')).thenThrows(PaymentNotReviewable);
   });

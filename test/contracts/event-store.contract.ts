@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  EventIdConflict,
   WrongExpectedRevision,
   comparePositions,
   reached,
@@ -208,6 +209,28 @@ export const eventStoreContract = (name: string, open: OpenEventStore, options: 
         const first = await store.append(s, batch, 'any');
         expect(await store.append(s, batch, 'any')).toEqual(first);
         expect(await store.readStream(s)).toHaveLength(4);
+      });
+
+      it('the same ids with other content are a conflict, not a retry: refused, nothing written', async () => {
+        const s = stream('a');
+        const first = event('Decided', { attempt: 'a1' });
+        await store.append(s, [first], 'no_stream');
+        const head = await store.headPosition();
+        if (head === null) throw new Error('no head after an append');
+        // Another writer derived the same id from the same state, with other facts (another type, other data).
+        const otherData = { ...first, data: { attempt: 'a2' } };
+        const otherType = { ...first, type: 'Refused' };
+        for (const other of [otherData, otherType]) {
+          const error = await rejection(store.append(s, [other], 'no_stream'));
+          expect(error).toBeInstanceOf(EventIdConflict);
+          expect(error).toMatchObject({ streamId: s, eventId: first.id });
+        }
+        // Key order is not content: the same data in another order is the same event.
+        const reordered = event('Pair', { b: 2, a: 1 });
+        const r = await store.append(s, [reordered], 0);
+        expect(await store.append(s, [{ ...reordered, data: { a: 1, b: 2 } }], 0)).toEqual(r);
+        expect((await store.readStream(s)).map((e) => e.data)).toEqual([{ attempt: 'a1' }, { b: 2, a: 1 }]);
+        expect((await readAllOf(store, head, prefix)).map((e) => e.id)).toEqual([reordered.id]);
       });
 
       it('the same ids at another expected revision are a wrong expected revision', async () => {

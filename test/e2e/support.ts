@@ -398,6 +398,8 @@ export type SimNotification = {
   delivered: boolean;
   finished: boolean;
 };
+export type SimCall = { at: string; method: string; path: string; key: string | null; userAgent: string | null; status: number };
+
 export type BossInspection = {
   entitlements: Array<{ requestId: string; smartcardId: string; productId: string; channels: string[]; validFrom: string; validUntil: string; bossRef: string; status: string }>;
   distinctRequestIds: number;
@@ -413,6 +415,8 @@ export const simApi = (urls: SimUrls) => ({
   refunds: async () => (await call<SimRefund[]>('GET', `${urls.platform}/_sim/refunds`)).body,
   notifications: async () => (await call<SimNotification[]>('GET', `${urls.platform}/_sim/notifications`)).body,
   boss: async () => (await call<BossInspection>('GET', `${urls.boss}/_sim/entitlements`)).body,
+  /** Every API call the partner received, with its Idempotency-Key and the caller's User-Agent (its pid). */
+  calls: async (kind: keyof SimUrls) => (await call<SimCall[]>('GET', `${urls[kind]}/_sim/calls`)).body,
   faults: async (kind: keyof SimUrls, patch: Json) => {
     const r = await call<Json>('POST', `${urls[kind]}/_sim/faults`, { body: patch });
     if (r.status !== 200) throw new Error(`POST ${kind} /_sim/faults ${JSON.stringify(patch)}: ${r.status} ${JSON.stringify(r.body)}`);
