@@ -66,6 +66,8 @@ export const ledgerChecker = (): LedgerChecker => {
   const lastOf = new Map<string, EventRef>();
   /** When money last moved for each payment (success, flag, refund request), by our clock. */
   const movedAt = new Map<string, string>();
+  /** What each payment's refunds paid back (a flagged payment's refund is what the platform took, not the price). */
+  const refundedFen = new Map<string, number>();
 
   const atEnd = (streamId: string, rule: string, message: string): void => {
     const ref = lastOf.get(streamId);
@@ -86,6 +88,10 @@ export const ledgerChecker = (): LedgerChecker => {
       byId.set(e.id, replayed.event);
       const moved = replayed.aggregate === 'payment' ? moneyMovedAt(replayed.event) : undefined;
       if (moved) movedAt.set(e.streamId.slice('payment-'.length), moved);
+      if (replayed.event.type === 'PaymentRefunded') {
+        const id = replayed.event.data.paymentId;
+        refundedFen.set(id, (refundedFen.get(id) ?? 0) + replayed.event.data.amount.value);
+      }
     },
     finish: (now, graceMs) => {
       for (const { streamId, next } of replay.unfinished()) {
@@ -123,8 +129,9 @@ export const ledgerChecker = (): LedgerChecker => {
         if (p.status === 'succeeded') money.charged += p.charged.value;
         if (p.status === 'refunding') money.charged += p.refund.value;
         if (p.status === 'refunded') {
-          money.charged += p.amount.value;
-          money.refunded += p.amount.value;
+          const back = refundedFen.get(paymentId) ?? p.amount.value;
+          money.charged += back;
+          money.refunded += back;
         }
         if (p.status === 'flagged') money.underReview += p.reported.value;
       }
