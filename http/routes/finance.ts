@@ -8,6 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ACCOUNTS, ACCOUNT_IDS, ENTRY_KINDS, balancesOf, nextDay, type Account, type JournalLine } from '../../domain/accounts.ts';
 import { FINANCE_ENTRIES } from '../../projections/finance.ts';
+import { str } from '../../projections/doc.ts';
 import { JOURNAL_ENTRIES } from '../../projections/journal.ts';
 import { InvalidQuery, type Doc, type ReadStore, type Scalar } from '../../stores/read-store.ts';
 import { HttpProblem } from '../problem.ts';
@@ -133,9 +134,16 @@ export const financeRoutes = (reads: ReadStore): FastifyPluginAsync => async (ba
   );
 
   const journalLine = z.object({ account: z.enum(ACCOUNT_IDS), debit: z.number().int(), credit: z.number().int() });
-  const journalEntry = z
-    .object({ id: z.string(), day: z.string(), at: z.string(), kind: z.string(), orderId: z.string(), paymentId: z.string(), eventId: z.string(), lines: z.array(journalLine) })
-    .loose();
+  const journalEntry = z.object({
+    id: z.string(),
+    day: z.string(),
+    at: z.string(),
+    kind: z.string(),
+    orderId: z.string(),
+    paymentId: z.string(),
+    eventId: z.string(),
+    lines: z.array(journalLine),
+  });
 
   /** Every stored entry matching the query, page by page (the read store's cursor). */
   async function* journalEntries(q: { from?: string; to: string; where: Record<string, Scalar> }, pageSize = 1000): AsyncGenerator<Doc> {
@@ -161,6 +169,18 @@ export const financeRoutes = (reads: ReadStore): FastifyPluginAsync => async (ba
             : [],
         )
       : [];
+
+  /** A stored entry as the API shows it. */
+  const entryOf = (d: Doc): z.infer<typeof journalEntry> => ({
+    id: d.id,
+    day: str(d, 'day'),
+    at: str(d, 'at'),
+    kind: str(d, 'kind'),
+    orderId: str(d, 'orderId'),
+    paymentId: str(d, 'paymentId'),
+    eventId: str(d, 'eventId'),
+    lines: linesOf(d),
+  });
 
   const CSV_HEADER = 'entry_id,day,at,kind,order_id,payment_id,event_id,account_code,account,debit_fen,credit_fen';
   const MAX_CSV_ENTRIES = 100_000;
@@ -205,9 +225,10 @@ export const financeRoutes = (reads: ReadStore): FastifyPluginAsync => async (ba
         for await (const d of journalEntries({ from, to, where })) {
           if (!touches(d)) continue;
           if (++n > MAX_CSV_ENTRIES) throw new HttpProblem(400, 'too-many-entries', 'Invalid request', `more than ${MAX_CSV_ENTRIES} entries: ask for fewer days`);
-          for (const l of linesOf(d)) {
+          const e = entryOf(d);
+          for (const l of e.lines) {
             if (account && l.account !== account) continue;
-            rows.push([d.id, d.day, d.at, d.kind, d.orderId, d.paymentId, d.eventId, ACCOUNTS[l.account].code, l.account, l.debit, l.credit].map(String).join(','));
+            rows.push([e.id, e.day, e.at, e.kind, e.orderId, e.paymentId, e.eventId, ACCOUNTS[l.account].code, l.account, l.debit, l.credit].join(','));
           }
         }
         return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="journal-${from}-${to}.csv"`).send(`${rows.join('\n')}\n`);
@@ -220,7 +241,7 @@ export const financeRoutes = (reads: ReadStore): FastifyPluginAsync => async (ba
           limit,
           ...(cursor && { cursor }),
         });
-        return { items: page.items.filter(touches).map(({ accounts: _a, ...e }) => ({ ...e, lines: linesOf(e as Doc) })) as z.infer<typeof journalEntry>[], nextCursor: page.nextCursor };
+        return { items: page.items.filter(touches).map(entryOf), nextCursor: page.nextCursor };
       } catch (err) {
         if (err instanceof InvalidQuery) throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
         throw err;
