@@ -17,7 +17,7 @@
  * One table per aggregate, one entry per event type: a new event type that is not in the table
  * does not compile.
  */
-import { uuidFrom, canonicalJson } from '../../commands/ids.ts';
+import { canonicalJson, paymentIdFor } from '../../commands/ids.ts';
 import { react, type FollowUp } from '../../commands/workflow.ts';
 import { decideOrder, type OrderCommand } from '../../domain/order/decide.ts';
 import { evolveOrder, initialOrder, type Order, type OrderEvent } from '../../domain/order/order.ts';
@@ -107,7 +107,7 @@ export const ORDER_RULES: { [K in keyof OrderData]: Entry<OrderData[K], OrderCom
     guard: (d, ctx) =>
       ctx.streamId !== `order-${d.orderId}`
         ? { rule: 'ids', message: `OrderPlaced for order ${d.orderId} sits in ${ctx.streamId}` }
-        : d.paymentId !== uuidFrom('payment', d.orderId)
+        : d.paymentId !== paymentIdFor(d.orderId)
           ? { rule: 'ids', message: `payment id ${d.paymentId} is not the one derived from order ${d.orderId}` }
           : undefined,
   },
@@ -118,8 +118,9 @@ export const ORDER_RULES: { [K in keyof OrderData]: Entry<OrderData[K], OrderCom
     command: (d, ctx) => {
       const paid = fromCause(ctx, d.paidAt, 'order', 'MarkPaid', 'OrderPaid', 'a PaymentSucceeded');
       if (isProblem(paid)) return paid;
+      const succeeded = causeOf(ctx, 'PaymentSucceeded');
       // Logs written before partner clocks were distrusted paid the order at the platform's paidAt.
-      const legacy = d.platformPaidAt === undefined && ctx.cause?.type === 'PaymentSucceeded' ? paid.map((c) => ({ ...c, paidAt: ctx.cause?.type === 'PaymentSucceeded' ? ctx.cause.data.paidAt : c.paidAt, platformPaidAt: undefined })) : [];
+      const legacy = succeeded && d.platformPaidAt === undefined ? paid.map(({ platformPaidAt: _p, ...c }) => ({ ...c, paidAt: succeeded.data.paidAt })) : [];
       return [...paid, ...legacy];
     },
     guard: (d, ctx) =>
