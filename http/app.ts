@@ -19,6 +19,9 @@ import { paymentRoutes } from './routes/payments.ts';
 import { queryRoutes, type Queries } from './routes/queries.ts';
 import { devRoutes, type DevOutbox } from './routes/dev.ts';
 import { financeRoutes } from './routes/finance.ts';
+import type { HttpObserver } from './metrics.ts';
+import { ProbesAtDebug } from './request-log.ts';
+import { installRequestMetrics } from './request-metrics.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -43,6 +46,8 @@ export type AppDeps = {
   devOutbox?: DevOutbox;
   /** Prometheus text exposition. */
   metrics?: () => Promise<string>;
+  /** Request and notification metrics. */
+  observe?: HttpObserver;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -57,10 +62,12 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
     },
     bodyLimit: 64 * 1024,
     return503OnClosing: true,
+    logController: new ProbesAtDebug(),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);
+  if (deps.observe) installRequestMetrics(app, deps.observe);
   app.decorateRequest('actor', { getter: () => ({ role: 'anonymous', client: 'anonymous' }) });
 
   app.addHook('onRequest', async (req, reply) => {

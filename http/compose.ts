@@ -35,7 +35,8 @@ import { codeDelivered } from '../outbound/delivery.ts';
 import { outboundQueueProjection } from '../outbound/queue.ts';
 import { startOutboundWorker, type OutboundWorker } from '../outbound/worker.ts';
 import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
-import { reached, type EventStore } from '../stores/event-store.ts';
+import { reached, type EventStore, type RecordedEvent } from '../stores/event-store.ts';
+import { BACKLOG_KINDS, BACKLOG_STATUSES, readTaskBacklog } from '../outbound/backlog.ts';
 import { openMongoReadStore } from '../stores/mongodb/read-store.ts';
 import type { ReadStore } from '../stores/read-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
@@ -43,6 +44,7 @@ import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { createMetrics, timedAppends, type Metrics } from './metrics.ts';
+import { packageVersion } from './project.ts';
 
 export type Service = {
   app: FastifyInstance;
@@ -98,7 +100,7 @@ const openReadStore = async (config: Config): Promise<ReadStore> =>
 export const compose = async (config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Service> => {
   mkdirSync(config.dataDir, { recursive: true });
   const catalog = loadCatalog(config.catalogFile);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ version: packageVersion() });
   const rawStore = await openEventStore(config);
   const store = timedAppends(rawStore, metrics.observeAppend);
   const reads = await openReadStore(config);
@@ -184,7 +186,9 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     const address = app?.server.address();
     return address && typeof address === 'object' ? `${hostname()}:${address.port}` : `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   };
-  metrics.watchProjections(store, () => [...projections.values()], now);
+  metrics.watchProjections(store, definitions.map((d) => d.name), () => [...projections.values()], now);
+  // The outbound backlog gauges, read from the tasks read model at each scrape.
+  metrics.watchTaskBacklog(readTaskBacklog(reads), { kinds: BACKLOG_KINDS, statuses: BACKLOG_STATUSES }, now);
 
   app = await buildApp({
     ledger,
@@ -202,6 +206,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
         devOutbox: (filter) => integrations.simulated.sms?.messages(filter) ?? [],
       }),
     metrics: () => metrics.registry.metrics(),
+    observe: metrics.http,
     health: {
       ready: async () => {
         const checks: Record<string, string> = {};
@@ -234,9 +239,12 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       if (projections.size > 0) return;
       const owner = ownerId();
       for (const d of definitions) {
+        // The business counters follow the orders read model's commits: each event is counted once,
+        // by the process holding that projection's lease (sum the counters over the processes).
+        const onCommitted = d.name === 'orders' ? (_: string, e: RecordedEvent) => metrics.observeEvent(e) : undefined;
         projections.set(
           d.name,
-          startProjection(d, { events: store, reads, owner, logger, now, leaseTtlMs: config.leaseTtlMs }),
+          startProjection(d, { events: store, reads, owner, logger, now, leaseTtlMs: config.leaseTtlMs, ...(onCommitted && { onCommitted }) }),
         );
       }
       const { lanes } = config;
@@ -264,7 +272,6 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
         logger,
         leaseTtlMs: config.leaseTtlMs,
         onOutcome: metrics.observeOutbound,
-        onGaveUp: metrics.observeGaveUp,
       });
       sealer = startDailySeal({ store, now, logger });
     },

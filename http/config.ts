@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseApiTokens, DEV_TOKENS, type TokenTable } from './auth.ts';
+import { projectFile } from './project.ts';
 
 export type Config = {
   production: boolean;
@@ -62,7 +63,8 @@ const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./data'),
-  CATALOG_FILE: z.string().min(1).default('./catalog.json'),
+  /** Default: the catalog.json shipped with the service, wherever it is started from. */
+  CATALOG_FILE: z.string().min(1).default(projectFile('catalog.json')),
   EVENTSTORE_URL: z.string().regex(/^(esdb|kurrentdb|kdb|esdb\+discover|kurrentdb\+discover):\/\//, 'an esdb:// or kurrentdb:// connection string').optional(),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// connection string').optional(),
   API_TOKENS: z.string().min(1).optional(),
@@ -95,6 +97,9 @@ const envSchema = z.object({
   OPEN_PLATFORM_CALLBACK_TIMEOUT_MS: int(100, 120_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+/** Every variable the configuration reads (.env.example lists them all; a test keeps it so). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export const loadConfig = (env: Readonly<Record<string, string | undefined>>): Config => {
   // An empty variable counts as unset.

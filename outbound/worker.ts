@@ -158,7 +158,8 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
     };
 
     let outcome: Outcome;
-    let partner: 'answered' | 'failed' | 'none' = 'none';
+    /** How the partner did on this attempt: answered, failed (for the breaker), or no call at all; `error`: ours. */
+    let partner: 'answered' | 'failed' | 'none' | 'error' = 'none';
     let timer: NodeJS.Timeout | undefined;
     try {
       outcome = await Promise.race([
@@ -175,16 +176,14 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
         return;
       }
       if (err instanceof OutboundError) {
-        deps.onOutcome?.(spec.kind, err.kind);
         // A 409 is about this request (a busy card), not the partner's health: it never trips the breaker.
         partner = err.kind === 'retryable' && err.status !== 409 ? 'failed' : 'answered';
         outcome = err.kind === 'retryable' ? { kind: 'retry', error: err.message } : { kind: 'refused', error: err.message };
       } else if (err instanceof TimedOut) {
-        deps.onOutcome?.(spec.kind, 'retryable');
         partner = 'failed';
         outcome = { kind: 'retry', error: err.message };
       } else {
-        deps.onOutcome?.(spec.kind, 'error');
+        partner = 'error';
         log.error({ err, taskId: spec.id }, 'task attempt failed');
         outcome = { kind: 'retry', error: messageOf(err) };
       }
@@ -196,7 +195,7 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
     if (partner === 'answered') breaker.succeeded();
     else if (partner === 'failed') breaker.failed(performance.now());
     else breaker.released();
-    if (outcome.kind === 'done' || outcome.kind === 'later') deps.onOutcome?.(spec.kind, 'ok');
+    deps.onOutcome?.(spec.kind, partner === 'error' ? 'error' : outcome.kind === 'refused' ? 'final' : outcome.kind === 'retry' ? 'retryable' : 'ok');
 
     try {
       const r = await execute(

@@ -45,6 +45,7 @@ export const notificationRoutes = (deps: AppDeps): FastifyPluginAsync => async (
       const header = req.headers[SIGNATURE_HEADER];
       const check = verify(typeof header === 'string' ? header : undefined, raw, deps.platformSecrets, deps.ledger.now().getTime() / 1000);
       if (!check.ok) {
+        deps.observe?.notificationRejected(check.reason);
         req.log.warn({ reason: check.reason }, 'notification refused: signature %s', check.reason);
         throw new HttpProblem(401, 'bad-signature', 'Unauthorized', `the X-Platform-Signature is ${check.reason}`);
       }

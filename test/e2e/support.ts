@@ -110,10 +110,18 @@ process.once('exit', () => {
 const MAX_OUTPUT_LINES = 200;
 
 function spawnChild(name: string, args: string[], env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
+  return spawnProcess(name, process.execPath, args, { env });
+}
+
+/**
+ * Any command as a registered child (killed by killAll): `node …` with another working directory
+ * (the compiled build), `npm start`. The environment is clean: what `env` sets, plus PATH and HOME.
+ */
+export function spawnProcess(name: string, command: string, args: string[], opts: { env: Record<string, string>; cwd?: string }): Child {
+  const proc = spawn(command, args, {
+    cwd: opts.cwd ?? REPO_ROOT,
     // A clean environment: only what the scenario sets, plus what node itself needs.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), NODE_ENV: 'test', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), NODE_ENV: 'test', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -203,7 +211,12 @@ export async function startSimulators(extraArgs: string[] = [], timeoutMs = 30_0
     ['--import', 'tsx', 'integrations/simulators/serve.ts', '--kind', 'all', '--port', '0', '--host', '127.0.0.1', '--secret', PLATFORM_SECRET, '--boss-token', BOSS_TOKEN, ...extraArgs],
     {},
   );
-  const urls = await new Promise<SimUrls>((resolveUrls, reject) => {
+  return { urls: await simulatorUrls(child, timeoutMs), child };
+}
+
+/** Reads the one JSON line with their URLs that serve.ts prints once listening; kills the child on failure. */
+export async function simulatorUrls(child: Child, timeoutMs = 30_000): Promise<SimUrls> {
+  return new Promise<SimUrls>((resolveUrls, reject) => {
     let buffered = '';
     const timer = setTimeout(() => reject(new Timeout(`simulators did not print their URLs within ${timeoutMs} ms\n${child.output()}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
@@ -229,7 +242,6 @@ export async function startSimulators(extraArgs: string[] = [], timeoutMs = 30_0
     await child.kill();
     throw err;
   });
-  return { urls, child };
 }
 
 /* ------------------------------------------------------------------ service */
@@ -312,6 +324,12 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
   const env = { ...(await storeEnv(o.dataDir)), ...serviceEnv(o) };
   const url = `http://127.0.0.1:${o.port}`;
   const child = spawnChild(`service:${o.port}`, ['--import', 'tsx', 'scripts/start.ts'], env);
+  await serviceReady(child, url, o.readyTimeoutMs);
+  return { url, child, env };
+}
+
+/** Waits (bounded) for GET /readyz on `url` to answer 200; kills the child and throws with its output otherwise. */
+export async function serviceReady(child: Child, url: string, timeoutMs = 45_000): Promise<void> {
   try {
     await waitUntil(
       async () => {
@@ -321,7 +339,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
         return r.status === 200;
       },
       () => `the service on ${url} to be ready`,
-      o.readyTimeoutMs ?? 45_000,
+      timeoutMs,
       50,
     );
   } catch (err) {
@@ -329,7 +347,6 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     await child.kill();
     throw new Error(`${err instanceof Error ? err.message : String(err)} (${how})\n${child.output()}`);
   }
-  return { url, child, env };
 }
 
 /* --------------------------------------------------------------------- HTTP */

@@ -258,7 +258,7 @@ describe('nothing gives up silently', () => {
     expect(code).toMatchObject({ status: 'pending', lastError: expect.stringMatching(/503/) });
     // The TV's message, not as critical, gave up after RETRY_MAX_ATTEMPTS, and that is counted.
     await eventually(t, async () => (await outbound(`orderId=${placed.orderId}&kind=sms&status=failed`)).find((x) => x.template === 'order-tv'), 'the TV message to give up', { tickSeconds: 2 });
-    expect(await metric('tvpay_outbound_gave_up_total{kind="sms",reason="exhausted"}')).toBe(1);
+    await eventually(t, async () => ((await metric('tvpay_tasks_abandoned_total{kind="sms",reason="exhausted"}')) === 1 ? true : undefined), 'the give-up counted');
     // The code never reached the phone: a new one, at once (no 60 s wait).
     const resend = await post(`/v1/payments/${placed.paymentId}/resend-code`, TOKENS.phone);
     expect(resend.statusCode, resend.body).toBe(200);

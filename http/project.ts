@@ -1,0 +1,28 @@
+/**
+ * The service's own files (package.json, catalog.json) live at the project root. This finds it
+ * from this module's location, not the working directory, so the same defaults hold when running
+ * the sources (<root>/http/project.ts, through tsx) and the build (<root>/dist/http/project.js).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const compiled = import.meta.url.endsWith('.js');
+
+export const PROJECT_ROOT: string = fileURLToPath(new URL(compiled ? '../../' : '../', import.meta.url));
+
+/** A file shipped at the project root (in the image: /app/<name>). */
+export const projectFile = (name: string): string => join(PROJECT_ROOT, name);
+
+let version: string | undefined;
+
+/** package.json's version: one number for build_info, the OpenAPI document and the changelog. */
+export const packageVersion = (): string => {
+  if (version === undefined) {
+    const parsed: unknown = JSON.parse(readFileSync(projectFile('package.json'), 'utf8'));
+    const v = parsed !== null && typeof parsed === 'object' && 'version' in parsed ? parsed.version : undefined;
+    if (typeof v !== 'string') throw new Error(`${projectFile('package.json')}: no version`);
+    version = v;
+  }
+  return version;
+};

@@ -1,0 +1,21 @@
+/**
+ * Every HTTP request counted and timed by route pattern (`/v1/orders/:orderId`, never the raw URL,
+ * so the series stay few), method and status class. Routes in the API document start at 0;
+ * the docs UI's own files (hidden from the document) are measured but not listed in advance.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { HttpObserver } from './metrics.ts';
+
+/** The route label of a request no route matched (404s on unknown paths). */
+export const UNMATCHED = 'unmatched';
+
+/** Call before the routes are registered, so each one is seen. */
+export const installRequestMetrics = (app: FastifyInstance, observe: HttpObserver): void => {
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.hide === true) return;
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) if (method !== 'HEAD') observe.route(route.url, method);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    observe.request(req.routeOptions.url ?? UNMATCHED, req.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+};

@@ -1,0 +1,39 @@
+/**
+ * The outbound backlog for the metrics (tvpay_task_backlog*): tasks still to run and tasks given up,
+ * counted per kind from the queue, with the oldest next try of those still to run. Done tasks are
+ * not backlog and are not read (they grow with every order).
+ */
+import type { ReadView } from '../projections/runner.ts';
+import { OUTBOUND_TASKS } from './queue.ts';
+import { TASK_KINDS, type TaskStatus } from './task.ts';
+
+type Row = { kind: string; status: string; count: number; oldestDueAt: Date | null };
+
+export const BACKLOG_KINDS: readonly string[] = TASK_KINDS;
+export const BACKLOG_STATUSES = ['pending', 'failed'] as const satisfies readonly TaskStatus[];
+
+const PAGE = 1000;
+
+export const readTaskBacklog =
+  (reads: ReadView) =>
+  async (): Promise<Row[]> => {
+    const rows: Row[] = [];
+    for (const status of BACKLOG_STATUSES) {
+      const byKind = new Map<string, Row>();
+      let cursor: string | null = null;
+      do {
+        const page = await reads.find(OUTBOUND_TASKS, { where: { status }, orderBy: { field: 'createdAt', direction: 'asc' }, limit: PAGE, ...(cursor && { cursor }) });
+        for (const doc of page.items) {
+          const kind = typeof doc.kind === 'string' ? doc.kind : 'other';
+          const due = status === 'pending' && typeof doc.nextTryAt === 'string' ? new Date(doc.nextTryAt) : null;
+          const row = byKind.get(kind) ?? { kind, status, count: 0, oldestDueAt: null };
+          row.count++;
+          if (due && (!row.oldestDueAt || due < row.oldestDueAt)) row.oldestDueAt = due;
+          byKind.set(kind, row);
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+      rows.push(...byKind.values());
+    }
+    return rows;
+  };

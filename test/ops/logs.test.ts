@@ -1,0 +1,90 @@
+/**
+ * Logs an operator can use: error codes kept in refusal lines while one-time codes stay redacted,
+ * and probes (health, readiness, scrapes) at debug so they do not drown everything else.
+ */
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../http/logger.ts';
+import { placeAndConfirm } from '../flow/support.ts';
+import { startTestLedger } from '../support/ledger-app.ts';
+
+type Line = Record<string, unknown> & { level: number; msg: string };
+
+const capture = (): { lines: () => Line[]; write: (s: string) => void } => {
+  const raw: string[] = [];
+  return { write: (s) => void raw.push(s), lines: () => raw.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) };
+};
+
+describe('redaction', () => {
+  it('a `code` that is an error code is kept; one that could be a one-time code is redacted, wherever it sits', () => {
+    const out = capture();
+    const log = createLogger('info', out);
+    log.info({ code: 'wrong-code', attemptsLeft: 4 }, 'request refused: %s', 'wrong-code');
+    log.info({ code: '123456' }, 'a one-time code at the top');
+    log.info({ body: { code: '654321' } }, 'a one-time code in a body');
+    log.info({ code: 123456 }, 'a number');
+    log.error({ err: Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' }) }, 'a network error');
+    log.info({ to: { msisdn: '8613800138000' }, headers: { authorization: 'Bearer secret-token-1' } }, 'other redactions still apply');
+    const [refusal, top, body, num, network, other] = out.lines();
+    expect(refusal).toMatchObject({ code: 'wrong-code', attemptsLeft: 4, msg: 'request refused: wrong-code' });
+    expect(top?.code).toBe('[redacted]');
+    expect(body?.body).toEqual({ code: '[redacted]' });
+    expect(num?.code).toBe('[redacted]');
+    expect(network?.err).toMatchObject({ code: 'ECONNREFUSED', message: 'connect refused' });
+    expect(other).toMatchObject({ to: { msisdn: '[redacted]' }, headers: { authorization: '[redacted]' } });
+    expect(JSON.stringify(out.lines())).not.toMatch(/123456|654321|8613800138000|secret-token-1/);
+  });
+
+  it('in the service: a wrong code is refused with its error code in the log line, and neither code appears', async () => {
+    const out = capture();
+    const t = await startTestLedger({ LOG_LEVEL: 'info' }, { logDestination: out });
+    let codes: string[] = [];
+    try {
+      const placed = await t.placeOrder({}, 'log-1');
+      const { paymentId } = placed.json<{ paymentId: string }>();
+      const right = t.codeFor(paymentId);
+      const wrong = right === '111111' ? '222222' : '111111';
+      codes = [right, wrong];
+      expect((await t.confirm(paymentId, wrong)).statusCode).toBe(422);
+      expect((await t.confirm(paymentId, right)).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+    const refusal = out.lines().find((l) => l.msg === 'request refused: wrong-code');
+    expect(refusal).toMatchObject({ level: 30, code: 'wrong-code' });
+    const all = JSON.stringify(out.lines());
+    for (const code of codes) expect(all).not.toContain(code);
+  });
+});
+
+describe('probes', () => {
+  const probeAndOrder = async (level: string): Promise<Line[]> => {
+    const out = capture();
+    const t = await startTestLedger({ LOG_LEVEL: level }, { logDestination: out, process: true });
+    try {
+      await placeAndConfirm(t, `probe-${level}`);
+      for (const url of ['/healthz', '/readyz', '/metrics']) expect((await t.app.inject({ method: 'GET', url })).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+    return out.lines();
+  };
+  const PROBE = /^\/(healthz|readyz|metrics)$/;
+  const urlOf = (l: Line): string => String((l.req as { url?: string } | undefined)?.url ?? '');
+  const requestLines = (lines: Line[]) => lines.filter((l) => ['incoming request', 'request completed'].includes(l.msg));
+
+  it('at info: /healthz, /readyz and /metrics write no line; other requests still log theirs', async () => {
+    const lines = await probeAndOrder('info');
+    expect(lines.filter((l) => PROBE.test(urlOf(l)))).toEqual([]);
+    expect(requestLines(lines).filter((l) => l.level === 30).length).toBeGreaterThanOrEqual(4); // the order and the confirm, in and out
+  });
+
+  it('at debug: each probe writes its two lines at debug, none at info', async () => {
+    const lines = await probeAndOrder('debug');
+    const incoming = lines.filter((l) => l.msg === 'incoming request' && PROBE.test(urlOf(l)));
+    expect(incoming.map(urlOf).sort()).toEqual(['/healthz', '/metrics', '/readyz']);
+    const ids = new Set(incoming.map((l) => l.reqId));
+    const probeLines = requestLines(lines).filter((l) => ids.has(l.reqId));
+    expect(probeLines).toHaveLength(6);
+    expect(probeLines.every((l) => l.level === 20)).toBe(true);
+  });
+});
