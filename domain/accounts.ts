@@ -263,17 +263,21 @@ export const isBalanced = (e: Pick<JournalEntry, 'lines'>): boolean =>
 
 export type Journal = { entries: Map<string, JournalEntry>; books: Map<string, OrderBook> };
 
-/** The journal of a whole history, in log order (what the projection builds, in memory). */
+export const emptyJournal = (): Journal => ({ entries: new Map(), books: new Map() });
+
+/** Books one event into a journal being built (its maps change in place), as the projection does. */
+export const bookEvent = (journal: Journal, eventId: string, event: OrderEvent | PaymentEvent): void => {
+  const orderId = orderIdOf(event);
+  if (!orderId) return;
+  const step = journalStep(journal.books.get(orderId), event, eventId);
+  for (const id of step.cancelled) journal.entries.delete(id);
+  for (const e of step.entries) journal.entries.set(e.id, e);
+  if (step.book) journal.books.set(orderId, step.book);
+};
+
+/** The journal of a whole history, in log order. */
 export const foldJournal = (events: Iterable<{ eventId: string; event: OrderEvent | PaymentEvent }>): Journal => {
-  const entries = new Map<string, JournalEntry>();
-  const books = new Map<string, OrderBook>();
-  for (const { eventId, event } of events) {
-    const orderId = orderIdOf(event);
-    if (!orderId) continue;
-    const step = journalStep(books.get(orderId), event, eventId);
-    for (const id of step.cancelled) entries.delete(id);
-    for (const e of step.entries) entries.set(e.id, e);
-    if (step.book) books.set(orderId, step.book);
-  }
-  return { entries, books };
+  const journal = emptyJournal();
+  for (const { eventId, event } of events) bookEvent(journal, eventId, event);
+  return journal;
 };

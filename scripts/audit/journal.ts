@@ -8,10 +8,10 @@
  */
 import { readOrderEvent } from '../../domain/order/order.ts';
 import { readPaymentEvent } from '../../domain/payment/payment.ts';
-import { accountingDay, balancesOf, foldJournal, isBalanced, orderIdOf, type JournalEntry } from '../../domain/accounts.ts';
-import type { Order, OrderEvent } from '../../domain/order/order.ts';
+import { accountingDay, balancesOf, bookEvent, emptyJournal, isBalanced, orderIdOf, type JournalEntry } from '../../domain/accounts.ts';
+import type { Order } from '../../domain/order/order.ts';
 import { assertNever } from '../../domain/never.ts';
-import type { Payment, PaymentEvent } from '../../domain/payment/payment.ts';
+import type { Payment } from '../../domain/payment/payment.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import type { JournalAudit } from './audit-log.ts';
 import { refOf, type EventRef, type Finding } from './finding.ts';
@@ -48,19 +48,20 @@ export type JournalChecker = {
 
 export const journalChecker = (): JournalChecker => {
   const findings: Finding[] = [];
-  const events: { eventId: string; event: OrderEvent | PaymentEvent }[] = [];
+  // Built as the log is read, as the projection does: the events themselves are not kept.
+  const journal = emptyJournal();
+  const { entries, books } = journal;
   const lastOf = new Map<string, EventRef>();
   return {
     findings,
     see: (e, ordinal) => {
       const event = (e.streamId.startsWith('order-') && readOrderEvent(e)) || (e.streamId.startsWith('payment-') && readPaymentEvent(e)) || undefined;
-      if (!event) return;
-      events.push({ eventId: e.id, event });
-      const orderId = orderIdOf(event);
-      if (orderId) lastOf.set(orderId, refOf(e, ordinal));
+      const orderId = event && orderIdOf(event);
+      if (!event || !orderId) return;
+      bookEvent(journal, e.id, event);
+      lastOf.set(orderId, refOf(e, ordinal));
     },
     finish: ({ orders, payments }, now) => {
-      const { entries, books } = foldJournal(events);
       const all = [...entries.values()];
       const wrong = (orderId: string, rule: string, message: string) => {
         const ref = lastOf.get(orderId);
