@@ -18,7 +18,8 @@ export const uuidFrom = (...parts: readonly string[]): string => {
 /** A stable digest of a JSON value: object keys sorted, so field order does not matter. */
 export const digestOf = (value: unknown): string => createHash('sha256').update(canonicalJson(value)).digest('base64url');
 
-const canonicalJson = (value: unknown): string => {
+/** JSON with object keys sorted and undefined fields dropped: the same value always gives the same text. */
+export const canonicalJson = (value: unknown): string => {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value)

@@ -14,11 +14,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { LedgerDeps } from '../commands/deps.ts';
 import { msisdnSearchKey } from '../commands/msisdn.ts';
+import { startDailySeal } from '../commands/seal-log.ts';
 import { parseCatalog, type Catalog } from '../domain/catalog.ts';
 import { createIntegrations, type Integrations } from '../integrations/index.ts';
 import { createOpenPlatformClient } from '../integrations/open-platform-client.ts';
 import { entitlementsProjection } from '../projections/entitlements.ts';
 import { financeProjection } from '../projections/finance.ts';
+import { journalProjection } from '../projections/journal.ts';
 import { ordersProjection } from '../projections/orders.ts';
 import { processReactor } from '../commands/process-reactor.ts';
 import { prepareProjections, startProjection, type Projection, type RunningProjection } from '../projections/runner.ts';
@@ -154,11 +156,13 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     entitlementsProjection(),
     outboundQueueProjection({ paymentQueryAfterSeconds: config.paymentQueryAfterSeconds, callbacks: openPlatform !== undefined }),
     financeProjection(),
+    journalProjection(),
     processReactor(ledger, logger),
   ];
   await prepareProjections(reads, definitions);
   const projections = new Map<string, RunningProjection>();
   let worker: OutboundWorker | undefined;
+  let sealer: { stop(): void } | undefined;
   /**
    * Resolves once the named read model holds everything recorded so far: waits on the projection where
    * this process runs it, and on the read store's checkpoint where another process does (shared store).
@@ -276,9 +280,11 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
         leaseTtlMs: config.leaseTtlMs,
         onOutcome: metrics.observeOutbound,
       });
+      sealer = startDailySeal({ store, now, logger });
     },
     close: async () => {
       await built.close();
+      sealer?.stop();
       logger.info('shutdown: requests drained; stopping the outbound worker');
       await worker?.stop();
       logger.info('shutdown: outbound worker stopped; stopping projections');

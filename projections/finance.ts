@@ -4,6 +4,7 @@
  * Standard Time (UTC+8). Totals are summed from the entries when read, so there is no
  * counter document to keep consistent under replays.
  */
+import { accountingDay } from '../domain/accounts.ts';
 import { readPaymentEvent } from '../domain/payment/payment.ts';
 import type { Money } from '../domain/money.ts';
 import { assertNever } from '../domain/never.ts';
@@ -19,9 +20,8 @@ const FINANCE_PAYMENTS = 'finance_payments';
 
 export type EntryKind = 'charge' | 'refund' | 'flagged';
 
-const CST_OFFSET_MS = 8 * 3600_000;
-/** The accounting day (UTC+8) of an instant: '2026-11-25'. */
-export const accountingDay = (iso: string): string => new Date(Date.parse(iso) + CST_OFFSET_MS).toISOString().slice(0, 10);
+/** The accounting day (UTC+8) of an instant: one rule, shared with the journal. */
+export { accountingDay };
 
 export const financeProjection = (): Projection => ({
   name: 'finance',

@@ -1,59 +1,76 @@
 /**
- * `npm run reconcile [-- --concurrency=N]`: compares the ledger (embedded, or EVENTSTORE_URL) with
- * the payment platform at PAYMENT_PLATFORM_URL, payment by payment (scripts/reconcile/compare.ts),
- * as an operator does every night. Prints a summary and every discrepancy (ids, statuses, fen; never
- * a phone number). Read-only on both sides: safe while the service runs.
- *
- * Exit codes: 0 all matched (pending payments are not discrepancies); 1 any discrepancy, any payment
- * the platform could not be asked about, or a failure; 64 (EX_USAGE) no platform URL configured —
- * the in-process simulator keeps its trades in memory, so there is nothing to reconcile against.
+ * `npm run reconcile -- --day 2026-12-01` (or `--file statement.csv`): our payments against the
+ * payment platform's daily statement (scripts/reconcile/compare.ts), as finance does every morning.
+ * One request for the whole day: the platform is never asked trade by trade. Read-only on both sides.
  */
-import { join } from 'node:path';
 import { loadConfig } from '../http/config.ts';
-import { createPaymentPlatformClient } from '../integrations/payment-platform-client.ts';
-import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
-import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
-import { runCli } from './cli.ts';
-import { reconcile } from './reconcile/compare.ts';
-import { formatReport } from './reconcile/format.ts';
+import { CliError, EXIT, EXIT_CODES_HELP, printReport, progress, defineScript, runScript, usageError } from './cli.ts';
+import { openLogStore } from './log-store.ts';
+import { compareDay } from './reconcile/compare.ts';
+import { formatCsv, formatReport } from './reconcile/format.ts';
+import { replayPayments } from './reconcile/ours.ts';
+import { fetchStatement, readStatementFile } from './reconcile/source.ts';
 
-const EX_USAGE = 64;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
-const parseArgs = (argv: readonly string[]): { concurrency: number } | string => {
-  let concurrency = 4;
-  for (const arg of argv) {
-    const m = /^--concurrency=(\d+)$/.exec(arg);
-    if (!m) return `unknown argument ${arg} (usage: reconcile [--concurrency=N])`;
-    concurrency = Number(m[1]);
-    if (concurrency < 1 || concurrency > 64) return '--concurrency: between 1 and 64';
-  }
-  return { concurrency };
-};
+export const reconcileScript = defineScript({
+  name: 'reconcile',
+  usage: `npm run reconcile -- --day <yyyy-mm-dd> | --file <statement.csv> [options]
 
-const main = async (): Promise<number> => {
-  const args = parseArgs(process.argv.slice(2));
-  if (typeof args === 'string') {
-    process.stderr.write(`reconcile: ${args}\n`);
-    return EX_USAGE;
-  }
-  const config = loadConfig(process.env);
-  const secret = config.paymentPlatformSecrets[0];
-  if (!config.paymentPlatformUrl || !secret) {
-    process.stderr.write(
-      'reconcile: PAYMENT_PLATFORM_URL is not set: with the simulated platform there is nothing to reconcile against ' +
-        '(its trades live in the memory of the service process)\n',
-    );
-    return EX_USAGE;
-  }
-  const platform = createPaymentPlatformClient({ baseUrl: config.paymentPlatformUrl, secret });
-  const store = config.eventstoreUrl ? await openEsdbEventStore(config.eventstoreUrl) : await openSqliteEventStore(join(config.dataDir, 'events.db'));
-  try {
-    const r = await reconcile(store, platform, { concurrency: args.concurrency });
-    process.stdout.write(formatReport(r));
-    return r.discrepancies.length === 0 && r.unchecked.length === 0 ? 0 : 1;
-  } finally {
-    await store.close();
-  }
-};
+Reconciles one day (China Standard Time) of our payments (DATA_DIR/events.db, or EVENTSTORE_URL)
+with the payment platform's daily statement, line by line and payment by payment:
+matched, late (within the grace window), missing_on_our_side, missing_at_platform, amount_differs,
+status_differs, refund_mismatch.
 
-runCli('reconcile', main);
+  --day <yyyy-mm-dd>     fetch that day's statement from PAYMENT_PLATFORM_URL (GET /statements/{day})
+  --file <path>          read a statement file instead (its "# day:" line names the day, or give --day)
+  --grace-minutes <n>    how long a result may still be in flight around the day's edge (default 30)
+  --json                 the whole report as JSON
+  --csv                  every item as CSV (class, ids, both sides, detail)
+  --help
+
+${EXIT_CODES_HELP}
+Exit 0 only when every line and every payment matched; 1 when anything did not.`,
+  options: {
+    day: { type: 'string' },
+    file: { type: 'string' },
+    'grace-minutes': { type: 'string', default: '30' },
+    csv: { type: 'boolean', default: false },
+  },
+  main: async (o, io) => {
+    if (o.day !== undefined && !DAY.test(o.day)) throw usageError('--day: expected yyyy-mm-dd');
+    if (o.day === undefined && o.file === undefined) throw usageError('give --day <yyyy-mm-dd> or --file <statement.csv> (see --help)');
+    if (o.json && o.csv) throw usageError('--json and --csv: choose one');
+    const grace = Number(o['grace-minutes']);
+    if (!Number.isInteger(grace) || grace < 0 || grace > 24 * 60) throw usageError('--grace-minutes: a whole number of minutes, 0…1440');
+    const config = loadConfig(io.env);
+
+    let statement;
+    if (o.file !== undefined) statement = await readStatementFile(o.file);
+    else {
+      const secret = config.paymentPlatformSecrets[0];
+      if (!config.paymentPlatformUrl || !secret) {
+        throw new CliError(EXIT.config, 'PAYMENT_PLATFORM_URL is not set: give the statement with --file, or point PAYMENT_PLATFORM_URL at the platform');
+      }
+      statement = await fetchStatement(config.paymentPlatformUrl, secret, o.day ?? '');
+    }
+    const day = o.day ?? statement.day;
+    if (!day) throw usageError(`${o.file} names no day ("# day:" line): give --day`);
+    if (statement.day && statement.day !== day) throw usageError(`the statement is for ${statement.day}, not ${day}`);
+
+    const store = await openLogStore(config);
+    const bar = progress('reconcile', io.stderr);
+    try {
+      const { payments } = await replayPayments(store, (n) => bar.update(n));
+      bar.end();
+      const report = compareDay({ day, statement, payments, now: new Date(), graceMs: grace * 60_000 });
+      if (o.csv) io.stdout.write(formatCsv(report));
+      else printReport(io, report, o.json, formatReport);
+      return report.items.every((i) => i.class === 'matched') ? EXIT.ok : EXIT.findings;
+    } finally {
+      await store.close();
+    }
+  },
+});
+
+runScript(reconcileScript, import.meta.url);

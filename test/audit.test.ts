@@ -3,7 +3,7 @@
  * fen; a log with a forged or missing step is caught and the culprit named.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditLog } from '../scripts/audit/verify-ledger.ts';
+import { auditLog } from '../scripts/audit/audit-log.ts';
 import type { NewEvent } from '../stores/event-store.ts';
 import { caughtUp, orderInStatus, placeAndConfirm } from './flow/support.ts';
 import { startTestLedger, type TestLedger } from './support/ledger-app.ts';
@@ -31,7 +31,7 @@ describe('audit of a log the service wrote', () => {
     await orderInStatus(t, declined.orderId, 'cancelled');
     await caughtUp(t);
     const report = await auditLog(t.service.ledger.store);
-    expect(report.violations).toEqual([]);
+    expect(report.findings).toEqual([]);
     expect(report.money).toEqual({ charged: 3800 + 4500, refunded: 4500, underReview: 0, net: 3800 });
     expect(report.orders).toEqual({ provisioned: 1, refunded: 1, cancelled: 1 });
   });
@@ -52,7 +52,8 @@ describe('audit of a tampered log', () => {
       'any',
     );
     const report = await auditLog(t.service.ledger.store);
-    expect(report.violations).toEqual([`order ${o.orderId} is paid but its payment is awaiting_confirmation`]);
+    expect(report.first.map((f) => [f.finding.rule, f.finding.event?.streamId])).toEqual([['missing-cause', `order-${o.orderId}`]]);
+    expect(report.findings.map((f) => f.message)).toContain(`order ${o.orderId} is paid but its payment is awaiting_confirmation`);
   });
 
   it('money taken for an order that never accepted it is named', async () => {
@@ -66,12 +67,12 @@ describe('audit of a tampered log', () => {
       'any',
     );
     const report = await auditLog(t.service.ledger.store);
-    expect(report.violations).toEqual([`payment ${o.paymentId} reached the platform but order ${o.orderId} is awaiting_confirmation`]);
+    expect(report.first.map((f) => [f.finding.rule, f.finding.event?.streamId])).toEqual([['money-without-order', `payment-${o.paymentId}`]]);
   });
 
   it('an event type the deciders do not know is named with its stream and revision', async () => {
     await t.service.ledger.store.append('order-unknown', [forged('OrderTeleported', {})], 'no_stream');
     const report = await auditLog(t.service.ledger.store);
-    expect(report.violations).toEqual(['order-unknown@0: unknown event type OrderTeleported']);
+    expect(report.findings.map((f) => [f.rule, f.event?.streamId, f.event?.revision])).toEqual([['unknown-event-type', 'order-unknown', 0]]);
   });
 });

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accountingDay } from '../projections/finance.ts';
-import { auditLog } from '../scripts/audit/verify-ledger.ts';
+import { auditLog } from '../scripts/audit/audit-log.ts';
 import { expectProblem } from './api/support.ts';
 import { caughtUp, eventually, getOrder, orderInStatus, placeAndConfirm } from './flow/support.ts';
 import { bearer, startTestLedger, TOKENS, type TestLedger } from './support/ledger-app.ts';

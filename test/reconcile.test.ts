@@ -1,106 +1,138 @@
 /**
- * The nightly reconciliation (npm run reconcile): a log the service wrote matches the platform it
- * talked to; a platform that tells a different story is caught, payment by payment, with the class
- * an operator acts on; a platform that does not answer is retried, then reported as unchecked.
+ * Reconciliation against the platform's daily statement (npm run reconcile): every class an operator
+ * acts on, each from a statement that contains it; a log the service wrote matches the statement of
+ * the platform it talked to; the CLI fetches one file per day (never a trade at a time), answers in
+ * text, JSON or CSV, and exits 0 only when everything matched.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cny } from '../domain/money.ts';
-import type { Payment } from '../domain/payment/payment.ts';
-import type { PaymentPlatform, Trade } from '../integrations/ports.ts';
+import { parseStatement, renderStatement, MalformedStatement, parseYuan, formatYuan, type StatementLine } from '../integrations/statement.ts';
 import { listen, platformHandler } from '../integrations/simulators/http-server.ts';
-import { classify, reconcile, type ReconcileOptions } from '../scripts/reconcile/compare.ts';
-import { formatReport } from '../scripts/reconcile/format.ts';
+import { reconcileScript } from '../scripts/reconcile.ts';
+import { compareDay, type DayReport } from '../scripts/reconcile/compare.ts';
+import { replayPayments, type OurPayment } from '../scripts/reconcile/ours.ts';
 import { caughtUp, eventually, orderInStatus, placeAndConfirm } from './flow/support.ts';
 import { PLATFORM_SECRET, startTestLedger, type TestLedger } from './support/ledger-app.ts';
+import { runChild, runInProcess } from './support/run-script.ts';
 
-const noWait: ReconcileOptions = { retry: { sleep: async () => {} } };
+const DAY = '2026-11-25';
+const NOW = new Date('2026-11-26T02:00:00.000Z'); // the next morning, 10:00 in Beijing
+const GRACE = 30 * 60_000;
 
-/** The platform, with the answers to some trades rewritten: how a platform that disagrees with us looks. */
-const disagreeing = (base: PaymentPlatform, rewrite: Record<string, (t: Trade | null) => Trade | null>): PaymentPlatform => ({
-  createTrade: (req) => base.createTrade(req),
-  refund: (req) => base.refund(req),
-  queryTrade: async (outTradeNo) => {
-    const trade = await base.queryTrade(outTradeNo);
-    const f = rewrite[outTradeNo];
-    return f ? f(trade) : trade;
-  },
+const cny = (value: number) => ({ value, currency: 'CNY' as const });
+const trade = (over: Partial<StatementLine> = {}): StatementLine => ({
+  tradeNo: 'T1',
+  outTradeNo: 'p1',
+  refundNo: '',
+  type: 'TRADE',
+  amount: cny(3800),
+  fee: cny(23),
+  status: 'SUCCESS',
+  time: '2026-11-25T08:00:01.000Z',
+  ...over,
 });
-const withStatus = (status: Trade['status']) => (t: Trade | null): Trade | null => (t ? { ...t, status } : t);
-const plusFen = (fen: number) => (t: Trade | null): Trade | null => (t ? { ...t, amount: { ...t.amount, value: t.amount.value + fen } } : t);
-
-const runCliChild = (env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve, reject) => {
-    const { PAYMENT_PLATFORM_URL: _url, EVENTSTORE_URL: _es, ...inherited } = process.env;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/reconcile.ts'], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...inherited, ...env },
-      timeout: 30_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-
-describe('classify (ours ↔ theirs)', () => {
-  const facts = { paymentId: 'p1', orderId: 'o1', amount: cny(3800), msisdn: '13800138000', subject: 's', requestedAt: 't', payBy: 't' };
-  const trade = (status: Trade['status'], fen = 3800): Trade => ({ tradeNo: 'T1', status, amount: cny(fen) });
-  const succeeded: Payment = { ...facts, status: 'succeeded', tradeNo: 'T1', paidAt: 't', notificationId: 'n', charged: cny(3800) };
-  const refunded: Payment = { ...facts, status: 'refunded', tradeNo: 'T1', refundNo: 'R1' };
-  const submitted: Payment = { ...facts, status: 'submitted', tradeNo: 'T1', confirmedAt: 't' };
-  const confirmed: Payment = { ...facts, status: 'confirmed', confirmedAt: 't' };
-  const failed: Payment = { ...facts, status: 'failed', reason: 'platform_failed', detail: 'd' };
-  const flagged: Payment = { ...facts, status: 'flagged', reason: 'amount_mismatch', notificationId: 'n', tradeNo: 'T1', reported: cny(3700) };
-
-  const table: [Payment & { status: Exclude<Payment['status'], 'none'> }, Trade | null, string][] = [
-    [succeeded, trade('SUCCESS'), 'matched'],
-    [refunded, trade('SUCCESS'), 'matched'],
-    [failed, trade('FAILED'), 'matched'],
-    [failed, trade('CLOSED'), 'matched'],
-    [failed, null, 'matched'], // the trade was refused at creation
-    [flagged, trade('SUCCESS', 3700), 'pending'], // what we flagged is what the platform took: an admin reviews it
-    [submitted, trade('PROCESSING'), 'pending'],
-    [confirmed, trade('PROCESSING'), 'pending'],
-    [confirmed, null, 'pending'],
-    [succeeded, null, 'missing_at_platform'],
-    [refunded, null, 'missing_at_platform'],
-    [submitted, null, 'missing_at_platform'],
-    [submitted, trade('SUCCESS'), 'platform_paid_we_did_not'],
-    [confirmed, trade('SUCCESS'), 'platform_paid_we_did_not'],
-    [failed, trade('SUCCESS'), 'platform_paid_we_did_not'],
-    [succeeded, trade('SUCCESS', 3801), 'amount_differs'],
-    [flagged, trade('SUCCESS', 3800), 'amount_differs'],
-    [succeeded, trade('FAILED'), 'status_differs'],
-    [refunded, trade('CLOSED'), 'status_differs'],
-    [succeeded, trade('PROCESSING'), 'status_differs'],
-    [failed, trade('PROCESSING'), 'status_differs'],
-    [submitted, trade('FAILED'), 'status_differs'],
-  ];
-  for (const [ours, theirs, expected] of table) {
-    const label = ours.status === 'flagged' ? `flagged (reported ${ours.reported.value} fen)` : ours.status;
-    it(`${label} ↔ ${theirs ? `${theirs.status} ${theirs.amount.value} fen` : 'no trade'} → ${expected}`, () => {
-      expect(classify(ours, theirs)).toBe(expected);
-    });
-  }
-
-  const refunding: Payment = { ...facts, status: 'refunding', tradeNo: 'T1', refundNo: 'R1', refund: cny(3800), reason: 'order_closed' };
-  it('money the platform took that is still in review or being refunded: pending within the grace period, stranded after it', () => {
-    expect(classify(flagged, trade('SUCCESS', 3700), false)).toBe('pending');
-    expect(classify(flagged, trade('SUCCESS', 3700), true)).toBe('stranded');
-    expect(classify(refunding, trade('SUCCESS'), false)).toBe('pending');
-    expect(classify(refunding, trade('SUCCESS'), true)).toBe('stranded');
-    expect(classify(refunded, trade('SUCCESS'), true)).toBe('matched');
-  });
+const refundLine = (over: Partial<StatementLine> = {}): StatementLine => trade({ type: 'REFUND', refundNo: 'R1', fee: cny(0), time: '2026-11-25T08:10:00.000Z', ...over });
+const paid = (over: Partial<OurPayment> = {}): OurPayment => ({
+  paymentId: 'p1',
+  orderId: 'o1',
+  status: 'succeeded',
+  fen: 3800,
+  tradeNo: 'T1',
+  charge: { fen: 3800, tradeNo: 'T1', at: '2026-11-25T08:00:02.000Z', platformAt: '2026-11-25T08:00:01.000Z' },
+  refunds: [],
+  ...over,
 });
 
-describe('reconcile against the platform the service talked to', () => {
+/** Runs a statement (written out and read back, as the CLI does) against our payments. */
+const classify = (lines: StatementLine[], ours: OurPayment[], now = NOW): DayReport =>
+  compareDay({ day: DAY, statement: parseStatement(renderStatement(DAY, lines)), payments: new Map(ours.map((p) => [p.paymentId, p])), now, graceMs: GRACE });
+const classes = (r: DayReport) => r.items.map((i) => [i.kind, i.class]);
+
+describe('each class, from a statement that contains it', () => {
+  it('matched: the same trade and amount on both sides, a refund with the same number and amount', () => {
+    const r = classify([trade(), refundLine()], [paid({ status: 'refunded', refunds: [{ refundNo: 'R1', fen: 3800, at: '2026-11-25T08:10:00.000Z' }] })]);
+    expect(classes(r)).toEqual([['trade', 'matched'], ['refund', 'matched']]);
+    expect(r.totals).toEqual({ trades: 3800, refunds: 3800, fees: 23 });
+  });
+
+  it('late: a result still in flight, within the grace window of the run', () => {
+    const young = trade({ time: '2026-11-25T15:50:00.000Z' });
+    const justNow = new Date('2026-11-25T16:05:00.000Z');
+    expect(classes(classify([young], [paid({ status: 'submitted', charge: undefined })], justNow))).toEqual([['trade', 'late']]);
+    expect(classes(classify([young], [], justNow))).toEqual([['trade', 'late']]);
+  });
+
+  it('late: our record on the next day of the platform\'s statement, within the window', () => {
+    // Settled at 23:59:50 in Beijing, recorded here 12 s later: on the statement of the 25th, our 26th.
+    const crossing = paid({ charge: { fen: 3800, tradeNo: 'T1', at: '2026-11-25T16:00:02.000Z', platformAt: '2026-11-25T15:59:50.000Z' } });
+    const r = compareDay({ day: '2026-11-26', statement: parseStatement(renderStatement('2026-11-26', [])), payments: new Map([['p1', crossing]]), now: NOW, graceMs: GRACE });
+    expect(classes(r)).toEqual([['trade', 'late']]);
+    expect(r.items[0]?.detail).toContain("on the platform's statement of 2026-11-25");
+    expect(classes(classify([trade({ time: '2026-11-25T15:59:50.000Z' })], [crossing]))).toEqual([['trade', 'matched']]);
+  });
+
+  it('missing on our side: the platform took money for a payment we do not have, or still think is in flight', () => {
+    expect(classes(classify([trade()], []))).toEqual([['trade', 'missing_on_our_side']]);
+    expect(classes(classify([trade()], [paid({ status: 'submitted', charge: undefined })]))).toEqual([['trade', 'missing_on_our_side']]);
+  });
+
+  it('missing at the platform: money we recorded that the statement does not list', () => {
+    const r = classify([], [paid()]);
+    expect(classes(r)).toEqual([['trade', 'missing_at_platform']]);
+    expect(r.items[0]).toMatchObject({ paymentId: 'p1', orderId: 'o1', theirs: null, ours: { fen: 3800 } });
+    const flagged = paid({ status: 'flagged', charge: undefined, flagged: { fen: 3801, tradeNo: 'T1', at: '2026-11-25T08:00:02.000Z' } });
+    expect(classes(classify([], [flagged]))).toEqual([['trade', 'missing_at_platform']]);
+  });
+
+  it('amount differs: both took the money, not the same amount (a flagged payment compares what was reported)', () => {
+    expect(classes(classify([trade({ amount: cny(3801) })], [paid()]))).toEqual([['trade', 'amount_differs']]);
+    const flagged = paid({ status: 'flagged', charge: undefined, flagged: { fen: 3801, tradeNo: 'T1', at: '2026-11-25T08:00:02.000Z' } });
+    expect(classes(classify([trade({ amount: cny(3801) })], [flagged]))).toEqual([['trade', 'matched']]);
+    expect(classes(classify([trade()], [flagged]))).toEqual([['trade', 'amount_differs']]);
+  });
+
+  it('status differs: SUCCESS there and failed here, FAILED there and paid here, another trade', () => {
+    expect(classes(classify([trade()], [paid({ status: 'failed', charge: undefined })]))).toEqual([['trade', 'status_differs']]);
+    expect(classes(classify([trade({ status: 'FAILED', fee: cny(0) })], [paid()]))).toEqual([['trade', 'status_differs']]);
+    expect(classes(classify([trade({ tradeNo: 'T2' })], [paid()]))).toEqual([['trade', 'status_differs']]);
+    expect(classes(classify([trade({ status: 'CLOSED', fee: cny(0) })], [paid({ status: 'failed', charge: undefined })]))).toEqual([['trade', 'matched']]);
+  });
+
+  it('refund mismatch: refunded there only, here only, or for another amount', () => {
+    const refunded = paid({ status: 'refunded', refunds: [{ refundNo: 'R1', fen: 3800, at: '2026-11-25T08:10:00.000Z' }] });
+    expect(classes(classify([trade(), refundLine()], [paid()]))).toEqual([['trade', 'matched'], ['refund', 'refund_mismatch']]);
+    expect(classes(classify([trade()], [refunded]))).toEqual([['trade', 'matched'], ['refund', 'refund_mismatch']]);
+    expect(classes(classify([trade(), refundLine({ amount: cny(1900) })], [refunded]))).toEqual([['trade', 'matched'], ['refund', 'refund_mismatch']]);
+  });
+});
+
+describe('the statement file', () => {
+  it('amounts are yuan with two decimals, read and written without floats', () => {
+    expect(formatYuan(3800)).toBe('38.00');
+    expect(formatYuan(5)).toBe('0.05');
+    expect(parseYuan('0.07')).toBe(7);
+    expect(parseYuan('123456.78')).toBe(12_345_678);
+    expect(parseYuan('38.0')).toBeUndefined();
+    expect(parseYuan('3.8e1')).toBeUndefined();
+  });
+
+  it('refuses what it does not understand, naming the line', () => {
+    const good = renderStatement(DAY, [trade()]);
+    expect(parseStatement(good)).toMatchObject({ day: DAY, lines: [{ outTradeNo: 'p1', amount: cny(3800), fee: cny(23), time: '2026-11-25T08:00:01.000Z' }] });
+    expect(good).toContain('T1,p1,,TRADE,38.00,0.23,SUCCESS,2026-11-25T16:00:01+08:00');
+    const broken = good.replace('38.00', '38');
+    expect(() => parseStatement(broken)).toThrow(MalformedStatement);
+    expect(() => parseStatement(broken)).toThrow(/^line 4: amount "38" is not yuan/);
+    expect(() => parseStatement('hello\n')).toThrow(/line 1: expected the header/);
+    expect(() => parseStatement(good.replace('SUCCESS', 'PAID'))).toThrow(/line 4: status/);
+  });
+});
+
+const runCli = (args: string[], env: Record<string, string>) => runInProcess(reconcileScript, args, env);
+
+describe('against the platform the service talked to', () => {
   let t: TestLedger;
   beforeEach(async () => {
     t = await startTestLedger({ RETRY_BASE_MS: '5' }, { process: true });
@@ -113,153 +145,139 @@ describe('reconcile against the platform the service talked to', () => {
     return p;
   };
 
-  /** Two paid, one refunded after BOSS refused the card, one failed at the platform, one declined. */
+  /** Paid, refunded after BOSS refused the card, failed at the platform, flagged (amount mismatch), declined. */
   const driveOrders = async () => {
     platform().setFaults({ failMsisdnSuffixes: ['0004'] });
     t.service.integrations.simulated.boss?.setFaults({ refuseSmartcards: ['card-refuse'] });
     const a = await placeAndConfirm(t, 'rec-a');
-    const b = await placeAndConfirm(t, 'rec-b', { productId: 'kids-quarter' });
-    const refunded = await placeAndConfirm(t, 'rec-refunded', { smartcardId: 'card-refuse' });
+    const refunded = await placeAndConfirm(t, 'rec-refunded', { smartcardId: 'card-refuse', productId: 'kids-quarter' });
     const failed = await placeAndConfirm(t, 'rec-failed', { msisdn: '13800130004' });
-    const declined = (await t.placeOrder({ productId: 'opera-month' }, 'rec-declined')).json<{ orderId: string; paymentId: string }>();
-    await t.app.inject({ method: 'POST', url: `/v1/payments/${declined.paymentId}/decline`, headers: { authorization: 'Bearer test-phone-app-token' } });
     await orderInStatus(t, a.orderId, 'provisioned');
-    await orderInStatus(t, b.orderId, 'provisioned');
     await orderInStatus(t, refunded.orderId, 'refunded');
     await orderInStatus(t, failed.orderId, 'payment_failed');
+    platform().setFaults({ amountMismatchFen: 1 });
+    const flagged = await placeAndConfirm(t, 'rec-flagged', { productId: 'opera-month' });
+    // Flagged for an admin's review: the money was taken, the order waits.
+    await eventually(t, async () => ((await t.service.ledger.store.readStream(`payment-${flagged.paymentId}`)).some((e) => e.type === 'PaymentFlagged') ? true : undefined), 'the flag');
+    const declined = (await t.placeOrder({ productId: 'opera-month' }, 'rec-declined')).json<{ orderId: string; paymentId: string }>();
+    await t.app.inject({ method: 'POST', url: `/v1/payments/${declined.paymentId}/decline`, headers: { authorization: 'Bearer test-phone-app-token' } });
     await orderInStatus(t, declined.orderId, 'cancelled');
     await caughtUp(t);
-    return { a, b, refunded, failed, declined };
+    return { a, refunded, failed, flagged, declined };
   };
 
-  it('a log the service wrote matches the platform: every payment that reached it, none that did not', async () => {
-    await driveOrders();
-    const seen: string[] = [];
-    const counting = disagreeing(platform(), {});
-    const report = await reconcile(t.service.ledger.store, { ...counting, queryTrade: (id) => (seen.push(id), counting.queryTrade(id)) });
-    expect(report.discrepancies).toEqual([]);
-    expect(report.unchecked).toEqual([]);
-    expect(report.counts).toEqual({ matched: 4, pending: 0, missing_at_platform: 0, platform_paid_we_did_not: 0, amount_differs: 0, status_differs: 0, stranded: 0 });
-    expect(report).toMatchObject({ payments: 5, checked: 4 });
-    expect(seen).toHaveLength(4); // the declined payment never reached the platform: not asked about
+  it('every line and every payment of the day matched; nothing before the day has ended', async () => {
+    const { a, refunded, failed, flagged } = await driveOrders();
+    expect(platform().statement(DAY)).toBeUndefined(); // 08:00 UTC: the day is not over in Beijing
+    t.clock.advance(12 * 3600);
+    const csv = platform().statement(DAY);
+    if (!csv) throw new Error('expected a statement');
+    const { payments } = await replayPayments(t.service.ledger.store);
+    const r = compareDay({ day: DAY, statement: parseStatement(csv), payments, now: NOW, graceMs: GRACE });
+    expect(r.items.filter((i) => i.class !== 'matched')).toEqual([]);
+    expect(r.counts.matched).toBe(5); // four trades (paid, refunded, failed, flagged) and one refund
+    expect(r.payments).toBe(4); // the declined payment never reached the platform
+    expect(new Set(r.items.map((i) => i.paymentId))).toEqual(new Set([a.paymentId, refunded.paymentId, failed.paymentId, flagged.paymentId]));
+    expect(r.totals).toEqual({ trades: 3800 + 4500 + 1201, refunds: 4500, fees: 23 + 27 + 7 });
   });
 
-  it('a platform that disagrees: each payment in the class the operator acts on, amounts in fen, no phone number', async () => {
-    const { a, b, refunded, failed } = await driveOrders();
-    const report = await reconcile(
-      t.service.ledger.store,
-      disagreeing(platform(), {
-        [a.paymentId]: withStatus('FAILED'),
-        [b.paymentId]: plusFen(1),
-        [refunded.paymentId]: () => null,
-        [failed.paymentId]: withStatus('SUCCESS'),
-      }),
-    );
-    expect(report.counts).toEqual({ matched: 0, pending: 0, missing_at_platform: 1, platform_paid_we_did_not: 1, amount_differs: 1, status_differs: 1, stranded: 0 });
-    const byPayment = Object.fromEntries(report.discrepancies.map((d) => [d.paymentId, d]));
-    expect(byPayment[a.paymentId]).toMatchObject({ class: 'status_differs', orderId: a.orderId, ours: 'succeeded', theirs: 'FAILED', ourFen: 3800, theirFen: 3800 });
-    expect(byPayment[b.paymentId]).toMatchObject({ class: 'amount_differs', orderId: b.orderId, ours: 'succeeded', theirs: 'SUCCESS', ourFen: 4500, theirFen: 4501 });
-    expect(byPayment[refunded.paymentId]).toMatchObject({ class: 'missing_at_platform', ours: 'refunded', theirs: 'none', theirFen: null });
-    expect(byPayment[refunded.paymentId]?.tradeNo).toMatch(/^T/); // ours, when the platform has none
-    expect(byPayment[failed.paymentId]).toMatchObject({ class: 'platform_paid_we_did_not', ours: 'failed', theirs: 'SUCCESS', ourFen: 3800, theirFen: 3800 });
-    const printed = formatReport(report) + JSON.stringify(report);
-    expect(printed).toContain('4 DISCREPANCIES');
-    expect(printed).not.toMatch(/1380013\d{4}/);
-  });
-
-  it('a payment the platform is still processing is pending, not a discrepancy; once settled without our knowing, money was taken', async () => {
-    platform().setFaults({ dropNotifications: true }); // our payment stays submitted: the query is 120 s away on the test clock
-    const o = await placeAndConfirm(t, 'rec-processing');
-    await eventually(
-      t,
-      async () => ((await t.service.ledger.store.readStream(`payment-${o.paymentId}`)).some((e) => e.type === 'PaymentSubmitted') ? true : undefined),
-      'the payment to be submitted',
-    );
-    const pending = await reconcile(t.service.ledger.store, disagreeing(platform(), { [o.paymentId]: withStatus('PROCESSING') }));
-    expect(pending.counts).toMatchObject({ pending: 1, matched: 0 });
-    expect(pending.discrepancies).toEqual([]);
-    await eventually(t, async () => (platform().trades()[0]?.status === 'SUCCESS' ? true : undefined), 'the platform to settle');
-    const paid = await reconcile(t.service.ledger.store, platform());
-    expect(paid.discrepancies).toEqual([expect.objectContaining({ class: 'platform_paid_we_did_not', paymentId: o.paymentId, ours: 'submitted', theirs: 'SUCCESS' })]);
-  });
-
-  it('retries a platform that fails now and then; one that keeps failing leaves payments unchecked, never matched', async () => {
-    const { a, b } = await driveOrders();
-    platform().setFaults({ failNext: 2 });
-    const retried = await reconcile(t.service.ledger.store, platform(), { ...noWait, concurrency: 1 });
-    expect(retried.counts.matched).toBe(4);
-    expect(retried.unchecked).toEqual([]);
-
-    platform().setFaults({ errorRate: 1 });
-    let waits = 0;
-    const down = await reconcile(t.service.ledger.store, platform(), { retry: { maxAttempts: 3, sleep: async () => void waits++ } });
-    expect(waits).toBe(4 * 2); // three attempts each
-    expect(down.checked).toBe(0);
-    expect(down.counts.matched).toBe(0);
-    expect(down.unchecked.map((u) => u.paymentId)).toEqual(expect.arrayContaining([a.paymentId, b.paymentId]));
-    expect(down.unchecked[0]?.error).toMatch(/payment-platform GET \/trades/);
-    expect(formatReport(down)).toContain('4 payment(s) NOT CHECKED');
-  });
-
-  it('keeps at most `concurrency` queries in flight', async () => {
-    await driveOrders();
-    let inFlight = 0;
-    let most = 0;
-    const base = platform();
-    const watched: PaymentPlatform = {
-      ...base,
-      queryTrade: async (id) => {
-        most = Math.max(most, ++inFlight);
-        await new Promise((r) => setImmediate(r)); // let the other workers start theirs
-        try {
-          return await base.queryTrade(id);
-        } finally {
-          inFlight--;
-        }
-      },
-    };
-    await reconcile(t.service.ledger.store, watched, { concurrency: 2 });
-    expect(most).toBe(2);
-    most = 0;
-    await reconcile(t.service.ledger.store, watched);
-    expect(most).toBe(4);
-  });
-
-  it('the CLI against the platform over HTTP: exit 0 when all match; a summary, each discrepancy and exit 1 when not', async () => {
-    const { a } = await driveOrders();
-    const rewrite: Record<string, (t: Trade | null) => Trade | null> = {};
-    const server = await listen(platformHandler({ ...platform(), queryTrade: disagreeing(platform(), rewrite).queryTrade }, [PLATFORM_SECRET]));
-    const env = { DATA_DIR: t.dataDir, PAYMENT_PLATFORM_URL: server.url, PAYMENT_PLATFORM_SECRET: PLATFORM_SECRET, NODE_ENV: 'test' };
+  it('the CLI: one statement per day over HTTP, text, JSON and CSV, exit 0 only when all match', async () => {
+    const { a, refunded } = await driveOrders();
+    t.clock.advance(12 * 3600);
+    let statementCalls = 0;
+    let tradeQueries = 0;
+    const handler = platformHandler(platform(), [PLATFORM_SECRET]);
+    const server = await listen(async (req) => {
+      if (req.path.startsWith('/statements/')) statementCalls++;
+      if (req.path.startsWith('/trades/')) tradeQueries++;
+      return handler(req);
+    });
+    const env = { DATA_DIR: t.dataDir, PAYMENT_PLATFORM_URL: server.url, PAYMENT_PLATFORM_SECRET: PLATFORM_SECRET };
+    const dir = mkdtempSync(join(tmpdir(), 'tvpay-statement-'));
     try {
-      const ok = await runCliChild(env);
+      const ok = await runCli(['--day', DAY], env);
       expect(ok.stderr).toBe('');
       expect(ok.code).toBe(0);
-      expect(ok.stdout).toContain('matched: 4, pending: 0');
-      expect(ok.stdout).toContain('no discrepancies');
+      expect(ok.stdout).toContain(`statement of ${DAY} (UTC+8): 5 line(s); our payments that day: 4`);
+      expect(ok.stdout).toContain('every line and every payment matched');
+      expect(statementCalls).toBe(1);
+      expect(tradeQueries).toBe(0);
 
-      rewrite[a.paymentId] = plusFen(1);
-      const r = await runCliChild(env);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(1);
-      expect(r.stdout).toContain('matched: 3, pending: 0, missing_at_platform: 0, platform_paid_we_did_not: 0, amount_differs: 1, status_differs: 0');
-      expect(r.stdout).toContain(`amount_differs: payment ${a.paymentId} (order ${a.orderId}`);
-      expect(r.stdout).toContain('ours succeeded 3800 fen, platform SUCCESS 3801 fen');
+      // The same day, as a file in which the platform tells another story.
+      const doctored = (platform().statement(DAY) ?? '')
+        .split('\n')
+        .filter((l) => !(l.includes(refunded.paymentId) && l.includes('REFUND')))
+        .map((l) => (l.includes(a.paymentId) ? l.replace(',38.00,', ',38.01,') : l))
+        .join('\n');
+      const file = join(dir, 'statement.csv');
+      writeFileSync(file, `${doctored}T-unknown,p-unknown,,TRADE,10.00,0.06,SUCCESS,2026-11-25T18:00:00+08:00\n`);
+      const json = await runCli(['--file', file, '--json'], env);
+      expect(json.code).toBe(1);
+      const report = JSON.parse(json.stdout) as DayReport;
+      expect(report.counts).toMatchObject({ matched: 3, amount_differs: 1, refund_mismatch: 1, missing_on_our_side: 1 });
+      expect(report.items.find((i) => i.class === 'amount_differs')).toMatchObject({ paymentId: a.paymentId, ours: { fen: 3800 }, theirs: { fen: 3801 } });
+      expect(report.items.find((i) => i.class === 'refund_mismatch')).toMatchObject({ paymentId: refunded.paymentId, theirs: null });
+
+      const text = await runCli(['--file', file], env);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toContain('3 NOT MATCHED:');
+      expect(text.stdout).toContain(`amount_differs: trade of payment ${a.paymentId}`);
+      expect(text.stdout).not.toMatch(/1380013\d{4}/);
+
+      const csv = await runCli(['--file', file, '--csv'], env);
+      expect(csv.code).toBe(1);
+      const [header, ...rows] = csv.stdout.trim().split('\n');
+      expect(header).toBe('class,kind,payment_id,order_id,trade_no,refund_no,our_status,our_fen,our_at,platform_status,platform_fen,platform_fee_fen,platform_time,line,detail');
+      expect(rows).toHaveLength(6);
+      expect(rows.filter((r) => r.startsWith('missing_on_our_side,trade,p-unknown,'))).toHaveLength(1);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
       await server.close();
     }
   });
 });
 
-describe('the CLI without a platform URL', () => {
+describe('the CLI refuses to run, and says why, with its exit code', () => {
   let dir: string;
   beforeEach(() => void (dir = mkdtempSync(join(tmpdir(), 'tvpay-reconcile-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('says there is nothing to reconcile against and exits 64', async () => {
-    const r = await runCliChild({ DATA_DIR: dir, NODE_ENV: 'test' });
-    expect(r.code).toBe(64);
+  it('--help: 0, the usage, nothing opened (as the shell sees it)', async () => {
+    const r = await runChild('scripts/reconcile.ts', ['--help'], { DATA_DIR: join(dir, 'nowhere') });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('npm run reconcile -- --day <yyyy-mm-dd> | --file <statement.csv>');
+    expect(r.stdout).toContain('Exit codes: 0 ok, 1 findings, 64 usage, 69 unavailable');
+  });
+
+  it('usage 64: no day and no file, a bad day, an unknown option', async () => {
+    for (const args of [[], ['--day', '25/11/2026'], ['--day', DAY, '--verbose']]) {
+      const r = await runCli(args, { DATA_DIR: dir });
+      expect(r.code, args.join(' ')).toBe(64);
+      expect(r.stdout).toBe('');
+    }
+    const shell = await runChild('scripts/reconcile.ts', ['--day', 'yesterday'], { DATA_DIR: dir });
+    expect(shell.code).toBe(64);
+    expect(shell.stderr).toBe('reconcile: --day: expected yyyy-mm-dd\n');
+  });
+
+  it('configuration 78: --day without PAYMENT_PLATFORM_URL', async () => {
+    const r = await runCli(['--day', DAY], { DATA_DIR: dir });
+    expect(r.code).toBe(78);
     expect(r.stderr).toContain('PAYMENT_PLATFORM_URL is not set');
-    expect(r.stderr).toContain('nothing to reconcile against');
-    expect(r.stdout).toBe('');
+  });
+
+  it('unavailable 69: an unreadable statement, no event store, a platform that is not there', async () => {
+    const file = join(dir, 'statement.csv');
+    writeFileSync(file, 'not,a,statement\n');
+    const bad = await runCli(['--file', file], { DATA_DIR: dir });
+    expect(bad.code).toBe(69);
+    expect(bad.stderr).toContain('is not a statement we can read: line 1');
+    writeFileSync(file, renderStatement(DAY, []));
+    const noStore = await runCli(['--file', file], { DATA_DIR: dir });
+    expect(noStore.code).toBe(69);
+    expect(noStore.stderr).toContain('no event store at');
+    const down = await runCli(['--day', DAY], { DATA_DIR: dir, PAYMENT_PLATFORM_URL: 'http://127.0.0.1:9', PAYMENT_PLATFORM_SECRET: PLATFORM_SECRET });
+    expect(down.code).toBe(69);
+    expect(down.stderr).toContain('did not answer GET /statements/2026-11-25');
   });
 });

@@ -1,8 +1,15 @@
-/** The finance ledger for auditors (admin): daily totals and the entries behind them, in fen. */
+/**
+ * Finance for auditors (admin), in fen: the money ledger (daily totals and the entries behind them),
+ * and the double-entry journal (projections/journal.ts): its entries, with filters or as CSV, and
+ * the trial balance of any day, where debits equal credits.
+ */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ACCOUNTS, ACCOUNT_IDS, ENTRY_KINDS, balancesOf, nextDay, type Account, type JournalLine } from '../../domain/accounts.ts';
 import { FINANCE_ENTRIES } from '../../projections/finance.ts';
+import { str } from '../../projections/doc.ts';
+import { JOURNAL_ENTRIES } from '../../projections/journal.ts';
 import { InvalidQuery, type Doc, type ReadStore, type Scalar } from '../../stores/read-store.ts';
 import { HttpProblem } from '../problem.ts';
 import { money, problem } from '../schemas.ts';
@@ -11,7 +18,6 @@ const day = z.iso.date().describe('accounting day, China Standard Time (UTC+8)')
 const MAX_DAYS = 93;
 const refusals = { 400: problem, 401: problem, 403: problem };
 
-const nextDay = (d: string): string => new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 const daysBetween = (from: string, to: string): number => (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
 
 type Tally = { count: number; fen: number };
@@ -124,6 +130,175 @@ export const financeRoutes = (reads: ReadStore): FastifyPluginAsync => async (ba
         if (err instanceof InvalidQuery) throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
         throw err;
       }
+    },
+  );
+
+  const journalLine = z.object({ account: z.enum(ACCOUNT_IDS), debit: z.number().int(), credit: z.number().int() });
+  const journalEntry = z.object({
+    id: z.string(),
+    day: z.string(),
+    at: z.string(),
+    kind: z.string(),
+    orderId: z.string(),
+    paymentId: z.string(),
+    eventId: z.string(),
+    lines: z.array(journalLine),
+  });
+
+  /** Every stored entry matching the query, page by page (the read store's cursor). */
+  async function* journalEntries(q: { from?: string; to: string; where: Record<string, Scalar> }, pageSize = 1000): AsyncGenerator<Doc> {
+    let cursor: string | undefined;
+    do {
+      const page = await reads.find(JOURNAL_ENTRIES, {
+        where: q.where,
+        range: { field: 'day', ...(q.from && { gte: q.from }), lt: nextDay(q.to) },
+        orderBy: { field: 'day', direction: 'asc' },
+        limit: pageSize,
+        ...(cursor && { cursor }),
+      });
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+
+  const linesOf = (d: Doc): JournalLine[] =>
+    Array.isArray(d.lines)
+      ? d.lines.flatMap((l: unknown) =>
+          typeof l === 'object' && l !== null && 'account' in l && 'debit' in l && 'credit' in l && typeof l.debit === 'number' && typeof l.credit === 'number'
+            ? ACCOUNT_IDS.filter((a) => a === l.account).map((account) => ({ account, debit: Number(l.debit), credit: Number(l.credit) }))
+            : [],
+        )
+      : [];
+
+  /** A stored entry as the API shows it. */
+  const entryOf = (d: Doc): z.infer<typeof journalEntry> => ({
+    id: d.id,
+    day: str(d, 'day'),
+    at: str(d, 'at'),
+    kind: str(d, 'kind'),
+    orderId: str(d, 'orderId'),
+    paymentId: str(d, 'paymentId'),
+    eventId: str(d, 'eventId'),
+    lines: linesOf(d),
+  });
+
+  const CSV_HEADER = 'entry_id,day,at,kind,order_id,payment_id,event_id,account_code,account,debit_fen,credit_fen';
+  const MAX_CSV_ENTRIES = 100_000;
+
+  app.get(
+    '/v1/finance/journal',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['finance'],
+        summary: 'The double-entry journal: entries by accounting day, with filters; format=csv for one line per debit or credit',
+        querystring: z
+          .strictObject({
+            from: day,
+            to: day,
+            kind: z.enum(ENTRY_KINDS).optional(),
+            account: z.enum(ACCOUNT_IDS).optional(),
+            orderId: z.string().min(1).max(64).optional(),
+            paymentId: z.string().min(1).max(64).optional(),
+            format: z.enum(['json', 'csv']).default('json'),
+            limit: z.coerce.number().int().min(1).max(1000).default(200),
+            cursor: z.string().min(1).max(512).optional(),
+          })
+          .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
+          .refine((q) => daysBetween(q.from, q.to) < MAX_DAYS, { message: `at most ${MAX_DAYS} days at once`, path: ['to'] }),
+        response: {
+          200: z.union([z.object({ items: z.array(journalEntry), nextCursor: z.string().nullable() }), z.string().describe('text/csv (format=csv)')]),
+          ...refusals,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { from, to, kind, account, orderId, paymentId, format, limit, cursor } = req.query;
+      const where: Record<string, Scalar> = {};
+      if (kind) where.kind = kind;
+      if (orderId) where.orderId = orderId;
+      if (paymentId) where.paymentId = paymentId;
+      const touches = (d: Doc): boolean => !account || linesOf(d).some((l) => l.account === account);
+      if (format === 'csv') {
+        const rows = [CSV_HEADER];
+        let n = 0;
+        for await (const d of journalEntries({ from, to, where })) {
+          if (!touches(d)) continue;
+          if (++n > MAX_CSV_ENTRIES) throw new HttpProblem(400, 'too-many-entries', 'Invalid request', `more than ${MAX_CSV_ENTRIES} entries: ask for fewer days`);
+          const e = entryOf(d);
+          for (const l of e.lines) {
+            if (account && l.account !== account) continue;
+            rows.push([e.id, e.day, e.at, e.kind, e.orderId, e.paymentId, e.eventId, ACCOUNTS[l.account].code, l.account, l.debit, l.credit].join(','));
+          }
+        }
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="journal-${from}-${to}.csv"`).send(`${rows.join('\n')}\n`);
+      }
+      try {
+        const page = await reads.find(JOURNAL_ENTRIES, {
+          where,
+          range: { field: 'day', gte: from, lt: nextDay(to) },
+          orderBy: { field: 'day', direction: 'asc' },
+          limit,
+          ...(cursor && { cursor }),
+        });
+        return { items: page.items.filter(touches).map(entryOf), nextCursor: page.nextCursor };
+      } catch (err) {
+        if (err instanceof InvalidQuery) throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
+        throw err;
+      }
+    },
+  );
+
+  const side = z.object({ debit: z.number().int(), credit: z.number().int() });
+  app.get(
+    '/v1/finance/trial-balance',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['finance'],
+        summary: 'Trial balance at the end of an accounting day: every account, debits = credits to the fen; and the day\'s own movements',
+        querystring: z.strictObject({ day }),
+        response: {
+          200: z.object({
+            day: z.string(),
+            accounts: z.array(z.object({ account: z.enum(ACCOUNT_IDS), code: z.string(), name: z.string(), type: z.string(), balance: side, movements: side })),
+            totals: z.object({ balance: side, movements: side }),
+            balanced: z.boolean(),
+          }),
+          ...refusals,
+        },
+      },
+    },
+    async (req) => {
+      const d = req.query.day;
+      const all: { lines: JournalLine[] }[] = [];
+      const today: { lines: JournalLine[] }[] = [];
+      for await (const doc of journalEntries({ to: d, where: {} })) {
+        const e = { lines: linesOf(doc) };
+        all.push(e);
+        if (doc.day === d) today.push(e);
+      }
+      const closing = balancesOf(all);
+      const moves = (a: Account) => {
+        const m = { debit: 0, credit: 0 };
+        for (const l of today.flatMap((e) => e.lines)) {
+          if (l.account !== a) continue;
+          m.debit += l.debit;
+          m.credit += l.credit;
+        }
+        return m;
+      };
+      const accounts = ACCOUNT_IDS.map((a) => ({
+        account: a,
+        ...ACCOUNTS[a],
+        // A trial balance shows each balance on its own side.
+        balance: { debit: Math.max(0, closing[a]), credit: Math.max(0, -closing[a]) },
+        movements: moves(a),
+      }));
+      const sum = (f: (x: (typeof accounts)[number]) => { debit: number; credit: number }) =>
+        accounts.reduce((acc, x) => ({ debit: acc.debit + f(x).debit, credit: acc.credit + f(x).credit }), { debit: 0, credit: 0 });
+      const totals = { balance: sum((x) => x.balance), movements: sum((x) => x.movements) };
+      return { day: d, accounts, totals, balanced: totals.balance.debit === totals.balance.credit && totals.movements.debit === totals.movements.credit };
     },
   );
 };

@@ -14,6 +14,7 @@ import { OUTBOUND_TASKS, queuedTask } from '../../outbound/queue.ts';
 import { TASK_KINDS, nextTryAt, type TaskKind } from '../../outbound/task.ts';
 import { num, str } from '../../projections/doc.ts';
 import { InvalidQuery, type Doc, type ReadStore, type Scalar } from '../../stores/read-store.ts';
+import { entitlementsAt } from '../entitlements-at.ts';
 import { HttpProblem } from '../problem.ts';
 import { money, msisdn, orderParams, paymentParams, problem } from '../schemas.ts';
 import { contextOf } from './context.ts';
@@ -189,11 +190,13 @@ export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
       config: { roles: ['open-platform', 'customer-service'] },
       schema: {
         tags: ['entitlements'],
-        summary: 'Channels open on the card now, with validUntil',
+        summary: 'Channels open on the card now (or, with ?at=, at that instant, answered from the event log), with validUntil',
         params: smartcardParams,
+        querystring: z.strictObject({ at: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 instant: the entitlements as the log had them then') }),
         response: {
           200: z.object({
             smartcardId: z.string(),
+            at: z.string().optional(),
             entitlements: z.array(
               z.object({ productId: z.string(), name: z.string(), channels: z.array(z.string()), validFrom: z.string(), validUntil: z.string() }),
             ),
@@ -203,6 +206,11 @@ export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
       },
     },
     async (req) => {
+      if (req.query.at) {
+        const at = new Date(req.query.at);
+        const found = await entitlementsAt({ store: q.ledger.store, reads: q.reads }, req.params.smartcardId, at);
+        return { smartcardId: req.params.smartcardId, at: at.toISOString(), entitlements: found.map(({ grants: _g, ...e }) => e) };
+      }
       const now = q.ledger.now().toISOString();
       const found = await q.reads.find(ENTITLEMENTS, {
         where: { smartcardId: req.params.smartcardId },

@@ -4,6 +4,8 @@
  * under /_sim/ and are never subject to injected faults:
  *   GET  /_sim/faults, POST /_sim/faults {partial faults}            (every kind)
  *   GET  /_sim/trades, /_sim/refunds, /_sim/notifications           (platform)
+ * and, besides the API calls, the platform's daily statement (signed like every API call):
+ *   GET  /statements/{yyyy-mm-dd}   CSV (integrations/statement.ts); 404 until the day has ended (UTC+8)
  *   GET  /_sim/entitlements                                         (boss)
  *   GET  /_sim/messages?msisdn=…|smartcardId=…                       (sms)
  *   GET  /_sim/calls                                                 (every kind: each API call received,
@@ -20,7 +22,7 @@ import { createBossSimulator, type BossSimulator, type BossSimulatorOptions } fr
 import { createSmsSimulator, type SmsSimulator, type SmsSimulatorOptions } from './sms.ts';
 
 export type SimRequest = { method: string; path: string; query: URLSearchParams; headers: IncomingMessage['headers']; rawBody: string };
-export type SimReply = { status: number; json?: unknown; text?: string };
+export type SimReply = { status: number; json?: unknown; text?: string; contentType?: string };
 export type SimHandler = (req: SimRequest) => Promise<SimReply>;
 
 const MAX_BODY_BYTES = 1_000_000;
@@ -100,6 +102,14 @@ export function platformHandler(sim: PlatformSimulator, secrets: readonly string
       const b = parseJson(req.rawBody);
       return { status: 200, json: await sim.refund({ outTradeNo: str(b, 'outTradeNo'), refundNo: str(b, 'refundNo'), amount: money(b, 'amount') }) };
     }
+    const statement = /^\/statements\/([^/]+)$/.exec(req.path);
+    if (req.method === 'GET' && statement?.[1]) {
+      const day = decodeURIComponent(statement[1]);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) throw new BadRequest('day: expected yyyy-mm-dd');
+      const csv = sim.statement(day);
+      if (csv === undefined) return problem(404, 'Not Found', `the statement of ${day} is published after the day ends (UTC+8)`);
+      return { status: 200, text: csv, contentType: 'text/csv; charset=utf-8' };
+    }
     return problem(404, 'Not Found');
   };
 }
@@ -165,7 +175,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 function send(res: ServerResponse, reply: SimReply) {
   if (res.destroyed) return; // the client gave up (e.g. its timeout fired during injected latency)
   if (reply.text !== undefined) {
-    res.writeHead(reply.status, { 'content-type': 'text/plain; charset=utf-8' }).end(reply.text);
+    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain; charset=utf-8' }).end(reply.text);
   } else {
     const isProblem = reply.status >= 400;
     res.writeHead(reply.status, { 'content-type': isProblem ? 'application/problem+json' : 'application/json' }).end(JSON.stringify(reply.json ?? {}));

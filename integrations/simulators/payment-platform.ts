@@ -6,6 +6,10 @@
  * Outcome rule: SUCCESS, except FAILED (failureReason INSUFFICIENT_BALANCE) when the msisdn ends with
  * one of `failMsisdnSuffixes` (default none; e.g. ['0004']).
  *
+ * Daily statement (integrations/statement.ts): `statement(day)` lists every trade settled and every
+ * refund made on that day (China Standard Time), with the platform's fee: FEE_PER_MILLE of each
+ * successful trade, rounded half up to the fen; refunds carry no fee.
+ *
  * Invariants: createTrade is idempotent by outTradeNo (same tradeNo, settled and notified once);
  * refund is idempotent by refundNo; every copy and retry of one notification carries the same
  * notificationId and body, freshly signed per attempt with every secret in `secrets`.
@@ -13,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sign } from '../signature.ts';
+import { renderStatement, statementDay, type StatementLine } from '../statement.ts';
 import type { CreateTradeRequest, Money, PaymentNotification, PaymentPlatform, RefundRequest, Trade, TradeStatus } from '../ports.ts';
 import { createFaultState, defaultCommonFaults, simError, type CommonFaults } from './faults.ts';
 
@@ -65,9 +70,16 @@ export type SimTrade = CreateTradeRequest & {
   requestedAmount: Money;
   createdAt: string;
   paidAt?: string;
+  /** When the trade left PROCESSING (SUCCESS, FAILED). */
+  settledAt?: string;
   failureReason?: string;
   refundedFen: number;
 };
+
+/** The platform's fee on a successful trade: 6‰, as the big mobile platforms charge merchants. */
+export const FEE_PER_MILLE = 6;
+/** Half up, integer arithmetic only. */
+export const feeOf = (fen: number): number => Math.floor((fen * FEE_PER_MILLE + 500) / 1000);
 
 export type SimRefund = RefundRequest & { status: 'SUCCESS'; createdAt: string };
 
@@ -94,6 +106,8 @@ export type PlatformSimulator = PaymentPlatform & {
   notifications(): SentNotification[];
   faults(): PlatformFaults;
   setFaults(patch: unknown): PlatformFaults;
+  /** The day's statement (CSV, integrations/statement.ts): trades settled and refunds made that day (UTC+8); undefined until the day has ended. */
+  statement(day: string): string | undefined;
   /** Calls arrived and not answered yet, per operation. */
   inFlight(): Record<string, number>;
   /** Resolves once no trade is being settled and no notification is being delivered. */
@@ -202,12 +216,13 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
     const f = faults.get();
     const fails = f.failMsisdnSuffixes.some((suffix) => suffix !== '' && trade.msisdn.endsWith(suffix));
     trade.amount = { ...trade.requestedAmount, value: trade.requestedAmount.value + f.amountMismatchFen };
+    trade.settledAt = now().toISOString();
     if (fails) {
       trade.status = 'FAILED';
       trade.failureReason = 'INSUFFICIENT_BALANCE';
     } else {
       trade.status = 'SUCCESS';
-      trade.paidAt = now().toISOString();
+      trade.paidAt = trade.settledAt;
     }
     await notify(trade);
   }
@@ -252,6 +267,23 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
       refunds.set(req.refundNo, refund);
       return { refundNo: refund.refundNo, status: refund.status };
     }),
+
+    statement(day) {
+      // Published once the day has ended in China Standard Time (16:00 UTC).
+      if (now().toISOString() < `${day}T16:00:00.000Z`) return undefined;
+      const lines: StatementLine[] = [];
+      for (const t of trades.values()) {
+        if (t.status === 'PROCESSING' || !t.settledAt || statementDay(t.settledAt) !== day) continue;
+        const fee = t.status === 'SUCCESS' ? feeOf(t.amount.value) : 0;
+        lines.push({ tradeNo: t.tradeNo, outTradeNo: t.outTradeNo, refundNo: '', type: 'TRADE', amount: t.amount, fee: { value: fee, currency: 'CNY' }, status: t.status, time: t.settledAt });
+      }
+      for (const r of refunds.values()) {
+        if (statementDay(r.createdAt) !== day) continue;
+        const trade = trades.get(r.outTradeNo);
+        lines.push({ tradeNo: trade?.tradeNo ?? '', outTradeNo: r.outTradeNo, refundNo: r.refundNo, type: 'REFUND', amount: r.amount, fee: { value: 0, currency: 'CNY' }, status: 'SUCCESS', time: r.createdAt });
+      }
+      return renderStatement(day, lines);
+    },
 
     trades: () => [...trades.values()].map((t) => structuredClone(t)),
     refunds: () => [...refunds.values()].map((r) => structuredClone(r)),

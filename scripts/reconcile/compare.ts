@@ -1,188 +1,154 @@
 /**
- * The nightly reconciliation: replays the log (like scripts/audit/verify-ledger.ts), folds every
- * payment with the service's own decider, asks the payment platform about every payment that
- * reached it or should have (GET /trades/{outTradeNo}), and classifies each pair.
+ * Reconciliation against the platform's daily statement: every line of the statement of one day
+ * and every one of our payments whose money moved that day, paired and classified. Pure: the
+ * statement, our payments (ours.ts), the time of the run and the grace window come in.
  *
- * Classes (ours ↔ theirs):
- * - matched: succeeded/refunded ↔ SUCCESS of the same amount; failed ↔ FAILED/CLOSED, or no trade
- *   (the trade was refused at creation); flagged ↔ SUCCESS of the amount we recorded as reported
- *   (the flag itself is the audit's business: it is already kept for review and refund);
- * - pending: submitted (or confirmed) ↔ PROCESSING, or confirmed ↔ no trade yet: still in flight;
- * - missing_at_platform: succeeded/refunded/flagged/submitted ↔ no trade at all;
- * - platform_paid_we_did_not: SUCCESS ↔ confirmed/submitted/failed: money taken, no order paid;
- * - amount_differs: both sides say the money moved, for different amounts;
- * - status_differs: any other pair (e.g. FAILED ↔ succeeded, PROCESSING ↔ failed);
- * - stranded: SUCCESS ↔ flagged or refunding for longer than the grace period: money taken that has
- *   neither bought its goods nor gone back (within the grace period, a refund or review in flight is pending).
- * Every class but matched and pending is a discrepancy.
+ * Our payments in scope for day D (China Standard Time): a charge recorded on D (our clock) or
+ * settled on D (the platform's time, as it told us); money flagged on D; a refund recorded on D;
+ * and any payment a line names.
  *
- * Invariants: read-only on both sides (only queryTrade is called); a report never holds a phone
- * number (payments carry one: only ids, statuses and fen are copied out); a query that still fails
- * after its retries is listed as unchecked, never silently counted as matched.
+ * Classes:
+ * - matched: both sides agree on the money (trade or refund, amount, status);
+ * - late: still in flight at the day's edge, within the grace window: the platform lists a result
+ *   we do not have yet and the line is younger than the window, or our record sits on a
+ *   neighbouring day of the platform's statement, within the window of the platform's time;
+ * - missing_on_our_side: the platform took the money (or failed a trade) and we have no record;
+ * - missing_at_platform: we recorded money the statement does not list;
+ * - amount_differs: both took the money, for different amounts;
+ * - status_differs: the two sides say different things happened (SUCCESS vs failed, another trade);
+ * - refund_mismatch: a refund on one side only, or for a different amount.
+ * Only `matched` is agreement: the run exits 0 only when every item is matched.
  */
-import { evolvePayment, initialPayment, readPaymentEvent, type Payment, type PaymentStatus } from '../../domain/payment/payment.ts';
-import { OutboundError, type PaymentPlatform, type Trade, type TradeStatus } from '../../integrations/ports.ts';
-import { withRetry } from '../../integrations/retry.ts';
-import { readLog, type EventStore } from '../../stores/event-store.ts';
-import { DEFAULT_GRACE_MS, moneyMovedAt } from '../audit/stranded-money.ts';
+import { statementDay, type Statement } from '../../integrations/statement.ts';
+import type { OurPayment } from './ours.ts';
 
-export const RECONCILE_CLASSES = ['matched', 'pending', 'missing_at_platform', 'platform_paid_we_did_not', 'amount_differs', 'status_differs', 'stranded'] as const;
+export const RECONCILE_CLASSES = ['matched', 'late', 'missing_on_our_side', 'missing_at_platform', 'amount_differs', 'status_differs', 'refund_mismatch'] as const;
 export type ReconcileClass = (typeof RECONCILE_CLASSES)[number];
-export type DiscrepancyClass = Exclude<ReconcileClass, 'matched' | 'pending'>;
 
-export type Discrepancy = {
-  class: DiscrepancyClass;
+export type Item = {
+  class: ReconcileClass;
+  kind: 'trade' | 'refund';
   paymentId: string;
-  orderId: string;
-  ours: PaymentStatus;
-  /** The platform's trade status, or 'none' when it has no such trade. */
-  theirs: TradeStatus | 'none';
-  /** What we charge (or, for a flagged payment, what the platform reported to us), in fen. */
-  ourFen: number;
-  /** What the platform says, in fen; null when it has no such trade. */
-  theirFen: number | null;
+  orderId: string | null;
   tradeNo: string | null;
+  refundNo: string | null;
+  ours: { status: string; fen: number | null; at: string | null };
+  theirs: { status: string; fen: number; fee: number; time: string; line: number } | null;
+  detail: string;
 };
 
-/** A payment the platform could not be asked about (its query failed after the retries). */
-export type Unchecked = { paymentId: string; orderId: string; ours: PaymentStatus; error: string };
-
-export type Report = {
-  events: number;
-  /** Payments in the log, and how many of them were compared with the platform. */
+export type DayReport = {
+  day: string;
+  graceMinutes: number;
+  /** Statement lines, and our payments in scope for the day. */
+  lines: number;
   payments: number;
-  checked: number;
   counts: Record<ReconcileClass, number>;
-  /** In log order (the order the payments were requested). */
-  discrepancies: Discrepancy[];
-  unchecked: Unchecked[];
+  /** The platform's totals for the day, fen. */
+  totals: { trades: number; refunds: number; fees: number };
+  items: Item[];
 };
 
-export type ReconcileOptions = {
-  /** Queries in flight at once; default 4. */
-  concurrency?: number;
-  /** Reconcile's "now" and how long a review or refund may be in flight before it counts as stranded (default 24 h). */
-  now?: Date;
-  graceMs?: number;
-  /** Retries of a query on a retryable OutboundError: default 3 attempts, 200 ms base (withRetry). */
-  retry?: { maxAttempts?: number; baseMs?: number; sleep?: (ms: number) => Promise<void> };
-};
+export type CompareInput = { day: string; statement: Statement; payments: ReadonlyMap<string, OurPayment>; now: Date; graceMs: number };
 
-type Known = Exclude<Payment, { status: 'none' }>;
+type Line = Statement['lines'][number];
 
-/** Statuses where the platform has, or should have, a trade; failed only when the platform said so. */
-const reachedPlatform = (p: Payment): p is Known =>
-  p.status === 'confirmed' ||
-  p.status === 'submitted' ||
-  p.status === 'succeeded' ||
-  p.status === 'refunded' ||
-  p.status === 'refunding' ||
-  p.status === 'flagged' ||
-  (p.status === 'failed' && p.reason.startsWith('platform_'));
+const theirsOf = (l: Line): NonNullable<Item['theirs']> => ({ status: l.status, fen: l.amount.value, fee: l.fee.value, time: l.time, line: l.lineNo });
 
-/** The money we think moved: what we charged, or for a flagged payment what the platform told us. */
-const ourFen = (p: Known): number =>
-  p.status === 'flagged' ? p.reported.value : p.status === 'refunding' ? p.refund.value : p.status === 'succeeded' ? p.charged.value : p.amount.value;
+const ms = (iso: string): number => Date.parse(iso);
 
-/**
- * The pure part: one payment and the platform's answer → its class. `overdue`: the money moved longer
- * than the grace period ago (a review or a refund should have finished by then).
- */
-export const classify = (p: Known, trade: Trade | null, overdue = false): ReconcileClass => {
-  const paid = p.status === 'succeeded' || p.status === 'refunded' || p.status === 'flagged' || p.status === 'refunding';
-  if (trade === null) {
-    if (p.status === 'confirmed') return 'pending'; // the trade is not created yet
-    if (p.status === 'failed') return 'matched'; // the platform refused to create it
-    return 'missing_at_platform';
-  }
-  switch (trade.status) {
-    case 'SUCCESS':
-      if (!paid) return 'platform_paid_we_did_not';
-      if (trade.amount.value !== ourFen(p) || trade.amount.currency !== p.amount.currency) return 'amount_differs';
-      if (p.status === 'flagged' || p.status === 'refunding') return overdue ? 'stranded' : 'pending';
-      return 'matched';
-    case 'FAILED':
-    case 'CLOSED':
-      return p.status === 'failed' ? 'matched' : 'status_differs';
-    case 'PROCESSING':
-      return p.status === 'submitted' || p.status === 'confirmed' ? 'pending' : 'status_differs';
-  }
-};
+/** A payment whose result we do not have yet (the platform may know more). */
+const inFlight = (p: OurPayment): boolean => p.status === 'awaiting_confirmation' || p.status === 'confirmed' || p.status === 'submitted';
 
-const replayPayments = async (store: EventStore): Promise<{ events: number; payments: Map<string, Payment>; movedAt: Map<string, string> }> => {
-  const payments = new Map<string, Payment>();
-  const movedAt = new Map<string, string>();
-  let events = 0;
-  for await (const e of readLog(store)) {
-    events++;
-    if (!e.streamId.startsWith('payment-')) continue;
-    const event = readPaymentEvent(e);
-    if (!event) continue; // unknown types are the audit's to report
-    const id = e.streamId.slice('payment-'.length);
-    payments.set(id, evolvePayment(payments.get(id) ?? initialPayment, event));
-    const moved = moneyMovedAt(event);
-    if (moved !== undefined) movedAt.set(id, moved);
-  }
-  return { events, payments, movedAt };
-};
+/** Our money, as the payment has it: the charge, or the flagged amount. */
+const moneyOf = (p: OurPayment): { fen: number; tradeNo: string; at: string } | undefined => p.charge ?? p.flagged;
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */
-const mapBounded = async <T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> => {
-  const results = new Array<R>(items.length);
-  const queue = items.entries(); // shared by the workers: each item is taken exactly once
-  const worker = async () => {
-    for (const [i, item] of queue) results[i] = await fn(item);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-};
-
-export const reconcile = async (store: EventStore, platform: PaymentPlatform, opts: ReconcileOptions = {}): Promise<Report> => {
-  const { events, payments, movedAt } = await replayPayments(store);
-  const now = (opts.now ?? new Date()).getTime();
-  const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
-  const toCheck = [...payments.values()].filter(reachedPlatform);
-  const retry = {
-    maxAttempts: opts.retry?.maxAttempts ?? 3,
-    baseMs: opts.retry?.baseMs ?? 200,
-    ...(opts.retry?.sleep && { sleep: opts.retry.sleep }),
-  };
-  const answers = await mapBounded(toCheck, opts.concurrency ?? 4, async (p) => {
-    try {
-      return { ok: true as const, trade: await withRetry(() => platform.queryTrade(p.paymentId), retry) };
-    } catch (err) {
-      // OutboundError messages are safe to print (ports.ts); anything else is reduced to its name.
-      return { ok: false as const, error: err instanceof OutboundError ? err.message : err instanceof Error ? err.name : 'unknown error' };
+const classifyTrade = (l: Line, p: OurPayment | undefined, input: CompareInput): Pick<Item, 'class' | 'detail'> => {
+  const young = input.now.getTime() - ms(l.time) <= input.graceMs;
+  if (!p) return young ? { class: 'late', detail: 'no such payment here yet: its result may still be in flight' } : { class: 'missing_on_our_side', detail: 'no such payment in our log' };
+  const money = moneyOf(p);
+  if (l.status === 'SUCCESS') {
+    if (money) {
+      if (money.fen !== l.amount.value) return { class: 'amount_differs', detail: `we recorded ${money.fen} fen${p.flagged && !p.charge ? ' (flagged)' : ''}, the platform ${l.amount.value}` };
+      if (l.tradeNo !== '' && money.tradeNo !== l.tradeNo) return { class: 'status_differs', detail: `paid by trade ${money.tradeNo} here, ${l.tradeNo} at the platform` };
+      return { class: 'matched', detail: p.flagged && !p.charge ? 'flagged here, under review' : '' };
     }
-  });
+    if (inFlight(p)) return young ? { class: 'late', detail: `${p.status} here: the result may still be in flight` } : { class: 'missing_on_our_side', detail: `the platform took the money; here the payment is still ${p.status}` };
+    return { class: 'status_differs', detail: `the platform took the money; here the payment is ${p.status}` };
+  }
+  if (p.status === 'failed') return { class: 'matched', detail: '' };
+  if (inFlight(p)) return young ? { class: 'late', detail: `${p.status} here: the result may still be in flight` } : { class: 'status_differs', detail: `the platform says ${l.status}; here the payment is still ${p.status}` };
+  return { class: 'status_differs', detail: `the platform says ${l.status}; here the payment is ${p.status}` };
+};
 
-  const counts: Record<ReconcileClass, number> = {
-    matched: 0, pending: 0, missing_at_platform: 0, platform_paid_we_did_not: 0, amount_differs: 0, status_differs: 0, stranded: 0,
-  };
-  const discrepancies: Discrepancy[] = [];
-  const unchecked: Unchecked[] = [];
-  toCheck.forEach((p, i) => {
-    const answer = answers[i];
-    if (!answer) return;
-    if (!answer.ok) {
-      unchecked.push({ paymentId: p.paymentId, orderId: p.orderId, ours: p.status, error: answer.error });
-      return;
+const classifyRefundLine = (l: Line, p: OurPayment | undefined, input: CompareInput): Pick<Item, 'class' | 'detail'> => {
+  const ours = p?.refunds.find((r) => r.refundNo === l.refundNo);
+  if (ours) return ours.fen === l.amount.value ? { class: 'matched', detail: '' } : { class: 'refund_mismatch', detail: `we refunded ${ours.fen} fen, the platform ${l.amount.value}` };
+  if (input.now.getTime() - ms(l.time) <= input.graceMs) return { class: 'late', detail: 'refunded at the platform; not recorded here yet' };
+  return { class: 'refund_mismatch', detail: p ? `refunded at the platform, not recorded here (payment ${p.status})` : 'refunded at the platform for a payment we do not know' };
+};
+
+/** Money we recorded that the day's statement does not list: on a neighbouring day within the window, or missing. */
+const unlisted = (ourAt: string, platformAt: string | undefined, day: string, graceMs: number, what: string): Pick<Item, 'class' | 'detail'> => {
+  const theirDay = platformAt ? statementDay(platformAt) : day;
+  if (platformAt && theirDay !== day && Math.abs(ms(ourAt) - ms(platformAt)) <= graceMs) {
+    return { class: 'late', detail: `on the platform's statement of ${theirDay}: it happened there at ${platformAt}, here at ${ourAt}` };
+  }
+  return { class: what === 'refund' ? 'refund_mismatch' : 'missing_at_platform', detail: `${what} recorded here at ${ourAt}, not on the platform's statement` };
+};
+
+export const compareDay = (input: CompareInput): DayReport => {
+  const { day, statement, payments } = input;
+  const items: Item[] = [];
+  const tradeSeen = new Set<string>();
+  const refundSeen = new Set<string>();
+  const totals = { trades: 0, refunds: 0, fees: 0 };
+
+  for (const l of statement.lines) {
+    const p = payments.get(l.outTradeNo);
+    const base = { paymentId: l.outTradeNo, orderId: p?.orderId ?? null, tradeNo: l.tradeNo || null, theirs: theirsOf(l) };
+    totals.fees += l.fee.value;
+    if (l.type === 'TRADE') {
+      if (l.status === 'SUCCESS') totals.trades += l.amount.value;
+      tradeSeen.add(l.outTradeNo);
+      const money = p && moneyOf(p);
+      items.push({ ...base, kind: 'trade', refundNo: null, ours: { status: p?.status ?? 'none', fen: money?.fen ?? null, at: money?.at ?? null }, ...classifyTrade(l, p, input) });
+    } else {
+      totals.refunds += l.amount.value;
+      refundSeen.add(`${l.outTradeNo}/${l.refundNo}`);
+      const ours = p?.refunds.find((r) => r.refundNo === l.refundNo);
+      items.push({ ...base, kind: 'refund', refundNo: l.refundNo, ours: { status: p?.status ?? 'none', fen: ours?.fen ?? null, at: ours?.at ?? null }, ...classifyRefundLine(l, p, input) });
     }
-    const { trade } = answer;
-    const moved = movedAt.get(p.paymentId);
-    const c = classify(p, trade, moved !== undefined && now - Date.parse(moved) >= graceMs);
-    counts[c]++;
-    if (c === 'matched' || c === 'pending') return;
-    discrepancies.push({
-      class: c,
-      paymentId: p.paymentId,
-      orderId: p.orderId,
-      ours: p.status,
-      theirs: trade?.status ?? 'none',
-      ourFen: ourFen(p),
-      theirFen: trade?.amount.value ?? null,
-      tradeNo: trade?.tradeNo ?? ('tradeNo' in p && p.tradeNo !== '' ? p.tradeNo : null),
-    });
-  });
-  return { events, payments: payments.size, checked: toCheck.length - unchecked.length, counts, discrepancies, unchecked };
+  }
+
+  let inScope = new Set<string>(statement.lines.map((l) => l.outTradeNo));
+  for (const p of payments.values()) {
+    const base = { paymentId: p.paymentId, orderId: p.orderId, theirs: null };
+    const c = p.charge;
+    if (c && (statementDay(c.at) === day || statementDay(c.platformAt) === day)) {
+      inScope.add(p.paymentId);
+      if (!tradeSeen.has(p.paymentId)) {
+        items.push({ ...base, kind: 'trade', tradeNo: c.tradeNo, refundNo: null, ours: { status: p.status, fen: c.fen, at: c.at }, ...unlisted(c.at, c.platformAt, day, input.graceMs, 'charge') });
+      }
+    }
+    const f = p.flagged;
+    if (f && statementDay(f.at) === day) {
+      inScope.add(p.paymentId);
+      if (!tradeSeen.has(p.paymentId)) {
+        items.push({ ...base, kind: 'trade', tradeNo: f.tradeNo, refundNo: null, ours: { status: p.status, fen: f.fen, at: f.at }, ...unlisted(f.at, undefined, day, input.graceMs, 'flagged money') });
+      }
+    }
+    for (const r of p.refunds) {
+      if (statementDay(r.at) !== day) continue;
+      inScope.add(p.paymentId);
+      if (refundSeen.has(`${p.paymentId}/${r.refundNo}`)) continue;
+      // Refunds are made by our call and recorded when the platform answers: the same moment on both sides.
+      items.push({ ...base, kind: 'refund', tradeNo: p.tradeNo ?? null, refundNo: r.refundNo, ours: { status: p.status, fen: r.fen, at: r.at }, ...unlisted(r.at, undefined, day, input.graceMs, 'refund') });
+    }
+  }
+  inScope = new Set([...inScope].filter((id) => payments.has(id)));
+
+  const counts = Object.fromEntries(RECONCILE_CLASSES.map((c) => [c, 0])) as Record<ReconcileClass, number>;
+  for (const i of items) counts[i.class] += 1;
+  return { day, graceMinutes: input.graceMs / 60_000, lines: statement.lines.length, payments: inScope.size, counts, totals, items };
 };

@@ -1,18 +1,39 @@
-/** The reconciliation report as the operator reads it: ids, statuses and fen only (never a phone number). */
-import { RECONCILE_CLASSES, type Report } from './compare.ts';
+/** The reconciliation report as the operator reads it (text) or loads it (CSV): ids, statuses and fen only, never a phone number. */
+import { RECONCILE_CLASSES, type DayReport, type Item } from './compare.ts';
 
 const fen = (v: number | null): string => (v === null ? '—' : `${v} fen`);
 
-export const formatReport = (r: Report): string =>
-  [
-    `events replayed: ${r.events}; payments: ${r.payments}, compared with the platform: ${r.checked}`,
+const describe = (i: Item): string =>
+  `  - ${i.class}: ${i.kind} of payment ${i.paymentId} (order ${i.orderId ?? '—'}, trade ${i.tradeNo ?? '—'}${i.refundNo ? `, refund ${i.refundNo}` : ''}): ` +
+  `ours ${i.ours.status} ${fen(i.ours.fen)}, platform ${i.theirs ? `${i.theirs.status} ${fen(i.theirs.fen)} (line ${i.theirs.line})` : 'no line'}${i.detail ? `; ${i.detail}` : ''}`;
+
+export const formatReport = (r: DayReport): string => {
+  const open = r.items.filter((i) => i.class !== 'matched');
+  return [
+    `statement of ${r.day} (UTC+8): ${r.lines} line(s); our payments that day: ${r.payments}; grace window ${r.graceMinutes} min`,
+    `platform totals: trades ${r.totals.trades} fen, refunds ${r.totals.refunds} fen, fees ${r.totals.fees} fen`,
     RECONCILE_CLASSES.map((c) => `${c}: ${r.counts[c]}`).join(', '),
-    r.discrepancies.length === 0 ? 'no discrepancies' : `${r.discrepancies.length} DISCREPANC${r.discrepancies.length === 1 ? 'Y' : 'IES'}:`,
-    ...r.discrepancies.map(
-      (d) =>
-        `  - ${d.class}: payment ${d.paymentId} (order ${d.orderId}, trade ${d.tradeNo ?? '—'}): ours ${d.ours} ${fen(d.ourFen)}, platform ${d.theirs} ${fen(d.theirFen)}`,
+    open.length === 0 ? 'every line and every payment matched' : `${open.length} NOT MATCHED:`,
+    ...open.map(describe),
+    '',
+  ].join('\n');
+};
+
+const CSV_COLUMNS = ['class', 'kind', 'payment_id', 'order_id', 'trade_no', 'refund_no', 'our_status', 'our_fen', 'our_at', 'platform_status', 'platform_fen', 'platform_fee_fen', 'platform_time', 'line', 'detail'];
+
+/** RFC 4180 quoting where needed. */
+const cell = (v: string | number | null): string => {
+  const s = v === null ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+};
+
+export const formatCsv = (r: DayReport): string =>
+  [
+    CSV_COLUMNS.join(','),
+    ...r.items.map((i) =>
+      [i.class, i.kind, i.paymentId, i.orderId, i.tradeNo, i.refundNo, i.ours.status, i.ours.fen, i.ours.at, i.theirs?.status ?? null, i.theirs?.fen ?? null, i.theirs?.fee ?? null, i.theirs?.time ?? null, i.theirs?.line ?? null, i.detail]
+        .map(cell)
+        .join(','),
     ),
-    ...(r.unchecked.length === 0 ? [] : [`${r.unchecked.length} payment(s) NOT CHECKED (the platform did not answer):`]),
-    ...r.unchecked.map((u) => `  - payment ${u.paymentId} (order ${u.orderId}, ours ${u.ours}): ${u.error}`),
     '',
   ].join('\n');

@@ -4,7 +4,7 @@
  * the fault-injection findings that the engine was rebuilt for; each waits on conditions, never sleeps.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditLog } from '../../scripts/audit/verify-ledger.ts';
+import { auditLog } from '../../scripts/audit/audit-log.ts';
 import { accountingDay } from '../../projections/finance.ts';
 import { OUTBOUND_TASKS, dueQuery } from '../../outbound/queue.ts';
 import { startReceiver, type CallbackReceiver } from '../support/callback-receiver.ts';
@@ -49,7 +49,7 @@ const metric = async (name: string): Promise<number> => {
 const noViolations = async () => {
   await caughtUp(t);
   const report = await auditLog(t.service.ledger.store);
-  expect(report.violations).toEqual([]);
+  expect(report.findings).toEqual([]);
   return report;
 };
 

@@ -51,6 +51,11 @@ export type Log = {
   isBoundary(position: bigint): boolean;
   /** Resolves on the next write, or when `signal` aborts. */
   nextWrite(signal: AbortSignal): Promise<void>;
+  /**
+   * Replaces the records with what `edit` returns (it gets copies), as someone with access to the
+   * server's disk could; streams are rebuilt from the result in its order. For tamper tests only.
+   */
+  rewrite(edit: (records: LogRecord[]) => LogRecord[]): void;
 };
 
 export function createLog(): Log {
@@ -160,8 +165,23 @@ export function createLog(): Log {
     return lo;
   };
 
+  const rewrite = (edit: (records: LogRecord[]) => LogRecord[]): void => {
+    const next = edit(records.map((r) => ({ ...r, data: Uint8Array.from(r.data), metadata: Uint8Array.from(r.metadata) })));
+    records.length = 0;
+    streams.clear();
+    positions.clear();
+    for (const r of next) {
+      records.push(r);
+      positions.add(r.position);
+      const stream = streams.get(r.streamId);
+      if (stream) stream.push(r);
+      else streams.set(r.streamId, [r]);
+    }
+  };
+
   return {
     append,
+    rewrite,
     stream: (streamId) => streams.get(streamId) ?? null,
     all: () => records,
     indexAfter,

@@ -59,6 +59,8 @@ export type EsdbStandIn = {
   appendRaw(streamId: string, events: readonly { type: string; data?: Record<string, unknown> }[]): void;
   /** Every record in `$all` order, system events included. */
   records(): readonly LogRecord[];
+  /** Rewrites the log behind the server's back (tamper tests): see Log.rewrite. */
+  rewrite(edit: (records: LogRecord[]) => LogRecord[]): void;
   /** How many Append and BatchAppend calls/batches the server has handled. */
   calls: { append: number; batchAppend: number };
   close(): Promise<void>;
@@ -613,6 +615,7 @@ export async function startEsdbStandIn(options: EsdbStandInOptions): Promise<Esd
       );
     },
     records: () => log.all(),
+    rewrite: (edit) => log.rewrite(edit),
     calls,
     close: async () => {
       if (closed) return;
