@@ -20,11 +20,12 @@ export const reconcileScript = defineScript({
 Reconciles one day (China Standard Time) of our payments (DATA_DIR/events.db, or EVENTSTORE_URL)
 with the payment platform's daily statement, line by line and payment by payment:
 matched, late (within the grace window), missing_on_our_side, missing_at_platform, amount_differs,
-status_differs, refund_mismatch.
+status_differs, refund_mismatch, stranded (money taken, still under review or being refunded here).
 
   --day <yyyy-mm-dd>     fetch that day's statement from PAYMENT_PLATFORM_URL (GET /statements/{day})
   --file <path>          read a statement file instead (its "# day:" line names the day, or give --day)
   --grace-minutes <n>    how long a result may still be in flight around the day's edge (default 30)
+  --stranded-hours <n>   how long taken money may wait for its review or refund before it is stranded (default 24)
   --json                 the whole report as JSON
   --csv                  every item as CSV (class, ids, both sides, detail)
   --help
@@ -35,6 +36,7 @@ Exit 0 only when every line and every payment matched; 1 when anything did not.`
     day: { type: 'string' },
     file: { type: 'string' },
     'grace-minutes': { type: 'string', default: '30' },
+    'stranded-hours': { type: 'string', default: '24' },
     csv: { type: 'boolean', default: false },
   },
   main: async (o, io) => {
@@ -43,6 +45,8 @@ Exit 0 only when every line and every payment matched; 1 when anything did not.`
     if (o.json && o.csv) throw usageError('--json and --csv: choose one');
     const grace = Number(o['grace-minutes']);
     if (!Number.isInteger(grace) || grace < 0 || grace > 24 * 60) throw usageError('--grace-minutes: a whole number of minutes, 0…1440');
+    const strandedHours = Number(o['stranded-hours']);
+    if (!Number.isInteger(strandedHours) || strandedHours < 1) throw usageError('--stranded-hours: a whole number of hours, at least 1');
     const config = loadConfig(io.env);
 
     let statement;
@@ -63,7 +67,7 @@ Exit 0 only when every line and every payment matched; 1 when anything did not.`
     try {
       const { payments } = await replayPayments(store, (n) => bar.update(n));
       bar.end();
-      const report = compareDay({ day, statement, payments, now: new Date(), graceMs: grace * 60_000 });
+      const report = compareDay({ day, statement, payments, now: new Date(), graceMs: grace * 60_000, strandedMs: strandedHours * 3600_000 });
       if (o.csv) io.stdout.write(formatCsv(report));
       else printReport(io, report, o.json, formatReport);
       return report.items.every((i) => i.class === 'matched') ? EXIT.ok : EXIT.findings;

@@ -57,6 +57,20 @@ describe('each class, from a statement that contains it', () => {
     expect(r.totals).toEqual({ trades: 3800, refunds: 3800, fees: 23 });
   });
 
+  it('stranded: money the platform took that, a day on, is still flagged or being refunded here (neither goods nor refund)', () => {
+    const flagged = paid({ status: 'flagged', charge: undefined, flagged: { fen: 3800, tradeNo: 'T1', at: '2026-11-25T08:00:02.000Z' } });
+    const refunding = paid({ status: 'refunding' });
+    expect(classes(classify([trade()], [flagged]))).toEqual([['trade', 'matched']]);
+    expect(classes(classify([trade()], [refunding]))).toEqual([['trade', 'matched']]);
+    const dayAfter = new Date('2026-11-26T08:00:03.000Z');
+    const stranded = classify([trade()], [flagged], dayAfter);
+    expect(classes(stranded)).toEqual([['trade', 'stranded']]);
+    expect(stranded.items[0]?.detail).toMatch(/still flagged/);
+    expect(classes(classify([trade()], [refunding], dayAfter))).toEqual([['trade', 'stranded']]);
+    // Refunded in the end: matched (its refund line is the refund's own item).
+    expect(classes(classify([trade()], [paid({ status: 'refunded' })], dayAfter))).toEqual([['trade', 'matched']]);
+  });
+
   it('late: a result still in flight, within the grace window of the run', () => {
     const young = trade({ time: '2026-11-25T15:50:00.000Z' });
     const justNow = new Date('2026-11-25T16:05:00.000Z');
@@ -195,12 +209,17 @@ describe('against the platform the service talked to', () => {
     const env = { DATA_DIR: t.dataDir, PAYMENT_PLATFORM_URL: server.url, PAYMENT_PLATFORM_SECRET: PLATFORM_SECRET };
     const dir = mkdtempSync(join(tmpdir(), 'tvpay-statement-'));
     try {
-      const ok = await runCli(['--day', DAY], env);
+      // The flagged payment of this log was never reviewed: by the wall clock it is long stranded.
+      const stale = await runCli(['--day', DAY, '--json'], env);
+      expect(stale.code).toBe(1);
+      expect((JSON.parse(stale.stdout) as DayReport).counts.stranded).toBe(1);
+      // Within a grace long enough to cover it (the log's clock is a test clock), everything matches.
+      const ok = await runCli(['--day', DAY, '--stranded-hours', '1000000'], env);
       expect(ok.stderr).toBe('');
       expect(ok.code).toBe(0);
       expect(ok.stdout).toContain(`statement of ${DAY} (UTC+8): 5 line(s); our payments that day: 4`);
       expect(ok.stdout).toContain('every line and every payment matched');
-      expect(statementCalls).toBe(1);
+      expect(statementCalls).toBe(2); // one per run, the day at once
       expect(tradeQueries).toBe(0);
 
       // The same day, as a file in which the platform tells another story.

@@ -16,13 +16,17 @@
  * - missing_at_platform: we recorded money the statement does not list;
  * - amount_differs: both took the money, for different amounts;
  * - status_differs: the two sides say different things happened (SUCCESS vs failed, another trade);
- * - refund_mismatch: a refund on one side only, or for a different amount.
+ * - refund_mismatch: a refund on one side only, or for a different amount;
+ * - stranded: the platform took the money and we know it, but it has neither bought its goods nor gone
+ *   back for longer than the stranded-money grace (24 h by default, as the audit): flagged and never
+ *   reviewed, or a refund that never went through.
  * Only `matched` is agreement: the run exits 0 only when every item is matched.
  */
 import { statementDay, type Statement } from '../../integrations/statement.ts';
+import { DEFAULT_GRACE_MS } from '../audit/stranded-money.ts';
 import type { OurPayment } from './ours.ts';
 
-export const RECONCILE_CLASSES = ['matched', 'late', 'missing_on_our_side', 'missing_at_platform', 'amount_differs', 'status_differs', 'refund_mismatch'] as const;
+export const RECONCILE_CLASSES = ['matched', 'late', 'missing_on_our_side', 'missing_at_platform', 'amount_differs', 'status_differs', 'refund_mismatch', 'stranded'] as const;
 export type ReconcileClass = (typeof RECONCILE_CLASSES)[number];
 
 export type Item = {
@@ -49,7 +53,15 @@ export type DayReport = {
   items: Item[];
 };
 
-export type CompareInput = { day: string; statement: Statement; payments: ReadonlyMap<string, OurPayment>; now: Date; graceMs: number };
+export type CompareInput = {
+  day: string;
+  statement: Statement;
+  payments: ReadonlyMap<string, OurPayment>;
+  now: Date;
+  graceMs: number;
+  /** How long taken money may wait for its review or refund before it counts as stranded; default DEFAULT_GRACE_MS (24 h). */
+  strandedMs?: number;
+};
 
 type Line = Statement['lines'][number];
 
@@ -71,7 +83,11 @@ const classifyTrade = (l: Line, p: OurPayment | undefined, input: CompareInput):
     if (money) {
       if (money.fen !== l.amount.value) return { class: 'amount_differs', detail: `we recorded ${money.fen} fen${p.flagged && !p.charge ? ' (flagged)' : ''}, the platform ${l.amount.value}` };
       if (l.tradeNo !== '' && money.tradeNo !== l.tradeNo) return { class: 'status_differs', detail: `paid by trade ${money.tradeNo} here, ${l.tradeNo} at the platform` };
-      return { class: 'matched', detail: p.flagged && !p.charge ? 'flagged here, under review' : '' };
+      const waiting = p.status === 'flagged' || p.status === 'refunding';
+      if (waiting && input.now.getTime() - ms(money.at) > (input.strandedMs ?? DEFAULT_GRACE_MS)) {
+        return { class: 'stranded', detail: `taken ${money.at} and still ${p.status} here: neither the goods nor a refund` };
+      }
+      return { class: 'matched', detail: waiting ? `${p.status} here: ${p.status === 'flagged' ? 'under review' : 'the refund is under way'}` : '' };
     }
     if (inFlight(p)) return young ? { class: 'late', detail: `${p.status} here: the result may still be in flight` } : { class: 'missing_on_our_side', detail: `the platform took the money; here the payment is still ${p.status}` };
     return { class: 'status_differs', detail: `the platform took the money; here the payment is ${p.status}` };
