@@ -230,20 +230,20 @@ describe('against the platform the service talked to', () => {
         .join('\n');
       const file = join(dir, 'statement.csv');
       writeFileSync(file, `${doctored}T-unknown,p-unknown,,TRADE,10.00,0.06,SUCCESS,2026-11-25T18:00:00+08:00\n`);
-      const json = await runCli(['--file', file, '--json'], env);
+      const json = await runCli(['--file', file, '--json', '--stranded-hours', '1000000'], env);
       expect(json.code).toBe(1);
       const report = JSON.parse(json.stdout) as DayReport;
       expect(report.counts).toMatchObject({ matched: 3, amount_differs: 1, refund_mismatch: 1, missing_on_our_side: 1 });
       expect(report.items.find((i) => i.class === 'amount_differs')).toMatchObject({ paymentId: a.paymentId, ours: { fen: 3800 }, theirs: { fen: 3801 } });
       expect(report.items.find((i) => i.class === 'refund_mismatch')).toMatchObject({ paymentId: refunded.paymentId, theirs: null });
 
-      const text = await runCli(['--file', file], env);
+      const text = await runCli(['--file', file, '--stranded-hours', '1000000'], env);
       expect(text.code).toBe(1);
       expect(text.stdout).toContain('3 NOT MATCHED:');
       expect(text.stdout).toContain(`amount_differs: trade of payment ${a.paymentId}`);
       expect(text.stdout).not.toMatch(/1380013\d{4}/);
 
-      const csv = await runCli(['--file', file, '--csv'], env);
+      const csv = await runCli(['--file', file, '--csv', '--stranded-hours', '1000000'], env);
       expect(csv.code).toBe(1);
       const [header, ...rows] = csv.stdout.trim().split('\n');
       expect(header).toBe('class,kind,payment_id,order_id,trade_no,refund_no,our_status,our_fen,our_at,platform_status,platform_fen,platform_fee_fen,platform_time,line,detail');
