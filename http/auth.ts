@@ -4,7 +4,10 @@
  * Missing or unknown token: 401. Known token, wrong role: 403.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
 import type { Actor } from '../stores/event-store.ts';
+import { forbidden, unauthorized } from './problem.ts';
 
 export const ROLES = ['open-platform', 'phone-app', 'customer-service', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -58,4 +61,65 @@ export const authenticate = (table: TokenTable, header: string | undefined, allo
   if (!entry) return { ok: false, status: 401 };
   if (!allowed.includes(entry.role)) return { ok: false, status: 403 };
   return { ok: true, actor: { role: entry.role, client: entry.client, ...(entry.name !== undefined && { name: entry.name }) } };
+};
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Roles allowed on the route; a route without roles is public or authenticates itself (notifications). */
+    roles?: readonly Role[];
+  }
+  interface FastifyRequest {
+    /** Who made the request, set by the auth plugin on routes with roles; null elsewhere. */
+    actor: Actor | null;
+  }
+}
+
+/** Which roles may call each route, as the routes declare them (the console offers only what the API allows). */
+export type RouteRoles = { routesFor(role: string): string[] };
+
+export type AuthOptions = {
+  tokens: TokenTable;
+  /** Filled as routes are registered: register the plugin before any route. */
+  routeRoles?: { record(route: string, roles: readonly Role[]): void };
+};
+
+export const routeRoles = (): RouteRoles & { record(route: string, roles: readonly Role[]): void } => {
+  const byRoute = new Map<string, readonly Role[]>();
+  return {
+    record: (route, roles) => byRoute.set(route, roles),
+    routesFor: (role) => [...byRoute].filter(([, roles]) => roles.some((r) => r === role)).map(([route]) => route),
+  };
+};
+
+/**
+ * Authentication for every route that declares roles (`config: { roles }`): 401 without a known
+ * token, 403 for a role the route does not allow, and otherwise the caller's actor on the request.
+ * Not encapsulated: it applies to the routes registered after it, in every plugin.
+ */
+const authenticateRoutes: FastifyPluginAsync<AuthOptions> = async (app, { tokens, routeRoles: roles }) => {
+  app.decorateRequest('actor', null);
+  if (roles) {
+    app.addHook('onRoute', (route) => {
+      const allowed = route.config?.roles;
+      if (allowed) for (const method of [route.method].flat()) roles.record(`${method} ${route.url}`, allowed);
+    });
+  }
+  app.addHook('onRequest', async (req, reply) => {
+    const allowed = req.routeOptions.config.roles;
+    if (!allowed) return;
+    const result = authenticate(tokens, req.headers.authorization, allowed);
+    if (!result.ok) throw result.status === 401 ? unauthorized() : forbidden();
+    req.actor = result.actor;
+    // Every later line about this request says who made it (the token's client id, and the agent's name if it has one).
+    req.log = req.log.child({ actor: result.actor });
+    reply.log = req.log;
+  });
+};
+
+export const authPlugin = fastifyPlugin(authenticateRoutes, { name: 'tvpay-auth' });
+
+/** The caller of a route with roles. A route without roles that asks is a bug. */
+export const actorOf = (req: FastifyRequest): Actor => {
+  if (!req.actor) throw new Error(`route ${req.routeOptions.url ?? req.url} has no roles, so no actor`);
+  return req.actor;
 };

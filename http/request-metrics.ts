@@ -4,7 +4,15 @@
  * the docs UI's own files (hidden from the document) are measured but not listed in advance.
  */
 import type { FastifyInstance } from 'fastify';
-import type { HttpObserver } from './metrics.ts';
+import type { VerifyFailure } from '../integrations/signature.ts';
+
+/** What the HTTP layer reports: routes, requests, refused notifications (the metrics implement it). */
+export type HttpObserver = {
+  /** A route the app serves: its series start at 0. */
+  route(route: string, method: string): void;
+  request(route: string, method: string, statusCode: number, seconds: number): void;
+  notificationRejected(reason: VerifyFailure): void;
+};
 
 /** The route label of a request no route matched (404s on unknown paths). */
 export const UNMATCHED = 'unmatched';

@@ -1,10 +1,12 @@
 /**
- * Builds the three ports from plain configuration (the composition root reads the environment and
- * passes it here): an HTTP client where a URL is configured, an in-process simulator otherwise.
+ * Builds the partners' ports from plain configuration (the composition root reads the environment and
+ * passes it here): an HTTP client where a URL is configured, an in-process simulator otherwise; and the
+ * open platform's callback client where its URL is configured (no callbacks otherwise).
  */
 import { createBossClient } from './boss-client.ts';
+import { createOpenPlatformClient } from './open-platform-client.ts';
 import { createPaymentPlatformClient } from './payment-platform-client.ts';
-import type { Boss, PaymentPlatform, SmsGateway } from './ports.ts';
+import type { Boss, OpenPlatform, PaymentPlatform, SmsGateway } from './ports.ts';
 import { createSmsClient } from './sms-client.ts';
 import { createBossSimulator, type BossSimulator, type BossSimulatorOptions } from './simulators/boss.ts';
 import { createPlatformSimulator, type PlatformSimulator, type PlatformSimulatorOptions } from './simulators/payment-platform.ts';
@@ -17,8 +19,10 @@ export type IntegrationsConfig = {
   bossUrl?: string;
   bossToken?: string;
   smsGatewayUrl?: string;
+  /** OPEN_PLATFORM_CALLBACK_URL and its signing secret; absent: no callbacks (the open platform polls). */
+  openPlatformCallback?: { url: string; secret: string };
   /** Per-request timeout of each system's HTTP client (each partner its own); default 5000 ms. */
-  timeouts?: { platform?: number; boss?: number; sms?: number };
+  timeouts?: { platform?: number; boss?: number; sms?: number; callback?: number };
   /** Extra options for the in-process simulators (ignored where a URL is configured). */
   simulators?: {
     platform?: Omit<PlatformSimulatorOptions, 'secrets'>;
@@ -31,6 +35,8 @@ export type Integrations = {
   paymentPlatform: PaymentPlatform;
   boss: Boss;
   sms: SmsGateway;
+  /** The open platform's order-result callback; undefined when OPEN_PLATFORM_CALLBACK_URL is unset. */
+  openPlatform: OpenPlatform | undefined;
   /** The in-process simulators in use, for demos and tests; absent where a real URL is configured. */
   simulated: { platform?: PlatformSimulator; boss?: BossSimulator; sms?: SmsSimulator };
   /** Stops the in-process simulators' background work (notification deliveries). */
@@ -55,10 +61,13 @@ export function createIntegrations(c: IntegrationsConfig): Integrations {
   if (c.smsGatewayUrl) sms = createSmsClient({ baseUrl: c.smsGatewayUrl, ...timeout(c.timeouts?.sms) });
   else sms = simulated.sms = createSmsSimulator(c.simulators?.sms);
 
+  const openPlatform = c.openPlatformCallback && createOpenPlatformClient({ ...c.openPlatformCallback, ...timeout(c.timeouts?.callback) });
+
   return {
     paymentPlatform,
     boss,
     sms,
+    openPlatform,
     simulated,
     close() {
       simulated.platform?.close();

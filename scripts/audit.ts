@@ -3,7 +3,7 @@
  * checks it (scripts/audit/audit-log.ts): seals, shape, every event re-decided, money with goods,
  * the journal. Read-only: safe while the service runs.
  */
-import { loadConfig } from '../http/config.ts';
+import { loadConfig } from '../app/config.ts';
 import { auditLog } from './audit/audit-log.ts';
 import { formatAudit } from './audit/format.ts';
 import { EXIT, EXIT_CODES_HELP, printReport, progress, defineScript, runScript } from './cli.ts';

@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
-import { ConfigError } from '../http/config.ts';
+import { ConfigError } from '../app/config.ts';
 
 export const EXIT = { ok: 0, findings: 1, usage: 64, unavailable: 69, internal: 70, config: 78 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -5,7 +5,7 @@
  *
  *   node dist/scripts/healthcheck.js
  */
-import { loadConfig } from '../http/config.ts';
+import { loadConfig } from '../app/config.ts';
 
 const TIMEOUT_MS = 3_000;
 

@@ -1,7 +1,7 @@
 /** The event store a script reads: the one the service uses, or a clear reason why it cannot be opened. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../http/config.ts';
+import type { Config } from '../app/config.ts';
 import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
 import type { EventStore } from '../stores/event-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../http/config.ts';
+import { loadConfig } from '../app/config.ts';
 import { runCli } from './cli.ts';
 import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
 import { parsePosition, positionToString, type From } from '../stores/event-store.ts';

@@ -5,9 +5,9 @@
  * Reactors (process) are not rebuilt: replaying them is safe but only repeats work.
  */
 import { hostname } from 'node:os';
-import { loadConfig } from '../http/config.ts';
+import { loadConfig } from '../app/config.ts';
 import { runCli } from './cli.ts';
-import { compose } from '../http/compose.ts';
+import { compose } from '../app/service.ts';
 import { createLogger } from '../http/logger.ts';
 import { startProjection } from '../projections/runner.ts';
 

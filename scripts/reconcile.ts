@@ -3,7 +3,7 @@
  * payment platform's daily statement (scripts/reconcile/compare.ts), as finance does every morning.
  * One request for the whole day: the platform is never asked trade by trade. Read-only on both sides.
  */
-import { loadConfig } from '../http/config.ts';
+import { loadConfig } from '../app/config.ts';
 import { CliError, EXIT, EXIT_CODES_HELP, printReport, progress, defineScript, runScript, usageError } from './cli.ts';
 import { openLogStore } from './log-store.ts';
 import { compareDay } from './reconcile/compare.ts';

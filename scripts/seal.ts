@@ -5,7 +5,7 @@
  * records): a seal the log no longer has can only be missed against a copy kept elsewhere.
  */
 import { SealChainBroken, sealLog, type SealResult } from '../commands/seal-log.ts';
-import { loadConfig } from '../http/config.ts';
+import { loadConfig } from '../app/config.ts';
 import { CliError, EXIT, EXIT_CODES_HELP, printReport, defineScript, runScript } from './cli.ts';
 import { openLogStore } from './log-store.ts';
 

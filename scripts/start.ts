@@ -2,8 +2,8 @@
  * `npm start`: the service, configured from the environment (API.md, "Configuration").
  * SIGTERM / SIGINT: stop taking requests, finish in-flight work, commit checkpoints, exit.
  */
-import { ConfigError, loadConfig } from '../http/config.ts';
-import { compose } from '../http/compose.ts';
+import { ConfigError, loadConfig } from '../app/config.ts';
+import { compose } from '../app/service.ts';
 import { createLogger } from '../http/logger.ts';
 
 const SHUTDOWN_DEADLINE_MS = 25_000;
@@ -24,9 +24,7 @@ const main = async (): Promise<void> => {
     logger.warn('API_TOKENS is not set: using the documented dev tokens (see README); never do this in production');
   }
   const service = await compose(config, logger);
-  // Listen first: the bound port is this process's identity for the projections' leases.
-  await service.app.listen({ port: config.port, host: config.host });
-  service.start();
+  await service.serve({ port: config.port, host: config.host });
 
   let stopping = false;
   const stop = (signal: string): void => {

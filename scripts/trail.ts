@@ -3,7 +3,7 @@
  * happened to the orders and why, as the causal tree (scripts/trail/collect.ts). Read-only.
  */
 import { isMobileNumber } from '../commands/msisdn.ts';
-import { loadConfig } from '../http/config.ts';
+import { loadConfig } from '../app/config.ts';
 import { EXIT, EXIT_CODES_HELP, defineScript, printReport, progress, runScript, usageError } from './cli.ts';
 import { openLogStore } from './log-store.ts';
 import { collectTrail, type Selector } from './trail/collect.ts';

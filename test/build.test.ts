@@ -15,7 +15,7 @@ import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig } from '../http/config.ts';
+import { CONFIG_VARIABLES, loadConfig } from '../app/config.ts';
 import {
   BOSS_TOKEN,
   PLATFORM_SECRET,
@@ -180,7 +180,7 @@ describe('docker-compose.yml', () => {
     expect(config.production).toBe(true);
     expect(config.eventstoreUrl).toMatch(/^esdb:\/\/eventstore:2113\b/);
     expect(config.mongodbUrl).toMatch(/^mongodb:\/\/mongodb:27017\/\w+\?replicaSet=rs0$/);
-    expect(new URL(config.publicBaseUrl).host).toBe('ledger:3000');
+    expect(new URL(config.publicBaseUrl ?? '').host).toBe('ledger:3000');
   });
 
   it('its partners are the simulator containers, running the compiled serve.js from the same image on the ports the ledger calls', () => {

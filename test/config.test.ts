@@ -1,7 +1,7 @@
 /** Configuration from the environment (API.md, "Configuration"): defaults, production rules, clear errors. */
 import { describe, expect, it } from 'vitest';
 import { authenticate } from '../http/auth.ts';
-import { ConfigError, loadConfig } from '../http/config.ts';
+import { ConfigError, loadConfig } from '../app/config.ts';
 
 const production = {
   NODE_ENV: 'production',
@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       paymentPlatformUrl: undefined,
       bossUrl: undefined,
       smsGatewayUrl: undefined,
-      publicBaseUrl: 'http://127.0.0.1:3000',
+      publicBaseUrl: undefined,
       orderTtlSeconds: 900,
       codeTtlSeconds: 300,
       paymentQueryAfterSeconds: 120,

@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, loadConfig } from '../http/config.ts';
-import { PROJECT_ROOT, packageVersion } from '../http/project.ts';
+import { CONFIG_VARIABLES, loadConfig } from '../app/config.ts';
+import { PROJECT_ROOT, packageVersion } from '../app/project.ts';
 
 const read = (name: string): string => readFileSync(join(PROJECT_ROOT, name), 'utf8');
 

@@ -99,6 +99,22 @@ export type Order =
 
 export type OrderStatus = Order['status'];
 
+/** Every status an order that exists can be in (API.md lists them); a new status not listed here fails the typecheck. */
+export const ORDER_STATUSES = [
+  'awaiting_confirmation',
+  'payment_pending',
+  'paid',
+  'provisioned',
+  'cancelled',
+  'expired',
+  'payment_failed',
+  'provisioning_failed',
+  'refunded',
+] as const satisfies readonly Exclude<OrderStatus, 'none'>[];
+type Unlisted = Exclude<Exclude<OrderStatus, 'none'>, (typeof ORDER_STATUSES)[number]>;
+const everyStatusListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyStatusListed;
+
 export const initialOrder: Order = { status: 'none' };
 
 export const orderStream = (orderId: string): string => `order-${orderId}`;

@@ -12,6 +12,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { actorOf } from '../auth.ts';
 import { problem } from '../schemas.ts';
 import { pageHeaders } from './page-headers.ts';
 
@@ -51,6 +52,9 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (base, { 
         },
       },
     },
-    async (req) => ({ role: req.actor.role, name: req.actor.name ?? null, client: req.actor.client, routes: [...routesFor(req.actor.role)] }),
+    async (req) => {
+      const actor = actorOf(req);
+      return { role: actor.role, name: actor.name ?? null, client: actor.client, routes: [...routesFor(actor.role)] };
+    },
   );
 };

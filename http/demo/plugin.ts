@@ -7,7 +7,7 @@
  * (its smartcard and phone number), through the ledger's own command functions, as the open
  * platform (the TV) and the phone app (the phone), with named actors so the history says so.
  *
- * Registered only outside production while every partner is simulated in-process (http/compose.ts):
+ * Registered only outside production while every partner is simulated in-process (app/service.ts):
  * the phone's inbox is the SMS simulator's memory, and no real money or BOSS is ever involved.
  */
 import { readFileSync } from 'node:fs';

@@ -1,16 +1,16 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+/** What can be bought. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AppDeps } from '../app.ts';
+import type { Catalog } from '../../domain/catalog.ts';
 import { product } from '../schemas.ts';
 
-export const catalogRoutes = (deps: AppDeps): FastifyPluginAsync => async (app) => {
-  app.withTypeProvider<ZodTypeProvider>().get(
+export const catalogRoutes: FastifyPluginAsyncZod<{ catalog: Catalog }> = async (app, { catalog }) => {
+  app.get(
     '/v1/products',
     {
       config: { roles: ['open-platform', 'customer-service'] },
       schema: { tags: ['catalog'], summary: 'The purchasable channel packages', response: { 200: z.object({ products: z.array(product) }) } },
     },
-    async () => ({ products: [...deps.ledger.catalog.products] }),
+    async () => ({ products: [...catalog.products] }),
   );
 };

@@ -3,15 +3,14 @@
  * flow with curl can read the one-time code "on the phone". Registered only outside
  * production and only while SMS is simulated; admin token required.
  */
-import type { FastifyPluginAsync } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { problem } from '../schemas.ts';
 
 export type DevOutbox = (filter: { msisdn?: string; smartcardId?: string }) => { to: Record<string, string>; text: string; messageId: string }[];
 
-export const devRoutes = (outbox: DevOutbox): FastifyPluginAsync => async (base) => {
-  base.withTypeProvider<ZodTypeProvider>().get(
+export const devRoutes: FastifyPluginAsyncZod<{ outbox: DevOutbox }> = async (app, { outbox }) => {
+  app.get(
     '/v1/dev/sms',
     {
       config: { roles: ['admin'] },

@@ -3,14 +3,14 @@
  * and the double-entry journal (projections/journal.ts): its entries, with filters or as CSV, and
  * the trial balance of any day, where debits equal credits.
  */
-import type { FastifyPluginAsync } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ACCOUNTS, ACCOUNT_IDS, ENTRY_KINDS, balancesOf, nextDay, type Account, type JournalLine } from '../../domain/accounts.ts';
 import { FINANCE_ENTRIES } from '../../projections/finance.ts';
 import { str } from '../../projections/doc.ts';
 import { JOURNAL_ENTRIES } from '../../projections/journal.ts';
-import { InvalidQuery, type Doc, type ReadStore, type Scalar } from '../../stores/read-store.ts';
+import type { ReadView } from '../../projections/runner.ts';
+import { InvalidQuery, type Doc, type Scalar } from '../../stores/read-store.ts';
 import { HttpProblem } from '../problem.ts';
 import { money, problem } from '../schemas.ts';
 
@@ -54,8 +54,7 @@ const present = (t: DayTotals) => ({
   net: { value: t.netFen, currency: 'CNY' as const },
 });
 
-export const financeRoutes = (reads: ReadStore): FastifyPluginAsync => async (base) => {
-  const app = base.withTypeProvider<ZodTypeProvider>();
+export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (app, { reads }) => {
 
   app.get(
     '/v1/finance/days',

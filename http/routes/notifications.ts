@@ -4,11 +4,12 @@
  * parsed or recorded; a bad or stale signature records nothing.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import type { LedgerDeps } from '../../commands/deps.ts';
 import { recordPlatformResult } from '../../commands/record-platform-result.ts';
 import { PaymentNotFound } from '../../domain/errors.ts';
 import { paymentStream } from '../../domain/payment/payment.ts';
 import { SIGNATURE_HEADER, verify } from '../../integrations/signature.ts';
-import type { AppDeps } from '../app.ts';
+import type { HttpObserver } from '../request-metrics.ts';
 import { HttpProblem, InvalidBody } from '../problem.ts';
 import { notificationBody } from '../schemas.ts';
 import { contextOf } from './context.ts';
@@ -21,7 +22,14 @@ declare module 'fastify' {
 
 const PLATFORM_ACTOR = { role: 'payment-platform', client: 'payment-platform' };
 
-export const notificationRoutes = (deps: AppDeps): FastifyPluginAsync => async (app) => {
+export type NotificationRoutes = {
+  ledger: LedgerDeps;
+  /** Accepted signing secrets (rotation: all of them are tried). */
+  platformSecrets: readonly string[];
+  observe?: Pick<HttpObserver, 'notificationRejected'>;
+};
+
+export const notificationRoutes: FastifyPluginAsync<NotificationRoutes> = async (app, { ledger, platformSecrets, observe }) => {
   // Scoped to this plugin: keep the raw text, which the signature covers.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     req.rawBody = typeof body === 'string' ? body : body.toString('utf8');
@@ -43,9 +51,9 @@ export const notificationRoutes = (deps: AppDeps): FastifyPluginAsync => async (
     async (req, reply) => {
       const raw = req.rawBody ?? '';
       const header = req.headers[SIGNATURE_HEADER];
-      const check = verify(typeof header === 'string' ? header : undefined, raw, deps.platformSecrets, deps.ledger.now().getTime() / 1000);
+      const check = verify(typeof header === 'string' ? header : undefined, raw, platformSecrets, ledger.now().getTime() / 1000);
       if (!check.ok) {
-        deps.observe?.notificationRejected(check.reason);
+        observe?.notificationRejected(check.reason);
         req.log.warn({ reason: check.reason }, 'notification refused: signature %s', check.reason);
         throw new HttpProblem(401, 'bad-signature', 'Unauthorized', `the X-Platform-Signature is ${check.reason}`);
       }
@@ -60,9 +68,9 @@ export const notificationRoutes = (deps: AppDeps): FastifyPluginAsync => async (
         throw new InvalidBody(parsed.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message })));
       }
       const n = parsed.data;
-      if ((await deps.ledger.store.readStream(paymentStream(n.outTradeNo))).length === 0) throw new PaymentNotFound(n.outTradeNo);
+      if ((await ledger.store.readStream(paymentStream(n.outTradeNo))).length === 0) throw new PaymentNotFound(n.outTradeNo);
       await recordPlatformResult(
-        deps.ledger,
+        ledger,
         {
           paymentId: n.outTradeNo,
           source: 'notification',
@@ -73,7 +81,7 @@ export const notificationRoutes = (deps: AppDeps): FastifyPluginAsync => async (
           ...(n.paidAt !== undefined && { paidAt: new Date(n.paidAt).toISOString() }),
           ...(n.failureReason !== undefined && { failureReason: n.failureReason }),
         },
-        { ...contextOf(req), actor: PLATFORM_ACTOR },
+        contextOf(req, PLATFORM_ACTOR),
       );
       req.log.info({ paymentId: n.outTradeNo, notificationId: n.notificationId, status: n.status }, 'notification recorded');
       return reply.code(200).type('text/plain').send('success');

@@ -1,5 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { cancelOrder } from '../../commands/cancel-order.ts';
 import { orderAggregate } from '../../commands/aggregates.ts';
@@ -10,14 +9,14 @@ import { OrderNotFound } from '../../domain/errors.ts';
 import { orderStream } from '../../domain/order/order.ts';
 import { paymentStream } from '../../domain/payment/payment.ts';
 import { comparePositions, positionToString } from '../../stores/event-store.ts';
-import type { AppDeps } from '../app.ts';
+import type { LedgerDeps } from '../../commands/deps.ts';
+import { actorOf } from '../auth.ts';
 import { historyEvent, idempotencyHeaders, orderParams, placeOrderBody, placedOrder, problem } from '../schemas.ts';
 import { contextOf } from './context.ts';
 
 const refusals = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 422: problem };
 
-export const orderRoutes = (deps: AppDeps): FastifyPluginAsync => async (base) => {
-  const app = base.withTypeProvider<ZodTypeProvider>();
+export const orderRoutes: FastifyPluginAsyncZod<{ ledger: LedgerDeps }> = async (app, { ledger }) => {
 
   app.post(
     '/v1/orders',
@@ -34,7 +33,7 @@ export const orderRoutes = (deps: AppDeps): FastifyPluginAsync => async (base) =
     async (req, reply) => {
       const msisdn = normalizeMsisdn(req.body.msisdn);
       if (msisdn === undefined) throw new Error('unreachable: msisdn was validated');
-      const { order, replayed } = await placeOrder(deps.ledger, { ...req.body, msisdn }, req.headers['idempotency-key'], contextOf(req));
+      const { order, replayed } = await placeOrder(ledger, { ...req.body, msisdn }, req.headers['idempotency-key'], contextOf(req));
       req.log.info({ orderId: order.orderId, msisdn: maskMsisdn(msisdn), replayed }, replayed ? 'order replayed' : 'order placed');
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(replayed ? 200 : 201).send(order);
@@ -53,7 +52,7 @@ export const orderRoutes = (deps: AppDeps): FastifyPluginAsync => async (base) =
       },
     },
     async (req) => {
-      await cancelOrder(deps.ledger, req.params.orderId, contextOf(req));
+      await cancelOrder(ledger, req.params.orderId, contextOf(req));
       return { orderId: req.params.orderId, status: 'cancelled' as const };
     },
   );
@@ -71,14 +70,14 @@ export const orderRoutes = (deps: AppDeps): FastifyPluginAsync => async (base) =
     },
     async (req) => {
       const { orderId } = req.params;
-      const order = await load(deps.ledger.store, orderAggregate, orderStream(orderId));
+      const order = await load(ledger.store, orderAggregate, orderStream(orderId));
       if (order.status === 'none') throw new OrderNotFound(orderId);
       const events = [
-        ...(await deps.ledger.store.readStream(orderStream(orderId))),
-        ...(await deps.ledger.store.readStream(paymentStream(order.paymentId))),
+        ...(await ledger.store.readStream(orderStream(orderId))),
+        ...(await ledger.store.readStream(paymentStream(order.paymentId))),
       ].sort((a, b) => comparePositions(a.position, b.position));
       // Customer service sees the number masked; an auditor (admin) sees it whole.
-      const showMsisdn = req.actor.role === 'admin' ? (m: string) => m : maskMsisdn;
+      const showMsisdn = actorOf(req).role === 'admin' ? (m: string) => m : maskMsisdn;
       return {
         orderId,
         events: events.map((e) => ({

@@ -1,18 +1,16 @@
-import type { FastifyPluginAsync } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { confirmPayment } from '../../commands/confirm-payment.ts';
 import { declinePayment } from '../../commands/decline-payment.ts';
 import { resendCode } from '../../commands/resend-code.ts';
 import { resolvePayment } from '../../commands/resolve-payment.ts';
-import type { AppDeps } from '../app.ts';
+import type { LedgerDeps } from '../../commands/deps.ts';
 import { confirmBody, paymentParams, problem, resolveBody } from '../schemas.ts';
 import { contextOf } from './context.ts';
 
 const refusals = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 422: problem, 429: problem };
 
-export const paymentRoutes = (deps: AppDeps): FastifyPluginAsync => async (base) => {
-  const app = base.withTypeProvider<ZodTypeProvider>();
+export const paymentRoutes: FastifyPluginAsyncZod<{ ledger: LedgerDeps }> = async (app, { ledger }) => {
   const phone = { roles: ['phone-app'] as const };
 
   app.post(
@@ -27,7 +25,7 @@ export const paymentRoutes = (deps: AppDeps): FastifyPluginAsync => async (base)
         response: { 200: z.object({ paymentId: z.string(), status: z.literal('submitted') }), ...refusals },
       },
     },
-    async (req) => confirmPayment(deps.ledger, req.params.paymentId, req.body.code, contextOf(req)),
+    async (req) => confirmPayment(ledger, req.params.paymentId, req.body.code, contextOf(req)),
   );
 
   app.post(
@@ -45,7 +43,7 @@ export const paymentRoutes = (deps: AppDeps): FastifyPluginAsync => async (base)
         },
       },
     },
-    async (req) => resendCode(deps.ledger, req.params.paymentId, contextOf(req)),
+    async (req) => resendCode(ledger, req.params.paymentId, contextOf(req)),
   );
 
   app.post(
@@ -59,7 +57,7 @@ export const paymentRoutes = (deps: AppDeps): FastifyPluginAsync => async (base)
         response: { 200: z.object({ paymentId: z.string(), status: z.literal('declined') }), ...refusals },
       },
     },
-    async (req) => declinePayment(deps.ledger, req.params.paymentId, contextOf(req)),
+    async (req) => declinePayment(ledger, req.params.paymentId, contextOf(req)),
   );
 
   app.post(
@@ -78,7 +76,7 @@ export const paymentRoutes = (deps: AppDeps): FastifyPluginAsync => async (base)
       },
     },
     async (req) => {
-      const r = await resolvePayment(deps.ledger, req.params.paymentId, req.body.decision, req.body.reason, contextOf(req));
+      const r = await resolvePayment(ledger, req.params.paymentId, req.body.decision, req.body.reason, contextOf(req));
       req.log.info({ paymentId: r.paymentId, decision: r.decision }, 'flagged payment resolved');
       return r;
     },

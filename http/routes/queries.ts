@@ -1,12 +1,11 @@
 /** The read side: orders, payments, entitlements, provisioning, from the read models. */
-import type { FastifyPluginAsync } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { LedgerDeps } from '../../commands/deps.ts';
 import { normalizeMsisdn } from '../../commands/msisdn.ts';
 import { reprovisionOrder } from '../../commands/reprovision-order.ts';
 import { OrderNotFound, PaymentNotFound } from '../../domain/errors.ts';
-import { orderStream } from '../../domain/order/order.ts';
+import { ORDER_STATUSES, orderStream } from '../../domain/order/order.ts';
 import { paymentStream } from '../../domain/payment/payment.ts';
 import { ENTITLEMENTS } from '../../projections/entitlements.ts';
 import { ORDERS, PAYMENTS } from '../../projections/orders.ts';
@@ -33,12 +32,22 @@ export type Queries = {
  * have it yet but the event store does, wait briefly for the projection; if it is still
  * behind, say so (503, retry) rather than claim it does not exist.
  */
-const readOrWait = async (q: Queries, collection: string, projection: string, id: string, streamId: string, notFound: () => Error): Promise<Doc> => {
-  const found = await q.reads.get(collection, id);
+type Wanted = {
+  /** Where the read model keeps it, and which projection writes it. */
+  collection: string;
+  projection: string;
+  id: string;
+  /** The stream that proves it exists. */
+  streamId: string;
+  notFound: () => Error;
+};
+
+const readOrWait = async (q: Queries, w: Wanted): Promise<Doc> => {
+  const found = await q.reads.get(w.collection, w.id);
   if (found) return found;
-  if ((await q.ledger.store.readStream(streamId)).length === 0) throw notFound();
-  await q.caughtUp(projection, 2_000).catch(() => undefined);
-  const late = await q.reads.get(collection, id);
+  if ((await q.ledger.store.readStream(w.streamId)).length === 0) throw w.notFound();
+  await q.caughtUp(w.projection, 2_000).catch(() => undefined);
+  const late = await q.reads.get(w.collection, w.id);
   if (late) return late;
   throw new HttpProblem(503, 'not-yet-visible', 'Not yet visible', 'it was recorded and will show here in a moment; retry', { 'retry-after': '1' });
 };
@@ -48,17 +57,6 @@ const doc = z.record(z.string(), z.unknown());
 const page = z.object({ items: z.array(doc), nextCursor: z.string().nullable() });
 const smartcardParams = z.object({ smartcardId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' or '-'") });
 
-const ORDER_STATUSES = [
-  'awaiting_confirmation',
-  'payment_pending',
-  'paid',
-  'provisioned',
-  'cancelled',
-  'expired',
-  'payment_failed',
-  'provisioning_failed',
-  'refunded',
-] as const;
 
 const searchQuery = z
   .strictObject({
@@ -76,9 +74,6 @@ const searchQuery = z
     path: ['placedFrom'],
   });
 
-const isMoney = (v: unknown): v is { value: number; currency: 'CNY' } =>
-  typeof v === 'object' && v !== null && 'value' in v && 'currency' in v && typeof v.value === 'number' && v.currency === 'CNY';
-
 /** Strips the read models' internal fields. */
 const publicView = ({ msisdnKey: _k, version: _v, ...rest }: Doc): Doc => rest;
 
@@ -87,8 +82,7 @@ const badCursor = (err: unknown): never => {
   throw err;
 };
 
-export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
-  const app = base.withTypeProvider<ZodTypeProvider>();
+export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
 
   app.get(
     '/v1/orders/:orderId',
@@ -98,7 +92,7 @@ export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
     },
     async (req) => {
       const { orderId } = req.params;
-      return publicView(await readOrWait(q, ORDERS, 'orders', orderId, orderStream(orderId), () => new OrderNotFound(orderId)));
+      return publicView(await readOrWait(q, { collection: ORDERS, projection: 'orders', id: orderId, streamId: orderStream(orderId), notFound: () => new OrderNotFound(orderId) }));
     },
   );
 
@@ -162,11 +156,10 @@ export const queryRoutes = (q: Queries): FastifyPluginAsync => async (base) => {
     },
     async (req) => {
       const { paymentId } = req.params;
-      const p = await readOrWait(q, PAYMENTS, 'orders', paymentId, paymentStream(paymentId), () => new PaymentNotFound(paymentId));
+      const p = await readOrWait(q, { collection: PAYMENTS, projection: 'orders', id: paymentId, streamId: paymentStream(paymentId), notFound: () => new PaymentNotFound(paymentId) });
       const orderId = str(p, 'orderId');
       const order = await q.reads.get(ORDERS, orderId);
-      const amount = p.amount;
-      if (!isMoney(amount)) throw new Error(`payment ${p.id}: malformed amount`);
+      const amount = money.parse(p.amount);
       return {
         ...publicView(p),
         paymentId: p.id,

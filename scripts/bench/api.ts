@@ -17,8 +17,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compose } from '../../http/compose.ts';
-import { loadConfig } from '../../http/config.ts';
+import { compose } from '../../app/service.ts';
+import { loadConfig } from '../../app/config.ts';
 import { createLogger } from '../../http/logger.ts';
 import { openSqliteEventStore } from '../../stores/sqlite/event-store.ts';
 

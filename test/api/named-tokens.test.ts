@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { authenticate, parseApiTokens } from '../../http/auth.ts';
-import { ConfigError, loadConfig } from '../../http/config.ts';
+import { ConfigError, loadConfig } from '../../app/config.ts';
 import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
 
 const AGENT_TOKEN = 'agent-li-na-token-0123';

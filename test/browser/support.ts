@@ -49,10 +49,8 @@ export const serve = async (extraEnv: Record<string, string> = {}): Promise<Serv
   // The test clock starts at the wall clock (and moves only when a test moves it), so the times the
   // ledger decides and the times the stores record read alike on the pages and in the screenshots.
   t.clock.now = new Date(Math.floor(Date.now() / 1000) * 1000);
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  const address = t.app.server.address();
-  if (!address || typeof address !== 'object') throw new Error('expected a TCP address');
-  return { t, base: `http://127.0.0.1:${address.port}` };
+  if (!t.url) throw new Error('expected the ledger to listen');
+  return { t, base: t.url };
 };
 
 /** Fails the test on any error the page's scripts throw or log (a broken module, a CSP refusal). */

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { PROJECT_ROOT } from '../../http/project.ts';
+import { PROJECT_ROOT } from '../../app/project.ts';
 import { eventually, orderInStatus, placeAndConfirm } from '../flow/support.ts';
 import { evaluateAlert, matches, parse, parseScrape, selectorsOf, type Sample } from '../support/promql.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';

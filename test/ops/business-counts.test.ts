@@ -1,6 +1,6 @@
 /** What each event adds to the business counters: given an event, then these counts. */
 import { describe, expect, it } from 'vitest';
-import { countsOf, taskKindOf, type Count } from '../../http/business-counts.ts';
+import { countsOf, taskKindOf, type Count } from '../../app/business-counts.ts';
 
 const cny = (value: number) => ({ value, currency: 'CNY' });
 const at = '2026-11-25T08:00:00.000Z';

@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compose } from '../../http/compose.ts';
-import { loadConfig } from '../../http/config.ts';
+import { compose } from '../../app/service.ts';
+import { loadConfig } from '../../app/config.ts';
 import { createLogger } from '../../http/logger.ts';
-import { createMetrics } from '../../http/metrics.ts';
-import { packageVersion } from '../../http/project.ts';
+import { createMetrics } from '../../app/metrics.ts';
+import { packageVersion } from '../../app/project.ts';
 import { TASK_KINDS } from '../../outbound/task.ts';
 import { eventually, orderInStatus, placeAndConfirm } from '../flow/support.ts';
 import { parseScrape, type Labels, type Sample } from '../support/promql.ts';

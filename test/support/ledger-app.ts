@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type pino from 'pino';
 import { deriveCode } from '../../commands/one-time-code.ts';
-import { compose, type Service } from '../../http/compose.ts';
-import { loadConfig } from '../../http/config.ts';
+import { compose, type Service } from '../../app/service.ts';
+import { loadConfig } from '../../app/config.ts';
 import { createLogger } from '../../http/logger.ts';
 import { sign } from '../../integrations/signature.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
@@ -27,6 +27,8 @@ export const CODE_SECRET = 'test-code-secret-0123456789abcdef0123456789';
 export type TestLedger = {
   app: FastifyInstance;
   service: Service;
+  /** Where it listens, with the whole process running (`process: true`). */
+  url: string | undefined;
   dataDir: string;
   clock: { now: Date; advance(seconds: number): void };
   env: Record<string, string>;
@@ -77,12 +79,14 @@ export const startTestLedger = async (extraEnv: Record<string, string> = {}, opt
   };
   const config = loadConfig(env);
   const service = await compose(config, createLogger(config.logLevel, opts.logDestination), () => clock.now);
-  if (opts.process) service.start();
+  // The whole process listens on a port of its own: the in-process payment platform notifies it over HTTP.
+  const url = opts.process ? await service.serve({ port: 0, host: '127.0.0.1' }) : undefined;
   const app = service.app;
   await app.ready();
   const t: TestLedger = {
     app,
     service,
+    url,
     dataDir,
     clock,
     env,

@@ -3,7 +3,7 @@
  * composition root passes process.env in; nothing else reads it.
  */
 import { z } from 'zod';
-import { parseApiTokens, DEV_TOKENS, type TokenTable } from './auth.ts';
+import { parseApiTokens, DEV_TOKENS, type TokenTable } from '../http/auth.ts';
 import { projectFile } from './project.ts';
 
 export type Config = {
@@ -20,7 +20,8 @@ export type Config = {
   paymentPlatformUrl: string | undefined;
   /** First signs our requests; all are accepted on notifications (rotation). */
   paymentPlatformSecrets: readonly string[];
-  publicBaseUrl: string;
+  /** PUBLIC_BASE_URL: how the payment platform reaches us; unset, the address the service listens on. */
+  publicBaseUrl: string | undefined;
   bossUrl: string | undefined;
   bossToken: string | undefined;
   smsGatewayUrl: string | undefined;
@@ -128,7 +129,6 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
   } catch (err) {
     throw new ConfigError(`API_TOKENS: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const publicHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? '127.0.0.1' : e.HOST;
   return {
     production,
     port: e.PORT,
@@ -141,7 +141,7 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
     devTokens: e.API_TOKENS === undefined,
     paymentPlatformUrl: e.PAYMENT_PLATFORM_URL,
     paymentPlatformSecrets: (e.PAYMENT_PLATFORM_SECRET ?? DEV_PLATFORM_SECRET).split(',').filter((s) => s.length > 0),
-    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${publicHost}:${e.PORT}`).replace(/\/+$/, ''),
+    publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     bossUrl: e.BOSS_URL,
     bossToken: e.BOSS_TOKEN,
     smsGatewayUrl: e.SMS_GATEWAY_URL,

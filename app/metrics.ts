@@ -16,15 +16,9 @@ import type { TaskCommand } from '../outbound/decide.ts';
 import { TASK_KINDS, type TaskKind } from '../outbound/task.ts';
 import type { OutboundOutcome } from '../outbound/worker.ts';
 import { reached, type EventStore, type RecordedEvent } from '../stores/event-store.ts';
+import type { HttpObserver } from '../http/request-metrics.ts';
 import { CURRENCY_CODES, ORDER_OUTCOMES, PAYMENT_OUTCOMES, TASK_GIVE_UP_REASONS, countsOf, type Count } from './business-counts.ts';
 
-/** What the HTTP layer reports (http/request-metrics.ts, the notification route). */
-export type HttpObserver = {
-  /** A route the app serves: its series start at 0. */
-  route(route: string, method: string): void;
-  request(route: string, method: string, statusCode: number, seconds: number): void;
-  notificationRejected(reason: VerifyFailure): void;
-};
 
 /** One line of the outbound work: how many tasks of a kind are in a status, and the oldest due time among those still to run. */
 export type BacklogRow = { kind: string; status: string; count: number; oldestDueAt: Date | null };

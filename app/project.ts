@@ -1,11 +1,12 @@
 /**
  * The service's own files (package.json, catalog.json) live at the project root. This finds it
  * from this module's location, not the working directory, so the same defaults hold when running
- * the sources (<root>/http/project.ts, through tsx) and the build (<root>/dist/http/project.js).
+ * the sources (<root>/app/project.ts, through tsx) and the build (<root>/dist/app/project.js).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseCatalog, type Catalog } from '../domain/catalog.ts';
 
 const compiled = import.meta.url.endsWith('.js');
 
@@ -25,4 +26,15 @@ export const packageVersion = (): string => {
     version = v;
   }
   return version;
+};
+
+/** The channel packages (CATALOG_FILE), validated: a bad catalog stops the start, naming the field. */
+export const loadCatalog = (file: string): Catalog => {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`catalog ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return parseCatalog(json);
 };

@@ -1,0 +1,98 @@
+/**
+ * The HTTP server: fastify with zod, problem+json, authentication, OpenAPI at /docs, and every route
+ * plugin registered with only what it needs. The one place that knows every route's dependencies:
+ * a route that cannot see a secret cannot leak it.
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { LedgerDeps } from '../commands/deps.ts';
+import { authPlugin, routeRoles, type TokenTable } from '../http/auth.ts';
+import { consolePlugin } from '../http/console/plugin.ts';
+import { demoPlugin, type DemoOptions } from '../http/demo/plugin.ts';
+import { installProblemHandlers } from '../http/problem.ts';
+import { ProbesAtDebug } from '../http/request-log.ts';
+import { installRequestMetrics, type HttpObserver } from '../http/request-metrics.ts';
+import { catalogRoutes } from '../http/routes/catalog.ts';
+import { devRoutes, type DevOutbox } from '../http/routes/dev.ts';
+import { financeRoutes } from '../http/routes/finance.ts';
+import { healthRoutes, type HealthRoutes } from '../http/routes/health.ts';
+import { notificationRoutes } from '../http/routes/notifications.ts';
+import { orderRoutes } from '../http/routes/orders.ts';
+import { paymentRoutes } from '../http/routes/payments.ts';
+import { queryRoutes, type Queries } from '../http/routes/queries.ts';
+import { packageVersion } from './project.ts';
+
+export type ServerDeps = {
+  ledger: LedgerDeps;
+  tokens: TokenTable;
+  /** Accepted notification signing secrets (rotation). */
+  platformSecrets: readonly string[];
+  logger: FastifyBaseLogger;
+  health: HealthRoutes;
+  /** Read-model queries; absent in the bare command API. */
+  queries?: Queries;
+  /** Development only: the simulated SMS outbox. */
+  devOutbox?: DevOutbox;
+  /** Request and notification metrics. */
+  observe?: HttpObserver;
+  /** The demo pages /demo/tv and /demo/phone: only outside production, while every partner is simulated in-process. */
+  demo?: DemoOptions;
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export const buildServer = async (deps: ServerDeps): Promise<FastifyInstance> => {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // A caller's request id is kept when it is sane, so logs join up across systems.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 64 * 1024,
+    return503OnClosing: true,
+    logController: new ProbesAtDebug(),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installProblemHandlers(app);
+  if (deps.observe) installRequestMetrics(app, deps.observe);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  // Before any route, so every route's roles are known and enforced.
+  const roles = routeRoles();
+  await app.register(authPlugin, { tokens: deps.tokens, routeRoles: roles });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'tvpay-ledger',
+        version: packageVersion(),
+        description: 'Digital-TV channel packages ordered on the set-top box and paid by mobile phone (CN104967874A).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const { ledger } = deps;
+  await app.register(healthRoutes, deps.health);
+  await app.register(catalogRoutes, { catalog: ledger.catalog });
+  await app.register(orderRoutes, { ledger });
+  await app.register(paymentRoutes, { ledger });
+  await app.register(notificationRoutes, { ledger, platformSecrets: deps.platformSecrets, ...(deps.observe && { observe: deps.observe }) });
+  if (deps.queries) {
+    await app.register(queryRoutes, deps.queries);
+    await app.register(financeRoutes, { reads: deps.queries.reads });
+    await app.register(consolePlugin, { routesFor: roles.routesFor });
+  }
+  if (deps.devOutbox) await app.register(devRoutes, { outbox: deps.devOutbox });
+  if (deps.demo) await app.register(demoPlugin, deps.demo);
+  return app;
+};

@@ -1,0 +1,20 @@
+/** Which stores run, from the configuration: embedded SQLite files under DATA_DIR, or EventStoreDB and MongoDB. */
+import { join } from 'node:path';
+import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
+import type { EventStore } from '../stores/event-store.ts';
+import { openMongoReadStore } from '../stores/mongodb/read-store.ts';
+import type { ReadStore } from '../stores/read-store.ts';
+import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
+import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
+import type { Config } from './config.ts';
+
+export const openEventStore = async (config: Pick<Config, 'eventstoreUrl' | 'dataDir'>): Promise<EventStore> =>
+  config.eventstoreUrl ? openEsdbEventStore(config.eventstoreUrl) : openSqliteEventStore(join(config.dataDir, 'events.db'));
+
+/** The database named in a MongoDB connection string (`mongodb://host/<db>?…`), if any. */
+const mongoDatabase = (url: string): string | undefined => /^mongodb(?:\+srv)?:\/\/[^/?]+\/([^?]+)/.exec(url)?.[1];
+
+export const openReadStore = async (config: Pick<Config, 'mongodbUrl' | 'dataDir'>): Promise<ReadStore> =>
+  config.mongodbUrl
+    ? openMongoReadStore(config.mongodbUrl, mongoDatabase(config.mongodbUrl) ?? 'tvpay_read')
+    : openSqliteReadStore(join(config.dataDir, 'read.db'));
