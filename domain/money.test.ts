@@ -31,8 +31,18 @@ describe('formatMoney', () => {
     [1800, '¥18.00'],
     [3899, '¥38.99'],
     [38000, '¥380.00'],
-    [1_234_567, '¥12345.67'],
+    [1_234_567, '¥12,345.67'],
+    [Number.MAX_SAFE_INTEGER, '¥90,071,992,547,409.91'],
   ])('%i fen → %s', (fen, text) => {
     expect(formatMoney(cny(fen))).toBe(text);
+  });
+
+  it.each([
+    [-1, '-¥0.01'],
+    [-150, '-¥1.50'],
+    [-3800, '-¥38.00'],
+    [-1_234_567, '-¥12,345.67'],
+  ])('a negative amount (a day of refunds) %i fen → %s', (fen, text) => {
+    expect(formatMoney({ value: fen, currency: 'CNY' })).toBe(text);
   });
 });

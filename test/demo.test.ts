@@ -51,10 +51,8 @@ const tokenFlags = [
 /** The service listening on a free port, with the projections, reactors and task worker running. */
 const listening = async (env: Record<string, string> = {}): Promise<{ t: TestLedger; url: string }> => {
   const t = await startTestLedger(env, { process: true });
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const address = t.app.server.address();
-  if (!address || typeof address !== 'object') throw new Error('the service is not listening on a port');
-  return { t, url: `http://127.0.0.1:${address.port}` };
+  if (!t.url) throw new Error('the service is not listening on a port');
+  return { t, url: t.url };
 };
 
 /** A port nothing listens on: bound by the OS, then released. */

@@ -3,7 +3,7 @@ import { formatMoney } from '../../domain/money.ts';
 import type { AuditReport } from './audit-log.ts';
 import { describeRef } from './finding.ts';
 
-const cny = (fen: number): string => (fen < 0 ? `-${formatMoney({ value: -fen, currency: 'CNY' })}` : formatMoney({ value: fen, currency: 'CNY' }));
+const cny = (fen: number): string => formatMoney({ value: fen, currency: 'CNY' });
 const counts = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
 
 export const formatAudit = (r: AuditReport): string => {

@@ -1,12 +1,11 @@
 /** How the demo prints: step headings, ✓/✗ lines, money in yuan, phone numbers masked. */
 
-export type Money = { value: number; currency: string };
+import { formatMoney } from '../../domain/money.ts';
 
-/** Integer fen → '¥38.00'. Integer arithmetic only: no floating-point yuan. */
-export const yuan = (m: Money): string => {
-  const fen = Math.abs(m.value);
-  const sign = m.value < 0 ? '-' : '';
-  return `${sign}¥${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
+/** Integer fen, as the API answers it → '¥38.00' (the ledger's one money formatter). */
+export const yuan = (m: { value: number; currency: string }): string => {
+  if (m.currency !== 'CNY') throw new Error(`the API answered money in ${m.currency}`);
+  return formatMoney({ value: m.value, currency: m.currency });
 };
 
 /** '13800138000', '+8613800138000' → '138****8000', the way the API shows numbers. */

@@ -47,10 +47,12 @@ export const facts = (pairs) =>
   );
 
 /** "¥38.00" from integer fen; integer arithmetic only. */
+const CNY = new Intl.NumberFormat('zh-CN', { style: 'currency', currency: 'CNY' });
+
+/** Like the service's formatter: the fen written out as an exact decimal string for Intl, never a float. */
 export const money = (m) => {
   if (!m || typeof m.value !== 'number') return '';
-  const v = Math.abs(m.value);
-  return `${m.value < 0 ? '-' : ''}¥${Math.trunc(v / 100)}.${String(v % 100).padStart(2, '0')}`;
+  return CNY.format(`${m.value < 0 ? '-' : ''}${yuan(Math.abs(m.value))}`);
 };
 
 /** "38.00" for CSV: yuan with two decimals from integer fen. */
