@@ -2,7 +2,8 @@
  * HTTP client of the broadcaster's BOSS (API.md, BOSS_URL): Bearer BOSS_TOKEN, Idempotency-Key = requestId.
  * One attempt per call; 422 (unknown or unpaired card) is a final OutboundError.
  */
-import { DEFAULT_TIMEOUT_MS, badResponse, ensureOk, httpCall, joinUrl, parseObject, type CallTarget, type FetchFn } from './http-call.ts';
+import { entitlementOpened } from './contract.ts';
+import { DEFAULT_TIMEOUT_MS, ensureOk, httpCall, joinUrl, parseAnswer, type CallTarget, type FetchFn } from './http-call.ts';
 import type { Boss, OpenEntitlementRequest } from './ports.ts';
 
 export type BossClientOptions = { baseUrl: string; token: string; timeoutMs?: number; fetch?: FetchFn };
@@ -30,8 +31,7 @@ export function createBossClient(o: BossClientOptions): Boss {
       const t: CallTarget = { system: 'boss', operation: 'POST /entitlements' };
       const res = await post(t, '/entitlements', req.requestId, req);
       ensureOk(t, res.status);
-      const body = parseObject(t, res.status, res.text);
-      if (typeof body.bossRef !== 'string') throw badResponse(t, res.status, 'no bossRef');
+      const body = parseAnswer(t, res.status, res.text, entitlementOpened);
       return { bossRef: body.bossRef, status: 'ACTIVE' };
     },
 

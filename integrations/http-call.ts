@@ -3,7 +3,8 @@
  * Invariant: error messages carry the system, the operation and a status or error code only —
  * never the URL's query, the request or response body, headers or tokens.
  */
-import { OutboundError, kindForStatus, type Money, type OutboundSystem } from './ports.ts';
+import type { z } from 'zod';
+import { OutboundError, kindForStatus, type OutboundSystem } from './ports.ts';
 
 export type FetchFn = typeof fetch;
 
@@ -56,19 +57,15 @@ export function ensureOk(t: CallTarget, status: number): void {
 export const badResponse = (t: CallTarget, status: number, what: string): OutboundError =>
   new OutboundError({ kind: 'retryable', system: t.system, operation: t.operation, status, detail: `unexpected response: ${what}` });
 
-export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-export const isMoney = (v: unknown): v is Money =>
-  isRecord(v) && Number.isSafeInteger(v.value) && v.currency === 'CNY';
-
-/** The JSON object in `text`, or a retryable OutboundError. */
-export function parseObject(t: CallTarget, status: number, text: string): Record<string, unknown> {
+/** The JSON answer in `text`, checked against the partner's contract; anything else is a retryable OutboundError. */
+export function parseAnswer<T>(t: CallTarget, status: number, text: string, schema: z.ZodType<T>): T {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     throw badResponse(t, status, 'not JSON');
   }
-  if (!isRecord(parsed)) throw badResponse(t, status, 'not a JSON object');
-  return parsed;
+  const checked = schema.safeParse(parsed);
+  if (!checked.success) throw badResponse(t, status, `not as the contract says (${checked.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')})`);
+  return checked.data;
 }

@@ -4,8 +4,9 @@
  * and carries Idempotency-Key = outTradeNo or refundNo. One attempt per call.
  */
 import { sign } from './signature.ts';
-import { DEFAULT_TIMEOUT_MS, badResponse, ensureOk, httpCall, isMoney, joinUrl, parseObject, type CallTarget, type FetchFn } from './http-call.ts';
-import type { CreateTradeRequest, PaymentPlatform, RefundRequest, Trade, TradeStatus } from './ports.ts';
+import { refundAnswer, trade as tradeAnswer, tradeCreated } from './contract.ts';
+import { DEFAULT_TIMEOUT_MS, ensureOk, httpCall, joinUrl, parseAnswer, type CallTarget, type FetchFn } from './http-call.ts';
+import type { CreateTradeRequest, PaymentPlatform, RefundRequest, Trade } from './ports.ts';
 
 export type PaymentPlatformClientOptions = {
   baseUrl: string;
@@ -15,8 +16,6 @@ export type PaymentPlatformClientOptions = {
   /** Clock for the signature timestamp; default Date.now. */
   nowMs?: () => number;
 };
-
-const TRADE_STATUSES: readonly TradeStatus[] = ['PROCESSING', 'SUCCESS', 'FAILED', 'CLOSED'];
 
 export function createPaymentPlatformClient(o: PaymentPlatformClientOptions): PaymentPlatform {
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -38,8 +37,7 @@ export function createPaymentPlatformClient(o: PaymentPlatformClientOptions): Pa
       const t: CallTarget = { system: 'payment-platform', operation: 'POST /trades' };
       const res = await call(t, 'POST', '/trades', req.outTradeNo, req);
       ensureOk(t, res.status);
-      const body = parseObject(t, res.status, res.text);
-      if (typeof body.tradeNo !== 'string') throw badResponse(t, res.status, 'no tradeNo');
+      const body = parseAnswer(t, res.status, res.text, tradeCreated);
       // The contract answers PROCESSING; the outcome arrives by notification or queryTrade.
       return { tradeNo: body.tradeNo, status: 'PROCESSING' };
     },
@@ -49,11 +47,9 @@ export function createPaymentPlatformClient(o: PaymentPlatformClientOptions): Pa
       const res = await call(t, 'GET', `/trades/${encodeURIComponent(outTradeNo)}`, outTradeNo);
       if (res.status === 404) return null;
       ensureOk(t, res.status);
-      const body = parseObject(t, res.status, res.text);
-      const status = TRADE_STATUSES.find((s) => s === body.status);
-      if (typeof body.tradeNo !== 'string' || status === undefined || !isMoney(body.amount)) throw badResponse(t, res.status, 'not a trade');
-      const trade: Trade = { tradeNo: body.tradeNo, status, amount: { value: body.amount.value, currency: 'CNY' } };
-      if (typeof body.paidAt === 'string') trade.paidAt = body.paidAt;
+      const body = parseAnswer(t, res.status, res.text, tradeAnswer);
+      const trade: Trade = { tradeNo: body.tradeNo, status: body.status, amount: body.amount };
+      if (body.paidAt !== undefined) trade.paidAt = body.paidAt;
       return trade;
     },
 
@@ -61,10 +57,8 @@ export function createPaymentPlatformClient(o: PaymentPlatformClientOptions): Pa
       const t: CallTarget = { system: 'payment-platform', operation: 'POST /refunds' };
       const res = await call(t, 'POST', '/refunds', req.refundNo, req);
       ensureOk(t, res.status);
-      const body = parseObject(t, res.status, res.text);
-      const status = body.status === 'SUCCESS' || body.status === 'PROCESSING' ? body.status : undefined;
-      if (typeof body.refundNo !== 'string' || status === undefined) throw badResponse(t, res.status, 'not a refund');
-      return { refundNo: body.refundNo, status };
+      const body = parseAnswer(t, res.status, res.text, refundAnswer);
+      return { refundNo: body.refundNo, status: body.status };
     },
   };
 }

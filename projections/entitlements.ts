@@ -5,7 +5,7 @@
 import { readOrderEvent } from '../domain/order/order.ts';
 import type { RecordedEvent } from '../stores/event-store.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
-import { records, str, strings } from './doc.ts';
+import { z } from 'zod';
 import type { Projection, ReadView } from './runner.ts';
 
 export const ENTITLEMENTS = 'entitlements';
@@ -53,19 +53,16 @@ export const entitlementsProjection = (): Projection => ({
 
 type OrderInfo = { smartcardId: string; subscriberId: string; productId: string; name: string; channels: string[] };
 
+/** What this projection remembers of an order, as stored. */
+const storedOrderInfo = z.object({ smartcardId: z.string(), subscriberId: z.string(), productId: z.string(), name: z.string(), channels: z.array(z.string()) });
+const storedGrants = z.object({ grants: z.array(z.object({ orderId: z.string(), bossRef: z.string(), validFrom: z.string(), validUntil: z.string() })).default([]) });
+
 const orderInfo = async (view: ReadView, orderId: string): Promise<OrderInfo | null> => {
   const doc = await view.get(ENT_ORDERS, orderId);
-  if (!doc) return null;
-  return {
-    smartcardId: str(doc, 'smartcardId'),
-    subscriberId: str(doc, 'subscriberId'),
-    productId: str(doc, 'productId'),
-    name: str(doc, 'name'),
-    channels: strings(doc, 'channels'),
-  };
+  return doc ? storedOrderInfo.parse(doc) : null;
 };
 
-const grantsOf = (doc: Doc | null): Grant[] => records(doc, 'grants', ['orderId', 'bossRef', 'validFrom', 'validUntil']);
+const grantsOf = (doc: Doc | null): Grant[] => (doc ? storedGrants.parse(doc).grants : []);
 
 const withGrants = (info: OrderInfo, grants: Grant[], event: RecordedEvent | null, prev: Doc | null): WriteOp => {
   const id = entitlementId(info.smartcardId, info.productId);

@@ -11,7 +11,7 @@ import { assertNever } from '../domain/never.ts';
 import type { PaymentEvent } from '../domain/payment/payment.ts';
 import type { RecordedEvent } from '../stores/event-store.ts';
 import type { WriteOp } from '../stores/read-store.ts';
-import { optStr } from './doc.ts';
+import { z } from 'zod';
 import type { Projection, ReadView } from './runner.ts';
 
 export const FINANCE_ENTRIES = 'finance_entries';
@@ -35,9 +35,13 @@ export const financeProjection = (): Projection => ({
   },
 });
 
+/** What the ledger remembers of a payment, as stored. */
+const storedPayment = z.object({ orderId: z.string(), subject: z.string() });
+
 const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView): Promise<WriteOp[]> => {
   const entry = async (kind: EntryKind, at: string, amount: Money, ref: Record<string, string>): Promise<WriteOp[]> => {
-    const payment = await view.get(FINANCE_PAYMENTS, e.data.paymentId);
+    const stored = await view.get(FINANCE_PAYMENTS, e.data.paymentId);
+    const payment = stored ? storedPayment.parse(stored) : undefined;
     return [
       {
         kind: 'upsert',
@@ -49,8 +53,8 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
           day: accountingDay(at),
           at,
           paymentId: e.data.paymentId,
-          orderId: payment ? (optStr(payment, 'orderId') ?? '') : '',
-          subject: payment ? (optStr(payment, 'subject') ?? '') : '',
+          orderId: payment?.orderId ?? '',
+          subject: payment?.subject ?? '',
           // Refunds are negative: the day's net is the sum of charges and refunds.
           amount: kind === 'refund' ? { value: -amount.value, currency: amount.currency } : amount,
           ...ref,

@@ -6,37 +6,25 @@
  */
 import { readOrderEvent } from '../domain/order/order.ts';
 import { readPaymentEvent } from '../domain/payment/payment.ts';
-import { journalStep, orderIdOf, type DayShare, type JournalEntry, type OrderBook } from '../domain/accounts.ts';
+import { z } from 'zod';
+import { journalStep, orderIdOf, type JournalEntry, type OrderBook } from '../domain/accounts.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
-import { MalformedDoc, num, str } from './doc.ts';
 import type { Projection } from './runner.ts';
 
 export const JOURNAL_ENTRIES = 'journal_entries';
 const JOURNAL_BOOKS = 'journal_books';
 
-const scheduleOf = (doc: Doc): DayShare[] => {
-  const v = doc.schedule;
-  if (!Array.isArray(v)) throw new MalformedDoc(`${doc.id}.schedule is not a list`);
-  return v.map((s: unknown, i) => {
-    if (typeof s !== 'object' || s === null || !('day' in s) || !('fen' in s) || typeof s.day !== 'string' || typeof s.fen !== 'number') {
-      throw new MalformedDoc(`${doc.id}.schedule[${i}] is not a day's share`);
-    }
-    return { day: s.day, fen: s.fen };
-  });
-};
+/** What the journal keeps of each order between events, as stored. */
+const storedBook = z.object({
+  paymentId: z.string(),
+  kept: z.number().int(),
+  held: z.number().int(),
+  dueKept: z.number().int(),
+  dueHeld: z.number().int(),
+  schedule: z.array(z.object({ day: z.string(), fen: z.number().int() })),
+});
 
-const bookOf = (doc: Doc | null): OrderBook | undefined =>
-  doc
-    ? {
-        orderId: doc.id,
-        paymentId: str(doc, 'paymentId'),
-        kept: num(doc, 'kept'),
-        held: num(doc, 'held'),
-        dueKept: num(doc, 'dueKept'),
-        dueHeld: num(doc, 'dueHeld'),
-        schedule: scheduleOf(doc),
-      }
-    : undefined;
+const bookOf = (doc: Doc | null): OrderBook | undefined => (doc ? { orderId: doc.id, ...storedBook.parse(doc) } : undefined);
 
 /** An entry as stored: the entry itself, plus its accounts for filtering. */
 export const entryDoc = (e: JournalEntry): Doc => ({ ...e, accounts: [...new Set(e.lines.map((l) => l.account))] });

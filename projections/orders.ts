@@ -2,6 +2,7 @@
  * The customer-service view of orders, and the phone's view of payments.
  * Phone numbers are kept masked, plus a keyed digest for searching.
  */
+import { z } from 'zod';
 import { readOrderEvent } from '../domain/order/order.ts';
 import { readPaymentEvent } from '../domain/payment/payment.ts';
 import { maskMsisdn } from '../commands/msisdn.ts';
@@ -14,6 +15,21 @@ import type { Projection, ReadView } from './runner.ts';
 
 export const ORDERS = 'orders';
 export const PAYMENTS = 'payments';
+
+/** A payment as this read model stores it (the fields the phone's view reads; the rest passes through). */
+export const storedPayment = z
+  .object({
+    orderId: z.string(),
+    status: z.string(),
+    subject: z.string(),
+    amount: z.object({ value: z.number().int(), currency: z.literal('CNY') }),
+    msisdn: z.string(),
+    payBy: z.string(),
+    codeExpiresAt: z.string(),
+    attemptsLeft: z.number().int(),
+    resendsLeft: z.number().int(),
+  })
+  .loose();
 
 export const ordersProjection = (searchKey: (msisdn: string) => string): Projection => ({
   name: 'orders',

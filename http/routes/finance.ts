@@ -7,7 +7,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ACCOUNTS, ACCOUNT_IDS, ENTRY_KINDS, balancesOf, nextDay, type Account, type JournalLine } from '../../domain/accounts.ts';
 import { FINANCE_ENTRIES } from '../../projections/finance.ts';
-import { str } from '../../projections/doc.ts';
 import { JOURNAL_ENTRIES } from '../../projections/journal.ts';
 import type { ReadView } from '../../projections/runner.ts';
 import { InvalidQuery, type Doc, type Scalar } from '../../stores/read-store.ts';
@@ -160,26 +159,8 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
     } while (cursor);
   }
 
-  const linesOf = (d: Doc): JournalLine[] =>
-    Array.isArray(d.lines)
-      ? d.lines.flatMap((l: unknown) =>
-          typeof l === 'object' && l !== null && 'account' in l && 'debit' in l && 'credit' in l && typeof l.debit === 'number' && typeof l.credit === 'number'
-            ? ACCOUNT_IDS.filter((a) => a === l.account).map((account) => ({ account, debit: Number(l.debit), credit: Number(l.credit) }))
-            : [],
-        )
-      : [];
-
-  /** A stored entry as the API shows it. */
-  const entryOf = (d: Doc): z.infer<typeof journalEntry> => ({
-    id: d.id,
-    day: str(d, 'day'),
-    at: str(d, 'at'),
-    kind: str(d, 'kind'),
-    orderId: str(d, 'orderId'),
-    paymentId: str(d, 'paymentId'),
-    eventId: str(d, 'eventId'),
-    lines: linesOf(d),
-  });
+  /** A stored entry as the API shows it (a malformed one is a read-model bug: it throws). */
+  const entryOf = (d: Doc): z.infer<typeof journalEntry> => journalEntry.parse(d);
 
   const CSV_HEADER = 'entry_id,day,at,kind,order_id,payment_id,event_id,account_code,account,debit_fen,credit_fen';
   const MAX_CSV_ENTRIES = 100_000;
@@ -217,7 +198,7 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
       if (kind) where.kind = kind;
       if (orderId) where.orderId = orderId;
       if (paymentId) where.paymentId = paymentId;
-      const touches = (d: Doc): boolean => !account || linesOf(d).some((l) => l.account === account);
+      const touches = (d: Doc): boolean => !account || entryOf(d).lines.some((l) => l.account === account);
       if (format === 'csv') {
         const rows = [CSV_HEADER];
         let n = 0;
@@ -273,7 +254,7 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
       const all: { lines: JournalLine[] }[] = [];
       const today: { lines: JournalLine[] }[] = [];
       for await (const doc of journalEntries({ to: d, where: {} })) {
-        const e = { lines: linesOf(doc) };
+        const e = { lines: entryOf(doc).lines };
         all.push(e);
         if (doc.day === d) today.push(e);
       }

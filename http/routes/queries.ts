@@ -8,10 +8,9 @@ import { OrderNotFound, PaymentNotFound } from '../../domain/errors.ts';
 import { ORDER_STATUSES, orderStream } from '../../domain/order/order.ts';
 import { paymentStream } from '../../domain/payment/payment.ts';
 import { ENTITLEMENTS } from '../../projections/entitlements.ts';
-import { ORDERS, PAYMENTS } from '../../projections/orders.ts';
+import { ORDERS, PAYMENTS, storedPayment } from '../../projections/orders.ts';
 import { OUTBOUND_TASKS, queuedTask } from '../../outbound/queue.ts';
 import { TASK_KINDS, nextTryAt, type TaskKind } from '../../outbound/task.ts';
-import { num, str } from '../../projections/doc.ts';
 import { InvalidQuery, type Doc, type ReadStore, type Scalar } from '../../stores/read-store.ts';
 import { entitlementsAt } from '../entitlements-at.ts';
 import { HttpProblem } from '../problem.ts';
@@ -157,23 +156,9 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     async (req) => {
       const { paymentId } = req.params;
       const p = await readOrWait(q, { collection: PAYMENTS, projection: 'orders', id: paymentId, streamId: paymentStream(paymentId), notFound: () => new PaymentNotFound(paymentId) });
-      const orderId = str(p, 'orderId');
-      const order = await q.reads.get(ORDERS, orderId);
-      const amount = money.parse(p.amount);
-      return {
-        ...publicView(p),
-        paymentId: p.id,
-        orderId,
-        status: str(p, 'status'),
-        subject: str(p, 'subject'),
-        amount,
-        msisdn: str(p, 'msisdn'),
-        payBy: str(p, 'payBy'),
-        codeExpiresAt: str(p, 'codeExpiresAt'),
-        attemptsLeft: num(p, 'attemptsLeft'),
-        resendsLeft: num(p, 'resendsLeft'),
-        ...(order && { product: order.product }),
-      };
+      const payment = storedPayment.parse(p);
+      const order = await q.reads.get(ORDERS, payment.orderId);
+      return { ...publicView(p), ...payment, paymentId: p.id, ...(order && { product: order.product }) };
     },
   );
 

@@ -14,9 +14,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OutboundError, type Money, type SmsRecipient } from '../ports.ts';
+import { OutboundError } from '../ports.ts';
 import { SIGNATURE_HEADER, verify } from '../signature.ts';
-import { isMoney, isRecord } from '../http-call.ts';
+import type { z } from 'zod';
+import { createTradeRequest, openEntitlementRequest, refundRequest, revokeRequest, smsRequest } from '../contract.ts';
 import { createPlatformSimulator, type PlatformSimulator, type PlatformSimulatorOptions } from './payment-platform.ts';
 import { createBossSimulator, type BossSimulator, type BossSimulatorOptions } from './boss.ts';
 import { createSmsSimulator, type SmsSimulator, type SmsSimulatorOptions } from './sms.ts';
@@ -34,35 +35,26 @@ const problem = (status: number, title: string, detail?: string): SimReply => ({
   json: { type: 'about:blank', title, status, ...(detail ? { detail } : {}) },
 });
 
-function parseJson(rawBody: string): Record<string, unknown> {
+/** The request body, as the partner's contract says it must be; anything else is a 400 naming the fields. */
+function parseRequest<T>(rawBody: string, schema: z.ZodType<T>): T {
   let v: unknown;
   try {
     v = JSON.parse(rawBody);
   } catch {
     throw new BadRequest('body is not JSON');
   }
-  if (!isRecord(v)) throw new BadRequest('body is not a JSON object');
-  return v;
+  const checked = schema.safeParse(v);
+  if (!checked.success) throw new BadRequest(checked.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  return checked.data;
 }
 
-const str = (body: Record<string, unknown>, key: string): string => {
-  const v = body[key];
-  if (typeof v !== 'string' || v === '') throw new BadRequest(`${key}: expected a non-empty string`);
-  return v;
-};
-
-const money = (body: Record<string, unknown>, key: string): Money => {
-  const v = body[key];
-  if (!isMoney(v)) throw new BadRequest(`${key}: expected { value: integer fen, currency: "CNY" }`);
-  return { value: v.value, currency: 'CNY' };
-};
-
-const recipient = (body: Record<string, unknown>): SmsRecipient => {
-  const to = body.to;
-  if (isRecord(to) && typeof to.msisdn === 'string' && to.smartcardId === undefined) return { msisdn: to.msisdn };
-  if (isRecord(to) && typeof to.smartcardId === 'string' && to.msisdn === undefined) return { smartcardId: to.smartcardId };
-  throw new BadRequest('to: expected { msisdn } or { smartcardId }');
-};
+function parseJson(rawBody: string): unknown {
+  try {
+    return JSON.parse(rawBody);
+  } catch {
+    throw new BadRequest('body is not JSON');
+  }
+}
 
 /** Answers /_sim/faults for any simulator; null when the path is not the faults endpoint. */
 async function faultsRoute(req: SimRequest, sim: { faults(): unknown; setFaults(patch: unknown): unknown }): Promise<SimReply | null> {
@@ -85,23 +77,13 @@ export function platformHandler(sim: PlatformSimulator, secrets: readonly string
     const check = verify(typeof header === 'string' ? header : undefined, req.rawBody, secrets, nowMs() / 1000);
     if (!check.ok) return problem(401, 'Unauthorized', `signature ${check.reason}`);
 
-    if (req.method === 'POST' && req.path === '/trades') {
-      const b = parseJson(req.rawBody);
-      const res = await sim.createTrade({
-        outTradeNo: str(b, 'outTradeNo'), amount: money(b, 'amount'), msisdn: str(b, 'msisdn'),
-        subject: str(b, 'subject'), notifyUrl: str(b, 'notifyUrl'), expiresAt: str(b, 'expiresAt'),
-      });
-      return { status: 200, json: res };
-    }
+    if (req.method === 'POST' && req.path === '/trades') return { status: 200, json: await sim.createTrade(parseRequest(req.rawBody, createTradeRequest)) };
     const trade = /^\/trades\/([^/]+)$/.exec(req.path);
     if (req.method === 'GET' && trade?.[1]) {
       const found = await sim.queryTrade(decodeURIComponent(trade[1]));
       return found ? { status: 200, json: found } : problem(404, 'Not Found', 'unknown outTradeNo');
     }
-    if (req.method === 'POST' && req.path === '/refunds') {
-      const b = parseJson(req.rawBody);
-      return { status: 200, json: await sim.refund({ outTradeNo: str(b, 'outTradeNo'), refundNo: str(b, 'refundNo'), amount: money(b, 'amount') }) };
-    }
+    if (req.method === 'POST' && req.path === '/refunds') return { status: 200, json: await sim.refund(parseRequest(req.rawBody, refundRequest)) };
     const statement = /^\/statements\/([^/]+)$/.exec(req.path);
     if (req.method === 'GET' && statement?.[1]) {
       const day = decodeURIComponent(statement[1]);
@@ -121,20 +103,10 @@ export function bossHandler(sim: BossSimulator, token: string | undefined): SimH
     if (req.method === 'GET' && req.path === '/_sim/entitlements') return { status: 200, json: sim.inspect() };
     if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) return problem(401, 'Unauthorized');
 
-    if (req.method === 'POST' && req.path === '/entitlements') {
-      const b = parseJson(req.rawBody);
-      const channels = b.channels;
-      if (!Array.isArray(channels) || !channels.every((c) => typeof c === 'string')) throw new BadRequest('channels: expected an array of strings');
-      const res = await sim.openEntitlement({
-        requestId: str(b, 'requestId'), subscriberId: str(b, 'subscriberId'), smartcardId: str(b, 'smartcardId'),
-        productId: str(b, 'productId'), channels, validFrom: str(b, 'validFrom'), validUntil: str(b, 'validUntil'),
-      });
-      return { status: 200, json: res };
-    }
+    if (req.method === 'POST' && req.path === '/entitlements') return { status: 200, json: await sim.openEntitlement(parseRequest(req.rawBody, openEntitlementRequest)) };
     const revoke = /^\/entitlements\/([^/]+)\/revoke$/.exec(req.path);
     if (req.method === 'POST' && revoke?.[1]) {
-      const b = parseJson(req.rawBody);
-      await sim.revoke(decodeURIComponent(revoke[1]), { requestId: str(b, 'requestId'), reason: str(b, 'reason') });
+      await sim.revoke(decodeURIComponent(revoke[1]), parseRequest(req.rawBody, revokeRequest));
       return { status: 200, json: { status: 'REVOKED' } };
     }
     return problem(404, 'Not Found');
@@ -151,10 +123,9 @@ export function smsHandler(sim: SmsSimulator): SimHandler {
       return { status: 200, json: sim.inspect({ ...(msisdn ? { msisdn } : {}), ...(smartcardId ? { smartcardId } : {}) }) };
     }
     if (req.method === 'POST' && req.path === '/messages') {
-      const b = parseJson(req.rawBody);
-      const messageId = str(b, 'messageId');
-      await sim.send({ messageId, to: recipient(b), text: str(b, 'text') });
-      return { status: 202, json: { messageId, status: 'ACCEPTED' } };
+      const message = parseRequest(req.rawBody, smsRequest);
+      await sim.send(message);
+      return { status: 202, json: { messageId: message.messageId, status: 'ACCEPTED' } };
     }
     return problem(404, 'Not Found');
   };
