@@ -16,25 +16,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../app/config.ts';
-import {
-  BOSS_TOKEN,
-  PLATFORM_SECRET,
-  REPO_ROOT,
-  freePort,
-  freshOrderBody,
-  killAll,
-  ledgerApi,
-  serviceEnv,
-  serviceReady,
-  simApi,
-  simulatorUrls,
-  spawnProcess,
-  tempDir,
-  waitForCode,
-  waitForStatus,
-  type Child,
-  type SimApi,
-} from './e2e/support.ts';
+import { BOSS_TOKEN, PLATFORM_SECRET } from './e2e/../support/fixtures.ts';
+import { REPO_ROOT, freePort, killAll, spawnProcess, tempDir, type Child } from './e2e/processes.ts';
+import { freshOrderBody, waitForCode, waitForStatus } from './e2e/scenarios.ts';
+import { ledgerApi } from './e2e/http.ts';
+import { serviceEnv, serviceReady } from './e2e/service.ts';
+import { simApi, simulatorUrls, type SimApi } from './e2e/simulators.ts';
 
 const CACHE = join(REPO_ROOT, 'node_modules/.cache/tvpay-ledger-build');
 /** The image's WORKDIR, /app. */
@@ -140,7 +127,7 @@ describe('the compiled build', () => {
     for (const file of [docker.cmd.at(-1), docker.healthcheck.at(-1), 'dist/integrations/simulators/serve.js']) {
       expect(existsSync(join(APP, file ?? '')), `${file} in the build`).toBe(true);
     }
-    expect(readFileSync(join(APP, 'dist/scripts/start.js'), 'utf8')).toMatch(/from ['"]\.\.\/http\/config\.js['"]/);
+    expect(readFileSync(join(APP, 'dist/scripts/start.js'), 'utf8')).toMatch(/from ['"]\.\.\/app\/config\.js['"]/);
   });
 
   it('everything compiled imports at run time is a node built-in or a production dependency (the image has no devDependencies)', () => {

@@ -8,7 +8,9 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulatorServers, type SimulatorServers } from '../integrations/simulators/http-server.ts';
-import { startTestLedger, TOKENS, type TestLedger } from './support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from './support/ledger-app.ts';
+import { TOKENS } from './support/fixtures.ts';
+import { waitUntil } from './support/wait.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DEMO_DEADLINE_MS = 30_000;
@@ -141,18 +143,12 @@ describe('npm run demo', () => {
 
     it('asks for the code on stdin and goes on with it', async () => {
       const { url, gateway } = await withGateway();
-      const codeOnPhone = async (): Promise<string> => {
-        const deadline = Date.now() + 10_000;
-        for (;;) {
-          const code = gateway.sms
-            ?.messages({ msisdn: '13800138000' })
-            .map((m) => /验证码(\d{6})/.exec(m.text)?.[1])
-            .find((c) => c !== undefined);
-          if (code) return code;
-          if (Date.now() > deadline) throw new Error('no code SMS reached the gateway');
-          await new Promise((r) => setImmediate(r));
-        }
-      };
+      const codeOnPhone = (): Promise<string> =>
+        waitUntil(
+          () => gateway.sms?.messages({ msisdn: '13800138000' }).map((m) => /验证码(\d{6})/.exec(m.text)?.[1]).find((c) => c !== undefined),
+          'the code SMS at the gateway',
+          { timeoutMs: 10_000, intervalMs: 5 },
+        );
       let asked = false;
 
       // The subscriber reads the SMS on the phone (the gateway) and types the code at the prompt.

@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectProblem } from './api/support.ts';
 import { caughtUp, orderInStatus, placeAndConfirm } from './flow/support.ts';
-import { bearer, startTestLedger, TOKENS, type TestLedger } from './support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from './support/ledger-app.ts';
+import { bearer, TOKENS } from './support/fixtures.ts';
 
 let t: TestLedger;
 beforeEach(async () => {

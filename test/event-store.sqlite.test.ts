@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WrongExpectedRevision, type NewEvent, type RecordedEvent } from '../stores/event-store.ts';
 import { DuplicateEventId, openSqliteEventStore, type SqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { eventStoreContract } from './contracts/event-store.contract.ts';
+import { waitUntil } from './support/wait.ts';
 import { withTimeout } from './support/timeout.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -276,10 +277,7 @@ describe('sqlite event store', () => {
       for (const list of revisions.values()) expect(list).toEqual(list.map((_, i) => i));
 
       // A subscriber in this process saw the other process's appends, in order, once each.
-      const deadline = Date.now() + 10_000;
-      while (watched.length < all.length && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitUntil(() => watched.length >= all.length, 'the subscriber to see every event', { timeoutMs: 10_000, intervalMs: 20 }).catch(() => undefined);
       await sub.close();
       await watching;
       expect(watched.map((e) => e.id)).toEqual(all.map((e) => e.id));

@@ -7,7 +7,8 @@ import { accountingDay } from '../projections/finance.ts';
 import { auditLog } from '../scripts/audit/audit-log.ts';
 import { expectProblem } from './api/support.ts';
 import { caughtUp, eventually, getOrder, orderInStatus, placeAndConfirm } from './flow/support.ts';
-import { bearer, startTestLedger, TOKENS, type TestLedger } from './support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from './support/ledger-app.ts';
+import { bearer, TOKENS } from './support/fixtures.ts';
 
 let t: TestLedger;
 beforeEach(async () => {

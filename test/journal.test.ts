@@ -11,7 +11,8 @@ import { auditLog } from '../scripts/audit/audit-log.ts';
 import { expectProblem } from './api/support.ts';
 import { writeServiceLog, type ServiceLog } from './audit/service-log.ts';
 import { caughtUp } from './flow/support.ts';
-import { bearer, startTestLedger, TOKENS, type TestLedger } from './support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from './support/ledger-app.ts';
+import { bearer, TOKENS } from './support/fixtures.ts';
 
 let t: TestLedger;
 let log: ServiceLog;

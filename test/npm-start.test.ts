@@ -4,7 +4,9 @@
  * no shell stands between them and swallows it), and the service must shut down cleanly.
  */
 import { afterAll, expect, it } from 'vitest';
-import { freePort, killAll, serviceReady, spawnProcess, tempDir, waitUntil } from './e2e/support.ts';
+import { freePort, killAll, spawnProcess, tempDir } from './e2e/processes.ts';
+import { serviceReady } from './e2e/service.ts';
+import { waitUntil } from './e2e/../support/wait.ts';
 
 const alive = (pid: number): boolean => {
   try {
@@ -40,5 +42,5 @@ it('SIGTERM to `npm start` reaches node: the service drains and exits, then npm 
   const ended = await npm.stop(40_000);
   expect(ended, npm.output()).toEqual({ code: 0, signal: null });
   expect(npm.output()).toContain('"msg":"stopped"');
-  await waitUntil(() => !alive(pid), `node (pid ${pid}) to be gone`, 5_000);
+  await waitUntil(() => !alive(pid), `node (pid ${pid}) to be gone`, { timeoutMs: 5_000 });
 });

@@ -14,7 +14,8 @@ import { reconcileScript } from '../scripts/reconcile.ts';
 import { compareDay, type DayReport } from '../scripts/reconcile/compare.ts';
 import { replayPayments, type OurPayment } from '../scripts/reconcile/ours.ts';
 import { caughtUp, eventually, orderInStatus, placeAndConfirm } from './flow/support.ts';
-import { PLATFORM_SECRET, startTestLedger, type TestLedger } from './support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from './support/ledger-app.ts';
+import { PLATFORM_SECRET } from './support/fixtures.ts';
 import { runChild, runInProcess } from './support/run-script.ts';
 
 const DAY = '2026-11-25';

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bearer, orderBody, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import { expectProblem, expectValidation, getAs, newEvents, placed, postAs, typesOf, UNKNOWN_ID, writesNothing } from './support.ts';
 
 type HistoryEvent = { streamId: string; revision: number; position: string; id: string; type: string; data: Record<string, unknown>; metadata: Record<string, unknown>; recordedAt: string };

@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { authenticate, parseApiTokens } from '../../http/auth.ts';
 import { ConfigError, loadConfig } from '../../app/config.ts';
-import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { bearer, TOKENS } from '../support/fixtures.ts';
 
 const AGENT_TOKEN = 'agent-li-na-token-0123';
 const TOKENS_WITH_AGENT = [

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from '../../integrations/signature.ts';
-import { PLATFORM_SECRET, startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { PLATFORM_SECRET } from '../support/fixtures.ts';
 import { confirmed, countOf, expectProblem, expectValidation, newEvents, placed, typesOf, writesNothing } from './support.ts';
 
 let t: TestLedger;

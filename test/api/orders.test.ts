@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bearer, orderBody, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import {
   confirmed,
   countOf,

@@ -4,7 +4,8 @@
  * says "not yet visible, retry" (503) when it cannot.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { bearer, TOKENS } from '../support/fixtures.ts';
 import { expectProblem } from './support.ts';
 
 let t: TestLedger;

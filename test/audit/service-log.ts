@@ -11,7 +11,8 @@ import { expect } from 'vitest';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import { EVENTS_SCHEMA } from '../../stores/sqlite/event-store.ts';
 import { caughtUp, codeFromSms, eventually, orderInStatus, placeAndConfirm } from '../flow/support.ts';
-import { bearer, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { type TestLedger } from '../support/ledger-app.ts';
+import { bearer, TOKENS } from '../support/fixtures.ts';
 
 export type Placed = { orderId: string; paymentId: string };
 export type ServiceLog = {

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from
 import { accountingDay } from '../../projections/finance.ts';
 import { readTaskEvent } from '../../outbound/task.ts';
 import { eventually, getOrder, orderInStatus } from '../flow/support.ts';
-import { bearer, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { type TestLedger } from '../support/ledger-app.ts';
+import { bearer, TOKENS } from '../support/fixtures.ts';
 import { BROWSER_TEST_TIMEOUT_MS, AGENT, launchChromium, screenshot, serve, textMatches, watchErrors } from './support.ts';
 
 let browser: Browser;

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { accountingDay } from '../../projections/finance.ts';
 import { writesNothing } from '../api/support.ts';
 import { orderInStatus } from '../flow/support.ts';
-import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { bearer, TOKENS } from '../support/fixtures.ts';
 import { BROWSER_TEST_TIMEOUT_MS, launchChromium, screenshot, serve, textMatches, watchErrors } from './support.ts';
 
 let browser: Browser;

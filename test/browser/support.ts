@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { TOKENS } from '../support/fixtures.ts';
+import { waitUntil } from '../support/wait.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -72,14 +74,15 @@ const POLL_MS = 50;
  * innerText, cells apart) matching the pattern; returns that text.
  */
 export const textMatches = async (locator: Locator, pattern: RegExp, what: string): Promise<string> => {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const texts = await locator.allInnerTexts();
-    const hit = texts.find((text) => pattern.test(text));
-    if (hit !== undefined) return hit;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${pattern} (shown: ${JSON.stringify(texts.join(' | ').slice(0, 600))})`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  let shown: string[] = [];
+  return waitUntil(
+    async () => {
+      shown = await locator.allInnerTexts();
+      return shown.find((text) => pattern.test(text));
+    },
+    () => `${what}: ${pattern} (shown: ${JSON.stringify(shown.join(' | ').slice(0, 600))})`,
+    { timeoutMs: DEADLINE_MS, intervalMs: POLL_MS },
+  );
 };
 
 /** One blank page per browser to decode screenshots in. */

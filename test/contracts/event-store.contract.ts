@@ -21,6 +21,7 @@ import {
   type RecordedEvent,
 } from '../../stores/event-store.ts';
 import { withTimeout } from '../support/timeout.ts';
+import { waitUntil } from '../support/wait.ts';
 
 export type OpenEventStore = () => Promise<{ store: EventStore; cleanup(): Promise<void> }>;
 
@@ -61,14 +62,6 @@ const take = async (
   };
   await withTimeout(pull(), ms, `${n} events from the subscription (got ${out.length})`);
   return out;
-};
-
-const waitFor = async (condition: () => boolean, ms: number, what: string): Promise<void> => {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 };
 
 /** Every event of the global log after `from` (read in pages) that belongs to streams with `prefix`. */
@@ -404,7 +397,7 @@ export const eventStoreContract = (name: string, open: OpenEventStore, options: 
         })();
         const s = stream('a');
         await store.append(s, events(1), 'no_stream');
-        await waitFor(() => seen.length === 1, waitMs, 'the live event');
+        await waitUntil(() => seen.length === 1, 'the live event', { timeoutMs: waitMs, intervalMs: 5 });
         await sub.close();
         await withTimeout(loop, 2000, 'for-await loop after close');
         await store.append(s, events(1), 0);

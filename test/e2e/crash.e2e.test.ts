@@ -8,27 +8,13 @@
  * with the same Idempotency-Key, the phone re-sends its confirmation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  countOf,
-  freePort,
-  freshOrderBody,
-  GiveUp,
-  killAll,
-  ledgerApi,
-  mapLimit,
-  simApi,
-  codeIn,
-  startService,
-  startSimulators,
-  tempDir,
-  waitUntil,
-  type OrderBody,
-  type Reply,
-  type RunningService,
-  type SimApi,
-  type Simulators,
-  type SmsMessage,
-} from './support.ts';
+import { countOf, freshOrderBody, codeIn } from './scenarios.ts';
+import { freePort, killAll, mapLimit, tempDir } from './processes.ts';
+import { GiveUp, waitUntil } from '../support/wait.ts';
+import { ledgerApi, type Reply } from './http.ts';
+import { simApi, startSimulators, type SimApi, type Simulators, type SmsMessage } from './simulators.ts';
+import { startService, type RunningService } from './service.ts';
+import type { OrderBody } from '../support/fixtures.ts';
 
 const ORDERS = 200;
 const CONCURRENCY = 20;
@@ -79,8 +65,7 @@ const untilAnswered = async <T>(send: () => Promise<Reply<T>>, what: string): Pr
       }
     },
     what,
-    90_000,
-    100,
+    { timeoutMs: 90_000, intervalMs: 100 },
   );
   return { reply, ambiguous };
 };
@@ -113,7 +98,7 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
     let placedCount = 0;
     let confirmedCount = 0;
     const killer = (async (): Promise<AtKill> => {
-      await waitUntil(async () => (await sim.boss()).distinctRequestIds >= KILL_AFTER_ENTITLEMENTS, 'BOSS to open the first entitlements', 90_000, 20);
+      await waitUntil(async () => (await sim.boss()).distinctRequestIds >= KILL_AFTER_ENTITLEMENTS, 'BOSS to open the first entitlements', { timeoutMs: 90_000, intervalMs: 20 });
       await service.child.kill();
       const at: AtKill = { entitlements: (await sim.boss()).distinctRequestIds, trades: (await sim.trades()).length, placed: placedCount, confirmed: confirmedCount };
       service = await startService({ dataDir: data.path, port, sims: sims.urls, env });
@@ -135,7 +120,7 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
         if (placed.reply.status === 200) expect(placed.ambiguous).toBe(true);
         placedCount++;
         const { orderId, paymentId } = placed.reply.body;
-        const code = await waitUntil(() => codes.get(body.msisdn), `the code SMS for order ${orderId}`, 90_000, 50);
+        const code = await waitUntil(() => codes.get(body.msisdn), `the code SMS for order ${orderId}`, { timeoutMs: 90_000, intervalMs: 50 });
         const confirmed = await untilAnswered(() => api.confirm(paymentId, code), `confirming ${paymentId}`);
         // 409 only where an earlier attempt may have gone through unseen (checked in the history below).
         if (confirmed.reply.status !== 200) {
@@ -164,8 +149,7 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
         return r.body.items.length === ORDERS;
       },
       'all orders provisioned',
-      90_000,
-      250,
+      { timeoutMs: 90_000, intervalMs: 250 },
     );
 
     // Each order's own history: placed, confirmed, paid and provisioned exactly once.
@@ -206,8 +190,7 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
         return phones >= ORDERS && tvs >= ORDERS ? all : undefined;
       },
       'a paid SMS to every phone and every TV',
-      30_000,
-      200,
+      { timeoutMs: 30_000, intervalMs: 200 },
     );
     const tally = (pick: (m: SmsMessage) => string | undefined, keep: (m: SmsMessage) => boolean): Map<string, number> => {
       const n = new Map<string, number>();
@@ -259,8 +242,7 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
         return statuses.every((st) => st === 'provisioned');
       },
       'the orders to be provisioned after the restart',
-      30_000,
-      100,
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     for (const o of placed) {
       const events = (await api.history(o.orderId)).body.events;

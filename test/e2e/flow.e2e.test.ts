@@ -4,25 +4,12 @@
  * subscriber's refusals, and notifications that arrive duplicated and out of order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  comparePositions,
-  countOf,
-  eventTypes,
-  freePort,
-  freshOrderBody,
-  killAll,
-  ledgerApi,
-  simApi,
-  startService,
-  startSimulators,
-  tempDir,
-  waitForCode,
-  waitForStatus,
-  waitUntil,
-  type RunningService,
-  type SimApi,
-  type Simulators,
-} from './support.ts';
+import { comparePositions, countOf, eventTypes, freshOrderBody, waitForCode, waitForStatus } from './scenarios.ts';
+import { freePort, killAll, tempDir } from './processes.ts';
+import { ledgerApi } from './http.ts';
+import { simApi, startSimulators, type SimApi, type Simulators } from './simulators.ts';
+import { startService, type RunningService } from './service.ts';
+import { waitUntil } from '../support/wait.ts';
 
 let sims: Simulators;
 let service: RunningService;

@@ -10,24 +10,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEsdbStandIn, type EsdbStandIn } from '../support/esdb-standin/server.ts';
 import { startMongoStandin } from '../support/mongo-standin/server.ts';
-import {
-  freePort,
-  freshOrderBody,
-  killAll,
-  ledgerApi,
-  mapLimit,
-  simApi,
-  startService,
-  startSimulators,
-  tempDir,
-  waitForCode,
-  waitForStatus,
-  waitUntil,
-  type RunningService,
-  type SimApi,
-  type SimCall,
-  type Simulators,
-} from './support.ts';
+import { freePort, killAll, mapLimit, tempDir } from './processes.ts';
+import { freshOrderBody, waitForCode, waitForStatus } from './scenarios.ts';
+import { ledgerApi } from './http.ts';
+import { simApi, startSimulators, type SimApi, type SimCall, type Simulators } from './simulators.ts';
+import { startService, type RunningService } from './service.ts';
+import { waitUntil } from '../support/wait.ts';
 
 let sims: Simulators;
 let sim: SimApi;
@@ -158,13 +146,13 @@ describe('e2e: two processes on one data directory', () => {
       await mapLimit(bodies, 8, async (b) => expect((await api.placeOrder(b, `pause-${b.subscriberId}`)).status).toBe(201));
       active.child.proc.kill('SIGSTOP');
       // Past the lease (3 s) and every claim (the SMS timeout, 5 s, and a margin): the other process takes over.
-      await waitUntil(async () => ((await readyz(other)).taskWorker === 'active' ? true : undefined), 'the other worker to take over', 20_000);
+      await waitUntil(async () => ((await readyz(other)).taskWorker === 'active' ? true : undefined), 'the other worker to take over', { timeoutMs: 20_000 });
       // Every code reaches its phone while the first process is still frozen: the other took its claims over.
       for (const b of bodies) await waitForCode(sim, b.msisdn, 30_000);
       const wokeAt = new Date().toISOString();
       active.child.proc.kill('SIGCONT');
       // It says standby (another process holds the lease), not failing.
-      await waitUntil(async () => ((await readyz(active)).taskWorker === 'standby' ? true : undefined), 'the woken worker to stand by', 20_000);
+      await waitUntil(async () => ((await readyz(active)).taskWorker === 'standby' ? true : undefined), 'the woken worker to stand by', { timeoutMs: 20_000 });
       // More work after it woke: all of it goes through the other process.
       const more = Array.from({ length: 4 }, () => freshOrderBody());
       await mapLimit(more, 4, async (b) => expect((await ledgerApi(() => active.url).placeOrder(b, `after-${b.subscriberId}`)).status).toBe(201));

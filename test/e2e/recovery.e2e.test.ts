@@ -5,23 +5,12 @@
  * (expiry), on a second service with a short order TTL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  countOf,
-  freePort,
-  freshOrderBody,
-  killAll,
-  ledgerApi,
-  simApi,
-  startService,
-  startSimulators,
-  tempDir,
-  waitForCode,
-  waitForStatus,
-  waitUntil,
-  type RunningService,
-  type SimApi,
-  type Simulators,
-} from './support.ts';
+import { countOf, freshOrderBody, waitForCode, waitForStatus } from './scenarios.ts';
+import { freePort, killAll, tempDir } from './processes.ts';
+import { ledgerApi } from './http.ts';
+import { simApi, startSimulators, type SimApi, type Simulators } from './simulators.ts';
+import { startService, type RunningService } from './service.ts';
+import { waitUntil } from '../support/wait.ts';
 
 let sims: Simulators;
 let sim: SimApi;

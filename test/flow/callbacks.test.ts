@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verify } from '../../integrations/signature.ts';
 import { OUTBOUND_TASKS as TASKS } from '../../outbound/queue.ts';
 import { startReceiver, type CallbackReceiver, type Received } from '../support/callback-receiver.ts';
-import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { bearer, TOKENS } from '../support/fixtures.ts';
 import { stacks } from './stacks.ts';
 import { caughtUp, eventually, orderInStatus, placeAndConfirm } from './support.ts';
 

@@ -3,22 +3,16 @@
  * reactors and task worker, driven through the API. Waits on projections, never sleeps.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { bearer, TOKENS } from '../support/fixtures.ts';
+import { waitUntil } from '../support/wait.ts';
 import { stacks } from './stacks.ts';
 
 let t: TestLedger;
 let closeStack: () => Promise<void>;
 
 /** Polls a condition (cheap reads) until it holds, with a deadline. */
-const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-};
+const eventually = <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => waitUntil(probe, what, { timeoutMs: 10_000, intervalMs: 5 });
 
 const order = async (id: string) =>
   (await t.app.inject({ method: 'GET', url: `/v1/orders/${id}`, headers: bearer(TOKENS.service) })).json<Record<string, unknown>>();

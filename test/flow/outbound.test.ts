@@ -8,7 +8,8 @@ import { auditLog } from '../../scripts/audit/audit-log.ts';
 import { accountingDay } from '../../projections/finance.ts';
 import { OUTBOUND_TASKS, dueQuery } from '../../outbound/queue.ts';
 import { startReceiver, type CallbackReceiver } from '../support/callback-receiver.ts';
-import { bearer, orderBody, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import { caughtUp, codeFromSms, eventually, getOrder, historyTypes, orderInStatus, placeAndConfirm, sms } from './support.ts';
 
 let t: TestLedger;

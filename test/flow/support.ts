@@ -1,27 +1,25 @@
 /** Helpers for in-process flow tests: drive the API, read the simulators, wait without sleeping. */
 import { expect } from 'vitest';
-import { bearer, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { waitUntil } from '../support/wait.ts';
+import { type TestLedger } from '../support/ledger-app.ts';
+import { bearer, TOKENS } from '../support/fixtures.ts';
 
 /**
  * Polls until the probe returns a value, yielding to the event loop between tries.
  * `tickSeconds` moves the test clock forward on every try, for work that is due later
  * (retries with backoff, timers).
  */
-export const eventually = async <T>(
+export const eventually = <T>(
   t: TestLedger,
   probe: () => Promise<T | undefined>,
   what: string,
   opts: { timeoutMs?: number; tickSeconds?: number } = {},
-): Promise<T> => {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    if (opts.tickSeconds) t.clock.advance(opts.tickSeconds);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+): Promise<T> =>
+  waitUntil(probe, what, {
+    timeoutMs: opts.timeoutMs ?? 10_000,
+    intervalMs: 5,
+    ...(opts.tickSeconds && { beforeRetry: () => t.clock.advance(opts.tickSeconds ?? 0) }),
+  });
 
 export type OrderView = Record<string, unknown> & { status: string; orderId: string; paymentId: string };
 

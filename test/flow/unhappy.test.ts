@@ -3,7 +3,8 @@
  * and a test clock: timers, lost notifications, BOSS retries and refusals, refunds.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { bearer, TOKENS } from '../support/fixtures.ts';
 import { stacks } from './stacks.ts';
 import { caughtUp, codeFromSms, eventually, historyTypes, orderInStatus, placeAndConfirm, sms } from './support.ts';
 

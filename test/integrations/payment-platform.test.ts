@@ -7,7 +7,7 @@ import { withRetry } from '../../integrations/retry.ts';
 import { verify } from '../../integrations/signature.ts';
 import { defaultPlatformFaults } from '../../integrations/simulators/payment-platform.ts';
 import { startSimulatorServers, type SimulatorServers } from '../../integrations/simulators/http-server.ts';
-import { waitFor } from './wait-for.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const SECRET = 'platform-test-secret';
 
@@ -75,7 +75,7 @@ describe('payment platform client against the simulator', () => {
     const created = await client().createTrade(req);
     expect(created).toEqual({ tradeNo: expect.stringMatching(/^T/), status: 'PROCESSING' });
 
-    const [n] = await waitFor(() => receivedFor(req.outTradeNo).length === 1 && receivedFor(req.outTradeNo), 'notification');
+    const [n] = await waitUntil(() => receivedFor(req.outTradeNo).length === 1 && receivedFor(req.outTradeNo), 'notification');
     expect(n?.body).toMatchObject({ tradeNo: created.tradeNo, outTradeNo: req.outTradeNo, status: 'SUCCESS', amount: req.amount, paidAt: expect.any(String) });
     expect(verify(n?.signature, n?.rawBody ?? '', [SECRET], Date.now() / 1000)).toEqual({ ok: true });
     expect(verify(n?.signature, n?.rawBody ?? '', ['wrong'], Date.now() / 1000)).toEqual({ ok: false, reason: 'mismatch' });
@@ -112,7 +112,7 @@ describe('payment platform client against the simulator', () => {
   it('refunds idempotently by refundNo; unknown trade 404 and over-refund 422 are final', async () => {
     const req = trade();
     await client().createTrade(req);
-    await waitFor(() => platform().trades().find((t) => t.outTradeNo === req.outTradeNo && t.status === 'SUCCESS'), 'trade settled');
+    await waitUntil(() => platform().trades().find((t) => t.outTradeNo === req.outTradeNo && t.status === 'SUCCESS'), 'trade settled');
     const refund = { outTradeNo: req.outTradeNo, refundNo: `r-${req.outTradeNo}`, amount: req.amount };
     expect(await client().refund(refund)).toEqual({ refundNo: refund.refundNo, status: 'SUCCESS' });
     expect(await client().refund(refund)).toEqual({ refundNo: refund.refundNo, status: 'SUCCESS' });
@@ -158,7 +158,7 @@ describe('payment platform client against the simulator', () => {
     platform().setFaults({ failMsisdnSuffixes: ['0004'] });
     const req = trade({ msisdn: '13800000004' });
     await client().createTrade(req);
-    const [n] = await waitFor(() => receivedFor(req.outTradeNo).length > 0 && receivedFor(req.outTradeNo), 'FAILED notification');
+    const [n] = await waitUntil(() => receivedFor(req.outTradeNo).length > 0 && receivedFor(req.outTradeNo), 'FAILED notification');
     expect(n?.body).toMatchObject({ status: 'FAILED', failureReason: 'INSUFFICIENT_BALANCE' });
     expect(n?.body.paidAt).toBeUndefined();
     expect(await client().queryTrade(req.outTradeNo)).toMatchObject({ status: 'FAILED' });
@@ -201,7 +201,7 @@ describe('notification delivery faults', () => {
     platform().setFaults({ duplicateNotifications: 3 });
     const req = trade();
     await client().createTrade(req);
-    await waitFor(() => receivedFor(req.outTradeNo).length === 3, 'three copies');
+    await waitUntil(() => receivedFor(req.outTradeNo).length === 3, 'three copies');
     const ids = new Set(receivedFor(req.outTradeNo).map((r) => r.body.notificationId));
     expect(ids.size).toBe(1);
     for (const r of receivedFor(req.outTradeNo)) expect(verify(r.signature, r.rawBody, [SECRET], Date.now() / 1000)).toEqual({ ok: true });
@@ -211,10 +211,10 @@ describe('notification delivery faults', () => {
     platform().setFaults({ reorderNext: true });
     const first = trade();
     await client().createTrade(first);
-    await waitFor(() => platform().notifications().find((n) => n.outTradeNo === first.outTradeNo), 'held notification');
+    await waitUntil(() => platform().notifications().find((n) => n.outTradeNo === first.outTradeNo), 'held notification');
     const second = trade();
     await client().createTrade(second);
-    await waitFor(() => received.length === 2, 'both notifications');
+    await waitUntil(() => received.length === 2, 'both notifications');
     expect(received.map((r) => r.body.outTradeNo)).toEqual([second.outTradeNo, first.outTradeNo]);
   });
 
@@ -222,7 +222,7 @@ describe('notification delivery faults', () => {
     platform().setFaults({ amountMismatchFen: -100 });
     const req = trade();
     await client().createTrade(req);
-    const [n] = await waitFor(() => receivedFor(req.outTradeNo).length > 0 && receivedFor(req.outTradeNo), 'notification');
+    const [n] = await waitUntil(() => receivedFor(req.outTradeNo).length > 0 && receivedFor(req.outTradeNo), 'notification');
     expect(n?.body.amount).toEqual({ value: 2900, currency: 'CNY' });
     expect(await client().queryTrade(req.outTradeNo)).toMatchObject({ amount: { value: 2900, currency: 'CNY' } });
   });

@@ -14,7 +14,8 @@ import { packageVersion } from '../../app/project.ts';
 import { TASK_KINDS } from '../../outbound/task.ts';
 import { eventually, orderInStatus, placeAndConfirm } from '../flow/support.ts';
 import { parseScrape, type Labels, type Sample } from '../support/promql.ts';
-import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { bearer, TOKENS } from '../support/fixtures.ts';
 
 const scrapeOf = async (t: Pick<TestLedger, 'app'>): Promise<Sample[]> => {
   const r = await t.app.inject({ method: 'GET', url: '/metrics' });

@@ -13,16 +13,8 @@ import { loadConfig } from '../../app/config.ts';
 import { createLogger } from '../../http/logger.ts';
 import { sign } from '../../integrations/signature.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
+import { API_TOKENS, bearer, CODE_SECRET, orderBody, PLATFORM_SECRET, TOKENS, type OrderBody } from './fixtures.ts';
 
-export const TOKENS = {
-  openPlatform: 'test-open-platform-token',
-  phone: 'test-phone-app-token',
-  service: 'test-customer-service-token',
-  admin: 'test-admin-token',
-} as const;
-
-export const PLATFORM_SECRET = 'test-platform-secret-0123456789';
-export const CODE_SECRET = 'test-code-secret-0123456789abcdef0123456789';
 
 export type TestLedger = {
   app: FastifyInstance;
@@ -35,24 +27,13 @@ export type TestLedger = {
   close(): Promise<void>;
   /** Every event in the store, in global order. */
   allEvents(): Promise<RecordedEvent[]>;
-  placeOrder(body?: Partial<OrderBody>, key?: string): Promise<LightMyRequestResponse>;
+  /** Any field may be replaced, also by a value the API must refuse. */
+  placeOrder(body?: Partial<Record<keyof OrderBody, string>>, key?: string): Promise<LightMyRequestResponse>;
   codeFor(paymentId: string, seq?: number): string;
   confirm(paymentId: string, code: string): Promise<LightMyRequestResponse>;
   notify(body: Record<string, unknown>, opts?: { secret?: string; at?: number }): Promise<LightMyRequestResponse>;
 };
 
-export type OrderBody = { subscriberId: string; smartcardId: string; msisdn: string; productId: string; paymentMethod: string };
-
-export const orderBody = (over: Partial<OrderBody> = {}): OrderBody => ({
-  subscriberId: 'sub-1001',
-  smartcardId: '8100123456789012',
-  msisdn: '13800138000',
-  productId: 'sports-month',
-  paymentMethod: 'mobile',
-  ...over,
-});
-
-export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
 
 export type TestLedgerOptions = {
   /** Where the app's pino logger writes (set LOG_LEVEL in extraEnv to see anything). */
@@ -65,7 +46,7 @@ export const startTestLedger = async (extraEnv: Record<string, string> = {}, opt
   const dataDir = mkdtempSync(join(tmpdir(), 'tvpay-test-'));
   const env: Record<string, string> = {
     DATA_DIR: dataDir,
-    API_TOKENS: `open-platform:${TOKENS.openPlatform},phone-app:${TOKENS.phone},customer-service:${TOKENS.service},admin:${TOKENS.admin}`,
+    API_TOKENS,
     PAYMENT_PLATFORM_SECRET: PLATFORM_SECRET,
     CODE_SECRET,
     LOG_LEVEL: 'silent',
@@ -100,7 +81,7 @@ export const startTestLedger = async (extraEnv: Record<string, string> = {}, opt
         method: 'POST',
         url: '/v1/orders',
         headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': key },
-        payload: orderBody(body),
+        payload: { ...orderBody(), ...body },
       }),
     codeFor: (paymentId, seq = 1) => deriveCode(CODE_SECRET, paymentId, seq),
     confirm: (paymentId, code) =>
