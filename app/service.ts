@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { LedgerDeps } from '../commands/deps.ts';
-import { msisdnSearchKey } from '../commands/msisdn.ts';
+import { msisdnSearchKey } from '../domain/msisdn.ts';
 import { processReactor } from '../commands/process-reactor.ts';
 import { startDailySeal } from '../commands/seal-log.ts';
 import { createIntegrations, type Integrations } from '../integrations/index.ts';

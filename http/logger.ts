@@ -3,7 +3,7 @@
  * one-time codes and whole phone numbers (masked wherever they appear in a URL).
  */
 import pino, { type Logger } from 'pino';
-import { maskMsisdn } from '../commands/msisdn.ts';
+import { maskMsisdn } from '../domain/msisdn.ts';
 
 /**
  * A `code` field is either an error code (`wrong-code`, `ECONNREFUSED`, `FST_ERR_…`), which

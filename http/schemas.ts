@@ -1,6 +1,6 @@
 /** Request and response shapes. The OpenAPI document at /docs/json is generated from these. */
 import { z } from 'zod';
-import { isMobileNumber } from '../commands/msisdn.ts';
+import { isMobileNumber } from '../domain/msisdn.ts';
 
 export const money = z.object({
   value: z.number().int().nonnegative().describe('integer fen'),

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { readOrderEvent } from '../domain/order/order.ts';
 import { readPaymentEvent } from '../domain/payment/payment.ts';
-import { maskMsisdn } from '../commands/msisdn.ts';
+import { maskMsisdn } from '../domain/msisdn.ts';
 import { assertNever } from '../domain/never.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
 import { MAX_RESENDS, MAX_WRONG_CODES, type PaymentEvent } from '../domain/payment/payment.ts';

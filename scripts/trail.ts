@@ -2,7 +2,7 @@
  * `npm run trail -- --order <id>` (or `--card <smartcardId>`, `--msisdn <number>`): everything that
  * happened to the orders and why, as the causal tree (scripts/trail/collect.ts). Read-only.
  */
-import { isMobileNumber } from '../commands/msisdn.ts';
+import { isMobileNumber } from '../domain/msisdn.ts';
 import { loadConfig } from '../app/config.ts';
 import { EXIT, EXIT_CODES_HELP, defineScript, printReport, progress, runScript, usageError } from './cli.ts';
 import { openLogStore } from './log-store.ts';

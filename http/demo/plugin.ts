@@ -20,7 +20,7 @@ import { confirmPayment } from '../../commands/confirm-payment.ts';
 import { declinePayment } from '../../commands/decline-payment.ts';
 import type { LedgerDeps } from '../../commands/deps.ts';
 import type { CommandContext } from '../../commands/execute.ts';
-import { e164, maskMsisdn, normalizeMsisdn } from '../../commands/msisdn.ts';
+import { e164, maskMsisdn, normalizeMsisdn } from '../../domain/msisdn.ts';
 import { placeOrder } from '../../commands/place-order.ts';
 import { resendCode } from '../../commands/resend-code.ts';
 import { PaymentNotFound } from '../../domain/errors.ts';

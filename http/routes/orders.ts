@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { cancelOrder } from '../../commands/cancel-order.ts';
 import { orderAggregate } from '../../commands/aggregates.ts';
 import { load } from '../../commands/execute.ts';
-import { maskMsisdn, normalizeMsisdn } from '../../commands/msisdn.ts';
+import { maskMsisdn, normalizeMsisdn } from '../../domain/msisdn.ts';
 import { placeOrder } from '../../commands/place-order.ts';
 import { OrderNotFound } from '../../domain/errors.ts';
 import { orderStream } from '../../domain/order/order.ts';

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { LedgerDeps } from '../../commands/deps.ts';
-import { normalizeMsisdn } from '../../commands/msisdn.ts';
+import { normalizeMsisdn } from '../../domain/msisdn.ts';
 import { reprovisionOrder } from '../../commands/reprovision-order.ts';
 import { OrderNotFound, PaymentNotFound } from '../../domain/errors.ts';
 import { ORDER_STATUSES, orderStream } from '../../domain/order/order.ts';

@@ -1,6 +1,6 @@
 /** Messages to the phone and to the TV (patent claim 3), through the SMS gateway; the task id is the messageId. */
 import type { LedgerDeps } from '../../commands/deps.ts';
-import { e164 } from '../../commands/msisdn.ts';
+import { e164 } from '../../domain/msisdn.ts';
 import { deriveCode } from '../../commands/one-time-code.ts';
 import { assertNever } from '../../domain/never.ts';
 import type { SmsGateway, SmsMessage } from '../../integrations/ports.ts';

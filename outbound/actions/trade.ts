@@ -10,7 +10,7 @@
 import type { LedgerDeps } from '../../commands/deps.ts';
 import { paymentAggregate } from '../../commands/aggregates.ts';
 import { execute } from '../../commands/execute.ts';
-import { e164 } from '../../commands/msisdn.ts';
+import { e164 } from '../../domain/msisdn.ts';
 import { recordPlatformResult } from '../../commands/record-platform-result.ts';
 import type { PaymentPlatform, Trade } from '../../integrations/ports.ts';
 import { contextFor, done, loadPayment, type Action } from '../action.ts';

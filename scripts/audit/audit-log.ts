@@ -7,12 +7,10 @@ import { readLog, type EventStore } from '../../stores/event-store.ts';
 import { firstPerStream, type Finding } from './finding.ts';
 import { sealChecker, type SealSummary } from './seals.ts';
 import { structureChecker } from './structure.ts';
-import { journalChecker } from './journal.ts';
+import { journalChecker, type JournalAudit } from './journal.ts';
 import { ledgerChecker, type LedgerSummary } from './verify-ledger.ts';
 
 /** The journal rebuilt from the log (fen): does every day balance, and do the books hold the cash? */
-export type JournalAudit = { entries: number; days: number; unbalancedDays: string[]; recognised: number; deferred: number; cashKept: number };
-
 export type AuditReport = LedgerSummary & {
   events: number;
   journal: JournalAudit;

@@ -13,8 +13,9 @@ import type { Order } from '../../domain/order/order.ts';
 import { assertNever } from '../../domain/never.ts';
 import type { Payment } from '../../domain/payment/payment.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
-import type { JournalAudit } from './audit-log.ts';
 import { refOf, type EventRef, type Finding } from './finding.ts';
+
+export type JournalAudit = { entries: number; days: number; unbalancedDays: string[]; recognised: number; deferred: number; cashKept: number };
 
 /** What an order's books must hold, from its payment as the deciders folded it. */
 const booksOf = (p: Exclude<Payment, { status: 'none' }>): { kept: number; held: number; dueKept: number; dueHeld: number } => {

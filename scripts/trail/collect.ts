@@ -6,7 +6,7 @@
  *
  * Phone numbers are masked in everything collected (the whole number is only ever matched on).
  */
-import { maskMsisdn, normalizeMsisdn } from '../../commands/msisdn.ts';
+import { maskMsisdn, normalizeMsisdn } from '../../domain/msisdn.ts';
 import { positionToString, readLog, type EventStore, type RecordedEvent } from '../../stores/event-store.ts';
 
 export type Selector = { order: string } | { card: string } | { msisdn: string };

@@ -43,9 +43,14 @@ describe.each(stacks)('in-process flow on $name', (stack) => {
     expect(done.boss).toMatchObject({ bossRef: expect.any(String) });
     const ent = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-1/entitlements', headers: bearer(TOKENS.openPlatform) });
     expect(ent.json().entitlements).toEqual([expect.objectContaining({ productId: 'sports-month', channels: expect.arrayContaining(['CCTV-5 HD']) })]);
-    const texts = sms.messages().map((m) => ('msisdn' in m.to ? 'phone' : 'tv') + ':' + m.text);
-    expect(texts.filter((x) => x.startsWith('phone:') && x.includes('已支付'))).toHaveLength(1);
-    expect(texts.filter((x) => x.startsWith('tv:') && x.includes('已支付'))).toHaveLength(1);
+    // The paid notices are tasks of their own: provisioning may finish before they are sent.
+    const paidTexts = () => sms.messages().map((m) => ('msisdn' in m.to ? 'phone' : 'tv') + ':' + m.text).filter((x) => x.includes('已支付'));
+    const texts = await eventually(async () => {
+      const sent = paidTexts();
+      return sent.some((x) => x.startsWith('phone:')) && sent.some((x) => x.startsWith('tv:')) ? sent : undefined;
+    }, 'the paid SMS to the phone and the TV');
+    expect(texts.filter((x) => x.startsWith('phone:'))).toHaveLength(1);
+    expect(texts.filter((x) => x.startsWith('tv:'))).toHaveLength(1);
 
     // Operations see it too: commands by outcome, append latency, projection lag, outbound calls.
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
