@@ -1,19 +1,31 @@
 /**
- * Runs one projection (a read model or a reactor) over the global log: catch up
- * from its checkpoint, then live. For each event, the projection's writes and the
- * checkpoint commit together, so a restart resumes exactly after the last committed
- * event. One active consumer per projection: the runner holds a lease (fencing
- * token) and a commit under a lost lease is refused by the read store.
+ * Runs one projection (a read model or a reactor) over the global log: catch up from its checkpoint,
+ * page by page, then live. Events are handled one at a time, in order, and committed in batches: the
+ * writes of many events and the checkpoint of the last one in one `commit` (projections/batch.ts), so
+ * a restart resumes exactly after the last committed event and replays whatever a crash lost. A batch
+ * is committed when it reaches `maxEvents`, when it is `maxMs` old, and whenever the log has nothing
+ * more to give at once, so live events are never held back waiting for company.
  *
- * A handler that throws is retried on the same event with backoff: the projection
- * stops moving (visible in /readyz and metrics) rather than skipping an event.
+ * One active consumer per projection: the runner holds the lease of the projection's active version
+ * (fencing token), and a commit under a lost lease is refused by the read store. When a rebuild
+ * promotes a new version, the old version's lease is retired: this runner's next commit or lease
+ * renewal fails, it drops its batch, looks up the active version again and carries on there, from
+ * that version's checkpoint.
+ *
+ * A handler that throws is retried on the same event with backoff (what the batch held before it is
+ * committed first): the projection stops moving (visible in /readyz and metrics) rather than skipping an event.
  */
 import type { Logger } from 'pino';
+import { openBatch } from './batch.ts';
 import { pauser } from './pause.ts';
 import { reached, type EventStore, type Position, type RecordedEvent, type Subscription } from '../stores/event-store.ts';
-import { LeaseLost, type CollectionSpec, type Lease, type ReadStore, type WriteOp } from '../stores/read-store.ts';
+import { LeaseLost, type CollectionSpec, type Doc, type Lease, type Page, type Query, type ReadStore, type WriteOp } from '../stores/read-store.ts';
 
-export type ReadView = Pick<ReadStore, 'get' | 'find'>;
+/** What a handler may read: the projection's own documents, as committed up to the previous event. */
+export type ReadView = {
+  get(collection: string, id: string): Promise<Doc | null>;
+  find(collection: string, query: Query): Promise<Page>;
+};
 
 export type Projection = {
   name: string;
@@ -21,6 +33,14 @@ export type Projection = {
   /** The writes for one event. May read the projection's own documents (committed up to the previous event). */
   handle(event: RecordedEvent, view: ReadView): Promise<readonly WriteOp[]>;
 };
+
+/** When a batch is committed: after this many events, or once its first event is this old. */
+export type BatchLimits = { maxEvents: number; maxMs: number };
+
+/** Live: a commit at least every 50 ms under load; catch-up: 1000 events a commit. */
+export const DEFAULT_BATCH: BatchLimits = { maxEvents: 1000, maxMs: 50 };
+/** Events read per page while catching up. */
+const PAGE_SIZE = 1000;
 
 export type RunnerDeps = {
   events: EventStore;
@@ -30,8 +50,9 @@ export type RunnerDeps = {
   logger: Logger;
   now: () => Date;
   leaseTtlMs?: number;
-  /** Called after each committed event. */
-  onCommitted?: (projection: string, event: RecordedEvent, seconds: number) => void;
+  batch?: Partial<BatchLimits>;
+  /** Called after each committed batch: its size, its last event, and the seconds since its first event was taken. */
+  onCommitted?: (projection: string, events: number, last: RecordedEvent, seconds: number) => void;
 };
 
 export type ConsumerState = 'active' | 'standby' | 'failing' | 'stopped';
@@ -49,20 +70,41 @@ export type RunningProjection = {
   state(): ConsumerState;
   /** Resolves once the projection has committed `target` (or anything after it). */
   waitFor(target: Position | null, timeoutMs?: number): Promise<void>;
-  /** Stops after the event in hand is committed; releases the lease. */
+  /** Stops after committing the events in hand; releases the lease. */
   stop(): Promise<void>;
 };
+
+const IDLE = Symbol('idle');
+/** `p`'s outcome if it settles within this turn of the event loop, else IDLE (p keeps running). */
+const orIdle = <T>(p: Promise<T>): Promise<T | typeof IDLE> =>
+  new Promise((resolve, reject) => {
+    const timer = setImmediate(() => resolve(IDLE));
+    p.then(
+      (v) => {
+        clearImmediate(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearImmediate(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 
 const DEFAULT_LEASE_TTL_MS = 15_000;
 const MAX_BACKOFF_MS = 30_000;
 
 export const startProjection = (projection: Projection, deps: RunnerDeps): RunningProjection => {
   const ttl = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const limits: BatchLimits = { ...DEFAULT_BATCH, ...deps.batch };
+  // Without atomic commits, each write is idempotent by its own event's revision: one event per commit.
+  const maxEvents = deps.reads.atomicCommit ? Math.max(1, limits.maxEvents) : 1;
   const log = deps.logger.child({ projection: projection.name });
   let position: Position | null = null;
   let lastRecordedAt: Date | null = null;
   let lease: Lease | null = null;
   let subscription: Subscription | null = null;
+  let consuming = false;
   let failing = false;
   let stopping = false;
   const waiters = new Set<{ target: Position; resolve(): void }>();
@@ -78,24 +120,32 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
     }
   };
 
+  /** The lease of the projection's active version (looked up on every try: a rebuild may switch it). */
   const acquire = async (): Promise<Lease | null> => {
     while (!stopping) {
-      const got = await deps.reads.acquireLease(projection.name, deps.owner, ttl, deps.now());
+      const { active } = await deps.reads.versions(projection.name);
+      const got = await deps.reads.acquireLease(projection.name, deps.owner, ttl, deps.now(), active);
       if (got) return got;
       await pause(ttl / 3);
     }
     return null;
   };
 
-  /** Renews the lease on a timer, also while the log is idle; a lost lease ends the subscription. */
-  const keepLease = (): NodeJS.Timeout =>
+  /**
+   * Renews the lease on a timer, also while the log is idle. A lost lease, or a version that is no
+   * longer the active one, ends the consumer: it drops what it holds and starts over.
+   */
+  const keepLease = (held: Lease): NodeJS.Timeout =>
     setInterval(() => {
       if (!lease) return;
-      deps.reads.acquireLease(projection.name, deps.owner, ttl, deps.now()).then(
-        (renewed) => {
-          if (renewed && lease && renewed.token === lease.token) lease = renewed;
+      Promise.all([deps.reads.acquireLease(projection.name, deps.owner, ttl, deps.now(), held.version), deps.reads.versions(projection.name)]).then(
+        ([renewed, versions]) => {
+          if (renewed && lease && renewed.token === lease.token && versions.active === held.version) lease = renewed;
           else {
-            log.warn('lease lost; stopping this consumer until the lease is free again');
+            log.warn(
+              versions.active === held.version ? 'lease lost; stopping this consumer until the lease is free again' : 'version %d is active now; moving to it',
+              versions.active,
+            );
             lease = null;
             void subscription?.close();
           }
@@ -105,36 +155,88 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
     }, ttl / 3);
 
   const consume = async (held: Lease): Promise<void> => {
-    position = await deps.reads.checkpoint(projection.name);
+    position = await deps.reads.checkpoint(projection.name, held.version);
     settleWaiters();
-    subscription = deps.events.subscribeAll(position ?? 'start');
-    for await (const event of subscription) {
-      const current = lease;
-      if (!current || current.token !== held.token) throw new LeaseLost(projection.name, held.token);
-      const started = performance.now();
-      const ops = await projection.handle(event, deps.reads);
-      await deps.reads.commit(current, { position: event.position, streamId: event.streamId, revision: event.revision }, ops);
-      position = event.position;
-      lastRecordedAt = event.recordedAt;
-      failing = false;
-      settleWaiters();
-      deps.onCommitted?.(projection.name, event, (performance.now() - started) / 1000);
-      if (stopping) break;
+    let startedAt = 0;
+    const batch = openBatch(deps.reads, held, {
+      onCommit: (events, at, last) => {
+        position = at;
+        lastRecordedAt = last.recordedAt;
+        failing = false;
+        settleWaiters();
+        deps.onCommitted?.(projection.name, events, last, (performance.now() - startedAt) / 1000);
+      },
+    });
+    const handle = async (event: RecordedEvent): Promise<void> => {
+      if (!lease || lease.token !== held.token) throw new LeaseLost(projection.name, held.token);
+      if (batch.events === 0) startedAt = performance.now();
+      let ops: readonly WriteOp[];
+      try {
+        ops = await projection.handle(event, batch.view);
+      } catch (err) {
+        // The events before this one are good: keep them, then retry this one.
+        await batch.commit().catch(() => undefined);
+        throw err;
+      }
+      batch.add(event, ops);
+      if (batch.events >= maxEvents || performance.now() - startedAt >= limits.maxMs) await batch.commit();
+    };
+
+    consuming = true;
+    try {
+      // Catch up page by page: no waiting between events, big batches.
+      let from: Position | 'start' = position ?? 'start';
+      for (;;) {
+        const page = await deps.events.readAll(from, PAGE_SIZE);
+        for (const event of page) {
+          await handle(event);
+          if (stopping) break;
+        }
+        const last = page.at(-1);
+        if (stopping || !last || page.length < PAGE_SIZE) break;
+        from = last.position;
+      }
+      await batch.commit();
+      if (stopping) return;
+
+      // Live: commit whatever is pending as soon as the log has nothing more to give at once.
+      subscription = deps.events.subscribeAll(batch.last?.position ?? position ?? 'start');
+      const events = subscription[Symbol.asyncIterator]();
+      for (;;) {
+        const next = events.next();
+        if (batch.events > 0 && (await orIdle(next)) === IDLE) await batch.commit();
+        const r = await next;
+        if (r.done) break;
+        await handle(r.value);
+        if (stopping) break;
+      }
+      await batch.commit();
+    } finally {
+      consuming = false;
     }
   };
 
   const loop = async (): Promise<void> => {
     let backoff = 100;
     while (!stopping) {
-      lease = await acquire();
-      if (!lease) break;
-      const renewal = keepLease();
       try {
-        await consume(lease);
+        lease = await acquire();
+      } catch (err) {
+        failing = true;
+        log.error({ err }, 'could not acquire the lease; retrying in %d ms', backoff);
+        await pause(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        continue;
+      }
+      if (!lease) break;
+      const held = lease;
+      const renewal = keepLease(held);
+      try {
+        await consume(held);
         backoff = 100;
       } catch (err) {
         if (err instanceof LeaseLost) {
-          log.warn('lease taken over; waiting to reacquire');
+          log.warn('lease lost or retired; waiting to acquire the active version');
         } else {
           failing = true;
           log.error({ err }, 'projection failed on an event; retrying in %d ms', backoff);
@@ -157,7 +259,7 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
     name: projection.name,
     position: () => position,
     lastRecordedAt: () => lastRecordedAt,
-    state: () => (stopping ? 'stopped' : failing ? 'failing' : lease !== null && subscription !== null ? 'active' : 'standby'),
+    state: () => (stopping ? 'stopped' : failing ? 'failing' : lease !== null && consuming ? 'active' : 'standby'),
     waitFor: (target, timeoutMs = 30_000) => {
       if (target === null || reached(position, target)) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
@@ -184,7 +286,7 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
   };
 };
 
-/** Creates the projection's collections (idempotent) before it starts. */
+/** Creates the projections' collections (idempotent) in their active versions before they start. */
 export const prepareProjections = async (reads: ReadStore, projections: readonly Projection[]): Promise<void> => {
-  await reads.ensureCollections(projections.flatMap((p) => p.collections));
+  for (const p of projections) if (p.collections.length > 0) await reads.ensureCollections(p.collections, p.name);
 };

@@ -15,14 +15,46 @@ import { InvalidQuery, type CollectionSpec, type Query, type Scalar, type WriteO
 export const COLLECTION_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 export const FIELD_PATH = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*){0,7}$/;
 /** Names the adapters use for their own bookkeeping. */
-export const RESERVED_COLLECTIONS: ReadonlySet<string> = new Set(['leases', 'checkpoints', 'collections']);
+export const RESERVED_COLLECTIONS: ReadonlySet<string> = new Set(['leases', 'checkpoints', 'collections', 'versions']);
 export const MAX_LIMIT = 1000;
 
+/** `__` is kept for version suffixes (physicalName), so no collection name can collide with another's version. */
 export const checkCollectionName = (name: string): void => {
-  if (!COLLECTION_NAME.test(name) || RESERVED_COLLECTIONS.has(name.toLowerCase())) {
+  if (typeof name !== 'string' || !COLLECTION_NAME.test(name) || name.includes('__') || RESERVED_COLLECTIONS.has(name.toLowerCase())) {
     throw new InvalidQuery(`invalid collection name: ${JSON.stringify(name).slice(0, 80)}`);
   }
 };
+
+/* ------------------------------------------------------------------ versions */
+
+/** Where a version of a collection is stored: version 1 under the collection's own name (as before versions existed). */
+export const physicalName = (collection: string, version: number): string => (version === 1 ? collection : `${collection}__v${version}`);
+
+/** The checkpoint and lease key of a projection's version: version 1 keeps the projection's own name. */
+export const consumerKey = (projection: string, version: number): string => (version === 1 ? projection : `${projection}@${version}`);
+
+/** The owner of a retired version's lease: nobody can acquire it again, and its old holder's commits are refused. */
+export const RETIRED_OWNER = '(retired)';
+
+export const checkVersion = (version: number): number => {
+  if (!Number.isSafeInteger(version) || version < 1) throw new InvalidQuery(`invalid version ${String(version)}`);
+  return version;
+};
+
+/**
+ * One projection's versions, as both adapters store them (one row / one document per projection, so a
+ * switch is a single atomic write even without transactions). `specs` holds the collections of every
+ * version that still exists; `next` is the number the next build gets (numbers are never reused).
+ */
+export type VersionsRecord = {
+  active: number;
+  building: number | null;
+  retired: number[];
+  next: number;
+  specs: Record<string, CollectionSpec[]>;
+};
+
+export const noVersions = (): VersionsRecord => ({ active: 1, building: null, retired: [], next: 2, specs: {} });
 
 export const checkSpec = (spec: CollectionSpec): void => {
   checkCollectionName(spec.name);

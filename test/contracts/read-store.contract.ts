@@ -251,7 +251,7 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
 
     describe('leases and fencing', () => {
       it('grants a free lease, renews it with the same token, refuses another owner while it is valid', async () => {
-        expect(lease).toMatchObject({ projection: 'orders-view', owner: 'worker-a', token: 1 });
+        expect(lease).toMatchObject({ projection: 'orders-view', version: 1, owner: 'worker-a', token: 1 });
         expect(lease.expiresAt.getTime()).toBe(T0.getTime() + TTL);
         const renewed = await store.acquireLease('orders-view', 'worker-a', TTL, later(10_000));
         expect(renewed).toMatchObject({ owner: 'worker-a', token: 1 });
@@ -288,7 +288,7 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
       });
 
       it('refuses a lease it never granted', async () => {
-        const forged: Lease = { projection: 'orders-view', owner: 'worker-a', token: 7, expiresAt: later(TTL) };
+        const forged: Lease = { projection: 'orders-view', version: 1, owner: 'worker-a', token: 7, expiresAt: later(TTL) };
         await expect(store.commit(forged, at(1), [])).rejects.toBeInstanceOf(LeaseLost);
         const otherProjection: Lease = { ...lease, projection: 'never-leased' };
         await expect(store.commit(otherProjection, at(1), [upsert('orders', { id: 'o1' })])).rejects.toBeInstanceOf(LeaseLost);
