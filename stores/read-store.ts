@@ -96,10 +96,12 @@ export interface ReadStore {
   /** Creates the secondary indexes of the lease's (building) version. */
   indexVersion(lease: Lease): Promise<void>;
   /**
-   * Makes the lease's version the active one, in one atomic step, if its checkpoint has reached the
-   * active version's; answers false (and changes nothing) otherwise. The old version's lease is
-   * retired (its consumer's next commit is refused) and the new version's lease is released, so
-   * the projection's consumer can move on to it at once.
+   * Makes the lease's version the active one, in one atomic step, once its checkpoint has reached the
+   * active version's. The old version's lease is retired (its consumer's next commit is refused and it
+   * moves to the new version) and the new version's lease is released, so that consumer can take it
+   * over at once. Answers false when the active version is still ahead: then its lease goes to the
+   * caller until the caller's own lease would expire (its consumer pauses, so its checkpoint stops
+   * moving); catch up to it and call again. A builder that dies meanwhile frees it by expiry.
    */
   promote(lease: Lease): Promise<boolean>;
   /** Drops the collections of versions older than the active one, once no reader can still be using them. */

@@ -292,7 +292,15 @@ function makeStore(client: MongoClient, dbName: string, transactional: boolean):
     if (rec.building !== lease.version) throw new InvalidQuery(`version ${lease.version} of ${lease.projection} is not being built`);
     const built = await checkpointKey(consumerKey(lease.projection, lease.version), session);
     const live = await checkpointKey(consumerKey(lease.projection, rec.active), session);
-    if (live !== null && (built === null || built < live)) return false;
+    if (live !== null && (built === null || built < live)) {
+      // Freeze the active version: its consumer is fenced off until our lease would expire, so its checkpoint stops moving.
+      await leases.updateOne(
+        { _id: consumerKey(lease.projection, rec.active), owner: { $nin: [lease.owner, RETIRED_OWNER] } },
+        { $set: { owner: lease.owner, expiresAt: lease.expiresAt }, $inc: { token: 1 } },
+        opts(session),
+      );
+      return false;
+    }
     const old = rec.active;
     const next: VersionsRecord = { ...rec, active: lease.version, building: null, retired: [...rec.retired.filter((v) => v !== old), old] };
     // The switch: one document, conditional on nobody having changed it since we read it.

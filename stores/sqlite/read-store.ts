@@ -276,7 +276,20 @@ export function openSqliteReadStore(file: string): ReadStore {
     if (rec.building !== lease.version) throw new InvalidQuery(`version ${lease.version} of ${lease.projection} is not being built`);
     const built = readCheckpoint(consumerKey(lease.projection, lease.version));
     const live = readCheckpoint(consumerKey(lease.projection, rec.active));
-    if (live !== null && (built === null || comparePositions(built, live) < 0)) return false;
+    if (live !== null && (built === null || comparePositions(built, live) < 0)) {
+      // Freeze the active version: its consumer is fenced off until our lease would expire, so its checkpoint stops moving.
+      const key = consumerKey(lease.projection, rec.active);
+      const row = leaseRow(key);
+      if (row?.owner !== lease.owner) {
+        stmt('INSERT INTO leases (projection, owner, token, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at').run(
+          key,
+          lease.owner,
+          (row?.token ?? 0) + 1,
+          lease.expiresAt.getTime(),
+        );
+      }
+      return false;
+    }
     const old = rec.active;
     rec.active = lease.version;
     rec.building = null;

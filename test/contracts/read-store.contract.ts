@@ -397,11 +397,14 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
         expect(await store.get('orders', 'o1', 2)).toBeNull();
 
         await store.commit(build, at(1), [upsert('orders', { id: 'o1', status: 'new' })]);
-        // Not caught up with the live version (2): no switch, nothing changes.
+        // Not caught up with the live version (2): no switch, queries unchanged; the live version is
+        // frozen (its consumer fenced off) so the builder can catch up with a checkpoint that stands still.
         expect(await store.promote(build)).toBe(false);
         expect(await statuses()).toEqual(['o1:old', 'o2:old']);
         expect(await statuses(2)).toEqual(['o1:new']);
         expect(await store.checkpoint('orders-view')).toEqual(pos(2));
+        await expect(store.commit(lease, at(3), [upsert('orders', { id: 'o3', status: 'old' })])).rejects.toBeInstanceOf(LeaseLost);
+        expect(await store.acquireLease('orders-view', 'worker-a', TTL, later(1), 1)).toBeNull();
 
         await store.commit(build, at(2), [upsert('orders', { id: 'o2', status: 'new' })]);
         await store.indexVersion(build);
@@ -464,6 +467,18 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
         expect(await store.get('orders', 'o1', 3)).toBeNull();
         await expect(store.commit(first, at(2), [])).rejects.toBeInstanceOf(LeaseLost);
         await expect(store.promote(first)).rejects.toThrow();
+      });
+
+      it('a builder that dies after freezing the live version frees it when its lease expires', async () => {
+        await store.commit(lease, at(2), [upsert('orders', { id: 'o1', status: 'old' })]);
+        const build = await begin();
+        expect(await store.promote(build)).toBe(false);
+        expect(await store.acquireLease('orders-view', 'worker-a', TTL, later(TTL - 1), 1)).toBeNull();
+        const back = await store.acquireLease('orders-view', 'worker-a', TTL, later(TTL), 1);
+        expect(back?.token).toBeGreaterThan(lease.token);
+        if (!back) throw new Error('unreachable');
+        await store.commit(back, at(3), [upsert('orders', { id: 'o1', status: 'live again' })]);
+        expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'live again' });
       });
 
       it("a version takes writes only for the collections it was begun with", async () => {
