@@ -52,7 +52,7 @@ export type RebuildDeps = {
 
 export type RebuildResult = { events: number; seconds: number; versions: Record<string, number> };
 
-const DEFAULT_REBUILD_BATCH: BatchLimits = { maxEvents: 5000, maxMs: 1000 };
+const DEFAULT_REBUILD_BATCH: BatchLimits = { maxEvents: 20_000, maxMs: 1000 };
 const DEFAULT_PAGE = 2000;
 /** Promotion attempts before giving up (each one reads the tail again; the second normally succeeds). */
 const MAX_SWITCH_ATTEMPTS = 20;
@@ -99,11 +99,15 @@ export const rebuild = async (projections: readonly Projection[], deps: RebuildD
     for (const projection of projections) {
       const lease = await deps.reads.beginVersion(projection.name, projection.collections, deps.owner, ttl, deps.now());
       if (!lease) throw new RebuildRefused(`${projection.name}: another rebuild is running (its lease is held); try again when it has finished`);
-      builds.push({ projection, lease, batch: openBatch(deps.reads, lease), promoted: false });
+      builds.push({ projection, lease, batch: openBatch(deps.reads, lease, { fresh: true }), promoted: false });
     }
     const commitAll = async (): Promise<void> => {
       if (lost) throw lost;
       for (const b of builds) await b.batch.commit();
+    };
+    const flushAll = async (): Promise<void> => {
+      if (lost) throw lost;
+      for (const b of builds) await b.batch.flush();
     };
 
     /** Reads from `position` to the head as it is now, through every unpromoted projection. */
@@ -123,7 +127,7 @@ export const rebuild = async (projections: readonly Projection[], deps: RebuildD
         report('replay');
         if (page.length < pageSize) break;
       }
-      await commitAll();
+      await flushAll();
     };
 
     await replay();

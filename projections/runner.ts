@@ -175,7 +175,7 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
         ops = await projection.handle(event, batch.view);
       } catch (err) {
         // The events before this one are good: keep them, then retry this one.
-        await batch.commit().catch(() => undefined);
+        await batch.flush().catch(() => undefined);
         throw err;
       }
       batch.add(event, ops);
@@ -196,7 +196,7 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
         if (stopping || !last || page.length < PAGE_SIZE) break;
         from = last.position;
       }
-      await batch.commit();
+      await batch.flush();
       if (stopping) return;
 
       // Live: commit whatever is pending as soon as the log has nothing more to give at once.
@@ -210,7 +210,7 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
         await handle(r.value);
         if (stopping) break;
       }
-      await batch.commit();
+      await batch.flush();
     } finally {
       consuming = false;
     }
