@@ -140,7 +140,7 @@ export const rebuild = async (projections: readonly Projection[], deps: RebuildD
       for (const b of builds) if (!b.promoted) b.promoted = await deps.reads.promote(b.lease);
     }
     report('drop');
-    for (const b of builds) await deps.reads.dropRetired(b.projection.name);
+    await Promise.all(builds.map((b) => deps.reads.dropRetired(b.projection.name)));
     report('done');
     return {
       events,

@@ -92,6 +92,8 @@ const orIdle = <T>(p: Promise<T>): Promise<T | typeof IDLE> =>
   });
 
 const DEFAULT_LEASE_TTL_MS = 15_000;
+/** How often a consumer without the lease asks again: soon after a rebuild's switch, it carries on. */
+const STANDBY_POLL_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
 
 export const startProjection = (projection: Projection, deps: RunnerDeps): RunningProjection => {
@@ -126,7 +128,7 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
       const { active } = await deps.reads.versions(projection.name);
       const got = await deps.reads.acquireLease(projection.name, deps.owner, ttl, deps.now(), active);
       if (got) return got;
-      await pause(ttl / 3);
+      await pause(Math.min(ttl / 3, STANDBY_POLL_MS));
     }
     return null;
   };
@@ -204,7 +206,8 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
       const events = subscription[Symbol.asyncIterator]();
       for (;;) {
         const next = events.next();
-        if (batch.events > 0 && (await orIdle(next)) === IDLE) await batch.commit();
+        // Waits for the commit to land: with nothing else to do, a failure must not wait for the next event to surface.
+        if (batch.events > 0 && (await orIdle(next)) === IDLE) await batch.flush();
         const r = await next;
         if (r.done) break;
         await handle(r.value);
