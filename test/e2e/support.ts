@@ -232,6 +232,10 @@ export async function startSimulators(extraArgs: string[] = [], timeoutMs = 30_0
   return { urls, child };
 }
 
+/** Runs one of the repo's scripts (`scripts/<name>.ts`) as a child process with `env`; registered like every child. */
+export const startScript = (name: string, args: string[], env: Record<string, string>): Child =>
+  spawnChild(name, ['--import', 'tsx', `scripts/${name}.ts`, ...args], env);
+
 /* ------------------------------------------------------------------ service */
 
 export type ServiceOptions = {

@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENTITLEMENTS } from '../../projections/entitlements.ts';
 import { rebuild } from '../../projections/rebuild.ts';
-import type { Projection } from '../../projections/runner.ts';
 import { openEsdbEventStore } from '../../stores/esdb/event-store.ts';
 import type { EventStore } from '../../stores/event-store.ts';
 import { openMongoReadStore } from '../../stores/mongodb/read-store.ts';
-import type { Doc, ReadStore } from '../../stores/read-store.ts';
+import type { ReadStore } from '../../stores/read-store.ts';
 import { openSqliteEventStore } from '../../stores/sqlite/event-store.ts';
 import { openSqliteReadStore } from '../../stores/sqlite/read-store.ts';
 import { bearer, startTestLedger, TOKENS, type TestLedger } from '../support/ledger-app.ts';
+import { readModelContents } from '../support/read-models.ts';
 import { caughtUp, orderInStatus, placeAndConfirm } from './support.ts';
 import { stacks } from './stacks.ts';
 
@@ -41,32 +41,6 @@ const ownStores = async (ledger: TestLedger, readDb: string): Promise<{ events: 
     await events.close();
   });
   return { events, reads };
-};
-
-/** Every document of every collection of the read models, by collection, sorted by id. */
-const contents = async (reads: ReadStore, models: readonly Projection[], ids: { orders: string[]; payments: string[] }): Promise<Record<string, Doc[]>> => {
-  const out: Record<string, Doc[]> = {};
-  for (const spec of models.flatMap((m) => m.collections)) {
-    const docs = new Map<string, Doc>();
-    const field = spec.indexes[0];
-    if (field) {
-      // No filter: every document, page by page.
-      let cursor: string | undefined;
-      do {
-        const page = await reads.find(spec.name, { orderBy: { field, direction: 'asc' }, limit: 100, ...(cursor !== undefined && { cursor }) });
-        for (const d of page.items) docs.set(d.id, d);
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor !== undefined);
-    } else {
-      // Unindexed helper collections are keyed by order or payment.
-      for (const id of [...ids.orders, ...ids.payments]) {
-        const d = await reads.get(spec.name, id);
-        if (d) docs.set(id, d);
-      }
-    }
-    out[spec.name] = [...docs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-  }
-  return out;
 };
 
 describe.each(stacks)('rebuild while serving, on $name', (stack) => {
@@ -147,8 +121,8 @@ describe.each(stacks)('rebuild while serving, on $name', (stack) => {
     const ids = { orders: all.map((o) => o.orderId), payments: all.map((o) => o.paymentId) };
     const fresh = await ownStores(ledger, 'tvpay_fresh');
     await rebuild(models, { events: fresh.events, reads: fresh.reads, owner: 'fresh', now: () => ledger.clock.now });
-    const rebuilt = await contents(ledger.service.reads, models, ids);
+    const rebuilt = await readModelContents(ledger.service.reads, models, ids);
     expect(rebuilt[ENTITLEMENTS]?.length).toBe(all.length);
-    expect(rebuilt).toEqual(await contents(fresh.reads, models, ids));
+    expect(rebuilt).toEqual(await readModelContents(fresh.reads, models, ids));
   });
 });
