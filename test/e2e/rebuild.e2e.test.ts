@@ -14,7 +14,7 @@ import { loadConfig } from '../../http/config.ts';
 import { createLogger } from '../../http/logger.ts';
 import { rebuild } from '../../projections/rebuild.ts';
 import { openSqliteReadStore } from '../../stores/sqlite/read-store.ts';
-import { readModelContents } from '../support/read-models.ts';
+import { catchUp, readModelContents } from '../support/read-models.ts';
 import {
   freePort,
   freshOrderBody,
@@ -131,6 +131,8 @@ describe('e2e: npm run rebuild while the service serves', () => {
     try {
       const models = READ_MODELS.map((name) => stores.definitions.find((d) => d.name === name)).filter((d) => d !== undefined);
       for (const name of READ_MODELS) expect(await stores.reads.versions(name)).toEqual({ active: 2, building: null });
+      // Whatever the service had not projected when it stopped, as its next start would.
+      await catchUp(models, stores.ledger.store, stores.reads);
       await rebuild(models, { events: stores.ledger.store, reads: fresh, owner: 'fresh', now: () => new Date() });
       const all = [...seeded, ...during];
       const ids = { orders: all.map((o) => o.orderId), payments: all.map((o) => o.paymentId) };

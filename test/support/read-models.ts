@@ -3,7 +3,9 @@
  * collections with an index are paged through whole (no filter); helper collections without one
  * are read by the order and payment ids the test knows.
  */
-import type { Projection } from '../../projections/runner.ts';
+import pino from 'pino';
+import { startProjection, type Projection } from '../../projections/runner.ts';
+import type { EventStore } from '../../stores/event-store.ts';
 import type { Doc, ReadStore } from '../../stores/read-store.ts';
 
 export const readModelContents = async (
@@ -31,4 +33,15 @@ export const readModelContents = async (
     out[spec.name] = [...docs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
   }
   return out;
+};
+
+/** Runs the read models over the log up to its head as it is now, then stops them (what a restarted service would do). */
+export const catchUp = async (models: readonly Projection[], events: EventStore, reads: ReadStore): Promise<void> => {
+  const head = await events.headPosition();
+  const running = models.map((p) => startProjection(p, { events, reads, owner: 'test-catch-up', logger: pino({ level: 'silent' }), now: () => new Date() }));
+  try {
+    for (const r of running) await r.waitFor(head, 60_000);
+  } finally {
+    await Promise.all(running.map((r) => r.stop()));
+  }
 };
