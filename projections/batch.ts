@@ -54,7 +54,7 @@ export type BatchOptions = {
 /** collection → id → the document as the batch leaves it (null: deleted). */
 type Writes = Map<string, Map<string, Doc | null>>;
 
-const DEFAULT_RECENT = 3;
+const DEFAULT_RECENT = 2;
 
 export const openBatch = (reads: ReadStore, lease: Lease, options: BatchOptions = {}): Batch => {
   let pending: Writes = new Map();
@@ -112,9 +112,10 @@ export const openBatch = (reads: ReadStore, lease: Lease, options: BatchOptions 
 
   const view: ReadView = {
     get: async (collection, id) => {
+      // Every document this consumer holds was written by it, so the filter answers first.
+      if (written && !written.get(collection)?.mightHave(id)) return null;
       const doc = held(collection, id);
       if (doc !== undefined) return doc;
-      if (written && !written.get(collection)?.mightHave(id)) return null;
       return reads.get(collection, id, lease.version);
     },
     find: async (collection, query) => {

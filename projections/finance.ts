@@ -26,7 +26,8 @@ export const accountingDay = (iso: string): string => new Date(Date.parse(iso) +
 export const financeProjection = (): Projection => ({
   name: 'finance',
   collections: [
-    { name: FINANCE_ENTRIES, indexes: ['day', 'at', 'kind', 'paymentId'] },
+    // A day's entries in time order (optionally of one kind): (day, at) reads that day only, never every refund ever.
+    { name: FINANCE_ENTRIES, indexes: ['day', 'at', 'kind', 'paymentId'], compound: [['day', 'at']] },
     { name: FINANCE_PAYMENTS, indexes: [] },
   ],
   handle: async (event, view) => {

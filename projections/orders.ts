@@ -17,7 +17,8 @@ export const PAYMENTS = 'payments';
 export const ordersProjection = (searchKey: (msisdn: string) => string): Projection => ({
   name: 'orders',
   collections: [
-    { name: ORDERS, indexes: ['subscriberId', 'smartcardId', 'msisdnKey', 'status', 'placedAt'] },
+    // Customer service lists orders of a status newest first: without (status, placedAt) that sorts every order ever in that status.
+    { name: ORDERS, indexes: ['subscriberId', 'smartcardId', 'msisdnKey', 'status', 'placedAt'], compound: [['status', 'placedAt']] },
     { name: PAYMENTS, indexes: ['orderId'] },
   ],
   handle: async (event, view) => {

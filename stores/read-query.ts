@@ -61,7 +61,22 @@ export const checkSpec = (spec: CollectionSpec): void => {
   for (const field of spec.indexes) {
     if (!FIELD_PATH.test(field)) throw new InvalidQuery(`collection ${spec.name}: invalid field path ${JSON.stringify(field).slice(0, 80)}`);
   }
+  for (const fields of spec.compound ?? []) {
+    if (fields.length < 2 || fields.some((f) => !spec.indexes.includes(f))) {
+      throw new InvalidQuery(`collection ${spec.name}: a compound index names two or more of its indexed fields`);
+    }
+  }
 };
+
+/** Every index of a collection, as its list of fields (the document id comes last in each). */
+export const indexKeys = (spec: CollectionSpec): string[][] => [...spec.indexes.map((f) => [f]), ...(spec.compound ?? []).map((fields) => [...fields])];
+
+/** A spec as stored in a versions record: plain arrays. */
+export const copySpec = (spec: CollectionSpec): CollectionSpec => ({
+  name: spec.name,
+  indexes: [...spec.indexes],
+  ...(spec.compound && spec.compound.length > 0 && { compound: spec.compound.map((fields) => [...fields]) }),
+});
 
 /** A sort key position: the sort field's value and the id of the last item of a page. */
 export type After = { value: Scalar; id: string };
@@ -145,14 +160,19 @@ const decodeCursor = (cursor: string, fingerprint: string): After => {
  * event's revision (MongoDB without transactions) must write each document once per event.
  */
 export const coalesceOps = (ops: readonly WriteOp[]): WriteOp[] => {
-  const last = new Map<string, WriteOp>();
+  const last = new Map<string, Map<string, WriteOp>>();
+  let repeated = false;
   for (const op of ops) {
     const id = op.kind === 'upsert' ? op.doc.id : op.id;
-    const key = JSON.stringify([op.collection, id]);
-    last.delete(key);
-    last.set(key, op);
+    let byId = last.get(op.collection);
+    if (!byId) last.set(op.collection, (byId = new Map()));
+    if (byId.delete(id)) repeated = true;
+    byId.set(id, op);
   }
-  return [...last.values()];
+  if (!repeated) return [...ops];
+  // Ordered by each document's last write.
+  const order = new Map<WriteOp, number>(ops.map((op, i) => [op, i]));
+  return [...last.values()].flatMap((byId) => [...byId.values()]).sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
 };
 
 /** Checks a write op's shape; the collection must be known to the caller. */

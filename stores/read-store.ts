@@ -25,6 +25,11 @@ export type CollectionSpec = {
   name: string;
   /** Fields used in `where`, range filters or sorting. */
   indexes: readonly string[];
+  /**
+   * Indexes over several of those fields, for queries that one field cannot serve without reading a
+   * set that grows with history: the equality fields first, then the field the query sorts (or ranges) on.
+   */
+  compound?: readonly (readonly string[])[];
 };
 
 export type Query = {

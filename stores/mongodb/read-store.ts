@@ -43,7 +43,9 @@ import {
   checkVersion,
   coalesceOps,
   consumerKey,
+  copySpec,
   encodeCursor,
+  indexKeys,
   noVersions,
   physicalName,
   type CheckedQuery,
@@ -239,9 +241,12 @@ function makeStore(client: MongoClient, dbName: string, transactional: boolean):
     };
   };
 
-  const createIndexes = async (physical: string, fields: readonly string[]): Promise<void> => {
-    if (fields.length === 0) return;
-    await docs(physical).createIndexes(fields.map((field) => ({ key: { [dataPath(field)]: 1, _id: 1 }, name: `${field}_id` })));
+  const createIndexes = async (physical: string, spec: CollectionSpec): Promise<void> => {
+    const keys = indexKeys(spec);
+    if (keys.length === 0) return;
+    await docs(physical).createIndexes(
+      keys.map((fields) => ({ key: { ...Object.fromEntries(fields.map((f) => [dataPath(f), 1])), _id: 1 }, name: `${fields.join('+')}_id` })),
+    );
   };
 
   const register = async (spec: CollectionSpec, projection: string | undefined, indexes: boolean, session?: ClientSession): Promise<void> => {
@@ -323,7 +328,7 @@ function makeStore(client: MongoClient, dbName: string, transactional: boolean):
       list.forEach(checkSpec);
       for (const spec of list) {
         await register(spec, projection, true);
-        await createIndexes(await physicalOf(spec.name, undefined), spec.indexes);
+        await createIndexes(await physicalOf(spec.name, undefined), spec);
       }
     },
     async get(collection, id, version) {
@@ -385,7 +390,7 @@ function makeStore(client: MongoClient, dbName: string, transactional: boolean):
         delete rec.specs[String(rec.building)];
       }
       const version = rec.next;
-      const copy = list.map((spec) => ({ name: spec.name, indexes: [...spec.indexes] }));
+      const copy = list.map(copySpec);
       const next: VersionsRecord = {
         ...rec,
         building: version,
@@ -404,7 +409,7 @@ function makeStore(client: MongoClient, dbName: string, transactional: boolean):
         const known = await registry.findOne({ _id: spec.name });
         await register(spec, projection, known === null);
         // A collection new to this projection exists (empty) in the active version too, so queries work before the switch.
-        if (known === null) await createIndexes(physicalName(spec.name, rec.active), spec.indexes);
+        if (known === null) await createIndexes(physicalName(spec.name, rec.active), spec);
       }
       await checkpoints.deleteOne({ _id: consumerKey(projection, version) });
       return grant(consumerKey(projection, version), projection, version, owner, ttlMs, now);
@@ -412,7 +417,7 @@ function makeStore(client: MongoClient, dbName: string, transactional: boolean):
     async indexVersion(lease) {
       await fence(lease);
       for (const spec of (await loadVersions(lease.projection)).specs[String(lease.version)] ?? []) {
-        await createIndexes(physicalName(spec.name, lease.version), spec.indexes);
+        await createIndexes(physicalName(spec.name, lease.version), spec);
       }
     },
     async promote(lease) {

@@ -42,7 +42,9 @@ import {
   checkVersion,
   coalesceOps,
   consumerKey,
+  copySpec,
   encodeCursor,
+  indexKeys,
   noVersions,
   physicalName,
   type CheckedQuery,
@@ -53,7 +55,7 @@ type SqlValue = string | number | null;
 type LeaseRow = { owner: string | null; token: number; expires_at: number };
 
 const table = (physical: string): string => `"c_${physical}"`;
-const indexName = (physical: string, field: string): string => `"ix:${physical}:${field}"`;
+const indexName = (physical: string, fields: readonly string[]): string => `"ix:${physical}:${fields.join('+')}"`;
 /** The exact expression the indexes are built on, so the planner can use them. */
 const fieldExpr = (field: string): string => `json_extract(doc, '$.${field}')`;
 /** better-sqlite3 binds no booleans; json_extract yields 1/0 for JSON true/false. */
@@ -151,8 +153,11 @@ export function openSqliteReadStore(file: string): ReadStore {
   const createTable = (physical: string): void => {
     db.exec(`CREATE TABLE IF NOT EXISTS ${table(physical)} (id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)))`);
   };
-  const createIndexes = (physical: string, fields: readonly string[]): void => {
-    for (const field of fields) db.exec(`CREATE INDEX IF NOT EXISTS ${indexName(physical, field)} ON ${table(physical)} (${fieldExpr(field)}, id)`);
+  const createIndex = (physical: string, fields: readonly string[]): void => {
+    db.exec(`CREATE INDEX IF NOT EXISTS ${indexName(physical, fields)} ON ${table(physical)} (${fields.map(fieldExpr).join(', ')}, id)`);
+  };
+  const createIndexes = (physical: string, spec: CollectionSpec): void => {
+    for (const fields of indexKeys(spec)) createIndex(physical, fields);
   };
   const register = (spec: CollectionSpec, projection: string | null, indexes: boolean): void => {
     const sql = indexes
@@ -166,7 +171,7 @@ export function openSqliteReadStore(file: string): ReadStore {
       register(spec, projection, true);
       const physical = resolve(spec.name, undefined);
       createTable(physical);
-      createIndexes(physical, spec.indexes);
+      createIndexes(physical, spec);
     }
   });
 
@@ -255,15 +260,15 @@ export function openSqliteReadStore(file: string): ReadStore {
     const version = rec.next;
     rec.next += 1;
     rec.building = version;
-    rec.specs[String(version)] = list.map((s) => ({ name: s.name, indexes: [...s.indexes] }));
-    rec.specs[String(rec.active)] ??= list.map((s) => ({ name: s.name, indexes: [...s.indexes] }));
+    rec.specs[String(version)] = list.map(copySpec);
+    rec.specs[String(rec.active)] ??= list.map(copySpec);
     saveVersions(projection, rec);
     for (const spec of list) {
       register(spec, projection, !specs.has(spec.name));
       // A collection new to this projection exists (empty) in the active version too, so queries work before the switch.
       const active = physicalName(spec.name, rec.active);
       createTable(active);
-      if (!specs.has(spec.name)) createIndexes(active, spec.indexes);
+      if (!specs.has(spec.name)) createIndexes(active, spec);
       createTable(physicalName(spec.name, version));
     }
     stmt('DELETE FROM checkpoints WHERE projection = ?').run(consumerKey(projection, version));
@@ -333,7 +338,7 @@ export function openSqliteReadStore(file: string): ReadStore {
     async ensureCollections(list, projection) {
       list.forEach(checkSpec);
       ensureTx.immediate(list, projection ?? null);
-      for (const spec of list) specs.set(spec.name, { name: spec.name, indexes: [...spec.indexes] });
+      for (const spec of list) specs.set(spec.name, copySpec(spec));
     },
     async get(collection, id, version) {
       // A named version is only read by the one process building or consuming it: no snapshot needed.
@@ -376,17 +381,17 @@ export function openSqliteReadStore(file: string): ReadStore {
       list.forEach(checkSpec);
       if (!(ttlMs > 0) || !Number.isFinite(ttlMs)) throw new RangeError('ttlMs must be a positive number');
       const lease = beginTx.immediate(projection, list, owner, Math.ceil(ttlMs), now);
-      for (const spec of list) if (!specs.has(spec.name)) specs.set(spec.name, { name: spec.name, indexes: [...spec.indexes] });
+      for (const spec of list) if (!specs.has(spec.name)) specs.set(spec.name, copySpec(spec));
       return lease;
     },
     async indexVersion(lease) {
       const list = loadVersions(lease.projection).specs[String(lease.version)] ?? [];
       for (const spec of list) {
-        for (const field of spec.indexes) {
+        for (const fields of indexKeys(spec)) {
           // One index per transaction: the write lock is held for one index build at a time.
           db.transaction(() => {
             fence(lease);
-            createIndexes(physicalName(spec.name, lease.version), [field]);
+            createIndex(physicalName(spec.name, lease.version), fields);
           }).immediate();
           await turn();
         }
@@ -402,7 +407,7 @@ export function openSqliteReadStore(file: string): ReadStore {
       for (const version of rec.retired) {
         for (const spec of rec.specs[String(version)] ?? []) {
           const physical = physicalName(spec.name, version);
-          for (const field of spec.indexes) db.exec(`DROP INDEX IF EXISTS ${indexName(physical, field)}`);
+          for (const fields of indexKeys(spec)) db.exec(`DROP INDEX IF EXISTS ${indexName(physical, fields)}`);
           const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(`c_${physical}`);
           if (!exists) continue;
           // In chunks, so the service's own commits wait for one short statement at a time.

@@ -73,6 +73,14 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
         expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'paid' });
       });
 
+      it('takes compound indexes over declared fields, and refuses one naming an undeclared field', async () => {
+        await store.ensureCollections([{ name: 'entries', indexes: ['day', 'at'], compound: [['day', 'at']] }]);
+        await store.commit(lease, at(1), [upsert('entries', { id: 'e2', day: 'd1', at: '2' }), upsert('entries', { id: 'e1', day: 'd1', at: '1' }), upsert('entries', { id: 'e3', day: 'd2', at: '0' })]);
+        const page = await store.find('entries', { where: { day: 'd1' }, orderBy: { field: 'at', direction: 'asc' }, limit: 5 });
+        expect(page.items.map((d) => d.id)).toEqual(['e1', 'e2']);
+        await expect(store.ensureCollections([{ name: 'bad', indexes: ['day'], compound: [['day', 'at']] }])).rejects.toBeInstanceOf(InvalidQuery);
+      });
+
       it('refuses names that are not identifiers or are reserved, and unknown collections', async () => {
         await expect(store.ensureCollections([{ name: 'orders"; DROP TABLE x; --', indexes: [] }])).rejects.toBeInstanceOf(InvalidQuery);
         await expect(store.ensureCollections([{ name: 'leases', indexes: [] }])).rejects.toBeInstanceOf(InvalidQuery);
