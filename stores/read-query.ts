@@ -68,8 +68,15 @@ export const checkSpec = (spec: CollectionSpec): void => {
   }
 };
 
-/** Every index of a collection, as its list of fields (the document id comes last in each). */
-export const indexKeys = (spec: CollectionSpec): string[][] => [...spec.indexes.map((f) => [f]), ...(spec.compound ?? []).map((fields) => [...fields])];
+/**
+ * Every index of a collection, as its list of fields (the document id comes last in each). A field that
+ * leads a compound index gets no index of its own: the compound one serves its queries too.
+ */
+export const indexKeys = (spec: CollectionSpec): string[][] => {
+  const compound = (spec.compound ?? []).map((fields) => [...fields]);
+  const leading = new Set(compound.map((fields) => fields[0]));
+  return [...spec.indexes.filter((f) => !leading.has(f)).map((f) => [f]), ...compound];
+};
 
 /** A spec as stored in a versions record: plain arrays. */
 export const copySpec = (spec: CollectionSpec): CollectionSpec => ({

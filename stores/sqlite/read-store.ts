@@ -150,8 +150,9 @@ export function openSqliteReadStore(file: string): ReadStore {
     return row ? parsePosition(row.position) : null;
   };
 
+  /** `doc` is JSON text from JSON.stringify, written only here (tables from before this held a json_valid check too). */
   const createTable = (physical: string): void => {
-    db.exec(`CREATE TABLE IF NOT EXISTS ${table(physical)} (id TEXT PRIMARY KEY, doc TEXT NOT NULL CHECK (json_valid(doc)))`);
+    db.exec(`CREATE TABLE IF NOT EXISTS ${table(physical)} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)`);
   };
   const createIndex = (physical: string, fields: readonly string[]): void => {
     db.exec(`CREATE INDEX IF NOT EXISTS ${indexName(physical, fields)} ON ${table(physical)} (${fields.map(fieldExpr).join(', ')}, id)`);
