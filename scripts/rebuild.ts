@@ -5,6 +5,8 @@
  * service's projections move on to the new version by themselves (docs/read-store.md, "Rebuilds").
  * Progress on stderr (a bar on a terminal, lines otherwise); a summary on stdout (one JSON line with --json).
  * Reactors (process) are not rebuilt: replaying them is safe but only repeats work.
+ * `npm run rebuild` caps the heap (--max-old-space-size=192 in package.json): what a rebuild keeps alive
+ * is a few batches; the cap makes V8 collect the rest early, so peak memory stays flat as the log grows.
  */
 import { hostname } from 'node:os';
 import { loadConfig } from '../http/config.ts';
