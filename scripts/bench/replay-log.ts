@@ -21,6 +21,7 @@ import { deriveCode } from '../../commands/one-time-code.ts';
 import { compose } from '../../http/compose.ts';
 import { loadConfig } from '../../http/config.ts';
 import { createLogger } from '../../http/logger.ts';
+import { seededRandom } from '../../integrations/simulators/faults.ts';
 import { EVENTS_SCHEMA } from '../../stores/sqlite/event-store.ts';
 import { reached, type RecordedEvent } from '../../stores/event-store.ts';
 
@@ -299,16 +300,10 @@ const tokenize = (e: RecordedEvent, startedAt: number, uuids: Map<string, number
   };
 };
 
-/** mulberry32, so the same size and recipe always give the same log. */
+/** 32 random bits from the simulators' seeded generator, so the same size and recipe always give the same log. */
 const prng = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const random = seededRandom(seed);
+  return () => Math.floor(random() * 2 ** 32);
 };
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');

@@ -5,18 +5,13 @@
  * never split one, and that the projections redo that tail from their checkpoints. Here: after the
  * restart, every read model equals one built from nothing out of the same log — nothing lost, nothing twice.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose } from '../../http/compose.ts';
-import { loadConfig } from '../../http/config.ts';
-import { createLogger } from '../../http/logger.ts';
-import { rebuild } from '../../projections/rebuild.ts';
 import { comparePositions as compare, type Position } from '../../stores/event-store.ts';
 import { openSqliteEventStore } from '../../stores/sqlite/event-store.ts';
 import { openSqliteReadStore } from '../../stores/sqlite/read-store.ts';
-import { catchUp, readModelContents } from '../support/read-models.ts';
+import { compareWithFreshBuild } from '../support/read-models.ts';
 import {
   freePort,
   freshOrderBody,
@@ -131,26 +126,8 @@ describe('e2e: SIGKILL during projection batches', () => {
     for (const orderId of during) await waitForStatus(api, orderId, 'awaiting_confirmation', 60_000);
     expect(await service.child.stop(10_000)).toEqual({ code: 0, signal: null });
 
-    const stores = await compose(loadConfig(service.env), createLogger('silent'));
-    const freshDir = mkdtempSync(join(tmpdir(), 'tvpay-fresh-'));
-    const fresh = openSqliteReadStore(join(freshDir, 'read.db'));
-    try {
-      const models = READ_MODELS.map((name) => stores.definitions.find((d) => d.name === name)).filter((d) => d !== undefined);
-      // Whatever the service had not projected when it stopped, as its next start would.
-      await catchUp(models, stores.ledger.store, stores.reads);
-      await rebuild(models, { events: stores.ledger.store, reads: fresh, owner: 'fresh', now: () => new Date() });
-      // Every order in the log, also any placed by a caller whose answer the kill cut off.
-      const orders = (await stores.ledger.store.readAll('start', 1_000_000)).flatMap((e) =>
-        e.type === 'OrderPlaced' ? [{ orderId: String(e.data['orderId']), paymentId: String(e.data['paymentId']) }] : [],
-      );
-      const ids = { orders: orders.map((o) => o.orderId), payments: orders.map((o) => o.paymentId) };
-      const recovered = await readModelContents(stores.reads, models, ids);
-      expect(recovered['orders']).toHaveLength(orders.length);
-      expect(recovered).toEqual(await readModelContents(fresh, models, ids));
-    } finally {
-      await fresh.close();
-      await stores.close();
-      rmSync(freshDir, { recursive: true, force: true });
-    }
+    const { kept, fresh, orders } = await compareWithFreshBuild(service.env);
+    expect(kept['orders']).toHaveLength(orders);
+    expect(kept).toEqual(fresh);
   });
 });

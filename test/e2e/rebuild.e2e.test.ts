@@ -5,16 +5,8 @@
  * placed after the switch go all the way through), and the rebuilt read models equal ones built
  * from nothing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose } from '../../http/compose.ts';
-import { loadConfig } from '../../http/config.ts';
-import { createLogger } from '../../http/logger.ts';
-import { rebuild } from '../../projections/rebuild.ts';
-import { openSqliteReadStore } from '../../stores/sqlite/read-store.ts';
-import { catchUp, readModelContents } from '../support/read-models.ts';
+import { compareWithFreshBuild } from '../support/read-models.ts';
 import {
   freePort,
   freshOrderBody,
@@ -34,7 +26,6 @@ import {
   type Simulators,
 } from './support.ts';
 
-const READ_MODELS = ['orders', 'entitlements', 'tasks', 'finance'];
 /** History before the rebuild, and the most orders the load may place meanwhile (bounded). */
 const SEEDED = 40;
 const MAX_DURING = 150;
@@ -123,26 +114,12 @@ describe('e2e: npm run rebuild while the service serves', () => {
     const last = during.at(-1);
     if (last) expect((await api.entitlements(last.smartcardId)).body.entitlements).toHaveLength(1);
 
-    // Equal to read models built from nothing: stop the service, rebuild the same log into an empty store, compare.
+    // Equal to read models built from nothing out of the same log.
     expect(await service.child.stop(10_000)).toEqual({ code: 0, signal: null });
-    const stores = await compose(loadConfig(service.env), createLogger('silent'));
-    const freshDir = mkdtempSync(join(tmpdir(), 'tvpay-fresh-'));
-    const fresh = openSqliteReadStore(join(freshDir, 'read.db'));
-    try {
-      const models = READ_MODELS.map((name) => stores.definitions.find((d) => d.name === name)).filter((d) => d !== undefined);
-      for (const name of READ_MODELS) expect(await stores.reads.versions(name)).toEqual({ active: 2, building: null });
-      // Whatever the service had not projected when it stopped, as its next start would.
-      await catchUp(models, stores.ledger.store, stores.reads);
-      await rebuild(models, { events: stores.ledger.store, reads: fresh, owner: 'fresh', now: () => new Date() });
-      const all = [...seeded, ...during];
-      const ids = { orders: all.map((o) => o.orderId), payments: all.map((o) => o.paymentId) };
-      const rebuilt = await readModelContents(stores.reads, models, ids);
-      expect(rebuilt['orders']).toHaveLength(all.length);
-      expect(rebuilt).toEqual(await readModelContents(fresh, models, ids));
-    } finally {
-      await fresh.close();
-      await stores.close();
-      rmSync(freshDir, { recursive: true, force: true });
-    }
+    const { kept, fresh, orders, versions } = await compareWithFreshBuild(service.env);
+    expect(versions).toEqual({ orders: 2, entitlements: 2, tasks: 2, finance: 2 });
+    expect(kept['orders']).toHaveLength(orders);
+    expect(orders).toBe(seeded.length + during.length);
+    expect(kept).toEqual(fresh);
   });
 });

@@ -3,10 +3,18 @@
  * collections with an index are paged through whole (no filter); helper collections without one
  * are read by the order and payment ids the test knows.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
+import { compose } from '../../http/compose.ts';
+import { loadConfig } from '../../http/config.ts';
+import { createLogger } from '../../http/logger.ts';
+import { rebuild } from '../../projections/rebuild.ts';
 import { startProjection, type Projection } from '../../projections/runner.ts';
 import type { EventStore } from '../../stores/event-store.ts';
 import type { Doc, ReadStore } from '../../stores/read-store.ts';
+import { openSqliteReadStore } from '../../stores/sqlite/read-store.ts';
 
 export const readModelContents = async (
   reads: ReadStore,
@@ -43,5 +51,44 @@ export const catchUp = async (models: readonly Projection[], events: EventStore,
     for (const r of running) await r.waitFor(head, 60_000);
   } finally {
     await Promise.all(running.map((r) => r.stop()));
+  }
+};
+
+const READ_MODELS = ['orders', 'entitlements', 'tasks', 'finance'];
+
+export type Compared = {
+  /** The service's read models (active versions), caught up with its log. */
+  kept: Record<string, Doc[]>;
+  /** The same read models built from nothing out of the same log. */
+  fresh: Record<string, Doc[]>;
+  /** Orders in the log, and each read model's active version. */
+  orders: number;
+  versions: Record<string, number>;
+};
+
+/**
+ * For a stopped service's data dir (its environment): its read models, caught up with the log as its next
+ * start would, beside the same read models built from nothing out of that log; both read through the port.
+ */
+export const compareWithFreshBuild = async (env: Record<string, string>): Promise<Compared> => {
+  const stores = await compose(loadConfig(env), createLogger('silent'));
+  const freshDir = mkdtempSync(join(tmpdir(), 'tvpay-fresh-'));
+  const fresh = openSqliteReadStore(join(freshDir, 'read.db'));
+  try {
+    const models = READ_MODELS.map((name) => stores.definitions.find((d) => d.name === name)).filter((d) => d !== undefined);
+    await catchUp(models, stores.ledger.store, stores.reads);
+    await rebuild(models, { events: stores.ledger.store, reads: fresh, owner: 'fresh', now: () => new Date() });
+    // Every order in the log, also any whose caller never saw the answer.
+    const placed = (await stores.ledger.store.readAll('start', 1_000_000)).flatMap((e) =>
+      e.type === 'OrderPlaced' ? [{ orderId: String(e.data['orderId']), paymentId: String(e.data['paymentId']) }] : [],
+    );
+    const ids = { orders: placed.map((o) => o.orderId), payments: placed.map((o) => o.paymentId) };
+    const versions: Record<string, number> = {};
+    for (const name of READ_MODELS) versions[name] = (await stores.reads.versions(name)).active;
+    return { kept: await readModelContents(stores.reads, models, ids), fresh: await readModelContents(fresh, models, ids), orders: placed.length, versions };
+  } finally {
+    await fresh.close();
+    await stores.close();
+    rmSync(freshDir, { recursive: true, force: true });
   }
 };
