@@ -6,9 +6,7 @@
  * Invariants:
  * - `commit` is one IMMEDIATE transaction: fencing check, writes, checkpoint; a commit at or before
  *   the stored checkpoint is a no-op (already applied), so replaying events changes nothing. It may
- *   carry the writes of many events (a batch): they and the checkpoint land together or not at all.
- *   Commits run on a thread of their own (commit.ts, commit-worker.ts), one at a time in the order they
- *   are made; a commit's promise resolves once it is in the file, so a read after it sees it;
+ *   carry the writes of many events (a batch): they and the checkpoint land together or not at all;
  * - the lease token only grows: a new owner gets previous + 1, renewal keeps it, release keeps it,
  *   retirement bumps it and no one can acquire a retired lease again;
  * - a query resolves the collection's active version and reads it inside one read transaction, so it
@@ -21,22 +19,21 @@
  * (docs/durability.md).
  */
 import { setImmediate as turn } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { comparePositions, parsePosition, positionToString, type Position } from '../event-store.ts';
 import {
   InvalidQuery,
   LeaseLost,
   type CollectionSpec,
+  type CommitPoint,
   type Doc,
   type Lease,
   type Page,
   type Query,
   type ReadStore,
   type Scalar,
+  type WriteOp,
 } from '../read-store.ts';
-import type { CommitReply, CommitRequest } from './commit.ts';
-import { openConnection } from './connection.ts';
 import {
   RETIRED_OWNER,
   checkOp,
@@ -69,7 +66,10 @@ const DROP_CHUNK = 2000;
 const NEVER = Number.MAX_SAFE_INTEGER;
 
 export function openSqliteReadStore(file: string): ReadStore {
-  const db = openConnection(file);
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
   db.exec(`
     CREATE TABLE IF NOT EXISTS collections (name TEXT PRIMARY KEY, indexes TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS checkpoints (projection TEXT PRIMARY KEY, position TEXT NOT NULL);
@@ -174,6 +174,35 @@ export function openSqliteReadStore(file: string): ReadStore {
       createTable(physical);
       createIndexes(physical, spec);
     }
+  });
+
+  /** A version above 1 only takes writes for the collections it was begun with. */
+  const checkTargets = (lease: Lease, ops: readonly WriteOp[]): void => {
+    if (lease.version === 1) return;
+    const names = new Set((loadVersions(lease.projection).specs[String(lease.version)] ?? []).map((s) => s.name));
+    for (const op of ops) {
+      if (!names.has(op.collection)) throw new InvalidQuery(`version ${lease.version} of ${lease.projection} has no collection ${op.collection}`);
+    }
+  };
+
+  const commitTx = db.transaction((lease: Lease, at: CommitPoint, ops: readonly WriteOp[]) => {
+    fence(lease);
+    const key = consumerKey(lease.projection, lease.version);
+    const current = readCheckpoint(key);
+    if (current !== null && comparePositions(at.position, current) <= 0) return; // already applied
+    checkTargets(lease, ops);
+    for (const op of ops) {
+      const t = table(physicalName(op.collection, lease.version));
+      if (op.kind === 'upsert') {
+        stmt(`INSERT INTO ${t} (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`).run(op.doc.id, JSON.stringify(op.doc));
+      } else {
+        stmt(`DELETE FROM ${t} WHERE id = ?`).run(op.id);
+      }
+    }
+    stmt('INSERT INTO checkpoints (projection, position) VALUES (?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position').run(
+      key,
+      positionToString(at.position),
+    );
   });
 
   const resetTx = db.transaction((lease: Lease, collections: readonly string[]) => {
@@ -283,8 +312,6 @@ export function openSqliteReadStore(file: string): ReadStore {
     return true;
   });
 
-  let writer: CommitThread | null = null;
-
   const find = (collection: string, query: Query, version: number | undefined): Page => {
     const spec = specOf(collection);
     const q = checkQuery(spec, query);
@@ -326,22 +353,7 @@ export function openSqliteReadStore(file: string): ReadStore {
         specOf(op.collection);
         checkOp(op);
       }
-      const request: CommitRequest = {
-        projection: lease.projection,
-        version: lease.version,
-        owner: lease.owner,
-        token: lease.token,
-        key: consumerKey(lease.projection, lease.version),
-        position: positionToString(at.position),
-        ops: coalesceOps(ops).map((op) => ({
-          collection: op.collection,
-          table: table(physicalName(op.collection, lease.version)),
-          id: op.kind === 'upsert' ? op.doc.id : op.id,
-          doc: op.kind === 'upsert' ? JSON.stringify(op.doc) : null,
-        })),
-      };
-      writer ??= commitThread(file);
-      await writer.commit(request);
+      commitTx.immediate(lease, at, coalesceOps(ops));
     },
     async checkpoint(projection, version) {
       return readCheckpoint(consumerKey(projection, version === undefined ? activeVersion(projection) : checkVersion(version)));
@@ -414,63 +426,7 @@ export function openSqliteReadStore(file: string): ReadStore {
       }
     },
     async close() {
-      await writer?.close();
-      writer = null;
       if (db.open) db.close();
-    },
-  };
-}
-
-type CommitThread = { commit(request: CommitRequest): Promise<void>; close(): Promise<void> };
-
-/**
- * The commit thread (commit-worker.ts): requests go in order, each answered once it is committed. It
- * keeps the process alive only while a commit is in flight.
- */
-function commitThread(file: string): CommitThread {
-  // The thread loads the TypeScript entry through tsx, as everything here runs (node --import tsx).
-  const entry = new URL('./commit-worker.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api'); // from here, whatever the working directory
-  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}))`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: { file } });
-  worker.unref();
-  type Waiting = { resolve(): void; reject(err: Error): void; request: CommitRequest };
-  const waiting = new Map<number, Waiting>();
-  let next = 0;
-  let broken: Error | null = null;
-  const errorOf = (e: NonNullable<CommitReply['error']>, r: CommitRequest): Error =>
-    e.name === 'LeaseLost' ? new LeaseLost(r.projection, r.token) : e.name === 'InvalidQuery' ? new InvalidQuery(e.message) : Object.assign(new Error(e.message), { name: e.name });
-  const fail = (err: Error): void => {
-    broken ??= err;
-    for (const w of waiting.values()) w.reject(err);
-    waiting.clear();
-  };
-  worker.on('message', (reply: CommitReply) => {
-    const w = waiting.get(reply.id);
-    if (!w) return;
-    waiting.delete(reply.id);
-    if (waiting.size === 0) worker.unref();
-    if (reply.error) w.reject(errorOf(reply.error, w.request));
-    else w.resolve();
-  });
-  worker.on('error', fail);
-  worker.on('exit', (code) => fail(new Error(`read store commit thread exited (${code})`)));
-  return {
-    commit: (request) =>
-      new Promise<void>((resolve, reject) => {
-        if (broken) return reject(broken);
-        const id = next++;
-        waiting.set(id, { resolve, reject, request });
-        worker.ref();
-        worker.postMessage({ id, request });
-      }),
-    close: async () => {
-      if (broken) return;
-      // In-flight commits finish first: the thread answers in order, and closes after the last.
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.ref();
-      worker.postMessage({ close: true });
-      await exited;
     },
   };
 }
