@@ -9,8 +9,11 @@ export type Progress = {
   end(): void;
 };
 
+/** Where progress goes: stderr by default. */
+export type ProgressStream = { isTTY?: boolean; write(text: string): unknown };
+
 export type ProgressOptions = {
-  stream?: NodeJS.WriteStream;
+  stream?: ProgressStream;
   /** Between plain lines when the stream is not a terminal. */
   lineEveryMs?: number;
 };

@@ -352,7 +352,7 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
         if (!store.atomicCommit) return; // one event per commit there: each write idempotent by revision instead
         await store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'a' })]);
         // The second document cannot be serialised: the failure comes after the first write has been issued.
-        const unserialisable = { id: 'o3', status: 'x', n: 1n } as unknown as Doc;
+        const unserialisable: Doc = { id: 'o3', status: 'x', n: 1n };
         await expect(
           store.commit(lease, at(5), [upsert('orders', { id: 'o1', status: 'b' }), upsert('orders', { id: 'o2', status: 'b' }), upsert('orders', unserialisable)]),
         ).rejects.toThrow();
