@@ -7,8 +7,8 @@ const allowed = {
   domain: ['domain'],
   stores: ['stores'],
   integrations: ['integrations'],
-  // The process reactor is a consumer of the log: it implements the runner's Projection contract.
-  commands: ['domain', 'stores', 'commands', 'projections/runner\\.ts$'],
+  // The process reactor is a consumer of the log: it implements the Projection contract.
+  commands: ['domain', 'stores', 'commands', 'projections/projection\\.ts$'],
   projections: ['domain', 'stores', 'projections'],
   outbound: ['domain', 'commands', 'stores', 'integrations', 'projections', 'outbound'],
   http: ['domain', 'commands', 'stores', 'integrations', 'projections', 'outbound', 'http'],

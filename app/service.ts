@@ -25,7 +25,8 @@ import { entitlementsProjection } from '../projections/entitlements.ts';
 import { financeProjection } from '../projections/finance.ts';
 import { journalProjection } from '../projections/journal.ts';
 import { ordersProjection } from '../projections/orders.ts';
-import { prepareProjections, startProjection, type Projection, type RunningProjection } from '../projections/runner.ts';
+import { prepareProjections, startProjection, type RunningProjection } from '../projections/runner.ts';
+import type { Projection } from '../projections/projection.ts';
 import { reached, type RecordedEvent } from '../stores/event-store.ts';
 import type { ReadStore } from '../stores/read-store.ts';
 import type { Config } from './config.ts';
@@ -169,7 +170,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     for (const d of definitions) {
       // The business counters follow the orders read model's commits: each event is counted once,
       // by the process holding that projection's lease (sum the counters over the processes).
-      const onCommitted = d.name === 'orders' ? (_: string, e: RecordedEvent) => metrics.observeEvent(e) : undefined;
+      const onCommitted = d.name === 'orders' ? (events: readonly RecordedEvent[]) => events.forEach(metrics.observeEvent) : undefined;
       projections.set(
         d.name,
         startProjection(d, { events: store, reads, owner, logger, now, leaseTtlMs: config.leaseTtlMs, ...(onCommitted && { onCommitted }) }),

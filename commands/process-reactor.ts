@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.ts';
-import type { Projection } from '../projections/runner.ts';
+import type { Projection } from '../projections/projection.ts';
 import type { LedgerDeps } from './deps.ts';
 import { followUp } from './follow-up.ts';
 

@@ -3,7 +3,7 @@
  * counted per kind from the queue, with the oldest next try of those still to run. Done tasks are
  * not backlog and are not read (they grow with every order).
  */
-import type { ReadView } from '../projections/runner.ts';
+import type { ReadView } from '../projections/projection.ts';
 import { OUTBOUND_TASKS } from './queue.ts';
 import { TASK_KINDS, type TaskStatus } from './task.ts';
 

@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import { readOrderEvent } from '../domain/order/order.ts';
 import { readPaymentEvent } from '../domain/payment/payment.ts';
-import type { Projection, ReadView } from '../projections/runner.ts';
+import type { Projection, ReadView } from '../projections/projection.ts';
 import type { RecordedEvent } from '../stores/event-store.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
 import { QUEUES, laneOf, queueOf, type Queue } from './lanes.ts';

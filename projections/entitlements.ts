@@ -6,7 +6,7 @@ import { readOrderEvent } from '../domain/order/order.ts';
 import type { RecordedEvent } from '../stores/event-store.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
 import { z } from 'zod';
-import type { Projection, ReadView } from './runner.ts';
+import type { Projection, ReadView } from './projection.ts';
 
 export const ENTITLEMENTS = 'entitlements';
 /** What this projection remembers of each order, to place its grants. */

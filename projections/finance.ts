@@ -12,7 +12,7 @@ import type { PaymentEvent } from '../domain/payment/payment.ts';
 import type { RecordedEvent } from '../stores/event-store.ts';
 import type { WriteOp } from '../stores/read-store.ts';
 import { z } from 'zod';
-import type { Projection, ReadView } from './runner.ts';
+import type { Projection, ReadView } from './projection.ts';
 
 export const FINANCE_ENTRIES = 'finance_entries';
 /** What the ledger remembers of each payment, to describe its entries. */
@@ -26,7 +26,8 @@ export { accountingDay };
 export const financeProjection = (): Projection => ({
   name: 'finance',
   collections: [
-    { name: FINANCE_ENTRIES, indexes: ['day', 'at', 'kind', 'paymentId'] },
+    // A day's entries in time order (optionally of one kind): (day, at) reads that day only, never every refund ever.
+    { name: FINANCE_ENTRIES, indexes: ['day', 'at', 'kind', 'paymentId'], compound: [['day', 'at']] },
     { name: FINANCE_PAYMENTS, indexes: [] },
   ],
   handle: async (event, view) => {

@@ -9,7 +9,7 @@ import { readPaymentEvent } from '../domain/payment/payment.ts';
 import { z } from 'zod';
 import { journalStep, orderIdOf, type JournalEntry, type OrderBook } from '../domain/accounts.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
-import type { Projection } from './runner.ts';
+import type { Projection } from './projection.ts';
 
 export const JOURNAL_ENTRIES = 'journal_entries';
 const JOURNAL_BOOKS = 'journal_books';

@@ -11,7 +11,7 @@ import type { OrderEvent } from '../domain/order/order.ts';
 import { MAX_RESENDS, MAX_WRONG_CODES, type PaymentEvent } from '../domain/payment/payment.ts';
 import { positionToString, type RecordedEvent } from '../stores/event-store.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
-import type { Projection, ReadView } from './runner.ts';
+import type { Projection, ReadView } from './projection.ts';
 
 export const ORDERS = 'orders';
 export const PAYMENTS = 'payments';
@@ -34,7 +34,8 @@ export const storedPayment = z
 export const ordersProjection = (searchKey: (msisdn: string) => string): Projection => ({
   name: 'orders',
   collections: [
-    { name: ORDERS, indexes: ['subscriberId', 'smartcardId', 'msisdnKey', 'status', 'placedAt'] },
+    // Customer service lists orders of a status newest first: without (status, placedAt) that sorts every order ever in that status.
+    { name: ORDERS, indexes: ['subscriberId', 'smartcardId', 'msisdnKey', 'status', 'placedAt'], compound: [['status', 'placedAt']] },
     { name: PAYMENTS, indexes: ['orderId'] },
   ],
   handle: async (event, view) => {

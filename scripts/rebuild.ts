@@ -1,50 +1,78 @@
 /**
- * `npm run rebuild -- <read model>…`: rebuilds read models from the start of the log.
- * Takes the projection's lease (so a running service pauses that projection), empties
- * its collections and checkpoint, replays every event, and hands the lease back.
+ * `npm run rebuild [-- <read model>…] [--json]`: rebuilds read models (all of them when none is named)
+ * from the log, in one pass, beside the live ones, then switches to them (projections/rebuild.ts).
+ * Safe while the service runs: queries keep reading the old version until the switch, and the
+ * service's projections move on to the new version by themselves (docs/read-store.md, "Rebuilds").
+ * Progress on stderr (a bar on a terminal, lines otherwise); a summary on stdout (one JSON line with --json).
  * Reactors (process) are not rebuilt: replaying them is safe but only repeats work.
+ * `npm run rebuild` caps the heap (--max-old-space-size=192 in package.json): what a rebuild keeps alive
+ * is a few batches; the cap makes V8 collect the rest early, so peak memory stays flat as the log grows.
  */
 import { hostname } from 'node:os';
 import { loadConfig } from '../app/config.ts';
-import { runCli } from './cli.ts';
 import { compose } from '../app/service.ts';
 import { createLogger } from '../http/logger.ts';
-import { startProjection } from '../projections/runner.ts';
+import { rebuild, type RebuildPhase } from '../projections/rebuild.ts';
+import { runCli } from './cli.ts';
+import { progress } from './progress.ts';
 
-const REBUILDABLE = ['orders', 'entitlements', 'tasks', 'finance', 'journal'];
+const REBUILDABLE = ['orders', 'entitlements', 'outbound', 'finance', 'journal'];
+
+const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
+
+const PHASES: Record<RebuildPhase, string> = {
+  replay: 'replaying the log',
+  index: 'indexing the new versions',
+  switch: 'catching up with the live read models and switching',
+  drop: 'dropping the old versions',
+  done: 'done',
+};
 
 const main = async (): Promise<number> => {
-  const names = process.argv.slice(2);
-  if (names.length === 0 || names.some((n) => !REBUILDABLE.includes(n))) {
-    process.stderr.write(`usage: npm run rebuild -- ${REBUILDABLE.join('|')} [more…]\n`);
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const named = args.filter((a) => a !== '--json');
+  if (named.some((n) => !REBUILDABLE.includes(n))) {
+    process.stderr.write(`usage: npm run rebuild [-- ${REBUILDABLE.join('|')} …] [--json]   (all of them when none is named)\n`);
     return 64;
   }
+  const names = named.length > 0 ? [...new Set(named)] : REBUILDABLE;
   const config = loadConfig(process.env);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const service = await compose(config, logger);
-  const owner = `rebuild/${hostname()}/${process.pid}`;
+  const bar = progress(`rebuild ${names.join(', ')}`);
+  // Peak memory at each quarter of the log: flat when memory does not grow with the log.
+  const quarters: number[] = [];
   try {
-    for (const name of names) {
+    const definitions = names.map((name) => {
       const def = service.definitions.find((d) => d.name === name);
       if (!def) throw new Error(`unknown projection ${name}`);
-      const ttl = 15_000;
-      const deadline = Date.now() + 4 * ttl;
-      let lease = await service.reads.acquireLease(name, owner, ttl, new Date());
-      while (!lease && Date.now() < deadline) {
-        process.stdout.write(`${name}: waiting for the running consumer to hand over its lease…\n`);
-        await new Promise((r) => setTimeout(r, ttl / 3));
-        lease = await service.reads.acquireLease(name, owner, ttl, new Date());
-      }
-      if (!lease) throw new Error(`${name}: the lease is held by a running service; stop it or try again`);
-      await service.reads.reset(lease, def.collections.map((c) => c.name));
-      await service.reads.releaseLease(lease);
-      const started = Date.now();
-      const running = startProjection(def, { events: service.ledger.store, reads: service.reads, owner, logger, now: () => new Date() });
-      const head = await service.ledger.store.headPosition();
-      await running.waitFor(head, 30 * 60_000);
-      await running.stop();
-      process.stdout.write(`${name}: rebuilt up to the head of the log in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    }
+      return def;
+    });
+    let phase: RebuildPhase = 'replay';
+    const result = await rebuild(definitions, {
+      events: service.ledger.store,
+      reads: service.reads,
+      owner: `rebuild/${hostname()}/${process.pid}`,
+      now: () => new Date(),
+      onProgress: (p) => {
+        while (quarters.length < Math.floor(p.fraction * 4)) quarters.push(mb(process.resourceUsage().maxRSS * 1024));
+        if (p.phase === 'replay') bar.update(p.events, p.fraction > 0 ? Math.round(p.events / p.fraction) : null, 'events');
+        else if (p.phase !== phase) {
+          bar.end();
+          process.stderr.write(`${PHASES[p.phase]}\n`);
+        }
+        phase = p.phase;
+      },
+    });
+    const peakRssMb = mb(process.resourceUsage().maxRSS * 1024);
+    const rate = result.events / Math.max(result.seconds, 0.001);
+    const versions = Object.entries(result.versions).map(([n, v]) => `${n} v${v}`).join(', ');
+    process.stdout.write(
+      json
+        ? `${JSON.stringify({ ...result, eventsPerSecond: rate, peakRssMb, peakRssMbByQuarter: quarters })}\n`
+        : `rebuilt ${versions}: ${result.events} events in ${result.seconds.toFixed(1)} s (${Math.round(rate)} events/s), peak RSS ${peakRssMb} MB\n`,
+    );
     return 0;
   } finally {
     await service.close();

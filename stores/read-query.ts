@@ -15,21 +15,75 @@ import { InvalidQuery, type CollectionSpec, type Query, type Scalar, type WriteO
 export const COLLECTION_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 export const FIELD_PATH = /^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*){0,7}$/;
 /** Names the adapters use for their own bookkeeping. */
-export const RESERVED_COLLECTIONS: ReadonlySet<string> = new Set(['leases', 'checkpoints', 'collections']);
+export const RESERVED_COLLECTIONS: ReadonlySet<string> = new Set(['leases', 'checkpoints', 'collections', 'versions']);
 export const MAX_LIMIT = 1000;
 
+/** `__` is kept for version suffixes (physicalName), so no collection name can collide with another's version. */
 export const checkCollectionName = (name: string): void => {
-  if (!COLLECTION_NAME.test(name) || RESERVED_COLLECTIONS.has(name.toLowerCase())) {
+  if (typeof name !== 'string' || !COLLECTION_NAME.test(name) || name.includes('__') || RESERVED_COLLECTIONS.has(name.toLowerCase())) {
     throw new InvalidQuery(`invalid collection name: ${JSON.stringify(name).slice(0, 80)}`);
   }
 };
+
+/* ------------------------------------------------------------------ versions */
+
+/** Where a version of a collection is stored: version 1 under the collection's own name (as before versions existed). */
+export const physicalName = (collection: string, version: number): string => (version === 1 ? collection : `${collection}__v${version}`);
+
+/** The checkpoint and lease key of a projection's version: version 1 keeps the projection's own name. */
+export const consumerKey = (projection: string, version: number): string => (version === 1 ? projection : `${projection}@${version}`);
+
+/** The owner of a retired version's lease: nobody can acquire it again, and its old holder's commits are refused. */
+export const RETIRED_OWNER = '(retired)';
+
+export const checkVersion = (version: number): number => {
+  if (!Number.isSafeInteger(version) || version < 1) throw new InvalidQuery(`invalid version ${String(version)}`);
+  return version;
+};
+
+/**
+ * One projection's versions, as both adapters store them (one row / one document per projection, so a
+ * switch is a single atomic write even without transactions). `specs` holds the collections of every
+ * version that still exists; `next` is the number the next build gets (numbers are never reused).
+ */
+export type VersionsRecord = {
+  active: number;
+  building: number | null;
+  retired: number[];
+  next: number;
+  specs: Record<string, CollectionSpec[]>;
+};
+
+export const noVersions = (): VersionsRecord => ({ active: 1, building: null, retired: [], next: 2, specs: {} });
 
 export const checkSpec = (spec: CollectionSpec): void => {
   checkCollectionName(spec.name);
   for (const field of spec.indexes) {
     if (!FIELD_PATH.test(field)) throw new InvalidQuery(`collection ${spec.name}: invalid field path ${JSON.stringify(field).slice(0, 80)}`);
   }
+  for (const fields of spec.compound ?? []) {
+    if (fields.length < 2 || fields.some((f) => !spec.indexes.includes(f))) {
+      throw new InvalidQuery(`collection ${spec.name}: a compound index names two or more of its indexed fields`);
+    }
+  }
 };
+
+/**
+ * Every index of a collection, as its list of fields (the document id comes last in each). A field that
+ * leads a compound index gets no index of its own: the compound one serves its queries too.
+ */
+export const indexKeys = (spec: CollectionSpec): string[][] => {
+  const compound = (spec.compound ?? []).map((fields) => [...fields]);
+  const leading = new Set(compound.map((fields) => fields[0]));
+  return [...spec.indexes.filter((f) => !leading.has(f)).map((f) => [f]), ...compound];
+};
+
+/** A spec as stored in a versions record: plain arrays. */
+export const copySpec = (spec: CollectionSpec): CollectionSpec => ({
+  name: spec.name,
+  indexes: [...spec.indexes],
+  ...(spec.compound && spec.compound.length > 0 && { compound: spec.compound.map((fields) => [...fields]) }),
+});
 
 /** A sort key position: the sort field's value and the id of the last item of a page. */
 export type After = { value: Scalar; id: string };
@@ -113,14 +167,19 @@ const decodeCursor = (cursor: string, fingerprint: string): After => {
  * event's revision (MongoDB without transactions) must write each document once per event.
  */
 export const coalesceOps = (ops: readonly WriteOp[]): WriteOp[] => {
-  const last = new Map<string, WriteOp>();
+  const last = new Map<string, Map<string, WriteOp>>();
+  let repeated = false;
   for (const op of ops) {
     const id = op.kind === 'upsert' ? op.doc.id : op.id;
-    const key = JSON.stringify([op.collection, id]);
-    last.delete(key);
-    last.set(key, op);
+    let byId = last.get(op.collection);
+    if (!byId) last.set(op.collection, (byId = new Map()));
+    if (byId.delete(id)) repeated = true;
+    byId.set(id, op);
   }
-  return [...last.values()];
+  if (!repeated) return [...ops];
+  // Ordered by each document's last write.
+  const order = new Map<WriteOp, number>(ops.map((op, i) => [op, i]));
+  return [...last.values()].flatMap((byId) => [...byId.values()]).sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
 };
 
 /** Checks a write op's shape; the collection must be known to the caller. */

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { financeProjection } from '../projections/finance.ts';
+import { ordersProjection } from '../projections/orders.ts';
+import { prepareProjections } from '../projections/runner.ts';
 import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import { readStoreContract } from './contracts/read-store.contract.ts';
 
@@ -34,6 +37,35 @@ describe('sqlite read store specifics', () => {
         );
         expect(keyset).toContain('INDEX ix:orders:placedAt');
         expect(keyset).not.toContain('TEMP B-TREE');
+      } finally {
+        db.close();
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("serves the service's list queries in index order: nothing growing with history is read whole or sorted", async () => {
+    const { file, cleanup } = await tempFile();
+    try {
+      const store = openSqliteReadStore(file);
+      await prepareProjections(store, [ordersProjection(() => 'key'), financeProjection()]);
+      await store.close();
+      const db = new Database(file, { readonly: true });
+      try {
+        const plan = (sql: string): string =>
+          (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+        const x = (field: string): string => `json_extract(doc, '$.${field}')`;
+        // Customer service: orders of a status, newest first, and the next page.
+        const byStatus = plan(`SELECT id FROM "c_orders" WHERE ${x('status')} = 'paid' ORDER BY ${x('placedAt')} DESC, id DESC LIMIT 51`);
+        const nextPage = plan(
+          `SELECT id FROM "c_orders" WHERE ${x('status')} = 'paid' AND ((${x('placedAt')}, id) < ('2030', 'o9') OR ${x('placedAt')} IS NULL) ORDER BY ${x('placedAt')} DESC, id DESC LIMIT 51`,
+        );
+        // Finance: one day's entries (of one kind) in time order.
+        const day = plan(`SELECT id FROM "c_finance_entries" WHERE ${x('day')} = '2030-01-01' AND ${x('kind')} = 'refund' ORDER BY ${x('at')} ASC, id ASC LIMIT 51`);
+        for (const p of [byStatus, nextPage]) expect(p).toContain('INDEX ix:orders:status+placedAt');
+        expect(day).toContain('INDEX ix:finance_entries:day+at');
+        for (const p of [byStatus, nextPage, day]) expect(p).not.toContain('TEMP B-TREE');
       } finally {
         db.close();
       }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ACCOUNTS, ACCOUNT_IDS, ENTRY_KINDS, balancesOf, nextDay, type Account, type JournalLine } from '../../domain/accounts.ts';
 import { FINANCE_ENTRIES } from '../../projections/finance.ts';
 import { JOURNAL_ENTRIES } from '../../projections/journal.ts';
-import type { ReadView } from '../../projections/runner.ts';
+import type { ReadView } from '../../projections/projection.ts';
 import { InvalidQuery, type Doc, type Scalar } from '../../stores/read-store.ts';
 import { HttpProblem } from '../problem.ts';
 import { money, problem } from '../schemas.ts';

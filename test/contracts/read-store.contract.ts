@@ -73,6 +73,14 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
         expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'paid' });
       });
 
+      it('takes compound indexes over declared fields, and refuses one naming an undeclared field', async () => {
+        await store.ensureCollections([{ name: 'entries', indexes: ['day', 'at'], compound: [['day', 'at']] }]);
+        await store.commit(lease, at(1), [upsert('entries', { id: 'e2', day: 'd1', at: '2' }), upsert('entries', { id: 'e1', day: 'd1', at: '1' }), upsert('entries', { id: 'e3', day: 'd2', at: '0' })]);
+        const page = await store.find('entries', { where: { day: 'd1' }, orderBy: { field: 'at', direction: 'asc' }, limit: 5 });
+        expect(page.items.map((d) => d.id)).toEqual(['e1', 'e2']);
+        await expect(store.ensureCollections([{ name: 'bad', indexes: ['day'], compound: [['day', 'at']] }])).rejects.toBeInstanceOf(InvalidQuery);
+      });
+
       it('refuses names that are not identifiers or are reserved, and unknown collections', async () => {
         await expect(store.ensureCollections([{ name: 'orders"; DROP TABLE x; --', indexes: [] }])).rejects.toBeInstanceOf(InvalidQuery);
         await expect(store.ensureCollections([{ name: 'leases', indexes: [] }])).rejects.toBeInstanceOf(InvalidQuery);
@@ -251,7 +259,7 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
 
     describe('leases and fencing', () => {
       it('grants a free lease, renews it with the same token, refuses another owner while it is valid', async () => {
-        expect(lease).toMatchObject({ projection: 'orders-view', owner: 'worker-a', token: 1 });
+        expect(lease).toMatchObject({ projection: 'orders-view', version: 1, owner: 'worker-a', token: 1 });
         expect(lease.expiresAt.getTime()).toBe(T0.getTime() + TTL);
         const renewed = await store.acquireLease('orders-view', 'worker-a', TTL, later(10_000));
         expect(renewed).toMatchObject({ owner: 'worker-a', token: 1 });
@@ -288,7 +296,7 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
       });
 
       it('refuses a lease it never granted', async () => {
-        const forged: Lease = { projection: 'orders-view', owner: 'worker-a', token: 7, expiresAt: later(TTL) };
+        const forged: Lease = { projection: 'orders-view', version: 1, owner: 'worker-a', token: 7, expiresAt: later(TTL) };
         await expect(store.commit(forged, at(1), [])).rejects.toBeInstanceOf(LeaseLost);
         const otherProjection: Lease = { ...lease, projection: 'never-leased' };
         await expect(store.commit(otherProjection, at(1), [upsert('orders', { id: 'o1' })])).rejects.toBeInstanceOf(LeaseLost);
@@ -324,6 +332,176 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
         expect(await store.get('orders', 'o1')).toBeNull();
         expect(await store.get('orders', 'o2')).toEqual({ id: 'o2', status: 'b' });
         expect(await store.checkpoint('orders-view')).toEqual(pos(2));
+      });
+    });
+
+    describe('batches: many events in one commit', () => {
+      it("applies a batch's writes and moves the checkpoint to its last event, together", async () => {
+        // Events 1..4 of two orders, coalesced the way a runner's batch hands them over.
+        await store.commit(lease, at(4, 'order-2', 1), [
+          upsert('orders', { id: 'o1', status: 'paid' }),
+          upsert('orders', { id: 'o2', status: 'cancelled' }),
+          upsert('cards', { id: 'c1', validUntil: '2030-02-01' }),
+        ]);
+        expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'paid' });
+        expect(await store.get('cards', 'c1')).toEqual({ id: 'c1', validUntil: '2030-02-01' });
+        expect(await store.checkpoint('orders-view')).toEqual(pos(4));
+      });
+
+      it('a batch that fails part-way leaves neither its writes nor its checkpoint (where commits are atomic)', async () => {
+        if (!store.atomicCommit) return; // one event per commit there: each write idempotent by revision instead
+        await store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'a' })]);
+        // The second document cannot be serialised: the failure comes after the first write has been issued.
+        const unserialisable: Doc = { id: 'o3', status: 'x', n: 1n };
+        await expect(
+          store.commit(lease, at(5), [upsert('orders', { id: 'o1', status: 'b' }), upsert('orders', { id: 'o2', status: 'b' }), upsert('orders', unserialisable)]),
+        ).rejects.toThrow();
+        expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'a' });
+        expect(await store.get('orders', 'o2')).toBeNull();
+        expect(await store.checkpoint('orders-view')).toEqual(pos(1));
+      });
+
+      it('after a crash that lost a batch, replaying the tail from the checkpoint gives what one commit per event gives', async () => {
+        const history: Array<[number, WriteOp[]]> = [
+          [1, [upsert('orders', { id: 'o1', status: 'awaiting' })]],
+          [2, [upsert('orders', { id: 'o2', status: 'awaiting' })]],
+          [3, [upsert('orders', { id: 'o1', status: 'paid' })]],
+          [4, [del('orders', 'o2')]],
+          [5, [upsert('orders', { id: 'o1', status: 'provisioned' }), upsert('cards', { id: 'c1', validUntil: '2030-03-01' })]],
+        ];
+        const batch = (events: Array<[number, WriteOp[]]>): [CommitPoint, WriteOp[]] => [at(events.at(-1)?.[0] ?? 0), events.flatMap(([, ops]) => ops)];
+        await store.commit(lease, ...batch(history.slice(0, 2)));
+        // The batch of events 3..5 was being committed when the process died: it never landed. The
+        // restarted consumer reads from the checkpoint (2) and commits the tail, in other batches.
+        expect(await store.checkpoint('orders-view')).toEqual(pos(2));
+        await store.commit(lease, ...batch(history.slice(2, 3)));
+        await store.commit(lease, ...batch(history.slice(3, 5)));
+        // A late duplicate of an old batch changes nothing.
+        await store.commit(lease, ...batch(history.slice(0, 2)));
+        expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'provisioned' });
+        expect(await store.get('orders', 'o2')).toBeNull();
+        expect(await store.get('cards', 'c1')).toEqual({ id: 'c1', validUntil: '2030-03-01' });
+        expect(await store.checkpoint('orders-view')).toEqual(pos(5));
+      });
+    });
+
+    describe('versions: build beside, then switch', () => {
+      const ORDERS_ONLY = [SPECS[0]];
+      const begin = async (owner = 'rebuilder', now = T0): Promise<Lease> => {
+        const l = await store.beginVersion('orders-view', ORDERS_ONLY, owner, TTL, now);
+        if (!l) throw new Error('beginVersion refused');
+        return l;
+      };
+      const statuses = async (version?: number): Promise<string[]> =>
+        (await store.find('orders', { orderBy: { field: 'status', direction: 'asc' }, limit: 10 }, version)).items.map((d) => `${d.id}:${String(d.status)}`);
+
+      it('queries read the active version while a new one is built beside it, and the new one after the switch', async () => {
+        await store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'old' })]);
+        await store.commit(lease, at(2), [upsert('orders', { id: 'o2', status: 'old' })]);
+        expect(await store.versions('orders-view')).toEqual({ active: 1, building: null });
+        const build = await begin();
+        expect(build).toMatchObject({ projection: 'orders-view', version: 2, owner: 'rebuilder' });
+        expect(await store.versions('orders-view')).toEqual({ active: 1, building: 2 });
+        expect(await store.get('orders', 'o1', 2)).toBeNull();
+
+        await store.commit(build, at(1), [upsert('orders', { id: 'o1', status: 'new' })]);
+        // Not caught up with the live version (2): no switch, queries unchanged; the live version is
+        // frozen (its consumer fenced off) so the builder can catch up with a checkpoint that stands still.
+        expect(await store.promote(build)).toBe(false);
+        expect(await statuses()).toEqual(['o1:old', 'o2:old']);
+        expect(await statuses(2)).toEqual(['o1:new']);
+        expect(await store.checkpoint('orders-view')).toEqual(pos(2));
+        await expect(store.commit(lease, at(3), [upsert('orders', { id: 'o3', status: 'old' })])).rejects.toBeInstanceOf(LeaseLost);
+        expect(await store.acquireLease('orders-view', 'worker-a', TTL, later(1), 1)).toBeNull();
+
+        await store.commit(build, at(2), [upsert('orders', { id: 'o2', status: 'new' })]);
+        await store.indexVersion(build);
+        expect(await store.promote(build)).toBe(true);
+        expect(await store.versions('orders-view')).toEqual({ active: 2, building: null });
+        expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'new' });
+        expect(await statuses()).toEqual(['o1:new', 'o2:new']);
+        expect(await store.find('orders', { where: { status: 'new' }, orderBy: { field: 'placedAt', direction: 'asc' }, limit: 10 })).toMatchObject({ nextCursor: null });
+        expect(await store.checkpoint('orders-view')).toEqual(pos(2));
+      });
+
+      it("the switch retires the old version's lease: its consumer is fenced off and moves to the new version", async () => {
+        await store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'old' })]);
+        const build = await begin();
+        await store.commit(build, at(1), [upsert('orders', { id: 'o1', status: 'new' })]);
+        expect(await store.promote(build)).toBe(true);
+        // The live consumer's next commit is refused and writes nothing; its lease cannot be had again.
+        await expect(store.commit(lease, at(2), [upsert('orders', { id: 'o1', status: 'stale' })])).rejects.toBeInstanceOf(LeaseLost);
+        expect(await store.acquireLease('orders-view', 'worker-a', TTL, later(1), 1)).toBeNull();
+        expect(await store.acquireLease('orders-view', 'worker-a', TTL, later(5 * TTL), 1)).toBeNull();
+        // The builder handed the new version's lease over: the consumer takes it at once, with a higher token.
+        await expect(store.commit(build, at(2), [])).rejects.toBeInstanceOf(LeaseLost);
+        const moved = await store.acquireLease('orders-view', 'worker-a', TTL, later(1), 2);
+        expect(moved).toMatchObject({ version: 2, owner: 'worker-a' });
+        expect(moved?.token).toBeGreaterThan(build.token);
+        if (!moved) throw new Error('unreachable');
+        await store.commit(moved, at(2), [upsert('orders', { id: 'o1', status: 'newer' })]);
+        expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'newer' });
+        expect(await store.checkpoint('orders-view')).toEqual(pos(2));
+      });
+
+      it('drops retired versions; queries keep answering from the active one', async () => {
+        await store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'old' })]);
+        const build = await begin();
+        await store.commit(build, at(1), [upsert('orders', { id: 'o1', status: 'new' })]);
+        expect(await store.promote(build)).toBe(true);
+        await store.dropRetired('orders-view');
+        expect(await statuses()).toEqual(['o1:new']);
+        // Another rebuild later gets version 3 (numbers are never reused) and switches the same way.
+        const again = await begin('rebuilder', later(1));
+        expect(again.version).toBe(3);
+        const consumer = await store.acquireLease('orders-view', 'worker-a', TTL, later(1), 2);
+        if (!consumer) throw new Error('no lease on version 2');
+        await store.commit(consumer, at(2), [upsert('orders', { id: 'o2', status: 'new' })]);
+        await store.commit(again, at(2), [upsert('orders', { id: 'o1', status: 'v3' }), upsert('orders', { id: 'o2', status: 'v3' })]);
+        expect(await store.promote(again)).toBe(true);
+        expect(await statuses()).toEqual(['o1:v3', 'o2:v3']);
+        await expect(store.commit(consumer, at(3), [])).rejects.toBeInstanceOf(LeaseLost);
+      });
+
+      it("one build at a time: another owner's running build is refused, an abandoned one is started over", async () => {
+        const first = await begin('rebuilder-1');
+        await store.commit(first, at(1), [upsert('orders', { id: 'o1', status: 'first' })]);
+        expect(await store.beginVersion('orders-view', ORDERS_ONLY, 'rebuilder-2', TTL, later(1))).toBeNull();
+        // rebuilder-1 died: once its lease has expired, a new build starts from nothing under a new number.
+        const second = await begin('rebuilder-2', later(TTL + 1));
+        expect(second.version).toBe(3);
+        expect(await store.versions('orders-view')).toEqual({ active: 1, building: 3 });
+        expect(await store.checkpoint('orders-view', 3)).toBeNull();
+        expect(await store.get('orders', 'o1', 3)).toBeNull();
+        await expect(store.commit(first, at(2), [])).rejects.toBeInstanceOf(LeaseLost);
+        await expect(store.promote(first)).rejects.toThrow();
+      });
+
+      it('a builder that dies after freezing the live version frees it when its lease expires', async () => {
+        await store.commit(lease, at(2), [upsert('orders', { id: 'o1', status: 'old' })]);
+        const build = await begin();
+        expect(await store.promote(build)).toBe(false);
+        expect(await store.acquireLease('orders-view', 'worker-a', TTL, later(TTL - 1), 1)).toBeNull();
+        const back = await store.acquireLease('orders-view', 'worker-a', TTL, later(TTL), 1);
+        expect(back?.token).toBeGreaterThan(lease.token);
+        if (!back) throw new Error('unreachable');
+        await store.commit(back, at(3), [upsert('orders', { id: 'o1', status: 'live again' })]);
+        expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'live again' });
+      });
+
+      it("a version takes writes only for the collections it was begun with", async () => {
+        const build = await begin();
+        await expect(store.commit(build, at(1), [upsert('cards', { id: 'c1' })])).rejects.toBeInstanceOf(InvalidQuery);
+        expect(await store.checkpoint('orders-view', 2)).toBeNull();
+      });
+
+      it('ensureCollections after a switch adds indexes to the active version', async () => {
+        const build = await begin();
+        await store.commit(build, at(1), [upsert('orders', { id: 'o1', status: 'new', channel: 'cctv5' })]);
+        expect(await store.promote(build)).toBe(true);
+        await store.ensureCollections([{ name: 'orders', indexes: [...SPECS[0].indexes, 'channel'] }], 'orders-view');
+        const page = await store.find('orders', { where: { channel: 'cctv5' }, orderBy: { field: 'status', direction: 'asc' }, limit: 5 });
+        expect(page.items.map((d) => d.id)).toEqual(['o1']);
       });
     });
   });

@@ -60,6 +60,10 @@ export function spawnChild(name: string, args: string[], env: Record<string, str
  * Any command as a registered child (killed by killAll): `node …` with another working directory
  * (the compiled build), `npm start`. The environment is clean: what `env` sets, plus PATH and HOME.
  */
+/** Runs one of the repo's scripts (`scripts/<name>.ts`) as a child process with `env`; registered like every child. */
+export const startScript = (name: string, args: string[], env: Record<string, string>): Child =>
+  spawnChild(name, ['--import', 'tsx', `scripts/${name}.ts`, ...args], env);
+
 export function spawnProcess(name: string, command: string, args: string[], opts: { env: Record<string, string>; cwd?: string }): Child {
   const proc = spawn(command, args, {
     cwd: opts.cwd ?? REPO_ROOT,

@@ -86,6 +86,7 @@ describe.each(stacks)('with OPEN_PLATFORM_CALLBACK_URL on $name', (stack) => {
       amount: { value: 3800, currency: 'CNY' },
     });
     // The dates are the ones BOSS was sent, as the card's entitlement shows them.
+    await caughtUp(t);
     const ent = await t.app.inject({ method: 'GET', url: '/v1/smartcards/8100123456789012/entitlements', headers: bearer(TOKENS.openPlatform) });
     expect(ent.json<{ entitlements: Record<string, unknown>[] }>().entitlements).toEqual([
       expect.objectContaining({ validFrom: done.body.validFrom, validUntil: done.body.validUntil }),

@@ -41,8 +41,13 @@ describe.each(stacks)('in-process flow on $name', (stack) => {
       return o.status === 'provisioned' ? o : undefined;
     }, 'provisioned');
     expect(done.boss).toMatchObject({ bossRef: expect.any(String) });
-    const ent = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-1/entitlements', headers: bearer(TOKENS.openPlatform) });
-    expect(ent.json().entitlements).toEqual([expect.objectContaining({ productId: 'sports-month', channels: expect.arrayContaining(['CCTV-5 HD']) })]);
+    // The entitlements read model is a projection of its own: it may be a moment behind the orders one.
+    const entitlements = await eventually(async () => {
+      const r = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-1/entitlements', headers: bearer(TOKENS.openPlatform) });
+      const list = r.json<{ entitlements: unknown[] }>().entitlements;
+      return list.length > 0 ? list : undefined;
+    }, 'the entitlement');
+    expect(entitlements).toEqual([expect.objectContaining({ productId: 'sports-month', channels: expect.arrayContaining(['CCTV-5 HD']) })]);
     // The paid notices are tasks of their own: provisioning may finish before they are sent.
     const paidTexts = () => sms.messages().map((m) => ('msisdn' in m.to ? 'phone' : 'tv') + ':' + m.text).filter((x) => x.includes('已支付'));
     const texts = await eventually(async () => {

@@ -127,6 +127,7 @@ describe('entitlements', () => {
     const p2 = await orderInStatus(t, second.orderId, 'provisioned');
     const end1 = (p1.boss as { validUntil: string }).validUntil;
     expect((p2.boss as { validFrom: string }).validFrom).toBe(end1);
+    await caughtUp(t); // the entitlements read model follows the orders one
     const ent = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-renew/entitlements', headers: bearer(TOKENS.openPlatform) });
     const [only] = ent.json<{ entitlements: { validFrom: string; validUntil: string }[] }>().entitlements;
     expect(only?.validUntil).toBe(new Date(Date.parse(end1) + 30 * 86_400_000).toISOString());
@@ -142,6 +143,7 @@ describe('entitlements', () => {
       .map((x) => x as { validFrom: string; validUntil: string })
       .sort((x, y) => (x.validFrom < y.validFrom ? -1 : 1));
     expect(second?.validFrom).toBe(first?.validUntil);
+    await caughtUp(t); // the entitlements read model follows the orders one
     const ent = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-twice/entitlements', headers: bearer(TOKENS.openPlatform) });
     const [only] = ent.json<{ entitlements: { validFrom: string; validUntil: string }[] }>().entitlements;
     expect(Date.parse(only?.validUntil ?? '') - Date.parse(only?.validFrom ?? '')).toBe(60 * 86_400_000);
@@ -151,6 +153,7 @@ describe('entitlements', () => {
     const o = await placeAndConfirm(t, 'lapse-1', { smartcardId: 'card-lapse', productId: 'opera-month' });
     await orderInStatus(t, o.orderId, 'provisioned');
     t.clock.advance(31 * 86_400);
+    await caughtUp(t); // the entitlements read model follows the orders one
     const ent = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-lapse/entitlements', headers: bearer(TOKENS.openPlatform) });
     expect(ent.json().entitlements).toEqual([]);
   });

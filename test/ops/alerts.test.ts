@@ -93,11 +93,13 @@ beforeAll(async () => {
   // stalled
   const s = await startTestLedger({}, { process: false });
   ledgers.push(s);
-  expect(await s.service.reads.acquireLease('task-worker', 'another-process', 3_600_000, s.clock.now)).not.toBeNull();
+  expect(await s.service.reads.acquireLease('outbound-worker', 'another-process', 3_600_000, s.clock.now)).not.toBeNull();
   s.service.start();
   const placed = await s.placeOrder({}, 'stalled-1');
   expect(placed.statusCode).toBe(201);
-  await s.service.projections.get('tasks')?.waitFor(await s.service.ledger.store.headPosition());
+  const queue = s.service.projections.get('outbound');
+  if (!queue) throw new Error('the outbound queue projection is not running');
+  await queue.waitFor(await s.service.ledger.store.headPosition());
   stalledBefore = await scrape(s);
   s.clock.advance(600);
   stalled = await scrape(s);

@@ -224,10 +224,12 @@ describe('business counters, from the log', () => {
 describe('the outbound backlog', () => {
   it('with no worker running (another process holds its lease): pending tasks by kind, and how long the oldest has been due', async () => {
     const t = await ledger({}, false);
-    expect(await t.service.reads.acquireLease('task-worker', 'another-process', 3_600_000, t.clock.now)).not.toBeNull();
+    expect(await t.service.reads.acquireLease('outbound-worker', 'another-process', 3_600_000, t.clock.now)).not.toBeNull();
     t.service.start();
     expect((await t.placeOrder({}, 'backlog-1')).statusCode).toBe(201);
-    await t.service.projections.get('tasks')?.waitFor(await t.service.ledger.store.headPosition());
+    const queue = t.service.projections.get('outbound');
+  if (!queue) throw new Error('the outbound queue projection is not running');
+  await queue.waitFor(await t.service.ledger.store.headPosition());
     t.clock.advance(90);
     const scrape = await scrapeOf(t);
     // The code SMS to the phone and the order SMS to the TV; the expiry is not due yet.

@@ -1,0 +1,113 @@
+/**
+ * End to end, real processes: `npm run rebuild` (every read model) runs while the service takes
+ * orders and answers queries. The rebuild builds the new versions beside the live ones and switches;
+ * every query answers the whole time, the service carries on with the new versions by itself (orders
+ * placed after the switch go all the way through), and the rebuilt read models equal ones built
+ * from nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareWithFreshBuild } from '../support/read-models.ts';
+import { freePort, killAll, mapLimit, startScript, tempDir } from './processes.ts';
+import { freshOrderBody, waitForCode, waitForStatus } from './scenarios.ts';
+import { ledgerApi } from './http.ts';
+import { simApi, startSimulators, type SimApi, type Simulators } from './simulators.ts';
+import { startService, type RunningService } from './service.ts';
+import { waitUntil } from '../support/wait.ts';
+
+/** History before the rebuild, and the most orders the load may place meanwhile (bounded). */
+const SEEDED = 40;
+const MAX_DURING = 150;
+
+let sims: Simulators;
+let sim: SimApi;
+let service: RunningService;
+let data: { path: string; remove(): void };
+const api = ledgerApi(() => service.url);
+
+beforeAll(async () => {
+  data = tempDir();
+  sims = await startSimulators();
+  sim = simApi(sims.urls);
+  service = await startService({ dataDir: data.path, port: await freePort(), sims: sims.urls, env: { PAYMENT_QUERY_AFTER_SECONDS: '600' } });
+});
+
+afterAll(async () => {
+  await killAll();
+  data?.remove();
+});
+
+type Placed = { orderId: string; paymentId: string; smartcardId: string };
+
+const placeAndConfirm = async (): Promise<Placed> => {
+  const body = freshOrderBody();
+  const placed = await api.placeOrder(body, `rebuild-${body.subscriberId}`);
+  expect(placed.status).toBe(201);
+  const confirmed = await api.confirm(placed.body.paymentId, await waitForCode(sim, body.msisdn));
+  expect(confirmed.status).toBe(200);
+  return { orderId: placed.body.orderId, paymentId: placed.body.paymentId, smartcardId: body.smartcardId };
+};
+
+describe('e2e: npm run rebuild while the service serves', () => {
+  it('queries answer throughout, the service follows the switch, and the rebuilt read models equal a fresh build', { timeout: 240_000 }, async () => {
+    const seeded = await mapLimit(Array.from({ length: SEEDED }), 8, placeAndConfirm);
+    for (const o of seeded) await waitForStatus(api, o.orderId, 'provisioned', 60_000);
+
+    // Queries, the whole time: what was provisioned before stays visible and whole.
+    let serving = true;
+    let asked = 0;
+    const failures: string[] = [];
+    const check = (what: string, ok: boolean, detail: unknown): void => {
+      asked++;
+      if (!ok) failures.push(`${what}: ${JSON.stringify(detail).slice(0, 300)}`);
+    };
+    const queries = (async () => {
+      for (let i = 0; serving; i = (i + 1) % seeded.length) {
+        const o = seeded[i] as Placed;
+        const order = await api.order(o.orderId);
+        check(`order ${o.orderId}`, order.status === 200 && order.body.status === 'provisioned', order.body);
+        const cards = await api.entitlements(o.smartcardId);
+        check(`entitlements of ${o.smartcardId}`, cards.status === 200 && cards.body.entitlements.length === 1, cards.body);
+        const boss = await api.provisioning({ orderId: o.orderId });
+        check(`provisioning of ${o.orderId}`, boss.status === 200 && boss.body.items[0]?.status === 'done', boss.body);
+        const list = await api.orders({ status: 'provisioned', limit: '200' });
+        check('provisioned orders', list.status === 200 && list.body.items.length >= SEEDED, list.status);
+      }
+    })();
+    // Orders, the whole time.
+    let loading = true;
+    const during: Placed[] = [];
+    const load = (async () => {
+      await mapLimit([0, 1, 2, 3], 4, async () => {
+        while (loading && during.length < MAX_DURING) during.push(await placeAndConfirm());
+      });
+    })();
+
+    const rebuilding = startScript('rebuild', [], service.env);
+    const exit = await rebuilding.exited;
+    expect(exit, rebuilding.output()).toEqual({ code: 0, signal: null });
+    // Progress went to stderr as plain lines (not a terminal), the summary to stdout.
+    expect(rebuilding.output()).toMatch(/\[rebuild err\] rebuild orders, entitlements, tasks, finance: [\d.]+% /);
+    expect(rebuilding.output()).toMatch(/\[rebuild out\] rebuilt orders v2, entitlements v2, tasks v2, finance v2: \d+ events/);
+
+    // The service follows the switch: orders placed after it go all the way through.
+    const atSwitch = during.length;
+    await waitUntil(() => during.length >= atSwitch + 8 || during.length >= MAX_DURING, 'orders placed after the switch', { timeoutMs: 60_000 });
+    loading = false;
+    await load;
+    for (const o of during) await waitForStatus(api, o.orderId, 'provisioned', 60_000);
+    serving = false;
+    await queries;
+    expect(failures).toEqual([]);
+    expect(asked).toBeGreaterThan(4 * SEEDED);
+    const last = during.at(-1);
+    if (last) expect((await api.entitlements(last.smartcardId)).body.entitlements).toHaveLength(1);
+
+    // Equal to read models built from nothing out of the same log.
+    expect(await service.child.stop(10_000)).toEqual({ code: 0, signal: null });
+    const { kept, fresh, orders, versions } = await compareWithFreshBuild(service.env);
+    expect(versions).toEqual({ orders: 2, entitlements: 2, outbound: 2, finance: 2 });
+    expect(kept['orders']).toHaveLength(orders);
+    expect(orders).toBe(seeded.length + during.length);
+    expect(kept).toEqual(fresh);
+  });
+});
