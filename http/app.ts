@@ -19,6 +19,7 @@ import { paymentRoutes } from './routes/payments.ts';
 import { queryRoutes, type Queries } from './routes/queries.ts';
 import { devRoutes, type DevOutbox } from './routes/dev.ts';
 import { financeRoutes } from './routes/finance.ts';
+import { subscriberRoutes, type SubscriberRoutes } from './routes/subscribers.ts';
 import type { HttpObserver } from './metrics.ts';
 import { ProbesAtDebug } from './request-log.ts';
 import { installRequestMetrics } from './request-metrics.ts';
@@ -52,6 +53,8 @@ export type AppDeps = {
   observe?: HttpObserver;
   /** The demo pages /demo/tv and /demo/phone: only outside production, while every partner is simulated in-process. */
   demo?: DemoOptions;
+  /** Erasure of a subscriber's phone number (admin). */
+  subscribers?: SubscriberRoutes;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -118,6 +121,7 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
     await app.register(financeRoutes(deps.queries.reads));
     await app.register(consolePlugin, { routesFor });
   }
+  if (deps.subscribers) await app.register(subscriberRoutes, deps.subscribers);
   if (deps.devOutbox) await app.register(devRoutes(deps.devOutbox));
   if (deps.demo) await app.register(demoPlugin, deps.demo);
   return app;

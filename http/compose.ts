@@ -40,6 +40,7 @@ import type { ReadStore } from '../stores/read-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import { buildApp } from './app.ts';
+import { composePrivacy } from './privacy.ts';
 import type { Config } from './config.ts';
 import { createMetrics, timedAppends, type Metrics } from './metrics.ts';
 import { packageVersion } from './project.ts';
@@ -69,10 +70,9 @@ export const loadCatalog = (file: string): Catalog => {
   return parseCatalog(json);
 };
 
-/** Outside production the code secret is generated once per data dir and kept there (mode 0600). */
-const codeSecretFor = (config: Config): string => {
-  if (config.codeSecret) return config.codeSecret;
-  const file = join(config.dataDir, 'code-secret');
+/** Outside production a secret not configured is generated once per data dir and kept there (mode 0600). */
+const generatedSecret = (dataDir: string, name: string): string => {
+  const file = join(dataDir, name);
   if (!existsSync(file)) {
     try {
       writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
@@ -102,11 +102,22 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
   const rawStore = await openEventStore(config);
   const store = timedAppends(rawStore, metrics.observeAppend);
   const reads = await openReadStore(config);
-  const codeSecret = codeSecretFor(config);
+  const codeSecret = config.codeSecret ?? generatedSecret(config.dataDir, 'code-secret');
+  // Personal data: keys, sealing, erasure, retention (http/privacy.ts).
+  const privacy = await composePrivacy(
+    {
+      mongodb: config.mongodbUrl ? { url: config.mongodbUrl, database: mongoDatabase(config.mongodbUrl) ?? 'tvpay_read' } : undefined,
+      dataKeysFile: config.dataKeysFile,
+      dataKeySecrets: config.dataKeySecrets ?? [generatedSecret(config.dataDir, 'data-key-secret')],
+      piiRetentionDays: config.piiRetentionDays,
+    },
+    { store, reads, now, logger, observe: metrics.observeCommand, caughtUp: (name, timeoutMs) => caughtUp(name, timeoutMs) },
+  );
   const ledger: LedgerDeps = {
     store,
     now,
     catalog,
+    personalData: privacy.personalData,
     codeSecret,
     orderTtlSeconds: config.orderTtlSeconds,
     codeTtlSeconds: config.codeTtlSeconds,
@@ -150,11 +161,12 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
   const openPlatform = config.openPlatformCallback && createOpenPlatformClient({ ...config.openPlatformCallback, timeoutMs: config.lanes.callback.timeoutMs });
 
   const definitions: Projection[] = [
-    ordersProjection(msisdnKey),
+    ordersProjection({ searchKey: msisdnKey, reveal: privacy.personalData.reveal }),
     entitlementsProjection(),
     outboundQueueProjection({ paymentQueryAfterSeconds: config.paymentQueryAfterSeconds, callbacks: openPlatform !== undefined }),
     financeProjection(),
     processReactor(ledger, logger),
+    ...privacy.definitions,
   ];
   await prepareProjections(reads, definitions);
   const projections = new Map<string, RunningProjection>();
@@ -208,6 +220,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       integrations.simulated.sms && {
         demo: { ledger, reads, msisdnKey, inbox: integrations.simulated.sms.messages },
       }),
+    subscribers: { erase: privacy.erase },
     metrics: () => metrics.registry.metrics(),
     observe: metrics.http,
     health: {
@@ -276,6 +289,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
         leaseTtlMs: config.leaseTtlMs,
         onOutcome: metrics.observeOutbound,
       });
+      privacy.start();
     },
     close: async () => {
       await built.close();
@@ -285,6 +299,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       await Promise.all([...projections.values()].map((p) => p.stop()));
       logger.info('shutdown: projections stopped, checkpoints committed; closing stores');
       integrations.close();
+      await privacy.close();
       await rawStore.close();
       await reads.close();
     },

@@ -10,10 +10,9 @@
 import type { LedgerDeps } from '../../commands/deps.ts';
 import { paymentAggregate } from '../../commands/aggregates.ts';
 import { execute } from '../../commands/execute.ts';
-import { e164 } from '../../commands/msisdn.ts';
 import { recordPlatformResult } from '../../commands/record-platform-result.ts';
 import type { PaymentPlatform, Trade } from '../../integrations/ports.ts';
-import { contextFor, done, loadPayment, type Action } from '../action.ts';
+import { contextFor, done, loadPayment, phoneOf, type Action } from '../action.ts';
 import type { Outcome } from '../decide.ts';
 import type { TaskSpec } from '../task.ts';
 
@@ -50,10 +49,22 @@ export const tradeAction =
       if (now >= payBy) return { kind: 'later', reason: 'no trade at the platform yet', afterMs: payBy + deps.notCreatedGraceSeconds * 1000 - now };
       attempt.fence();
     }
+    const msisdn = await phoneOf(deps.ledger, p.msisdn, p.orderId);
+    if (msisdn === undefined) {
+      // Only an order placed in the very moment of its subscriber's erasure gets here: no trade can be
+      // made without the number, so no money moves, and the payment fails for it.
+      await execute(
+        deps.ledger,
+        paymentAggregate,
+        { type: 'RecordTradeNotCreated', paymentId: p.paymentId, detail: "the subscriber's phone number was erased", now: attempt.now() },
+        contextFor(spec, 'trade-not-created'),
+      );
+      return done('the phone number was erased');
+    }
     const trade = await deps.platform.createTrade({
       outTradeNo: p.paymentId,
       amount: p.amount,
-      msisdn: e164(p.msisdn),
+      msisdn,
       subject: p.subject,
       notifyUrl: deps.notifyUrl,
       expiresAt: p.payBy,
