@@ -40,7 +40,7 @@ import type { ReadStore } from '../stores/read-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import { buildApp } from './app.ts';
-import { composePrivacy } from './privacy.ts';
+import { composePrivacy, type PrivacyConfig } from './privacy.ts';
 import type { Config } from './config.ts';
 import { createMetrics, timedAppends, type Metrics } from './metrics.ts';
 import { packageVersion } from './project.ts';
@@ -84,6 +84,14 @@ const generatedSecret = (dataDir: string, name: string): string => {
   return readFileSync(file, 'utf8').trim();
 };
 
+/** Where the data keys live and what wraps them (docs/privacy.md); also for the scripts that seal or re-wrap. */
+export const privacyConfigOf = (config: Config): PrivacyConfig => ({
+  mongodb: config.mongodbUrl ? { url: config.mongodbUrl, database: mongoDatabase(config.mongodbUrl) ?? 'tvpay_read' } : undefined,
+  dataKeysFile: config.dataKeysFile,
+  dataKeySecrets: config.dataKeySecrets ?? [generatedSecret(config.dataDir, 'data-key-secret')],
+  piiRetentionDays: config.piiRetentionDays,
+});
+
 const openEventStore = async (config: Config): Promise<EventStore> =>
   config.eventstoreUrl ? openEsdbEventStore(config.eventstoreUrl) : openSqliteEventStore(join(config.dataDir, 'events.db'));
 
@@ -105,12 +113,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
   const codeSecret = config.codeSecret ?? generatedSecret(config.dataDir, 'code-secret');
   // Personal data: keys, sealing, erasure, retention (http/privacy.ts).
   const privacy = await composePrivacy(
-    {
-      mongodb: config.mongodbUrl ? { url: config.mongodbUrl, database: mongoDatabase(config.mongodbUrl) ?? 'tvpay_read' } : undefined,
-      dataKeysFile: config.dataKeysFile,
-      dataKeySecrets: config.dataKeySecrets ?? [generatedSecret(config.dataDir, 'data-key-secret')],
-      piiRetentionDays: config.piiRetentionDays,
-    },
+    privacyConfigOf(config),
     { store, reads, now, logger, observe: metrics.observeCommand, caughtUp: (name, timeoutMs) => caughtUp(name, timeoutMs) },
   );
   const ledger: LedgerDeps = {

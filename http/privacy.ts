@@ -48,10 +48,19 @@ export type Privacy = {
   close(): Promise<void>;
 };
 
-export const composePrivacy = async (config: PrivacyConfig, deps: PrivacyDeps): Promise<Privacy> => {
+/** The key store and what seals and opens numbers with it, for a log (`store`: whose erasures count). */
+export const openPersonalData = async (
+  config: Pick<PrivacyConfig, 'mongodb' | 'dataKeysFile' | 'dataKeySecrets'>,
+  store: EventStore,
+  now: () => Date,
+): Promise<{ personalData: PersonalData; keys: KeyStore }> => {
   const keys: KeyStore = config.mongodb ? await openMongoKeyStore(config.mongodb.url, config.mongodb.database) : openSqliteKeyStore(config.dataKeysFile);
+  return { keys, personalData: createPersonalData({ keys, masterSecrets: config.dataKeySecrets, erasures: erasureRecords(store), now }) };
+};
+
+export const composePrivacy = async (config: PrivacyConfig, deps: PrivacyDeps): Promise<Privacy> => {
   const { store, reads, now, logger, caughtUp } = deps;
-  const personalData = createPersonalData({ keys, masterSecrets: config.dataKeySecrets, erasures: erasureRecords(store), now });
+  const { keys, personalData } = await openPersonalData(config, store, now);
   const erasure = {
     commands: { store, now, personalData, ...(deps.observe && { observe: deps.observe }) },
     facts: async (subscriberId: string) => {

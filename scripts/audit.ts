@@ -23,6 +23,7 @@ const main = async (): Promise<number> => {
         `orders:   ${JSON.stringify(r.orders)}`,
         `payments: ${JSON.stringify(r.payments)}`,
         `charged ${cny(r.money.charged)}, refunded ${cny(r.money.refunded)}, net ${cny(r.money.net)}, flagged for review ${cny(r.money.underReview)}`,
+        `subscribers erased: ${r.erasedSubscribers} (their phone numbers read "erased"; their orders and money are audited as any others)`,
         r.violations.length === 0 ? 'every fen accounted for: no violations' : `${r.violations.length} VIOLATION(S):`,
         ...r.violations.map((v) => `  - ${v}`),
         '',

@@ -11,7 +11,7 @@ import { compose } from '../http/compose.ts';
 import { createLogger } from '../http/logger.ts';
 import { startProjection } from '../projections/runner.ts';
 
-const REBUILDABLE = ['orders', 'entitlements', 'tasks', 'finance'];
+const REBUILDABLE = ['orders', 'entitlements', 'tasks', 'finance', 'subscribers'];
 
 const main = async (): Promise<number> => {
   const names = process.argv.slice(2);

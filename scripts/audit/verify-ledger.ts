@@ -13,6 +13,7 @@
  */
 import { evolveOrder, initialOrder, readOrderEvent, type Order } from '../../domain/order/order.ts';
 import { evolvePayment, initialPayment, readPaymentEvent, type Payment } from '../../domain/payment/payment.ts';
+import { readSubscriberEvent } from '../../domain/subscriber/subscriber.ts';
 import { readTaskEvent } from '../../outbound/task.ts';
 import { readLog, type EventStore } from '../../stores/event-store.ts';
 import { moneyMovedAt, strandedMoney, type StrandedMoney } from './stranded-money.ts';
@@ -25,6 +26,8 @@ export type AuditReport = {
   money: { charged: number; refunded: number; underReview: number; net: number };
   /** Money taken that has neither bought its goods nor gone back, past the grace period (also in violations). */
   stranded: StrandedMoney[];
+  /** Subscribers whose phone numbers were erased (their orders and money are audited like any other). */
+  erasedSubscribers: number;
   violations: string[];
 };
 
@@ -42,6 +45,7 @@ export const auditLog = async (store: EventStore, opts: AuditOptions = {}): Prom
   const payments = new Map<string, Payment>();
   const movedAt = new Map<string, string>();
   const violations: string[] = [];
+  const erased = new Set<string>();
   let events = 0;
   for await (const e of readLog(store)) {
     events++;
@@ -60,6 +64,10 @@ export const auditLog = async (store: EventStore, opts: AuditOptions = {}): Prom
       }
     } else if (e.streamId.startsWith('task-')) {
       if (!readTaskEvent(e)) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
+    } else if (e.streamId.startsWith('subscriber-')) {
+      // Erasures touch no money: they are counted, and checked to be erasures.
+      if (!readSubscriberEvent(e)) violations.push(`${e.streamId}@${e.revision}: unknown event type ${e.type}`);
+      else erased.add(id);
     }
   }
 
@@ -115,5 +123,5 @@ export const auditLog = async (store: EventStore, opts: AuditOptions = {}): Prom
   for (const s of stranded) {
     violations.push(`payment ${s.paymentId}: ${s.fen} fen taken ${s.since} is still ${s.status}, with neither the goods nor a refund (order ${s.orderId})`);
   }
-  return { events, orders: count(orders), payments: count(payments), money, stranded, violations };
+  return { events, orders: count(orders), payments: count(payments), money, stranded, erasedSubscribers: erased.size, violations };
 };

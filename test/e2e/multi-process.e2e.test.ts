@@ -107,7 +107,8 @@ describe('e2e: several ledger processes, every call made once', () => {
   afterAll(async () => esdb.close());
 
   it('two processes on one EventStoreDB, each with its own read store: 20 whole orders, each SMS, trade and BOSS request sent once', { timeout: 180_000 }, async () => {
-    const env = { EVENTSTORE_URL: esdb.connectionString };
+    // The data keys are shared (docs/privacy.md): one key store file for both, and one DATA_KEY_SECRET.
+    const env = { EVENTSTORE_URL: esdb.connectionString, DATA_KEYS_FILE: `${dir()}/keys.db` };
     const services = [await start(dir(), env), await start(dir(), env)];
     const orders = await wholeOrders(services, 20);
     await expectEachCallOnce(orders);

@@ -26,6 +26,8 @@ export const API_TOKENS = `open-platform:${TOKENS.openPlatform},phone-app:${TOKE
 export const PLATFORM_SECRET = 'e2e-platform-secret-0123456789abcdef';
 export const BOSS_TOKEN = 'e2e-boss-token-0123456789';
 export const CODE_SECRET = 'e2e-code-secret-0123456789abcdef0123456789';
+/** Shared by every process on one log, like CODE_SECRET: each must unwrap the others' data keys. */
+export const DATA_KEY_SECRET = 'e2e-data-key-secret-0123456789abcdef012345';
 
 /* ------------------------------------------------------------------ waiting */
 
@@ -309,6 +311,7 @@ export const serviceEnv = (o: ServiceOptions): Record<string, string> => {
     BOSS_TOKEN,
     SMS_GATEWAY_URL: o.sims.sms,
     CODE_SECRET,
+    DATA_KEY_SECRET,
     ORDER_TTL_SECONDS: '900',
     CODE_TTL_SECONDS: '300',
     PAYMENT_QUERY_AFTER_SECONDS: '60',
