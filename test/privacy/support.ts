@@ -44,12 +44,26 @@ export const declined = async (t: TestLedger, key: string, body: Record<string, 
   return o;
 };
 
+/** Waits until the outbound work is done: every read model caught up, and no task due or claimed now. */
+export const settled = async (t: TestLedger): Promise<void> => {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await caughtUp(t);
+    const r = await t.app.inject({ method: 'GET', url: '/v1/outbound?status=pending&limit=200', headers: bearer(TOKENS.service) });
+    const now = t.clock.now.toISOString();
+    const busy = r.json<{ items: { nextAttemptAt: string | null; claimedBy: string | null }[] }>().items.filter((i) => i.claimedBy !== null || (i.nextAttemptAt ?? '') <= now);
+    if (busy.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`outbound work still due: ${JSON.stringify(busy)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
 /** Two orders of sub-1001 (PHONE; one provisioned, one declined) and one of sub-2002 (OTHER_PHONE), all settled. */
 export const household = async (t: TestLedger): Promise<{ paid: Placed; cancelled: Placed; other: Placed }> => {
   const paid = await provisioned(t, 'era-paid', { subscriberId: 'sub-1001', smartcardId: '8100000000001001' });
   const cancelled = await declined(t, 'era-declined', { subscriberId: 'sub-1001', smartcardId: '8100000000001001', productId: 'opera-month' });
   const other = await provisioned(t, 'era-other', { subscriberId: 'sub-2002', smartcardId: '8100000000002002', msisdn: OTHER_PHONE });
-  await caughtUp(t);
+  await settled(t);
   return { paid, cancelled, other };
 };
 
