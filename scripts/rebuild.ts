@@ -2,7 +2,9 @@
  * `npm run rebuild -- <read model>…`: rebuilds read models from the start of the log.
  * Takes the projection's lease (so a running service pauses that projection), empties
  * its collections and checkpoint, replays every event, and hands the lease back.
- * Reactors (process) are not rebuilt: replaying them is safe but only repeats work.
+ * The process reactor is not rebuilt: replaying it is safe but only repeats work. The erasure
+ * reactor is: after a key store is restored from a backup, `npm run rebuild -- erasure` destroys
+ * again every data key the log says was destroyed (docs/privacy.md).
  */
 import { hostname } from 'node:os';
 import { loadConfig } from '../http/config.ts';
@@ -11,7 +13,7 @@ import { compose } from '../http/compose.ts';
 import { createLogger } from '../http/logger.ts';
 import { startProjection } from '../projections/runner.ts';
 
-const REBUILDABLE = ['orders', 'entitlements', 'tasks', 'finance', 'subscribers'];
+const REBUILDABLE = ['orders', 'entitlements', 'tasks', 'finance', 'subscribers', 'erasure'];
 
 const main = async (): Promise<number> => {
   const names = process.argv.slice(2);
