@@ -31,36 +31,26 @@ export const tradeAction =
     const p = await loadPayment(deps.ledger.store, spec.paymentId);
     if (p.status !== 'confirmed') return done(`payment ${p.status}`);
     await attempt.claim();
+    /** No trade will ever exist for this payment: it fails, and no money moved. */
+    const notCreated = async (detail: string, outcome: string): Promise<Outcome> => {
+      await execute(deps.ledger, paymentAggregate, { type: 'RecordTradeNotCreated', paymentId: p.paymentId, detail, now: attempt.now() }, contextFor(spec, 'trade-not-created'));
+      return done(outcome);
+    };
     if (attempt.state.attempts > 0) {
       const found = await deps.platform.queryTrade(p.paymentId);
       if (found) return recordFound(deps, spec, found);
       const now = attempt.now().getTime();
       const payBy = Date.parse(p.payBy);
       if (now >= payBy + deps.notCreatedGraceSeconds * 1000) {
-        await execute(
-          deps.ledger,
-          paymentAggregate,
-          { type: 'RecordTradeNotCreated', paymentId: p.paymentId, detail: 'the platform has no trade for this payment after its deadline', now: attempt.now() },
-          contextFor(spec, 'trade-not-created'),
-        );
-        return done('the platform never created the trade');
+        return notCreated('the platform has no trade for this payment after its deadline', 'the platform never created the trade');
       }
       // Past the deadline the platform refuses new trades: only ask again, until the grace ends.
       if (now >= payBy) return { kind: 'later', reason: 'no trade at the platform yet', afterMs: payBy + deps.notCreatedGraceSeconds * 1000 - now };
       attempt.fence();
     }
     const msisdn = await phoneOf(deps.ledger, p.msisdn, p.orderId);
-    if (msisdn === undefined) {
-      // Only an order placed in the very moment of its subscriber's erasure gets here: no trade can be
-      // made without the number, so no money moves, and the payment fails for it.
-      await execute(
-        deps.ledger,
-        paymentAggregate,
-        { type: 'RecordTradeNotCreated', paymentId: p.paymentId, detail: "the subscriber's phone number was erased", now: attempt.now() },
-        contextFor(spec, 'trade-not-created'),
-      );
-      return done('the phone number was erased');
-    }
+    // Only an order placed in the very moment of its subscriber's erasure gets here: no trade can be made without the number.
+    if (msisdn === undefined) return notCreated("the subscriber's phone number was erased", 'the phone number was erased');
     const trade = await deps.platform.createTrade({
       outTradeNo: p.paymentId,
       amount: p.amount,

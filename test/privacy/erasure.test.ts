@@ -9,6 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eraseSubscriber } from '../../commands/erase-subscriber.ts';
 import { createPersonalData } from '../../commands/personal-data.ts';
 import { isSealed } from '../../domain/personal-data.ts';
 import { auditLog } from '../../scripts/audit/verify-ledger.ts';
@@ -228,5 +229,35 @@ describe('refusals change nothing', () => {
     const { paid } = await household();
     expectValidation(await writesNothing(t, () => eraseAs(TOKENS.admin, id)), 'params.subscriberId');
     await stillReadable(paid.orderId);
+  });
+});
+
+describe('an order placed in the very instant of the erasure', () => {
+  it('sealed with the key being destroyed: its code is never sent, no trade is made, its payment fails, no money moves', async () => {
+    // The SMS gateway is down for a moment, so the code SMS is still queued when the erasure comes.
+    sms(t).setFaults({ failOperations: ['POST /messages'] });
+    const placed = (await t.placeOrder({ subscriberId: 'sub-race', smartcardId: '8100000000009009' }, 'era-race')).json<Placed>();
+    // The subscribers read model has not seen the new order yet when the erasure looks: as if it lagged.
+    const lagging = { commands: t.service.ledger, facts: async () => ({ known: true, inFlight: [], plainNumbers: false }) };
+    const ctx = { correlationId: 'race', causationId: 'race', actor: { role: 'admin', client: 'admin-test' } };
+    expect(await eraseSubscriber(lagging, 'sub-race', 'request', ctx)).toMatchObject({ keysDestroyed: 1 });
+    sms(t).setFaults({ failOperations: [] });
+    const code = t.codeFor(placed.paymentId);
+    await eventually(
+      t,
+      async () => {
+        const r = await t.app.inject({ method: 'GET', url: `/v1/outbound?kind=sms&orderId=${placed.orderId}&status=done`, headers: bearer(TOKENS.service) });
+        return r.json<{ items: { outcome: string }[] }>().items.find((i) => i.outcome === 'the phone number was erased');
+      },
+      'the code SMS to give up on the erased number',
+      { tickSeconds: 1 },
+    );
+    expect(sms(t).messages().filter((m) => m.text.includes(code))).toEqual([]);
+    // Whoever knows the code anyway (the test derives it) confirms: the trade cannot be made without the number.
+    expect((await t.confirm(placed.paymentId, code)).statusCode).toBe(200);
+    expect(await orderInStatus(t, placed.orderId, 'payment_failed')).toMatchObject({ failureReason: 'trade_not_created' });
+    expect(t.service.integrations.simulated.platform?.trades().filter((x) => x.outTradeNo === placed.paymentId)).toEqual([]);
+    expect(await numbersIn(placed.orderId)).toEqual(['OrderPlaced:erased', 'PaymentRequested:erased']);
+    expect((await auditLog(t.service.ledger.store)).violations).toEqual([]);
   });
 });
