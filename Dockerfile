@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # tvpay-ledger: the compiled service (and the partner simulators) on Node.js, as a non-root user.
 #   docker build -t tvpay-ledger .
-#   docker run -p 3000:3000 -e API_TOKENS=… -e PAYMENT_PLATFORM_SECRET=… -e CODE_SECRET=… tvpay-ledger
+#   docker run -p 3000:3000 -e API_TOKENS=… -e PAYMENT_PLATFORM_SECRET=… -e CODE_SECRET=… -e DATA_KEY_SECRET=… tvpay-ledger
 # docker-compose.yml runs the whole stack. Node 24 is the current LTS; 20 and 22 also work
 # (--build-arg NODE_VERSION=22).
 ARG NODE_VERSION=24

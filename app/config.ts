@@ -2,6 +2,7 @@
  * Configuration from the environment (API.md, "Configuration"). Pure: the
  * composition root passes process.env in; nothing else reads it.
  */
+import { join } from 'node:path';
 import { z } from 'zod';
 import { parseApiTokens, DEV_TOKENS, type TokenTable } from '../http/auth.ts';
 import { projectFile } from './project.ts';
@@ -29,6 +30,12 @@ export type Config = {
   openPlatformCallback: { url: string; secret: string } | undefined;
   /** Undefined outside production: generated once per data dir. */
   codeSecret: string | undefined;
+  /** DATA_KEY_SECRET's entries: the first wraps subscribers' data keys, all unwrap (rotation). Undefined outside production: generated once per data dir. */
+  dataKeySecrets: readonly string[] | undefined;
+  /** The embedded key store's file (without MONGODB_URL): DATA_KEYS_FILE, default DATA_DIR/keys.db. */
+  dataKeysFile: string;
+  /** PII_RETENTION_DAYS: subscribers with no order activity for this long are erased, daily. Undefined: never. */
+  piiRetentionDays: number | undefined;
   orderTtlSeconds: number;
   codeTtlSeconds: number;
   paymentQueryAfterSeconds: number;
@@ -78,6 +85,12 @@ const envSchema = z.object({
   OPEN_PLATFORM_CALLBACK_URL: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
   OPEN_PLATFORM_CALLBACK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   CODE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  DATA_KEY_SECRET: z
+    .string()
+    .refine((v) => v.split(',').every((s) => s.length >= 32), 'each comma-separated entry at least 32 characters')
+    .optional(),
+  DATA_KEYS_FILE: z.string().min(1).optional(),
+  PII_RETENTION_DAYS: int(1, 36_500).optional(),
   ORDER_TTL_SECONDS: int(1, 7 * 24 * 3600).default(900),
   CODE_TTL_SECONDS: int(1, 24 * 3600).default(300),
   PAYMENT_QUERY_AFTER_SECONDS: int(1, 24 * 3600).default(120),
@@ -113,7 +126,7 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   if (production) {
-    const missing = (['API_TOKENS', 'PAYMENT_PLATFORM_SECRET', 'CODE_SECRET'] as const).filter((k) => e[k] === undefined);
+    const missing = (['API_TOKENS', 'PAYMENT_PLATFORM_SECRET', 'CODE_SECRET', 'DATA_KEY_SECRET'] as const).filter((k) => e[k] === undefined);
     if (missing.length > 0) throw new ConfigError(`production needs ${missing.join(', ')}`);
   }
   if (e.BOSS_URL !== undefined && e.BOSS_TOKEN === undefined) throw new ConfigError('BOSS_TOKEN: required with BOSS_URL');
@@ -150,6 +163,9 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
         ? { url: e.OPEN_PLATFORM_CALLBACK_URL, secret: e.OPEN_PLATFORM_CALLBACK_SECRET }
         : undefined,
     codeSecret: e.CODE_SECRET,
+    dataKeySecrets: e.DATA_KEY_SECRET?.split(','),
+    dataKeysFile: e.DATA_KEYS_FILE ?? join(e.DATA_DIR, 'keys.db'),
+    piiRetentionDays: e.PII_RETENTION_DAYS,
     orderTtlSeconds: e.ORDER_TTL_SECONDS,
     codeTtlSeconds: e.CODE_TTL_SECONDS,
     paymentQueryAfterSeconds: e.PAYMENT_QUERY_AFTER_SECONDS,

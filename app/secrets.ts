@@ -4,10 +4,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 
-/** Outside production the code secret is generated once per data dir and kept there (mode 0600). */
-export const codeSecretFor = (config: Pick<Config, 'codeSecret' | 'dataDir'>): string => {
-  if (config.codeSecret) return config.codeSecret;
-  const file = join(config.dataDir, 'code-secret');
+/** Outside production a secret not configured is generated once per data dir and kept there (mode 0600). */
+export const generatedSecret = (dataDir: string, name: string): string => {
+  const file = join(dataDir, name);
   if (!existsSync(file)) {
     try {
       writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
@@ -18,3 +17,9 @@ export const codeSecretFor = (config: Pick<Config, 'codeSecret' | 'dataDir'>): s
   }
   return readFileSync(file, 'utf8').trim();
 };
+
+export const codeSecretFor = (config: Pick<Config, 'codeSecret' | 'dataDir'>): string => config.codeSecret ?? generatedSecret(config.dataDir, 'code-secret');
+
+/** What wraps the data keys (docs/privacy.md): DATA_KEY_SECRET, or outside production one kept in the data dir. */
+export const dataKeySecretsFor = (config: Pick<Config, 'dataKeySecrets' | 'dataDir'>): readonly string[] =>
+  config.dataKeySecrets ?? [generatedSecret(config.dataDir, 'data-key-secret')];

@@ -23,6 +23,7 @@ import { notificationRoutes } from '../http/routes/notifications.ts';
 import { orderRoutes } from '../http/routes/orders.ts';
 import { paymentRoutes } from '../http/routes/payments.ts';
 import { queryRoutes, type Queries } from '../http/routes/queries.ts';
+import { subscriberRoutes, type SubscriberRoutes } from '../http/routes/subscribers.ts';
 import { packageVersion } from './project.ts';
 
 export type ServerDeps = {
@@ -40,6 +41,8 @@ export type ServerDeps = {
   observe?: HttpObserver;
   /** The demo pages /demo/tv and /demo/phone: only outside production, while every partner is simulated in-process. */
   demo?: DemoOptions;
+  /** Erasure of a subscriber's phone number (admin). */
+  subscribers?: SubscriberRoutes;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -92,6 +95,7 @@ export const buildServer = async (deps: ServerDeps): Promise<FastifyInstance> =>
     await app.register(financeRoutes, { reads: deps.queries.reads });
     await app.register(consolePlugin, { routesFor: roles.routesFor });
   }
+  if (deps.subscribers) await app.register(subscriberRoutes, deps.subscribers);
   if (deps.devOutbox) await app.register(devRoutes, { outbox: deps.devOutbox });
   if (deps.demo) await app.register(demoPlugin, deps.demo);
   return app;

@@ -35,7 +35,8 @@ import { startOutbound } from './outbound.ts';
 import { loadCatalog, packageVersion } from './project.ts';
 import { codeSecretFor } from './secrets.ts';
 import { buildServer } from './server.ts';
-import { openEventStore, openReadStore } from './stores.ts';
+import { composePrivacy } from './privacy.ts';
+import { openEventStore, openReadStore, privacyConfigOf } from './stores.ts';
 
 export type Service = {
   app: FastifyInstance;
@@ -65,10 +66,20 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
   const store = timedAppends(rawStore, metrics.observeAppend);
   const reads = await openReadStore(config);
   const codeSecret = codeSecretFor(config);
+  // Personal data: keys, sealing, erasure, retention (app/privacy.ts). `caughtUp` is defined below.
+  const privacy = await composePrivacy(privacyConfigOf(config), {
+    store,
+    reads,
+    now,
+    logger,
+    observe: metrics.observeCommand,
+    caughtUp: (name, timeoutMs) => caughtUp(name, timeoutMs),
+  });
   const ledger: LedgerDeps = {
     store,
     now,
     catalog,
+    personalData: privacy.personalData,
     codeSecret,
     orderTtlSeconds: config.orderTtlSeconds,
     codeTtlSeconds: config.codeTtlSeconds,
@@ -103,12 +114,13 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
   });
 
   const definitions: Projection[] = [
-    ordersProjection(msisdnKey),
+    ordersProjection({ searchKey: msisdnKey, reveal: privacy.personalData.reveal }),
     entitlementsProjection(),
     outboundQueueProjection({ paymentQueryAfterSeconds: config.paymentQueryAfterSeconds, callbacks: integrations.openPlatform !== undefined }),
     financeProjection(),
     journalProjection(),
     processReactor(ledger, logger),
+    ...privacy.definitions,
   ];
   await prepareProjections(reads, definitions);
   const projections = new Map<string, RunningProjection>();
@@ -155,6 +167,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     logger,
     health: { ready, metrics: () => metrics.registry.metrics() },
     queries: { reads, ledger, msisdnKey, caughtUp },
+    subscribers: { erase: privacy.erase },
     ...(!config.production && simulated.sms && { devOutbox: simulated.sms.messages }),
     // The demo pages only while every partner is simulated: no real money, BOSS or SMS is ever involved.
     ...(!config.production &&
@@ -188,6 +201,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       onOutcome: metrics.observeOutbound,
     });
     sealer = startDailySeal({ store, now, logger });
+    privacy.start();
   };
 
   return {
@@ -218,6 +232,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       await Promise.all([...projections.values()].map((p) => p.stop()));
       logger.info('shutdown: projections stopped, checkpoints committed; closing stores');
       integrations.close();
+      await privacy.close();
       await rawStore.close();
       await reads.close();
     },

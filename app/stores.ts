@@ -7,6 +7,8 @@ import type { ReadStore } from '../stores/read-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import type { Config } from './config.ts';
+import type { PrivacyConfig } from './privacy.ts';
+import { dataKeySecretsFor } from './secrets.ts';
 
 export const openEventStore = async (config: Pick<Config, 'eventstoreUrl' | 'dataDir'>): Promise<EventStore> =>
   config.eventstoreUrl ? openEsdbEventStore(config.eventstoreUrl) : openSqliteEventStore(join(config.dataDir, 'events.db'));
@@ -18,3 +20,11 @@ export const openReadStore = async (config: Pick<Config, 'mongodbUrl' | 'dataDir
   config.mongodbUrl
     ? openMongoReadStore(config.mongodbUrl, mongoDatabase(config.mongodbUrl) ?? 'tvpay_read')
     : openSqliteReadStore(join(config.dataDir, 'read.db'));
+
+/** Where the data keys live and what wraps them (docs/privacy.md); also for the scripts that seal or re-wrap. */
+export const privacyConfigOf = (config: Config): PrivacyConfig => ({
+  mongodb: config.mongodbUrl ? { url: config.mongodbUrl, database: mongoDatabase(config.mongodbUrl) ?? 'tvpay_read' } : undefined,
+  dataKeysFile: config.dataKeysFile,
+  dataKeySecrets: dataKeySecretsFor(config),
+  piiRetentionDays: config.piiRetentionDays,
+});

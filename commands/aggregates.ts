@@ -1,8 +1,10 @@
-/** The two deciders, packaged for the command loop: stream naming, folding, and reading events back. */
+/** The deciders, packaged for the command loop: stream naming, folding, and reading events back. */
 import { decideOrder, type OrderCommand } from '../domain/order/decide.ts';
 import { evolveOrder, initialOrder, orderStream, readOrderEvent, type Order, type OrderEvent } from '../domain/order/order.ts';
 import { decidePayment, type PaymentCommand } from '../domain/payment/decide.ts';
 import { evolvePayment, initialPayment, paymentStream, readPaymentEvent, type Payment, type PaymentEvent } from '../domain/payment/payment.ts';
+import { decideSubscriber, type SubscriberCommand } from '../domain/subscriber/decide.ts';
+import { evolveSubscriber, initialSubscriber, readSubscriberEvent, subscriberStream, type Subscriber, type SubscriberEvent } from '../domain/subscriber/subscriber.ts';
 import type { NewEvent } from '../stores/event-store.ts';
 
 /** Any stored event: what was appended, or what is read back. */
@@ -37,4 +39,13 @@ export const paymentAggregate: Aggregate<Payment, PaymentCommand, PaymentEvent> 
   evolve: evolvePayment,
   decide: decidePayment,
   read: readPaymentEvent,
+};
+
+export const subscriberAggregate: Aggregate<Subscriber, SubscriberCommand, SubscriberEvent> = {
+  name: 'subscriber',
+  streamOf: (cmd) => subscriberStream(cmd.subscriberId),
+  initialState: initialSubscriber,
+  evolve: evolveSubscriber,
+  decide: decideSubscriber,
+  read: readSubscriberEvent,
 };

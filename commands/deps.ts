@@ -1,10 +1,13 @@
 import type { Catalog } from '../domain/catalog.ts';
 import type { NewEvent } from '../stores/event-store.ts';
 import type { CommandDeps } from './execute.ts';
+import type { PersonalData } from '../domain/personal-data.ts';
 
 /** What the command handlers need: the store and clock, plus the ledger's rules of the house. */
 export type LedgerDeps = CommandDeps & {
   catalog: Catalog;
+  /** Seals phone numbers with each subscriber's key before they reach an event; opens them where a role needs them. */
+  personalData: PersonalData;
   /** Derives one-time codes; never logged. */
   codeSecret: string;
   orderTtlSeconds: number;

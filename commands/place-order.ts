@@ -7,7 +7,7 @@
  * each idempotent: a crash between them is repaired by the caller's retry, or by the
  * process reactor following OrderPlaced up (commands/workflow.ts).
  */
-import { UnknownProduct } from '../domain/errors.ts';
+import { IdempotencyKeyReused, UnknownProduct } from '../domain/errors.ts';
 import { orderStream, type OrderPlaced } from '../domain/order/order.ts';
 import type { Money } from '../domain/money.ts';
 import { orderAggregate } from './aggregates.ts';
@@ -19,7 +19,7 @@ import { digestOf, paymentIdFor, uuidFrom } from './ids.ts';
 export type PlaceOrderInput = {
   subscriberId: string;
   smartcardId: string;
-  /** Normalised: 86 + 11 digits. */
+  /** Normalised: 86 + 11 digits. Sealed with the subscriber's key before it reaches an event. */
   msisdn: string;
   productId: string;
   paymentMethod: 'mobile';
@@ -44,25 +44,40 @@ export const placeOrder = async (
   if (!product) throw new UnknownProduct(input.productId);
   const client = ctx.actor.client;
   const orderId = uuidFrom('order', client, idempotencyKey);
-  const requestHash = digestOf(input);
-  const placed = await execute(
-    deps,
-    orderAggregate,
-    {
-      type: 'PlaceOrder',
-      orderId,
-      paymentId: paymentIdFor(orderId),
-      subscriberId: input.subscriberId,
-      smartcardId: input.smartcardId,
-      msisdn: input.msisdn,
-      product,
-      client,
-      requestHash,
-      ttlSeconds: deps.orderTtlSeconds,
-      now: deps.now(),
-    },
-    { ...ctx, commandKey: `place:${orderId}:${requestHash}` },
-  );
+  // The number is sealed before it reaches the decider, and the request's digest is taken over the
+  // sealed form (the same number seals the same way): an unkeyed digest of the plain number would let
+  // anyone holding the log find the number again by trying every one, erased or not.
+  const msisdn = await deps.personalData.seal(input.subscriberId, input.msisdn);
+  const place = (requestHash: string) =>
+    execute(
+      deps,
+      orderAggregate,
+      {
+        type: 'PlaceOrder',
+        orderId,
+        paymentId: paymentIdFor(orderId),
+        subscriberId: input.subscriberId,
+        smartcardId: input.smartcardId,
+        msisdn,
+        product,
+        client,
+        requestHash,
+        ttlSeconds: deps.orderTtlSeconds,
+        now: deps.now(),
+      },
+      { ...ctx, commandKey: `place:${orderId}:${requestHash}` },
+    );
+  let placed;
+  try {
+    placed = await place(digestOf({ ...input, msisdn }));
+  } catch (err) {
+    // An order placed before numbers were sealed has the digest of the plain request: the same request is a retry.
+    if (!(err instanceof IdempotencyKeyReused)) throw err;
+    const plainHash = digestOf(input);
+    const [first] = await deps.store.readStream(orderStream(orderId));
+    if (first?.data.requestHash !== plainHash) throw err;
+    placed = await place(plainHash);
+  }
   if (placed.state.status === 'none') throw new Error('unreachable: an order exists after PlaceOrder');
   // The payment is requested by the workflow's follow-up of OrderPlaced. On a replay it runs again on
   // the stored event, so a crash between the two writes is repaired by the caller's retry too.

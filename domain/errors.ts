@@ -141,3 +141,23 @@ export class WrongCode extends DomainError {
     );
   }
 }
+
+/** No order was ever placed for this subscriber: there is nothing of theirs to erase. */
+export class SubscriberNotFound extends DomainError {
+  constructor(subscriberId: string) {
+    super('not_found', 'subscriber-not-found', `subscriber ${subscriberId} has no orders in the ledger`, { subscriberId });
+  }
+}
+
+/** The number is still needed: an order's code SMS, trade or refund message is to come. */
+export class SubscriberHasOrdersInFlight extends DomainError {
+  constructor(subscriberId: string, orderIds: readonly string[]) {
+    super(
+      'conflict',
+      'orders-in-flight',
+      `subscriber ${subscriberId} has ${orderIds.length} order(s) still in flight (awaiting confirmation, payment pending, or paid and not yet provisioned); ` +
+        'their messages and refunds need the phone number: erase once they are settled',
+      { subscriberId, ordersInFlight: orderIds.length, orderIds: orderIds.join(',') },
+    );
+  }
+}

@@ -58,6 +58,7 @@ export const placedOrder = z.object({
 });
 
 export const orderParams = z.object({ orderId: uuid });
+export const subscriberParams = z.object({ subscriberId: id('subscriberId') });
 export const paymentParams = z.object({ paymentId: uuid });
 
 export const confirmBody = z.strictObject({ code: z.string().regex(/^\d{6}$/, 'six digits') });

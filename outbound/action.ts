@@ -6,7 +6,10 @@
 import { orderAggregate, paymentAggregate } from '../commands/aggregates.ts';
 import type { CommandContext } from '../commands/execute.ts';
 import { load } from '../commands/execute.ts';
+import { e164 } from '../domain/msisdn.ts';
 import type { Order } from '../domain/order/order.ts';
+import { isSealed, type StoredMsisdn } from '../domain/personal-data.ts';
+import type { LedgerDeps } from '../commands/deps.ts';
 import { orderStream } from '../domain/order/order.ts';
 import { paymentStream, type Payment } from '../domain/payment/payment.ts';
 import type { Actor, EventStore } from '../stores/event-store.ts';
@@ -42,3 +45,13 @@ export const done = (detail: string): Outcome => ({ kind: 'done', detail });
 
 export const loadOrder = (store: EventStore, orderId: string): Promise<Order> => load(store, orderAggregate, orderStream(orderId));
 export const loadPayment = (store: EventStore, paymentId: string): Promise<Payment> => load(store, paymentAggregate, paymentStream(paymentId));
+
+/**
+ * The phone to call or text, E.164, opened with its subscriber's key; undefined once the number was
+ * erased. A plain number (an event written before sealing) belongs to the order's subscriber.
+ */
+export const phoneOf = async (ledger: LedgerDeps, msisdn: StoredMsisdn, orderId: string): Promise<string | undefined> => {
+  const owner = isSealed(msisdn) ? msisdn.subscriberId : await loadOrder(ledger.store, orderId).then((o) => (o.status === 'none' ? '' : o.subscriberId));
+  const r = await ledger.personalData.reveal(msisdn, owner);
+  return r.kind === 'erased' ? undefined : e164(r.msisdn);
+};

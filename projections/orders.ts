@@ -1,12 +1,17 @@
 /**
  * The customer-service view of orders, and the phone's view of payments.
- * Phone numbers are kept masked, plus a keyed digest for searching.
+ * Phone numbers are kept masked, plus a keyed digest for searching; both are made from the number
+ * opened with the subscriber's key, and both are purged when the subscriber is erased ("erased" in
+ * place of the number, no digest), also when the read model is rebuilt after the erasure.
  */
 import { z } from 'zod';
 import { readOrderEvent } from '../domain/order/order.ts';
 import { readPaymentEvent } from '../domain/payment/payment.ts';
+import { readSubscriberEvent, type SubscriberErased } from '../domain/subscriber/subscriber.ts';
 import { maskMsisdn } from '../domain/msisdn.ts';
+import { ERASED, shown, type PersonalData } from '../domain/personal-data.ts';
 import { assertNever } from '../domain/never.ts';
+import { isSealed } from '../domain/personal-data.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
 import { MAX_RESENDS, MAX_WRONG_CODES, type PaymentEvent } from '../domain/payment/payment.ts';
 import { positionToString, type RecordedEvent } from '../stores/event-store.ts';
@@ -31,7 +36,13 @@ export const storedPayment = z
   })
   .loose();
 
-export const ordersProjection = (searchKey: (msisdn: string) => string): Projection => ({
+export type OrdersProjectionDeps = {
+  /** The keyed digest of a whole number that search looks for. */
+  searchKey: (msisdn: string) => string;
+  reveal: PersonalData['reveal'];
+};
+
+export const ordersProjection = (deps: OrdersProjectionDeps): Projection => ({
   name: 'orders',
   collections: [
     // Customer service lists orders of a status newest first: without (status, placedAt) that sorts every order ever in that status.
@@ -40,9 +51,11 @@ export const ordersProjection = (searchKey: (msisdn: string) => string): Project
   ],
   handle: async (event, view) => {
     const order = readOrderEvent(event);
-    if (order) return onOrder(order, event, view, searchKey);
+    if (order) return onOrder(order, event, view, deps);
     const payment = readPaymentEvent(event);
-    if (payment) return onPayment(payment, event, view);
+    if (payment) return onPayment(payment, event, view, deps);
+    const subscriber = readSubscriberEvent(event);
+    if (subscriber) return onErased(subscriber, event, view);
     return [];
   },
 });
@@ -66,11 +79,12 @@ const patchDoc = async (view: ReadView, collection: string, id: string, patch: P
   return [{ kind: 'upsert', collection, doc: merge(doc, { ...patch, updatedAt: event.recordedAt.toISOString(), version: positionToString(event.position) }) }];
 };
 
-const onOrder = async (e: OrderEvent, event: RecordedEvent, view: ReadView, searchKey: (m: string) => string): Promise<WriteOp[]> => {
+const onOrder = async (e: OrderEvent, event: RecordedEvent, view: ReadView, deps: OrdersProjectionDeps): Promise<WriteOp[]> => {
   const patch = (p: Patch) => patchDoc(view, ORDERS, e.data.orderId, p, event);
   switch (e.type) {
     case 'OrderPlaced': {
       const d = e.data;
+      const phone = await deps.reveal(d.msisdn, d.subscriberId);
       return [
         {
           kind: 'upsert',
@@ -82,8 +96,8 @@ const onOrder = async (e: OrderEvent, event: RecordedEvent, view: ReadView, sear
             status: 'awaiting_confirmation',
             subscriberId: d.subscriberId,
             smartcardId: d.smartcardId,
-            msisdn: maskMsisdn(d.msisdn),
-            msisdnKey: searchKey(d.msisdn),
+            msisdn: shown(phone, maskMsisdn),
+            ...(phone.kind === 'msisdn' && { msisdnKey: deps.searchKey(phone.msisdn) }),
             product: d.product,
             amount: d.amount,
             placedAt: d.placedAt,
@@ -128,7 +142,7 @@ const onOrder = async (e: OrderEvent, event: RecordedEvent, view: ReadView, sear
   }
 };
 
-const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView): Promise<WriteOp[]> => {
+const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView, deps: OrdersProjectionDeps): Promise<WriteOp[]> => {
   const payment = await view.get(PAYMENTS, e.data.paymentId);
   const orderId = 'orderId' in e.data ? e.data.orderId : typeof payment?.orderId === 'string' ? payment.orderId : undefined;
   const both = async (paymentPatch: Patch, orderPatch: Patch = { payment: paymentPatch }): Promise<WriteOp[]> => [
@@ -138,6 +152,9 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
   switch (e.type) {
     case 'PaymentRequested': {
       const d = e.data;
+      // A plain number (older events) belongs to the order's subscriber; the order was placed just before.
+      const owner = isSealed(d.msisdn) ? d.msisdn.subscriberId : String((await view.get(ORDERS, d.orderId))?.subscriberId ?? '');
+      const phone = await deps.reveal(d.msisdn, owner);
       return [
         {
           kind: 'upsert',
@@ -149,7 +166,7 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
             status: 'awaiting_confirmation',
             subject: d.subject,
             amount: d.amount,
-            msisdn: maskMsisdn(d.msisdn),
+            msisdn: shown(phone, maskMsisdn),
             requestedAt: d.requestedAt,
             payBy: d.payBy,
             codeExpiresAt: d.codeExpiresAt,
@@ -192,4 +209,21 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
     default:
       return assertNever(e);
   }
+};
+
+/** The subscriber's numbers are gone: every order and payment of theirs shows "erased", and search no longer finds them by phone. */
+const onErased = async (e: SubscriberErased, event: RecordedEvent, view: ReadView): Promise<WriteOp[]> => {
+  const stamp = { updatedAt: event.recordedAt.toISOString(), version: positionToString(event.position) };
+  const ops: WriteOp[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await view.find(ORDERS, { where: { subscriberId: e.data.subscriberId }, orderBy: { field: 'placedAt', direction: 'asc' }, limit: 500, ...(cursor && { cursor }) });
+    for (const { msisdnKey: _digest, ...order } of page.items) {
+      ops.push({ kind: 'upsert', collection: ORDERS, doc: { ...order, msisdn: ERASED, ...stamp } });
+      const payment = typeof order.paymentId === 'string' ? await view.get(PAYMENTS, order.paymentId) : null;
+      if (payment) ops.push({ kind: 'upsert', collection: PAYMENTS, doc: { ...payment, msisdn: ERASED, ...stamp } });
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return ops;
 };

@@ -4,7 +4,9 @@
  * Safe while the service runs: queries keep reading the old version until the switch, and the
  * service's projections move on to the new version by themselves (docs/read-store.md, "Rebuilds").
  * Progress on stderr (a bar on a terminal, lines otherwise); a summary on stdout (one JSON line with --json).
- * Reactors (process) are not rebuilt: replaying them is safe but only repeats work.
+ * The process reactor is not rebuilt: replaying it is safe but only repeats work. The erasure
+ * reactor is: after a key store is restored from a backup, `npm run rebuild -- erasure` destroys
+ * again every data key the log says was destroyed (docs/privacy.md).
  * `npm run rebuild` caps the heap (--max-old-space-size=192 in package.json): what a rebuild keeps alive
  * is a few batches; the cap makes V8 collect the rest early, so peak memory stays flat as the log grows.
  */
@@ -16,7 +18,7 @@ import { rebuild, type RebuildPhase } from '../projections/rebuild.ts';
 import { runCli } from './cli.ts';
 import { progress } from './progress.ts';
 
-const REBUILDABLE = ['orders', 'entitlements', 'outbound', 'finance', 'journal'];
+const REBUILDABLE = ['orders', 'entitlements', 'outbound', 'finance', 'journal', 'subscribers', 'erasure'];
 
 const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 

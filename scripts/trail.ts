@@ -2,6 +2,8 @@
  * `npm run trail -- --order <id>` (or `--card <smartcardId>`, `--msisdn <number>`): everything that
  * happened to the orders and why, as the causal tree (scripts/trail/collect.ts). Read-only.
  */
+import { openPersonalData } from '../app/privacy.ts';
+import { privacyConfigOf } from '../app/stores.ts';
 import { isMobileNumber } from '../domain/msisdn.ts';
 import { loadConfig } from '../app/config.ts';
 import { EXIT, EXIT_CODES_HELP, defineScript, printReport, progress, runScript, usageError } from './cli.ts';
@@ -37,14 +39,18 @@ Exit 1: no order matches.`,
     if (given.length !== 1) throw usageError('give exactly one of --order, --card, --msisdn (see --help)');
     if (o.msisdn !== undefined && !isMobileNumber(o.msisdn)) throw usageError('--msisdn: a mainland China mobile number, 13800138000 or +8613800138000');
     const selector: Selector = o.order !== undefined ? { order: o.order } : o.card !== undefined ? { card: o.card } : { msisdn: o.msisdn ?? '' };
-    const store = await openLogStore(loadConfig(io.env));
+    const config = loadConfig(io.env);
+    const store = await openLogStore(config);
+    // Numbers are sealed with each subscriber's key: the trail opens them (masked), or says "erased".
+    const { personalData, keys } = await openPersonalData(privacyConfigOf(config), store, () => new Date());
     const bar = progress('trail', io.stderr);
     try {
-      const trail = await collectTrail(store, selector, (n) => bar.update(n));
+      const trail = await collectTrail(store, selector, personalData.reveal, (n) => bar.update(n));
       bar.end();
       printReport(io, trail, o.json, formatTrail);
       return trail.orders.length > 0 ? EXIT.ok : EXIT.findings;
     } finally {
+      await keys.close();
       await store.close();
     }
   },

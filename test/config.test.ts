@@ -8,6 +8,7 @@ const production = {
   API_TOKENS: 'open-platform:prod-open-platform-token,admin:prod-admin-token',
   PAYMENT_PLATFORM_SECRET: 'prod-platform-secret-0123456789',
   CODE_SECRET: 'prod-code-secret-0123456789abcdef0123456789',
+  DATA_KEY_SECRET: 'prod-data-key-secret-0123456789abcdef01234',
 };
 
 describe('loadConfig', () => {
@@ -35,10 +36,31 @@ describe('loadConfig', () => {
     expect(authenticate(c.tokens, 'Bearer dev-open-platform-token', ['open-platform']).ok).toBe(true);
   });
 
-  it('production refuses to start without API_TOKENS, PAYMENT_PLATFORM_SECRET and CODE_SECRET, naming them', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(new ConfigError('production needs API_TOKENS, PAYMENT_PLATFORM_SECRET, CODE_SECRET'));
+  it('production refuses to start without API_TOKENS, PAYMENT_PLATFORM_SECRET, CODE_SECRET and DATA_KEY_SECRET, naming them', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      new ConfigError('production needs API_TOKENS, PAYMENT_PLATFORM_SECRET, CODE_SECRET, DATA_KEY_SECRET'),
+    );
     const { CODE_SECRET: _omitted, ...withoutCode } = production;
     expect(() => loadConfig(withoutCode)).toThrow(/production needs CODE_SECRET$/);
+    const { DATA_KEY_SECRET: _none, ...withoutDataKey } = production;
+    expect(() => loadConfig(withoutDataKey)).toThrow(/production needs DATA_KEY_SECRET$/);
+  });
+
+  it('DATA_KEY_SECRET: a rotation list, the first wraps; every entry at least 32 characters (a short one cannot hide in the list)', () => {
+    const long = 'data-key-secret-0123456789abcdef-new';
+    const old = 'data-key-secret-0123456789abcdef-old';
+    expect(loadConfig({ ...production, DATA_KEY_SECRET: `${long},${old}` }).dataKeySecrets).toEqual([long, old]);
+    for (const bad of [`${long},x`, `${long},`, `,${long}`, 'x'.repeat(31)]) {
+      expect(() => loadConfig({ ...production, DATA_KEY_SECRET: bad })).toThrow(/^DATA_KEY_SECRET: each comma-separated entry at least 32 characters$/);
+    }
+    // Outside production it may be left unset: then it is generated once per data directory.
+    expect(loadConfig({}).dataKeySecrets).toBeUndefined();
+  });
+
+  it('the key store file and retention: DATA_DIR/keys.db and off by default; PII_RETENTION_DAYS is a whole number of days', () => {
+    expect(loadConfig({ DATA_DIR: '/var/tvpay' })).toMatchObject({ dataKeysFile: '/var/tvpay/keys.db', piiRetentionDays: undefined });
+    expect(loadConfig({ DATA_KEYS_FILE: '/shared/keys.db', PII_RETENTION_DAYS: '365' })).toMatchObject({ dataKeysFile: '/shared/keys.db', piiRetentionDays: 365 });
+    for (const bad of ['0', '-1', '1.5', 'a year']) expect(() => loadConfig({ PII_RETENTION_DAYS: bad })).toThrow(/^PII_RETENTION_DAYS: /);
   });
 
   it('production with its secrets: no dev token works', () => {
@@ -97,6 +119,6 @@ describe('npm start', () => {
       timeout: 30_000,
     });
     expect(r.status).toBe(78);
-    expect(r.stderr.trim()).toBe('tvpay-ledger: configuration: production needs API_TOKENS, PAYMENT_PLATFORM_SECRET, CODE_SECRET');
+    expect(r.stderr.trim()).toBe('tvpay-ledger: configuration: production needs API_TOKENS, PAYMENT_PLATFORM_SECRET, CODE_SECRET, DATA_KEY_SECRET');
   });
 });

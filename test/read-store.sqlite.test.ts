@@ -49,7 +49,7 @@ describe('sqlite read store specifics', () => {
     const { file, cleanup } = await tempFile();
     try {
       const store = openSqliteReadStore(file);
-      await prepareProjections(store, [ordersProjection(() => 'key'), financeProjection()]);
+      await prepareProjections(store, [ordersProjection({ searchKey: () => 'key', reveal: async () => ({ kind: 'erased' as const }) }), financeProjection()]);
       await store.close();
       const db = new Database(file, { readonly: true });
       try {

@@ -14,6 +14,7 @@ import {
 import type { Money } from '../money.ts';
 import { assertNever } from '../never.ts';
 import type { Product } from '../catalog.ts';
+import type { StoredMsisdn } from '../personal-data.ts';
 import type { CancelReason, Order, OrderEvent } from './order.ts';
 
 export type PlaceOrder = {
@@ -22,7 +23,8 @@ export type PlaceOrder = {
   paymentId: string;
   subscriberId: string;
   smartcardId: string;
-  msisdn: string;
+  /** Sealed by the handler; the decider only carries it. */
+  msisdn: StoredMsisdn;
   product: Product;
   client: string;
   requestHash: string;

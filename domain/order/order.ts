@@ -13,6 +13,7 @@
  */
 import type { Money } from '../money.ts';
 import { assertNever } from '../never.ts';
+import type { StoredMsisdn } from '../personal-data.ts';
 
 export type ProductSnapshot = {
   productId: string;
@@ -30,8 +31,11 @@ export type OrderPlaced = {
     paymentId: string;
     subscriberId: string;
     smartcardId: string;
-    /** E.164 without '+', e.g. 8613800138000. Personal data: masked wherever shown in lists or logs. */
-    msisdn: string;
+    /**
+     * The subscriber's phone (E.164 without '+', e.g. 8613800138000), sealed with the subscriber's key;
+     * plain text in events written before sealing (domain/personal-data.ts). Opaque here.
+     */
+    msisdn: StoredMsisdn;
     product: ProductSnapshot;
     amount: Money;
     placedAt: string;

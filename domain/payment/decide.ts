@@ -16,6 +16,7 @@ import {
 } from '../errors.ts';
 import { sameMoney, type Money } from '../money.ts';
 import { assertNever } from '../never.ts';
+import type { StoredMsisdn } from '../personal-data.ts';
 import {
   MAX_RESENDS,
   MAX_WRONG_CODES,
@@ -34,7 +35,7 @@ export type RequestPayment = {
   paymentId: string;
   orderId: string;
   amount: Money;
-  msisdn: string;
+  msisdn: StoredMsisdn;
   subject: string;
   payBy: string;
   codeTtlSeconds: number;

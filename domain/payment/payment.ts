@@ -15,6 +15,7 @@
  */
 import type { Money } from '../money.ts';
 import { assertNever } from '../never.ts';
+import type { StoredMsisdn } from '../personal-data.ts';
 
 /** Wrong codes allowed per payment, across resends. */
 export const MAX_WRONG_CODES = 5;
@@ -37,7 +38,8 @@ export type PaymentRequested = {
     paymentId: string;
     orderId: string;
     amount: Money;
-    msisdn: string;
+    /** The order's number, as the order holds it (sealed, or plain text in older events). */
+    msisdn: StoredMsisdn;
     /** What the subscriber is paying for, as shown on the phone and sent to the platform. */
     subject: string;
     requestedAt: string;

@@ -4,6 +4,8 @@ import { cancelOrder } from '../../commands/cancel-order.ts';
 import { orderAggregate } from '../../commands/aggregates.ts';
 import { load } from '../../commands/execute.ts';
 import { maskMsisdn, normalizeMsisdn } from '../../domain/msisdn.ts';
+import { shown } from '../../domain/personal-data.ts';
+import { storedMsisdn } from '../../domain/personal-data.ts';
 import { placeOrder } from '../../commands/place-order.ts';
 import { OrderNotFound } from '../../domain/errors.ts';
 import { orderStream } from '../../domain/order/order.ts';
@@ -76,20 +78,28 @@ export const orderRoutes: FastifyPluginAsyncZod<{ ledger: LedgerDeps }> = async 
         ...(await ledger.store.readStream(orderStream(orderId))),
         ...(await ledger.store.readStream(paymentStream(order.paymentId))),
       ].sort((a, b) => comparePositions(a.position, b.position));
-      // Customer service sees the number masked; an auditor (admin) sees it whole.
-      const showMsisdn = actorOf(req).role === 'admin' ? (m: string) => m : maskMsisdn;
+      // Customer service sees the number masked; an auditor (admin) sees it whole, opened with the
+      // subscriber's key; both see "erased" once the subscriber is.
+      const show = actorOf(req).role === 'admin' ? (m: string) => m : maskMsisdn;
+      const phone = async (data: Record<string, unknown>): Promise<Record<string, unknown>> => {
+        const stored = storedMsisdn(data.msisdn);
+        if (stored === undefined) return data;
+        return { ...data, msisdn: shown(await ledger.personalData.reveal(stored, order.subscriberId), show) };
+      };
       return {
         orderId,
-        events: events.map((e) => ({
-          streamId: e.streamId,
-          revision: e.revision,
-          position: positionToString(e.position),
-          id: e.id,
-          type: e.type,
-          data: typeof e.data.msisdn === 'string' ? { ...e.data, msisdn: showMsisdn(e.data.msisdn) } : e.data,
-          metadata: e.metadata,
-          recordedAt: e.recordedAt.toISOString(),
-        })),
+        events: await Promise.all(
+          events.map(async (e) => ({
+            streamId: e.streamId,
+            revision: e.revision,
+            position: positionToString(e.position),
+            id: e.id,
+            type: e.type,
+            data: await phone(e.data),
+            metadata: e.metadata,
+            recordedAt: e.recordedAt.toISOString(),
+          })),
+        ),
       };
     },
   );

@@ -1,10 +1,9 @@
 /** Messages to the phone and to the TV (patent claim 3), through the SMS gateway; the task id is the messageId. */
 import type { LedgerDeps } from '../../commands/deps.ts';
-import { e164 } from '../../domain/msisdn.ts';
 import { deriveCode } from '../../commands/one-time-code.ts';
 import { assertNever } from '../../domain/never.ts';
 import type { SmsGateway, SmsMessage } from '../../integrations/ports.ts';
-import { done, loadOrder, loadPayment, type Action } from '../action.ts';
+import { done, loadOrder, loadPayment, phoneOf, type Action } from '../action.ts';
 import { smsTexts } from '../sms-texts.ts';
 import type { TaskSpec } from '../task.ts';
 
@@ -18,6 +17,8 @@ export const smsAction =
     return done('sent');
   };
 
+const ERASED_PHONE = 'the phone number was erased';
+
 /** The message for the task, or why none is sent. Never logged: it may hold a code. */
 const messageFor = async (ledger: LedgerDeps, task: TaskSpec, now: Date): Promise<SmsMessage | string> => {
   const messageId = task.id;
@@ -28,17 +29,23 @@ const messageFor = async (ledger: LedgerDeps, task: TaskSpec, now: Date): Promis
     // An expired code is of no use; the subscriber may ask for a new one at once (it was never delivered).
     if (now.getTime() >= Date.parse(p.code.expiresAt)) return 'the code expired before it could be sent';
     const ttlMinutes = Math.max(1, Math.round((Date.parse(p.code.expiresAt) - Date.parse(p.code.sentAt)) / 60_000));
+    const to = await phoneOf(ledger, p.msisdn, p.orderId);
+    if (to === undefined) return ERASED_PHONE;
     const code = deriveCode(ledger.codeSecret, p.paymentId, p.code.seq);
-    return { messageId, to: { msisdn: e164(p.msisdn) }, text: smsTexts.code({ subject: p.subject, amount: p.amount, code, ttlMinutes }) };
+    return { messageId, to: { msisdn: to }, text: smsTexts.code({ subject: p.subject, amount: p.amount, code, ttlMinutes }) };
   }
   const o = await loadOrder(ledger.store, task.orderId);
   if (o.status === 'none') return 'no such order';
   const name = o.product.name;
+  const toPhone = async (text: string): Promise<SmsMessage | string> => {
+    const to = await phoneOf(ledger, o.msisdn, o.orderId);
+    return to === undefined ? ERASED_PHONE : { messageId, to: { msisdn: to }, text };
+  };
   switch (task.template) {
     case 'order-tv':
       return { messageId, to: { smartcardId: o.smartcardId }, text: smsTexts.orderTv({ name, amount: o.amount }) };
     case 'paid-phone':
-      return { messageId, to: { msisdn: e164(o.msisdn) }, text: smsTexts.paid({ name, amount: o.amount }) };
+      return toPhone(smsTexts.paid({ name, amount: o.amount }));
     case 'paid-tv':
       return { messageId, to: { smartcardId: o.smartcardId }, text: smsTexts.paid({ name, amount: o.amount }) };
     case 'provisioned-tv':
@@ -46,9 +53,9 @@ const messageFor = async (ledger: LedgerDeps, task: TaskSpec, now: Date): Promis
         ? { messageId, to: { smartcardId: o.smartcardId }, text: smsTexts.provisioned({ name, validUntil: o.validUntil }) }
         : `order ${o.status}`;
     case 'refunded-phone':
-      return { messageId, to: { msisdn: e164(o.msisdn) }, text: smsTexts.refunded({ name, amount: o.amount }) };
+      return toPhone(smsTexts.refunded({ name, amount: o.amount }));
     case 'failed-phone':
-      return { messageId, to: { msisdn: e164(o.msisdn) }, text: smsTexts.paymentFailed({ name }) };
+      return toPhone(smsTexts.paymentFailed({ name }));
     case undefined:
       return 'no template';
     default:

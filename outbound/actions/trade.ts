@@ -10,10 +10,9 @@
 import type { LedgerDeps } from '../../commands/deps.ts';
 import { paymentAggregate } from '../../commands/aggregates.ts';
 import { execute } from '../../commands/execute.ts';
-import { e164 } from '../../domain/msisdn.ts';
 import { recordPlatformResult } from '../../commands/record-platform-result.ts';
 import type { PaymentPlatform, Trade } from '../../integrations/ports.ts';
-import { contextFor, done, loadPayment, type Action } from '../action.ts';
+import { contextFor, done, loadPayment, phoneOf, type Action } from '../action.ts';
 import type { Outcome } from '../decide.ts';
 import type { TaskSpec } from '../task.ts';
 
@@ -32,28 +31,30 @@ export const tradeAction =
     const p = await loadPayment(deps.ledger.store, spec.paymentId);
     if (p.status !== 'confirmed') return done(`payment ${p.status}`);
     await attempt.claim();
+    /** No trade will ever exist for this payment: it fails, and no money moved. */
+    const notCreated = async (detail: string, outcome: string): Promise<Outcome> => {
+      await execute(deps.ledger, paymentAggregate, { type: 'RecordTradeNotCreated', paymentId: p.paymentId, detail, now: attempt.now() }, contextFor(spec, 'trade-not-created'));
+      return done(outcome);
+    };
     if (attempt.state.attempts > 0) {
       const found = await deps.platform.queryTrade(p.paymentId);
       if (found) return recordFound(deps, spec, found);
       const now = attempt.now().getTime();
       const payBy = Date.parse(p.payBy);
       if (now >= payBy + deps.notCreatedGraceSeconds * 1000) {
-        await execute(
-          deps.ledger,
-          paymentAggregate,
-          { type: 'RecordTradeNotCreated', paymentId: p.paymentId, detail: 'the platform has no trade for this payment after its deadline', now: attempt.now() },
-          contextFor(spec, 'trade-not-created'),
-        );
-        return done('the platform never created the trade');
+        return notCreated('the platform has no trade for this payment after its deadline', 'the platform never created the trade');
       }
       // Past the deadline the platform refuses new trades: only ask again, until the grace ends.
       if (now >= payBy) return { kind: 'later', reason: 'no trade at the platform yet', afterMs: payBy + deps.notCreatedGraceSeconds * 1000 - now };
       attempt.fence();
     }
+    const msisdn = await phoneOf(deps.ledger, p.msisdn, p.orderId);
+    // Only an order placed in the very moment of its subscriber's erasure gets here: no trade can be made without the number.
+    if (msisdn === undefined) return notCreated("the subscriber's phone number was erased", 'the phone number was erased');
     const trade = await deps.platform.createTrade({
       outTradeNo: p.paymentId,
       amount: p.amount,
-      msisdn: e164(p.msisdn),
+      msisdn,
       subject: p.subject,
       notifyUrl: deps.notifyUrl,
       expiresAt: p.payBy,

@@ -19,6 +19,7 @@ export const formatAudit = (r: AuditReport): string => {
     `orders:   ${counts(r.orders)}`,
     `payments: ${counts(r.payments)}`,
     `money: charged ${cny(r.money.charged)}, refunded ${cny(r.money.refunded)}, net ${cny(r.money.net)}, flagged for review ${cny(r.money.underReview)}`,
+    `subscribers erased: ${r.erasedSubscribers} (their phone numbers read "erased"; their orders and money are audited as any others)`,
     formatJournalLine(r.journal),
     r.findings.length === 0
       ? 'no findings: every seal holds, every event is one the deciders would record, every fen is accounted for'

@@ -9,6 +9,7 @@
 import { readOrderEvent } from '../../domain/order/order.ts';
 import { readPaymentEvent } from '../../domain/payment/payment.ts';
 import { SEALS_STREAM } from '../../commands/seal-log.ts';
+import { readSubscriberEvent } from '../../domain/subscriber/subscriber.ts';
 import { readTaskEvent } from '../../outbound/task.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import { describeRef, refOf, type EventRef, type Finding } from './finding.ts';
@@ -18,6 +19,7 @@ const KNOWN: readonly { prefix: string; knows: (e: RecordedEvent) => boolean }[]
   { prefix: 'order-', knows: (e) => readOrderEvent(e) !== undefined },
   { prefix: 'payment-', knows: (e) => readPaymentEvent(e) !== undefined },
   { prefix: 'task-', knows: (e) => readTaskEvent(e) !== undefined },
+  { prefix: 'subscriber-', knows: (e) => readSubscriberEvent(e) !== undefined },
   { prefix: SEALS_STREAM, knows: (e) => e.type === 'LedgerSealed' },
 ];
 

@@ -9,6 +9,7 @@
  */
 import { readOrderEvent } from '../../domain/order/order.ts';
 import { readPaymentEvent } from '../../domain/payment/payment.ts';
+import { readSubscriberEvent } from '../../domain/subscriber/subscriber.ts';
 import type { Order, OrderEvent } from '../../domain/order/order.ts';
 import type { Payment, PaymentEvent } from '../../domain/payment/payment.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
@@ -23,6 +24,8 @@ export type LedgerSummary = {
   money: { charged: number; refunded: number; underReview: number; net: number };
   /** Money taken that has neither bought its goods nor gone back, past the grace period (also findings, rule money-stranded). */
   stranded: StrandedMoney[];
+  /** Subscribers whose phone numbers were erased (their orders and money are audited like any other). */
+  erasedSubscribers: number;
 };
 
 /** Rules about money and goods, as opposed to a decider's own refusals. */
@@ -68,6 +71,7 @@ export const ledgerChecker = (): LedgerChecker => {
   const movedAt = new Map<string, string>();
   /** What each payment's refunds paid back (a flagged payment's refund is what the platform took, not the price). */
   const refundedFen = new Map<string, number>();
+  const erased = new Set<string>();
 
   const atEnd = (streamId: string, rule: string, message: string): void => {
     const ref = lastOf.get(streamId);
@@ -78,6 +82,7 @@ export const ledgerChecker = (): LedgerChecker => {
     findings,
     states: () => ({ orders: replay.orders, payments: replay.payments }),
     see: (e, ordinal) => {
+      if (e.streamId.startsWith('subscriber-') && readSubscriberEvent(e)) erased.add(e.streamId);
       const replayed = replayedOf(e);
       if (!replayed) return;
       const ref = refOf(e, ordinal);
@@ -145,7 +150,7 @@ export const ledgerChecker = (): LedgerChecker => {
         for (const v of m.values()) if (v.status !== 'none') out[v.status] = (out[v.status] ?? 0) + 1;
         return out;
       };
-      return { orders: count(replay.orders), payments: count(replay.payments), money, stranded };
+      return { orders: count(replay.orders), payments: count(replay.payments), money, stranded, erasedSubscribers: erased.size };
     },
   };
 };

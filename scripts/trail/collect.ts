@@ -7,6 +7,7 @@
  * Phone numbers are masked in everything collected (the whole number is only ever matched on).
  */
 import { maskMsisdn, normalizeMsisdn } from '../../domain/msisdn.ts';
+import { shown, storedMsisdn, type Revealed, type StoredMsisdn } from '../../domain/personal-data.ts';
 import { positionToString, readLog, type EventStore, type RecordedEvent } from '../../stores/event-store.ts';
 
 export type Selector = { order: string } | { card: string } | { msisdn: string };
@@ -39,10 +40,17 @@ export type OrderTrail = {
 
 export type Trail = { selector: Selector; orders: OrderTrail[] };
 
-const mask = (data: Record<string, unknown>): Record<string, unknown> =>
-  typeof data.msisdn === 'string' ? { ...data, msisdn: maskMsisdn(data.msisdn) } : data;
+/** Opens a number as stored in an event (sealed with its subscriber's key, or plain in older events). */
+export type Reveal = (value: StoredMsisdn, subscriberId: string) => Promise<Revealed>;
 
-const toTrail = (e: RecordedEvent): TrailEvent => ({
+/** The event's data with its phone number (if any) opened and masked, or "erased". */
+const masked = async (data: Record<string, unknown>, reveal: Reveal): Promise<Record<string, unknown>> => {
+  const stored = storedMsisdn(data.msisdn);
+  if (stored === undefined) return data;
+  return { ...data, msisdn: shown(await reveal(stored, String(data.subscriberId)), maskMsisdn) };
+};
+
+const toTrail = (e: RecordedEvent, data: Record<string, unknown>): TrailEvent => ({
   id: e.id,
   streamId: e.streamId,
   revision: e.revision,
@@ -52,13 +60,19 @@ const toTrail = (e: RecordedEvent): TrailEvent => ({
   correlationId: e.metadata.correlationId,
   causationId: e.metadata.causationId,
   actor: `${e.metadata.actor.role}/${e.metadata.actor.client}`,
-  data: mask(e.data),
+  data,
 });
 
 type Collected = { orderId: string; paymentId: string; smartcardId: string; msisdn: string; events: TrailEvent[] };
 
-const matches = (selector: Selector, d: Record<string, unknown>, msisdn: string | undefined): boolean =>
-  'order' in selector ? d.orderId === selector.order : 'card' in selector ? d.smartcardId === selector.card : d.msisdn === msisdn;
+const matches = async (selector: Selector, d: Record<string, unknown>, msisdn: string | undefined, reveal: Reveal): Promise<boolean> => {
+  if ('order' in selector) return d.orderId === selector.order;
+  if ('card' in selector) return d.smartcardId === selector.card;
+  const stored = storedMsisdn(d.msisdn);
+  if (stored === undefined) return false;
+  const opened = await reveal(stored, String(d.subscriberId));
+  return opened.kind === 'msisdn' && opened.msisdn === msisdn;
+};
 
 const isTask = (streamId: string): boolean => streamId.startsWith('task-');
 
@@ -93,7 +107,7 @@ const treeOf = (events: readonly TrailEvent[]): OrderTrail['roots'] => {
   return [...roots.entries()].map(([causationId, list]) => ({ causationId, nodes: list }));
 };
 
-export const collectTrail = async (store: EventStore, selector: Selector, onProgress?: (events: number) => void): Promise<Trail> => {
+export const collectTrail = async (store: EventStore, selector: Selector, reveal: Reveal, onProgress?: (events: number) => void): Promise<Trail> => {
   const msisdn = 'msisdn' in selector ? normalizeMsisdn(selector.msisdn) : undefined;
   const orders = new Map<string, Collected>();
   /** Stream → the order it belongs to. */
@@ -104,15 +118,15 @@ export const collectTrail = async (store: EventStore, selector: Selector, onProg
   for await (const e of readLog(store)) {
     if (++n % 1000 === 0) onProgress?.(n);
     let owner = owners.get(e.streamId) ?? held.get(e.metadata.causationId);
-    if (!owner && e.type === 'OrderPlaced' && e.streamId.startsWith('order-') && matches(selector, e.data, msisdn)) {
-      const d = e.data;
-      owner = { orderId: String(d.orderId), paymentId: String(d.paymentId), smartcardId: String(d.smartcardId), msisdn: maskMsisdn(String(d.msisdn)), events: [] };
+    if (!owner && e.type === 'OrderPlaced' && e.streamId.startsWith('order-') && (await matches(selector, e.data, msisdn, reveal))) {
+      const d = await masked(e.data, reveal);
+      owner = { orderId: String(d.orderId), paymentId: String(d.paymentId), smartcardId: String(d.smartcardId), msisdn: String(d.msisdn), events: [] };
       orders.set(owner.orderId, owner);
       owners.set(`order-${owner.orderId}`, owner);
       owners.set(`payment-${owner.paymentId}`, owner);
     }
     if (!owner) continue;
-    owner.events.push(toTrail(e));
+    owner.events.push(toTrail(e, await masked(e.data, reveal)));
     held.set(e.id, owner);
   }
   return {

@@ -103,6 +103,7 @@ describe('with a fresh ledger', () => {
         ['/v1/payments/{paymentId}/decline', 'post'],
         ['/v1/payment-notifications', 'post'],
         ['/v1/products', 'get'],
+        ['/v1/subscribers/{subscriberId}/erasure', 'post'],
         ['/healthz', 'get'],
       ];
       for (const [path, method] of expected) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isSealed } from '../../domain/personal-data.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import {
@@ -24,6 +25,12 @@ afterEach(async () => {
 
 const post = (headers: Record<string, string>, payload: unknown) =>
   t.app.inject({ method: 'POST', url: '/v1/orders', headers, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+/** What an event's number opens to with the subscriber's key. */
+const opened = async (stored: unknown): Promise<string> => {
+  if (!isSealed(stored)) throw new Error(`not a sealed number: ${JSON.stringify(stored)}`);
+  const r = await t.service.ledger.personalData.reveal(stored, stored.subscriberId);
+  return r.kind === 'msisdn' ? r.msisdn : r.kind;
+};
 const asOpenPlatform = (key = 'key-1') => ({ ...bearer(TOKENS.openPlatform), 'idempotency-key': key, 'content-type': 'application/json' });
 
 describe('POST /v1/orders', () => {
@@ -43,7 +50,10 @@ describe('POST /v1/orders', () => {
       expect(res.headers['idempotent-replayed']).toBeUndefined();
     });
     expect(typesOf(written)).toEqual(['OrderPlaced', 'PaymentRequested']);
-    expect(written[0]?.data.msisdn).toBe('8613800138000');
+    // The number is sealed with the subscriber's key (docs/privacy.md): no event holds it in clear.
+    expect(JSON.stringify(written.map((e) => e.data))).not.toContain('13800138000');
+    expect(await opened(written[0]?.data.msisdn)).toBe('8613800138000');
+    expect(written[1]?.data.msisdn).toEqual(written[0]?.data.msisdn);
     // The one-time code never reaches an event.
     const code = t.codeFor(String(written[1]?.data.paymentId));
     expect(JSON.stringify(written.map((e) => ({ data: e.data, metadata: e.metadata })))).not.toContain(code);
@@ -130,7 +140,7 @@ describe('POST /v1/orders', () => {
     expect(national.statusCode).toBe(201);
     expect(e164.statusCode).toBe(201);
     const placedEvents = (await t.allEvents()).filter((e) => e.type === 'OrderPlaced');
-    expect(placedEvents.map((e) => e.data.msisdn)).toEqual(['8613800138000', '8613800138000']);
+    expect(await Promise.all(placedEvents.map((e) => opened(e.data.msisdn)))).toEqual(['8613800138000', '8613800138000']);
     // Same key, the other spelling of the same number: the same request, so a replay.
     const replay = await t.placeOrder({ msisdn: '+8613800138000' }, 'k-national');
     expect(replay.statusCode).toBe(200);

@@ -156,7 +156,7 @@ describe('the demo surface', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   });
 
   it.each([
-    ['in production', { NODE_ENV: 'production' }],
+    ['in production', { NODE_ENV: 'production', DATA_KEY_SECRET: 'demo-test-data-key-secret-0123456789abcdef' }],
     ['when BOSS is real', { BOSS_URL: 'http://127.0.0.1:9/boss', BOSS_TOKEN: 'boss-token-0123456789' }],
     ['when the SMS gateway is real', { SMS_GATEWAY_URL: 'http://127.0.0.1:9/sms' }],
   ])('is not there %s (the console is)', async (_when, env) => {

@@ -7,7 +7,7 @@
  * - two processes on one data directory (SQLite events and read models shared): no request fails;
  * - one of them paused (SIGSTOP) past its lease: after it wakes it makes no call, and says standby.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEsdbStandIn, type EsdbStandIn } from '../support/esdb-standin/server.ts';
 import { startMongoStandin } from '../support/mongo-standin/server.ts';
 import { freePort, killAll, mapLimit, tempDir } from './processes.ts';
@@ -88,14 +88,19 @@ const expectEachCallOnce = async (orders: { orderId: string; paymentId: string }
 };
 
 describe('e2e: several ledger processes, every call made once', () => {
+  // A log of its own per scenario: the numbers one scenario sealed are for its key store only.
   let esdb: EsdbStandIn;
-  beforeAll(async () => {
+  beforeEach(async () => {
     esdb = await startEsdbStandIn({ batchAppend: true });
   });
-  afterAll(async () => esdb.close());
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.child.kill()));
+    await esdb.close();
+  });
 
   it('two processes on one EventStoreDB, each with its own read store: 20 whole orders, each SMS, trade and BOSS request sent once', { timeout: 180_000 }, async () => {
-    const env = { EVENTSTORE_URL: esdb.connectionString };
+    // The data keys are shared (docs/privacy.md): one key store file for both, and one DATA_KEY_SECRET.
+    const env = { EVENTSTORE_URL: esdb.connectionString, DATA_KEYS_FILE: `${dir()}/keys.db` };
     const services = [await start(dir(), env), await start(dir(), env)];
     const orders = await wholeOrders(services, 20);
     await expectEachCallOnce(orders);

@@ -1,7 +1,7 @@
 /** The service as a real process (`scripts/start.ts`), on the store stack TVPAY_E2E_STORES names. */
 import { basename } from 'node:path';
 import { startEsdbStandIn, type EsdbStandIn } from '../support/esdb-standin/server.ts';
-import { API_TOKENS, BOSS_TOKEN, CODE_SECRET, PLATFORM_SECRET } from '../support/fixtures.ts';
+import { API_TOKENS, BOSS_TOKEN, CODE_SECRET, DATA_KEY_SECRET, PLATFORM_SECRET } from '../support/fixtures.ts';
 import { GiveUp, waitUntil } from '../support/wait.ts';
 import { registerCleanup, spawnChild, type Child } from './processes.ts';
 import type { SimUrls } from './simulators.ts';
@@ -71,6 +71,7 @@ export const serviceEnv = (o: ServiceOptions): Record<string, string> => {
     BOSS_TOKEN,
     SMS_GATEWAY_URL: o.sims.sms,
     CODE_SECRET,
+    DATA_KEY_SECRET,
     ORDER_TTL_SECONDS: '900',
     CODE_TTL_SECONDS: '300',
     PAYMENT_QUERY_AFTER_SECONDS: '60',

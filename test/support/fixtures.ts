@@ -13,6 +13,8 @@ export const API_TOKENS = `open-platform:${TOKENS.openPlatform},phone-app:${TOKE
 export const PLATFORM_SECRET = 'test-platform-secret-0123456789abcdef';
 export const BOSS_TOKEN = 'test-boss-token-0123456789';
 export const CODE_SECRET = 'test-code-secret-0123456789abcdef0123456789';
+/** Shared by every process on one log, like CODE_SECRET: each must unwrap the others' data keys. */
+export const DATA_KEY_SECRET = 'test-data-key-secret-0123456789abcdef012345';
 
 export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
 

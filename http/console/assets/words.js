@@ -10,7 +10,7 @@ const reason = (code) => (code && has(`reason.${code}`) ? t(`reason.${code}`) : 
 
 /** Each event type's placeholders, from its data. Types without an entry are told as "event X". */
 const EVENT_PARAMS = {
-  OrderPlaced: (d) => ({ product: d.product?.name, amount: money(d.amount), msisdn: d.msisdn, card: d.smartcardId }),
+  OrderPlaced: (d) => ({ product: d.product?.name, amount: money(d.amount), msisdn: phoneWords(d.msisdn), card: d.smartcardId }),
   PaymentRequested: (d) => ({ seq: d.codeSeq, expires: time(d.codeExpiresAt) }),
   PaymentCodeRejected: (d) => ({ left: d.attemptsLeft }),
   PaymentCodeResent: (d) => ({ seq: d.codeSeq, expires: time(d.codeExpiresAt) }),
@@ -53,6 +53,8 @@ export const actorWords = (actor) => {
   return role;
 };
 
+/** A phone number as the API gives it (whole, masked, or "erased" once the subscriber was erased). */
+export const phoneWords = (msisdn) => (msisdn === 'erased' ? t('phone.erased') : (msisdn ?? ''));
 export const orderStatus = (s) => (has(`status.${s}`) ? t(`status.${s}`) : s);
 export const paymentStatus = (s) => (has(`pstatus.${s}`) ? t(`pstatus.${s}`) : s);
 

@@ -6,7 +6,7 @@ import { day, facts, h, money, table, time } from '../dom.js';
 import { t } from '../i18n.js';
 import { may } from '../session.js';
 import { announce, confirmAction, errorMessage, heading, link, message, refreshing, region } from '../ui.js';
-import { actorWords, eventWords, kindWords, messageWords, orderStatus, paymentStatus, problemWords, taskStatus } from '../words.js';
+import { actorWords, eventWords, kindWords, messageWords, orderStatus, paymentStatus, phoneWords, problemWords, taskStatus } from '../words.js';
 
 const REFRESH_MS = 2000;
 
@@ -182,7 +182,7 @@ const summaryOf = (o) =>
         ? link(`#/cards/${encodeURIComponent(o.smartcardId)}`, o.smartcardId, { 'aria-label': `${t('order.cardLink')} ${o.smartcardId}` })
         : o.smartcardId,
     ],
-    [t('col.phone'), o.msisdn],
+    [t('col.phone'), phoneWords(o.msisdn)],
     [t('col.placedAt'), time(o.placedAt)],
     [t('order.expiresAt'), o.status === 'awaiting_confirmation' ? time(o.expiresAt) : ''],
     [t('order.validity'), o.boss?.validUntil ? `${day(o.boss.validFrom)} – ${day(o.boss.validUntil)}` : ''],

@@ -5,7 +5,7 @@ import { h, money, table, time } from '../dom.js';
 import { t } from '../i18n.js';
 import { may } from '../session.js';
 import { errorMessage, heading, link, message, refreshing, region, updatedAt } from '../ui.js';
-import { orderStatus } from '../words.js';
+import { orderStatus, phoneWords } from '../words.js';
 
 const FIELDS = ['msisdn', 'smartcardId', 'subscriberId', 'orderId'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -53,7 +53,7 @@ export const searchView = (q, { signal }) => {
             h('span', { class: `status s-${o.status}` }, orderStatus(o.status)),
             o.product?.name ?? '',
             money(o.amount),
-            o.msisdn ?? '',
+            phoneWords(o.msisdn),
             link(`#/cards/${encodeURIComponent(o.smartcardId)}`, o.smartcardId),
             o.subscriberId,
             time(o.placedAt),

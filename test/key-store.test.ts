@@ -1,0 +1,75 @@
+/**
+ * The key store contract on every adapter: SQLite (the embedded default) and MongoDB through the
+ * real driver against the wire-level stand-in (standalone and replica set), or a real server when
+ * MONGODB_URL is set. And what the SQLite file keeps of a destroyed key: nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import { openMongoKeyStore } from '../stores/mongodb/key-store.ts';
+import { openSqliteKeyStore } from '../stores/sqlite/key-store.ts';
+import { keyStoreContract } from './contracts/key-store.contract.ts';
+import { startMongoStandin } from './support/mongo-standin/server.ts';
+
+const tempDir = () => mkdtemp(join(tmpdir(), 'tvpay-keys-'));
+
+keyStoreContract('sqlite', async () => {
+  const dir = await tempDir();
+  return { store: openSqliteKeyStore(join(dir, 'keys.db')), cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+for (const replicaSet of [false, true]) {
+  keyStoreContract(`mongodb via stand-in, ${replicaSet ? 'replica set' : 'standalone'}`, async () => {
+    const standin = await startMongoStandin({ replicaSet });
+    return { store: await openMongoKeyStore(standin.url, 'tvpay_read'), cleanup: () => standin.close() };
+  });
+}
+
+const realUrl = process.env['MONGODB_URL'];
+describe.skipIf(!realUrl)('mongodb key store on a real server (MONGODB_URL)', () => {
+  keyStoreContract('mongodb (real server)', async () => {
+    const url = realUrl ?? '';
+    const db = `tvpay_keys_test_${randomUUID().slice(0, 8)}`;
+    return {
+      store: await openMongoKeyStore(url, db),
+      cleanup: async () => {
+        const client = new MongoClient(url);
+        try {
+          await client.db(db).dropDatabase();
+        } finally {
+          await client.close();
+        }
+      },
+    };
+  });
+});
+
+describe('sqlite key store specifics', () => {
+  it('a destroyed key is in no file of the store any more: not the database, not the WAL', async () => {
+    const dir = await tempDir();
+    try {
+      const store = openSqliteKeyStore(join(dir, 'keys.db'));
+      const secret = `wrapped-${randomUUID()}-${randomUUID()}`;
+      await store.create({ subscriberId: 'sub-1', kid: 'k1', wrapped: secret, wrappedBy: 'mk-a', createdAt: '2026-11-25T08:00:00.000Z' });
+      for (let i = 0; i < 20; i++) {
+        await store.create({ subscriberId: `other-${i}`, kid: `k-${i}`, wrapped: `wrapped-${i}`, wrappedBy: 'mk-a', createdAt: '2026-11-25T08:00:00.000Z' });
+      }
+      const holding = async (): Promise<string[]> => {
+        const found: string[] = [];
+        for (const name of await readdir(dir)) if ((await readFile(join(dir, name))).includes(secret)) found.push(name);
+        return found;
+      };
+      expect(await holding()).not.toEqual([]);
+      expect(await store.destroy('sub-1', 'k1')).toBe(true);
+      expect(await holding()).toEqual([]);
+      expect(await store.get('other-3')).not.toBeNull();
+      await store.close();
+      expect(await holding()).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
