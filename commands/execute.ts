@@ -10,6 +10,7 @@
  * the same ids at the same revision carry different facts, which the store refuses as an
  * EventIdConflict, and the loser decides again on the new state (docs/event-identity.md).
  */
+import { backoffDelay } from '../domain/backoff.ts';
 import type { Actor, EventStore, NewEvent, Position, RecordedEvent } from '../stores/event-store.ts';
 import { EventIdConflict, WrongExpectedRevision } from '../stores/event-store.ts';
 import { ConcurrentModification } from '../domain/errors.ts';
@@ -18,6 +19,8 @@ import { uuidFrom } from './ids.ts';
 
 export const SCHEMA_VERSION = 1;
 export const MAX_ATTEMPTS = 8;
+/** Between tries after a write conflict: a few milliseconds, jittered. */
+const CONFLICT_BACKOFF = { baseMs: 4, maxDelayMs: 50 };
 
 /** Who and what caused a command; flows into every event's metadata. */
 export type CommandContext = {
@@ -97,8 +100,8 @@ export const execute = async <S, C extends { type: string }, E extends DomainEve
         done('conflict');
         throw new ConcurrentModification(streamId);
       }
-      // Racing writers retry at slightly different moments, so they do not collide again.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 3));
+      // Racing writers retry at slightly different moments (jittered backoff), so they do not collide again.
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(CONFLICT_BACKOFF, attempt, Math.random())));
     }
   }
 };

@@ -80,4 +80,3 @@ export function createIntegrations(c: IntegrationsConfig): Integrations {
 export { OutboundError, isRetryable, kindForStatus } from './ports.ts';
 export type * from './ports.ts';
 export { sign, verify, SIGNATURE_HEADER, DEFAULT_TOLERANCE_SECONDS, type VerifyResult } from './signature.ts';
-export { withRetry, backoffDelay, backoffCeiling, type RetryOptions } from './retry.ts';

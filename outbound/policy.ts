@@ -10,6 +10,7 @@
  *   can reprovision, and the open platform can poll;
  * - expiry is our own timer: it never gives up.
  */
+import { backoffDelay } from '../domain/backoff.ts';
 import { assertNever } from '../domain/never.ts';
 import type { TaskSpec } from './task.ts';
 
@@ -62,6 +63,5 @@ export const policyFor = (task: Pick<TaskSpec, 'kind' | 'template' | 'createdAt'
   }
 };
 
-/** Full jitter: a delay in [0, min(maxDelayMs, baseMs · 2^(attempt−1))), `jitter` in [0, 1). */
-export const backoffMs = (policy: Pick<Policy, 'baseMs' | 'maxDelayMs'>, attempt: number, jitter: number): number =>
-  Math.floor(jitter * Math.min(policy.maxDelayMs, policy.baseMs * 2 ** Math.max(0, attempt - 1)));
+/** The wait before the next attempt: the one backoff rule (domain/backoff.ts), `jitter` in [0, 1). */
+export const backoffMs = (policy: Pick<Policy, 'baseMs' | 'maxDelayMs'>, attempt: number, jitter: number): number => backoffDelay(policy, attempt, jitter);

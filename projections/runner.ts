@@ -16,6 +16,7 @@
  * committed first): the projection stops moving (visible in /readyz and metrics) rather than skipping an event.
  */
 import type { Logger } from 'pino';
+import { backoffCeiling } from '../domain/backoff.ts';
 import { openBatch } from './batch.ts';
 import type { Projection } from './projection.ts';
 import { pauser } from './pause.ts';
@@ -82,7 +83,8 @@ const orIdle = <T>(p: Promise<T>): Promise<T | typeof IDLE> =>
 const DEFAULT_LEASE_TTL_MS = 15_000;
 /** How often a consumer without the lease asks again: soon after a rebuild's switch, it carries on. */
 const STANDBY_POLL_MS = 1000;
-const MAX_BACKOFF_MS = 30_000;
+/** Between tries of a failing event or lease: the backoff rule's ceiling (one consumer, nobody to spread out from). */
+const RETRY_BACKOFF = { baseMs: 100, maxDelayMs: 30_000 };
 
 export const startProjection = (projection: Projection, deps: RunnerDeps): RunningProjection => {
   const ttl = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
@@ -218,15 +220,16 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
   };
 
   const loop = async (): Promise<void> => {
-    let backoff = 100;
+    let failures = 0;
     while (!stopping) {
       try {
         lease = await acquire();
       } catch (err) {
         failing = true;
-        log.error({ err }, 'could not acquire the lease; retrying in %d ms', backoff);
-        await pause(backoff);
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        failures += 1;
+        const wait = backoffCeiling(RETRY_BACKOFF, failures);
+        log.error({ err }, 'could not acquire the lease; retrying in %d ms', wait);
+        await pause(wait);
         continue;
       }
       if (!lease) break;
@@ -234,15 +237,16 @@ export const startProjection = (projection: Projection, deps: RunnerDeps): Runni
       const renewal = keepLease(held);
       try {
         await consume(held);
-        backoff = 100;
+        failures = 0;
       } catch (err) {
         if (err instanceof LeaseLost) {
           log.warn('lease lost or retired; waiting to acquire the active version');
         } else {
           failing = true;
-          log.error({ err }, 'projection failed on an event; retrying in %d ms', backoff);
-          await pause(backoff);
-          backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+          failures += 1;
+          const wait = backoffCeiling(RETRY_BACKOFF, failures);
+          log.error({ err }, 'projection failed on an event; retrying in %d ms', wait);
+          await pause(wait);
         }
       } finally {
         clearInterval(renewal);

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBossClient } from '../../integrations/boss-client.ts';
 import type { OpenEntitlementRequest } from '../../integrations/ports.ts';
-import { withRetry } from '../../integrations/retry.ts';
+import { withRetry } from '../support/retry.ts';
 import { defaultBossFaults, type BossInspection } from '../../integrations/simulators/boss.ts';
 import { startSimulatorServers, type SimulatorServers } from '../../integrations/simulators/http-server.ts';
 

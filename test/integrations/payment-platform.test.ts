@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPaymentPlatformClient } from '../../integrations/payment-platform-client.ts';
 import { OutboundError, type CreateTradeRequest, type PaymentNotification } from '../../integrations/ports.ts';
-import { withRetry } from '../../integrations/retry.ts';
+import { withRetry } from '../support/retry.ts';
 import { verify } from '../../integrations/signature.ts';
 import { defaultPlatformFaults } from '../../integrations/simulators/payment-platform.ts';
 import { startSimulatorServers, type SimulatorServers } from '../../integrations/simulators/http-server.ts';

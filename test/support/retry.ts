@@ -1,10 +1,12 @@
 /**
- * Exponential backoff with full jitter (delay = random() × min(maxDelayMs, baseMs × 2^(attempt−1))),
- * for retryable OutboundErrors only. Anything else — a final OutboundError, a bug — is rethrown at once.
+ * For tests of the partner clients: retries a call on retryable OutboundErrors only, waiting the one
+ * backoff rule (domain/backoff.ts). The service itself never loops on a call: the outbound task
+ * engine schedules each retry as a task event (outbound/decide.ts). Anything else — a final OutboundError, a bug — is rethrown at once.
  * Sleep and randomness are injectable so tests never wait.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { isRetryable } from './ports.ts';
+import { backoffDelay } from '../../domain/backoff.ts';
+import { isRetryable } from '../../integrations/ports.ts';
 
 export type RetryOptions = {
   baseMs: number;
@@ -19,14 +21,6 @@ export type RetryOptions = {
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
 };
 
-/** The upper bound of the wait after failed attempt number `attempt` (1-based). */
-export const backoffCeiling = (attempt: number, baseMs: number, maxDelayMs = 60_000): number =>
-  Math.min(maxDelayMs, baseMs * 2 ** Math.max(0, attempt - 1));
-
-/** A full-jitter delay after failed attempt `attempt`; for reactors that schedule retries themselves. */
-export const backoffDelay = (attempt: number, baseMs: number, random: () => number = Math.random, maxDelayMs?: number): number =>
-  Math.floor(random() * backoffCeiling(attempt, baseMs, maxDelayMs));
-
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
   const sleep = opts.sleep ?? ((ms: number) => delay(ms));
   const random = opts.random ?? Math.random;
@@ -36,7 +30,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       return await fn(attempt);
     } catch (error) {
       if (!isRetryable(error) || attempt >= maxAttempts) throw error;
-      const delayMs = backoffDelay(attempt, opts.baseMs, random, opts.maxDelayMs);
+      const delayMs = backoffDelay({ baseMs: opts.baseMs, maxDelayMs: opts.maxDelayMs ?? 60_000 }, attempt, random());
       opts.onRetry?.({ attempt, delayMs, error });
       await sleep(delayMs);
     }
