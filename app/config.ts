@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseApiTokens, DEV_TOKENS, type TokenTable } from '../http/auth.ts';
+import { LIMIT_DEFAULTS, type LimitName } from '../http/limits.ts';
 import { projectFile } from './project.ts';
 
 export type Config = {
@@ -51,6 +52,8 @@ export type Config = {
   breaker: { threshold: number; cooldownMs: number };
   /** Per partner lane: calls in flight at once and one call's timeout. */
   lanes: { sms: LaneConfig; platform: LaneConfig; boss: LaneConfig; callback: LaneConfig };
+  /** Abuse limits (http/limits.ts): requests allowed per key in one window. */
+  limits: { windowSeconds: number; max: Record<LimitName, number> };
   logLevel: string;
 };
 
@@ -66,6 +69,18 @@ export const DEV_PLATFORM_SECRET = 'dev-platform-secret';
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const url = z.url();
 
+/** The shortest secret accepted, in every entry of a rotation list (a short one must not hide behind a long one). */
+const SECRET_MIN = 32;
+/** A comma-separated rotation list of secrets; a refusal names the entry by its place, never by its value. */
+const rotationList = z.string().superRefine((value, ctx) => {
+  const entries = value.split(',');
+  entries.forEach((entry, i) => {
+    if (entry.length < SECRET_MIN) ctx.addIssue({ code: 'custom', message: `entry ${i + 1} of ${entries.length} is shorter than ${SECRET_MIN} characters` });
+  });
+});
+/** Partners that are simulated in-process while their URL is unset: never in production. */
+const PARTNER_URLS = ['PAYMENT_PLATFORM_URL', 'BOSS_URL', 'SMS_GATEWAY_URL'] as const;
+
 const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: int(0, 65535).default(3000),
@@ -77,7 +92,7 @@ const envSchema = z.object({
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// connection string').optional(),
   API_TOKENS: z.string().min(1).optional(),
   PAYMENT_PLATFORM_URL: url.optional(),
-  PAYMENT_PLATFORM_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  PAYMENT_PLATFORM_SECRET: rotationList.optional(),
   PUBLIC_BASE_URL: url.optional(),
   BOSS_URL: url.optional(),
   BOSS_TOKEN: z.string().min(1).optional(),
@@ -85,10 +100,7 @@ const envSchema = z.object({
   OPEN_PLATFORM_CALLBACK_URL: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
   OPEN_PLATFORM_CALLBACK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
   CODE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
-  DATA_KEY_SECRET: z
-    .string()
-    .refine((v) => v.split(',').every((s) => s.length >= 32), 'each comma-separated entry at least 32 characters')
-    .optional(),
+  DATA_KEY_SECRET: rotationList.optional(),
   DATA_KEYS_FILE: z.string().min(1).optional(),
   PII_RETENTION_DAYS: int(1, 36_500).optional(),
   ORDER_TTL_SECONDS: int(1, 7 * 24 * 3600).default(900),
@@ -109,6 +121,13 @@ const envSchema = z.object({
   BOSS_TIMEOUT_MS: int(100, 120_000).default(5000),
   OPEN_PLATFORM_CALLBACK_CONCURRENCY: int(1, 256).default(4),
   OPEN_PLATFORM_CALLBACK_TIMEOUT_MS: int(100, 120_000).default(5000),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 24 * 3600).default(60),
+  RATE_LIMIT_AUTH_FAILURES_PER_IP: int(1, 1_000_000).default(LIMIT_DEFAULTS['auth-failures-per-ip']),
+  RATE_LIMIT_CONFIRM_PER_PAYMENT: int(1, 1_000_000).default(LIMIT_DEFAULTS['confirm-per-payment']),
+  RATE_LIMIT_CONFIRM_PER_IP: int(1, 1_000_000).default(LIMIT_DEFAULTS['confirm-per-ip']),
+  RATE_LIMIT_RESEND_PER_PAYMENT: int(1, 1_000_000).default(LIMIT_DEFAULTS['resend-per-payment']),
+  RATE_LIMIT_RESEND_PER_IP: int(1, 1_000_000).default(LIMIT_DEFAULTS['resend-per-ip']),
+  RATE_LIMIT_ORDERS_PER_CLIENT: int(1, 1_000_000).default(LIMIT_DEFAULTS['orders-per-client']),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -128,6 +147,9 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
   if (production) {
     const missing = (['API_TOKENS', 'PAYMENT_PLATFORM_SECRET', 'CODE_SECRET', 'DATA_KEY_SECRET'] as const).filter((k) => e[k] === undefined);
     if (missing.length > 0) throw new ConfigError(`production needs ${missing.join(', ')}`);
+    // Without its URL a partner is simulated: orders would be "paid" with no money and channels opened for nothing.
+    const simulated = PARTNER_URLS.filter((k) => e[k] === undefined);
+    if (simulated.length > 0) throw new ConfigError(`production needs ${simulated.join(', ')} (a partner without its URL is simulated)`);
   }
   if (e.BOSS_URL !== undefined && e.BOSS_TOKEN === undefined) throw new ConfigError('BOSS_TOKEN: required with BOSS_URL');
   if (e.PAYMENT_PLATFORM_URL !== undefined && e.PAYMENT_PLATFORM_SECRET === undefined) {
@@ -180,6 +202,17 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
       platform: { concurrency: e.PAYMENT_PLATFORM_CONCURRENCY, timeoutMs: e.PAYMENT_PLATFORM_TIMEOUT_MS },
       boss: { concurrency: e.BOSS_CONCURRENCY, timeoutMs: e.BOSS_TIMEOUT_MS },
       callback: { concurrency: e.OPEN_PLATFORM_CALLBACK_CONCURRENCY, timeoutMs: e.OPEN_PLATFORM_CALLBACK_TIMEOUT_MS },
+    },
+    limits: {
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      max: {
+        'auth-failures-per-ip': e.RATE_LIMIT_AUTH_FAILURES_PER_IP,
+        'confirm-per-payment': e.RATE_LIMIT_CONFIRM_PER_PAYMENT,
+        'confirm-per-ip': e.RATE_LIMIT_CONFIRM_PER_IP,
+        'resend-per-payment': e.RATE_LIMIT_RESEND_PER_PAYMENT,
+        'resend-per-ip': e.RATE_LIMIT_RESEND_PER_IP,
+        'orders-per-client': e.RATE_LIMIT_ORDERS_PER_CLIENT,
+      },
     },
     logLevel: e.LOG_LEVEL,
   };

@@ -17,6 +17,7 @@ import { TASK_KINDS, type TaskKind } from '../outbound/task.ts';
 import type { OutboundOutcome } from '../outbound/worker.ts';
 import { reached, type EventStore, type RecordedEvent } from '../stores/event-store.ts';
 import type { HttpObserver } from '../http/request-metrics.ts';
+import { LIMIT_NAMES } from '../http/limits.ts';
 import { CURRENCY_CODES, ORDER_OUTCOMES, PAYMENT_OUTCOMES, TASK_GIVE_UP_REASONS, countsOf, type Count } from './business-counts.ts';
 
 
@@ -118,6 +119,13 @@ export const createMetrics = (opts: MetricsOptions): Metrics => {
     registers,
   });
   for (const reason of Object.keys(REJECTIONS)) rejected.inc({ reason }, 0);
+  const rateLimited = new Counter({
+    name: 'tvpay_rate_limited_total',
+    help: 'Requests refused (429) by an abuse limit, by limit (RATE_LIMIT_* in the configuration)',
+    labelNames: ['limit'],
+    registers,
+  });
+  for (const limit of LIMIT_NAMES) rateLimited.inc({ limit }, 0);
 
   // ---- commands and the event store
   const commands = new Counter({ name: 'tvpay_commands_total', help: 'Commands by name and outcome', labelNames: ['command', 'outcome'], registers });
@@ -247,6 +255,7 @@ export const createMetrics = (opts: MetricsOptions): Metrics => {
         httpSeconds.observe({ route, method }, seconds);
       },
       notificationRejected: (reason) => rejected.inc({ reason }),
+      rateLimited: (limit) => rateLimited.inc({ limit }),
     },
     observeCommand: (command, outcome, seconds) => {
       commands.inc({ command, outcome });

@@ -12,7 +12,8 @@ import type { LedgerDeps } from '../commands/deps.ts';
 import { authPlugin, routeRoles, type TokenTable } from '../http/auth.ts';
 import { consolePlugin } from '../http/console/plugin.ts';
 import { demoPlugin, type DemoOptions } from '../http/demo/plugin.ts';
-import { installProblemHandlers } from '../http/problem.ts';
+import { limitsPlugin, type LimitsOptions } from '../http/limits.ts';
+import { clientErrorHandler, frameworkErrors, installProblemHandlers } from '../http/problem.ts';
 import { ProbesAtDebug } from '../http/request-log.ts';
 import { installRequestMetrics, type HttpObserver } from '../http/request-metrics.ts';
 import { catalogRoutes } from '../http/routes/catalog.ts';
@@ -43,6 +44,8 @@ export type ServerDeps = {
   demo?: DemoOptions;
   /** Erasure of a subscriber's phone number (admin). */
   subscribers?: SubscriberRoutes;
+  /** Abuse limits (requests per window, per key). */
+  limits: Pick<LimitsOptions, 'windowSeconds' | 'max'>;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -58,6 +61,9 @@ export const buildServer = async (deps: ServerDeps): Promise<FastifyInstance> =>
     bodyLimit: 64 * 1024,
     return503OnClosing: true,
     logController: new ProbesAtDebug(),
+    // The router's and the HTTP parser's refusals are problem+json too, and never echo the path.
+    frameworkErrors,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -66,6 +72,8 @@ export const buildServer = async (deps: ServerDeps): Promise<FastifyInstance> =>
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  // Before authentication (failed attempts are counted before they are refused) and before any route.
+  await app.register(limitsPlugin, { ...deps.limits, tokens: deps.tokens, ...(deps.observe && { onLimited: deps.observe.rateLimited }) });
   // Before any route, so every route's roles are known and enforced.
   const roles = routeRoles();
   await app.register(authPlugin, { tokens: deps.tokens, routeRoles: roles });

@@ -164,6 +164,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     ledger,
     tokens: config.tokens,
     platformSecrets: config.paymentPlatformSecrets,
+    limits: config.limits,
     logger,
     health: { ready, metrics: () => metrics.registry.metrics() },
     queries: { reads, ledger, msisdnKey, caughtUp },

@@ -118,6 +118,13 @@ const authenticateRoutes: FastifyPluginAsync<AuthOptions> = async (app, { tokens
 
 export const authPlugin = fastifyPlugin(authenticateRoutes, { name: 'tvpay-auth' });
 
+/**
+ * Which client an actor is, for isolation and per-client limits: the token's name when it has one
+ * (so a client keeps its orders across a token rotation: give the new token the same name), else
+ * the token's client id.
+ */
+export const ownerOf = (actor: Actor): string => `${actor.role}:${actor.name ?? actor.client}`;
+
 /** The caller of a route with roles. A route without roles that asks is a bug. */
 export const actorOf = (req: FastifyRequest): Actor => {
   if (!req.actor) throw new Error(`route ${req.routeOptions.url ?? req.url} has no roles, so no actor`);

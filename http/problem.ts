@@ -3,7 +3,9 @@
  * (domain errors, HttpProblem) and never build error bodies themselves.
  * 5xx bodies say nothing about the cause; the log has it (without secrets).
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type ErrorKind } from '../domain/errors.ts';
 
@@ -26,6 +28,8 @@ export class HttpProblem extends Error {
     readonly title: string,
     detail: string,
     readonly headers: Record<string, string> = {},
+    /** Members added to the problem (RFC 9457 extensions), e.g. the limit that was reached. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail);
   }
@@ -84,16 +88,87 @@ export const installProblemHandlers = (app: FastifyInstance): void => {
     }
     if (err instanceof HttpProblem) {
       req.log.info({ code: err.code }, 'request refused: %s', err.code);
-      return send(reply, problemOf(err.status, err.code, err.title, err.message), err.headers);
+      return send(reply, { ...err.extensions, ...problemOf(err.status, err.code, err.title, err.message) }, err.headers);
     }
     // Fastify's own client errors: malformed JSON, wrong content type, body too large…
     const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status >= 400 && status < 500) {
       req.log.info({ code: 'code' in err ? err.code : undefined }, 'request refused: %s', err.message);
-      return send(reply, problemOf(status, 'bad-request', 'Bad request', err.message));
+      return send(reply, problemOf(status, CODE_OF_STATUS[status] ?? 'bad-request', STATUS_CODES[status] ?? 'Bad request', err.message));
     }
     req.log.error({ err }, 'request failed');
     return send(reply, problemOf(500, 'internal', 'Internal error', 'the request could not be completed; it is safe to retry'));
   });
-  app.setNotFoundHandler((req, reply) => send(reply, problemOf(404, 'no-such-route', 'Not found', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`)));
+  // Unknown routes: 405 with Allow when the path exists under other methods, else 404. Neither echoes the path.
+  const routes: { pattern: RegExp; method: string }[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ pattern: patternOf(route.url), method });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allow = [...new Set(routes.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    // A route that exists under this method and still found nothing (a static file that is not there) is a 404.
+    if (allow.length > 0 && !allow.includes(req.method)) {
+      req.log.info({ code: 'method-not-allowed' }, 'request refused: method-not-allowed');
+      return send(reply, problemOf(405, 'method-not-allowed', 'Method not allowed', `this path does not take ${req.method}; it takes ${allow.join(', ')}`), {
+        allow: allow.join(', '),
+      });
+    }
+    return send(reply, problemOf(404, 'no-such-route', 'Not found', `no route matches ${req.method} and this path`));
+  });
+};
+
+/** Fastify's own refusals as problem+json: the titles of their status, and our codes. */
+const CODE_OF_STATUS: Record<number, string> = {
+  400: 'bad-request',
+  404: 'no-such-route',
+  405: 'method-not-allowed',
+  408: 'request-timeout',
+  413: 'payload-too-large',
+  414: 'uri-too-long',
+  415: 'unsupported-media-type',
+  431: 'headers-too-large',
+};
+
+/** A route's URL as fastify registers it (`/v1/orders/:orderId`, `/docs/*`) as a pattern over request paths. */
+const patternOf = (url: string): RegExp =>
+  new RegExp(
+    `^${url
+      .split('/')
+      .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/')}/?$`,
+  );
+
+/**
+ * The router's refusals before any route runs (a URL that does not decode, a parameter longer than
+ * the router takes): problem+json without the path, which is the caller's own text.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (err, req, reply) => {
+  const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : err.code === 'FST_ERR_BAD_URL' ? 400 : (err.statusCode ?? 400);
+  const detail =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a part of the path is longer than any identifier this API takes'
+      : err.code === 'FST_ERR_BAD_URL'
+        ? 'the path is not a valid URL (a % not followed by two hexadecimal digits, or bytes that are not UTF-8)'
+        : 'the request cannot be routed';
+  req.log.info({ code: err.code }, 'request refused: %s', err.code);
+  void send(reply, problemOf(status, CODE_OF_STATUS[status] ?? 'bad-request', STATUS_CODES[status] ?? 'Bad request', detail));
+};
+
+/**
+ * Requests the HTTP parser refuses before fastify sees them (headers too large, malformed request
+ * lines): problem+json written to the socket, as fastify's default does with plain JSON.
+ */
+export const clientErrorHandler = (err: Error & { code?: string }, socket: Socket): void => {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const detail =
+    status === 431 ? 'the request line and headers together are larger than the server takes' : status === 408 ? 'the request did not arrive in time' : 'the request is not valid HTTP';
+  const body = JSON.stringify(problemOf(status, CODE_OF_STATUS[status] ?? 'bad-request', STATUS_CODES[status] ?? 'Bad request', detail));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/problem+json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 };

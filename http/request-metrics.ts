@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { VerifyFailure } from '../integrations/signature.ts';
+import type { LimitName } from './limits.ts';
 
 /** What the HTTP layer reports: routes, requests, refused notifications (the metrics implement it). */
 export type HttpObserver = {
@@ -12,6 +13,8 @@ export type HttpObserver = {
   route(route: string, method: string): void;
   request(route: string, method: string, statusCode: number, seconds: number): void;
   notificationRejected(reason: VerifyFailure): void;
+  /** A request refused by an abuse limit (429). */
+  rateLimited(limit: LimitName): void;
 };
 
 /** The route label of a request no route matched (404s on unknown paths). */

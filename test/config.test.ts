@@ -6,9 +6,13 @@ import { ConfigError, loadConfig } from '../app/config.ts';
 const production = {
   NODE_ENV: 'production',
   API_TOKENS: 'open-platform:prod-open-platform-token,admin:prod-admin-token',
-  PAYMENT_PLATFORM_SECRET: 'prod-platform-secret-0123456789',
+  PAYMENT_PLATFORM_SECRET: 'prod-platform-secret-0123456789abcdef',
   CODE_SECRET: 'prod-code-secret-0123456789abcdef0123456789',
   DATA_KEY_SECRET: 'prod-data-key-secret-0123456789abcdef01234',
+  PAYMENT_PLATFORM_URL: 'https://pay.example.com/api',
+  BOSS_URL: 'https://boss.example.com/api',
+  BOSS_TOKEN: 'prod-boss-token-0123456789',
+  SMS_GATEWAY_URL: 'https://sms.example.com/api',
 };
 
 describe('loadConfig', () => {
@@ -46,13 +50,54 @@ describe('loadConfig', () => {
     expect(() => loadConfig(withoutDataKey)).toThrow(/production needs DATA_KEY_SECRET$/);
   });
 
-  it('DATA_KEY_SECRET: a rotation list, the first wraps; every entry at least 32 characters (a short one cannot hide in the list)', () => {
-    const long = 'data-key-secret-0123456789abcdef-new';
-    const old = 'data-key-secret-0123456789abcdef-old';
-    expect(loadConfig({ ...production, DATA_KEY_SECRET: `${long},${old}` }).dataKeySecrets).toEqual([long, old]);
-    for (const bad of [`${long},x`, `${long},`, `,${long}`, 'x'.repeat(31)]) {
-      expect(() => loadConfig({ ...production, DATA_KEY_SECRET: bad })).toThrow(/^DATA_KEY_SECRET: each comma-separated entry at least 32 characters$/);
-    }
+  it.each(['PAYMENT_PLATFORM_URL', 'BOSS_URL', 'SMS_GATEWAY_URL'] as const)(
+    'production refuses to start without %s: the partner would be simulated (orders paid with no money, channels opened for nothing)',
+    (variable) => {
+      const { [variable]: _omitted, ...without } = production;
+      expect(() => loadConfig(without)).toThrow(new ConfigError(`production needs ${variable} (a partner without its URL is simulated)`));
+    },
+  );
+
+  it('production without any partner URL names all three; outside production they may be unset (the simulators)', () => {
+    const { PAYMENT_PLATFORM_URL: _p, BOSS_URL: _b, BOSS_TOKEN: _t, SMS_GATEWAY_URL: _s, ...secretsOnly } = production;
+    expect(() => loadConfig(secretsOnly)).toThrow(
+      new ConfigError('production needs PAYMENT_PLATFORM_URL, BOSS_URL, SMS_GATEWAY_URL (a partner without its URL is simulated)'),
+    );
+    expect(loadConfig({ ...secretsOnly, NODE_ENV: 'development' })).toMatchObject({ production: false, paymentPlatformUrl: undefined, bossUrl: undefined, smsGatewayUrl: undefined });
+  });
+
+  it.each(['DATA_KEY_SECRET', 'PAYMENT_PLATFORM_SECRET'] as const)(
+    '%s: a rotation list, the first in use; every entry at least 32 characters (a short one cannot hide in the list), the refusal names the entry but never shows it',
+    (variable) => {
+      const long = 'rotated-secret-0123456789abcdef-new';
+      const old = 'rotated-secret-0123456789abcdef-old';
+      const secrets = (c: ReturnType<typeof loadConfig>) => (variable === 'DATA_KEY_SECRET' ? c.dataKeySecrets : c.paymentPlatformSecrets);
+      expect(secrets(loadConfig({ ...production, [variable]: `${long},${old}` }))).toEqual([long, old]);
+      expect(secrets(loadConfig({ ...production, [variable]: 'x'.repeat(32) }))).toEqual(['x'.repeat(32)]);
+      const refused: [string, string][] = [
+        [`${long},short-but-secret`, 'entry 2 of 2'],
+        [`${long},`, 'entry 2 of 2'],
+        [`,${long}`, 'entry 1 of 2'],
+        [`${long},${old},${'y'.repeat(31)}`, 'entry 3 of 3'],
+        ['z'.repeat(31), 'entry 1 of 1'],
+      ];
+      for (const [bad, entry] of refused) {
+        const error = (() => {
+          try {
+            loadConfig({ ...production, [variable]: bad });
+          } catch (err) {
+            return err;
+          }
+          return undefined;
+        })();
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).message).toBe(`${variable}: ${entry} is shorter than 32 characters`);
+        for (const part of bad.split(',').filter((p) => p.length > 0)) expect((error as ConfigError).message).not.toContain(part);
+      }
+    },
+  );
+
+  it('DATA_KEY_SECRET may be unset outside production', () => {
     // Outside production it may be left unset: then it is generated once per data directory.
     expect(loadConfig({}).dataKeySecrets).toBeUndefined();
   });
@@ -79,7 +124,9 @@ describe('loadConfig', () => {
     [{ MONGODB_URL: 'postgres://x' }, /^MONGODB_URL: /],
     [{ BOSS_URL: 'http://127.0.0.1:9000' }, /^BOSS_TOKEN: required with BOSS_URL$/],
     [{ PAYMENT_PLATFORM_URL: 'http://127.0.0.1:9001' }, /^PAYMENT_PLATFORM_SECRET: required with PAYMENT_PLATFORM_URL$/],
-    [{ PAYMENT_PLATFORM_SECRET: 'short' }, /^PAYMENT_PLATFORM_SECRET: at least 16 characters$/],
+    [{ PAYMENT_PLATFORM_SECRET: 'short' }, /^PAYMENT_PLATFORM_SECRET: entry 1 of 1 is shorter than 32 characters$/],
+    [{ RATE_LIMIT_CONFIRM_PER_PAYMENT: '0' }, /^RATE_LIMIT_CONFIRM_PER_PAYMENT: /],
+    [{ RATE_LIMIT_WINDOW_SECONDS: 'a minute' }, /^RATE_LIMIT_WINDOW_SECONDS: /],
     [{ OPEN_PLATFORM_CALLBACK_URL: 'https://open.example.com/cb' }, /^OPEN_PLATFORM_CALLBACK_SECRET: required with OPEN_PLATFORM_CALLBACK_URL$/],
     [{ OPEN_PLATFORM_CALLBACK_URL: 'https://open.example.com/cb', OPEN_PLATFORM_CALLBACK_SECRET: 'short' }, /^OPEN_PLATFORM_CALLBACK_SECRET: at least 16 characters$/],
     [{ OPEN_PLATFORM_CALLBACK_URL: 'not a url', OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' }, /^OPEN_PLATFORM_CALLBACK_URL: /],
@@ -99,13 +146,29 @@ describe('loadConfig', () => {
     ).toEqual({ url: 'https://open.example.com/cb', secret: 'callback-secret-0123456789' });
   });
 
+  it('abuse limits: the documented defaults, each settable', () => {
+    expect(loadConfig({}).limits).toEqual({
+      windowSeconds: 60,
+      max: {
+        'auth-failures-per-ip': 30,
+        'confirm-per-payment': 10,
+        'confirm-per-ip': 300,
+        'resend-per-payment': 5,
+        'resend-per-ip': 60,
+        'orders-per-client': 600,
+      },
+    });
+    const c = loadConfig({ RATE_LIMIT_WINDOW_SECONDS: '10', RATE_LIMIT_AUTH_FAILURES_PER_IP: '3', RATE_LIMIT_ORDERS_PER_CLIENT: '7' });
+    expect(c.limits).toMatchObject({ windowSeconds: 10, max: { 'auth-failures-per-ip': 3, 'orders-per-client': 7, 'confirm-per-payment': 10 } });
+  });
+
   it('an empty variable counts as unset', () => {
     expect(loadConfig({ PORT: '', EVENTSTORE_URL: '' })).toMatchObject({ port: 3000, eventstoreUrl: undefined });
   });
 
   it('several platform secrets (rotation): the first signs, all verify; a public URL loses its trailing slash', () => {
-    const c = loadConfig({ PAYMENT_PLATFORM_SECRET: 'new-secret-0123456789,old-secret-0123456789', PUBLIC_BASE_URL: 'https://tv.example.com/' });
-    expect(c.paymentPlatformSecrets).toEqual(['new-secret-0123456789', 'old-secret-0123456789']);
+    const c = loadConfig({ PAYMENT_PLATFORM_SECRET: 'new-secret-0123456789abcdef0123456,old-secret-0123456789abcdef0123456', PUBLIC_BASE_URL: 'https://tv.example.com/' });
+    expect(c.paymentPlatformSecrets).toEqual(['new-secret-0123456789abcdef0123456', 'old-secret-0123456789abcdef0123456']);
     expect(c.publicBaseUrl).toBe('https://tv.example.com');
   });
 });
@@ -120,5 +183,18 @@ describe('npm start', () => {
     });
     expect(r.status).toBe(78);
     expect(r.stderr.trim()).toBe('tvpay-ledger: configuration: production needs API_TOKENS, PAYMENT_PLATFORM_SECRET, CODE_SECRET, DATA_KEY_SECRET');
+  });
+
+  it('in production with its secrets but without PAYMENT_PLATFORM_URL: exits 78 naming it, and serves nothing (no simulated payments)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { PAYMENT_PLATFORM_URL: _omitted, ...env } = production;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+      env: { PATH: process.env.PATH ?? '', ...env, DATA_DIR: '/nonexistent/never-created' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(78);
+    expect(r.stderr.trim()).toBe('tvpay-ledger: configuration: production needs PAYMENT_PLATFORM_URL (a partner without its URL is simulated)');
+    for (const secret of [env.PAYMENT_PLATFORM_SECRET, env.CODE_SECRET, env.DATA_KEY_SECRET]) expect(r.stderr).not.toContain(secret);
   });
 });

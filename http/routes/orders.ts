@@ -13,6 +13,7 @@ import { paymentStream } from '../../domain/payment/payment.ts';
 import { comparePositions, positionToString } from '../../stores/event-store.ts';
 import type { LedgerDeps } from '../../commands/deps.ts';
 import { actorOf } from '../auth.ts';
+import { ensureOwnOrder } from '../isolation.ts';
 import { historyEvent, idempotencyHeaders, orderParams, placeOrderBody, placedOrder, problem } from '../schemas.ts';
 import { contextOf } from './context.ts';
 
@@ -54,6 +55,7 @@ export const orderRoutes: FastifyPluginAsyncZod<{ ledger: LedgerDeps }> = async 
       },
     },
     async (req) => {
+      await ensureOwnOrder(ledger.store, actorOf(req), req.params.orderId);
       await cancelOrder(ledger, req.params.orderId, contextOf(req));
       return { orderId: req.params.orderId, status: 'cancelled' as const };
     },

@@ -12,7 +12,9 @@ import { ORDERS, PAYMENTS, storedPayment } from '../../projections/orders.ts';
 import { OUTBOUND_TASKS, queuedTask } from '../../outbound/queue.ts';
 import { TASK_KINDS, nextTryAt, type TaskKind } from '../../outbound/task.ts';
 import { InvalidQuery, type Doc, type ReadStore, type Scalar } from '../../stores/read-store.ts';
+import { actorOf } from '../auth.ts';
 import { entitlementsAt } from '../entitlements-at.ts';
+import { ensureOwnOrder } from '../isolation.ts';
 import { HttpProblem } from '../problem.ts';
 import { money, msisdn, orderParams, paymentParams, problem } from '../schemas.ts';
 import { contextOf } from './context.ts';
@@ -91,6 +93,7 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     },
     async (req) => {
       const { orderId } = req.params;
+      await ensureOwnOrder(q.ledger.store, actorOf(req), orderId);
       return publicView(await readOrWait(q, { collection: ORDERS, projection: 'orders', id: orderId, streamId: orderStream(orderId), notFound: () => new OrderNotFound(orderId) }));
     },
   );

@@ -40,7 +40,7 @@ const inParallel = async (n: number, work: (i: number) => Promise<void>): Promis
 };
 
 const apiRun = async (dir: string): Promise<number> => {
-  const config = loadConfig({ DATA_DIR: dir, API_TOKENS: `open-platform:${TOKEN}`, PAYMENT_PLATFORM_SECRET: 'bench-secret-0123456789', LOG_LEVEL: 'silent' });
+  const config = loadConfig({ DATA_DIR: dir, API_TOKENS: `open-platform:${TOKEN}`, PAYMENT_PLATFORM_SECRET: 'bench-secret-0123456789abcdef012345', LOG_LEVEL: 'silent', RATE_LIMIT_ORDERS_PER_CLIENT: '1000000' });
   const service = await compose(config, createLogger('silent'));
   await service.app.ready();
   const started = performance.now();

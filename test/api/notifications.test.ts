@@ -185,17 +185,18 @@ describe('POST /v1/payment-notifications', () => {
 
   it('rotation: PAYMENT_PLATFORM_SECRET="old,new" accepts either; anything else → 401', async () => {
     await t.close();
-    t = await startTestLedger({ PAYMENT_PLATFORM_SECRET: 'old-secret-0123456789,new-secret-0123456789' });
+    const [oldSecret, newSecret] = ['old-secret-0123456789abcdef0123456', 'new-secret-0123456789abcdef0123456'];
+    t = await startTestLedger({ PAYMENT_PLATFORM_SECRET: `${oldSecret},${newSecret}` });
     const a = await confirmed(t, 'k-a');
     const b = await confirmed(t, 'k-b');
     await writesNothing(t, async () => {
       expectProblem(await t.notify(success(a.paymentId), { secret: PLATFORM_SECRET }), 401, 'bad-signature');
-      expectProblem(await t.notify(success(a.paymentId), { secret: 'old-secret-0123456789,new-secret-0123456789' }), 401, 'bad-signature');
+      expectProblem(await t.notify(success(a.paymentId), { secret: `${oldSecret},${newSecret}` }), 401, 'bad-signature');
     });
-    const old = await t.notify(success(a.paymentId), { secret: 'old-secret-0123456789' });
+    const old = await t.notify(success(a.paymentId), { secret: oldSecret });
     expect(old.statusCode).toBe(200);
     expect(old.body).toBe('success');
-    const fresh = await t.notify(success(b.paymentId, { notificationId: 'ntf-b' }), { secret: 'new-secret-0123456789' });
+    const fresh = await t.notify(success(b.paymentId, { notificationId: 'ntf-b' }), { secret: newSecret });
     expect(fresh.statusCode).toBe(200);
     expect(fresh.body).toBe('success');
     expect(countOf(await t.allEvents(), 'OrderPaid')).toBe(2);

@@ -156,7 +156,18 @@ describe('the demo surface', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   });
 
   it.each([
-    ['in production', { NODE_ENV: 'production', DATA_KEY_SECRET: 'demo-test-data-key-secret-0123456789abcdef' }],
+    // Production refuses to start with a simulated partner (test/config.test.ts), so it has every partner's URL.
+    [
+      'in production',
+      {
+        NODE_ENV: 'production',
+        DATA_KEY_SECRET: 'demo-test-data-key-secret-0123456789abcdef',
+        PAYMENT_PLATFORM_URL: 'http://127.0.0.1:9/pay',
+        BOSS_URL: 'http://127.0.0.1:9/boss',
+        BOSS_TOKEN: 'boss-token-0123456789',
+        SMS_GATEWAY_URL: 'http://127.0.0.1:9/sms',
+      },
+    ],
     ['when BOSS is real', { BOSS_URL: 'http://127.0.0.1:9/boss', BOSS_TOKEN: 'boss-token-0123456789' }],
     ['when the SMS gateway is real', { SMS_GATEWAY_URL: 'http://127.0.0.1:9/sms' }],
   ])('is not there %s (the console is)', async (_when, env) => {

@@ -285,8 +285,12 @@ describe('nothing gives up silently', () => {
 });
 
 describe('resend and confirm keep their rules under bursts', () => {
+  // The payment's own rules are under test: the HTTP limit per payment (test/security/limits.test.ts)
+  // would refuse most of each burst before the payment sees it.
+  const unlimited = { RATE_LIMIT_CONFIRM_PER_PAYMENT: '1000' };
+
   it('30 concurrent wrong guesses, all with one request id: exactly five are checked, then the payment is closed', async () => {
-    t = await startTestLedger();
+    t = await startTestLedger(unlimited);
     const placed = (await t.placeOrder(orderBody(), 'burst')).json<{ paymentId: string }>();
     const right = t.codeFor(placed.paymentId);
     const wrong = Array.from({ length: 30 }, (_, i) => String((Number(right) + 1 + i) % 1_000_000).padStart(6, '0'));
@@ -305,7 +309,7 @@ describe('resend and confirm keep their rules under bursts', () => {
 
   it('the right code inside a burst of wrong ones with one request id: 200 means confirmed and on its way to the platform, never a stored rejection', async () => {
     for (let round = 0; round < 5; round++) {
-      t = await startTestLedger();
+      t = await startTestLedger(unlimited);
       const placed = (await t.placeOrder(orderBody(), `burst-right-${round}`)).json<{ orderId: string; paymentId: string }>();
       const right = t.codeFor(placed.paymentId);
       const codes = [...Array.from({ length: 9 }, (_, i) => String((Number(right) + 1 + i) % 1_000_000).padStart(6, '0')), right];

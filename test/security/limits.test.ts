@@ -1,0 +1,168 @@
+/**
+ * Abuse limits (http/limits.ts): failed authentication per address, confirm and resend per payment
+ * and per address, order placement per client. Each answers 429 problem+json naming the limit, with
+ * Retry-After, changes nothing, and is counted in /metrics. Limits are set small here, by RATE_LIMIT_*.
+ */
+import type { LightMyRequestResponse } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LIMIT_NAMES, type LimitName } from '../../http/limits.ts';
+import { API_TOKENS, bearer, orderBody, TOKENS } from '../support/fixtures.ts';
+import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { waitUntil } from '../support/wait.ts';
+import { countOf, expectProblem, placed, writesNothing } from '../api/support.ts';
+
+let t: TestLedger | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+const start = async (env: Record<string, string>): Promise<TestLedger> => {
+  t = await startTestLedger(env);
+  return t;
+};
+
+const rateLimited = async (l: TestLedger, limit: LimitName): Promise<number> => {
+  const text = (await l.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const m = new RegExp(`^tvpay_rate_limited_total\\{limit="${limit}"\\} (\\d+)$`, 'm').exec(text);
+  if (!m) throw new Error(`no tvpay_rate_limited_total series for ${limit}`);
+  return Number(m[1]);
+};
+
+/** A 429 naming the limit, with Retry-After in whole seconds within the window. */
+const expectLimited = (res: LightMyRequestResponse, limit: LimitName, windowSeconds = 60): void => {
+  const body = expectProblem(res, 429, 'rate-limited');
+  expect(body.limit).toBe(limit);
+  expect(body.detail).toContain(limit);
+  const retryAfter = Number(res.headers['retry-after']);
+  expect(Number.isInteger(retryAfter)).toBe(true);
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(windowSeconds);
+};
+
+const confirmFrom = (l: TestLedger, paymentId: string, code: string, remoteAddress = '127.0.0.1') =>
+  l.app.inject({ method: 'POST', url: `/v1/payments/${paymentId}/confirm`, headers: bearer(TOKENS.phone), payload: { code }, remoteAddress });
+const resendFrom = (l: TestLedger, paymentId: string, remoteAddress = '127.0.0.1') =>
+  l.app.inject({ method: 'POST', url: `/v1/payments/${paymentId}/resend-code`, headers: bearer(TOKENS.phone), remoteAddress });
+const wrongCode = (l: TestLedger, paymentId: string): string => (l.codeFor(paymentId) === '000000' ? '111111' : '000000');
+
+describe('/metrics', () => {
+  it('lists every limit at 0 before anything is refused', async () => {
+    const l = await start({});
+    for (const limit of LIMIT_NAMES) expect(await rateLimited(l, limit)).toBe(0);
+  });
+});
+
+describe('failed authentication per address', () => {
+  it('after RATE_LIMIT_AUTH_FAILURES_PER_IP unknown or missing tokens: 429 instead of 401, counted; a valid token from the same address still works', async () => {
+    const l = await start({ RATE_LIMIT_AUTH_FAILURES_PER_IP: '3' });
+    const guess = (token?: string) => l.app.inject({ method: 'GET', url: '/v1/products', headers: token ? bearer(token) : {} });
+    expectProblem(await guess('guess-0001'), 401, 'unauthorized');
+    expectProblem(await guess(), 401, 'unauthorized');
+    expectProblem(await guess('guess-0002'), 401, 'unauthorized');
+    const refused = await guess('guess-0003');
+    expectLimited(refused, 'auth-failures-per-ip');
+    expect(refused.body).not.toContain('guess-0003');
+    expect(await rateLimited(l, 'auth-failures-per-ip')).toBe(1);
+    expect((await guess(TOKENS.openPlatform)).statusCode).toBe(200);
+    // Another address is not held back by this one's guesses.
+    expectProblem(await l.app.inject({ method: 'GET', url: '/v1/products', headers: bearer('guess-0004'), remoteAddress: '10.0.0.9' }), 401, 'unauthorized');
+  });
+
+  it('successful requests and wrong roles (403) are not counted as failed authentication', async () => {
+    const l = await start({ RATE_LIMIT_AUTH_FAILURES_PER_IP: '1' });
+    for (let i = 0; i < 5; i++) {
+      expect((await l.app.inject({ method: 'GET', url: '/v1/products', headers: bearer(TOKENS.openPlatform) })).statusCode).toBe(200);
+      expectProblem(await l.app.inject({ method: 'GET', url: '/v1/products', headers: bearer(TOKENS.phone) }), 403, 'forbidden');
+    }
+    expectProblem(await l.app.inject({ method: 'GET', url: '/v1/products' }), 401, 'unauthorized');
+    expectLimited(await l.app.inject({ method: 'GET', url: '/v1/products' }), 'auth-failures-per-ip');
+  });
+
+  it('the window ends: after RATE_LIMIT_WINDOW_SECONDS the address may try again', async () => {
+    const l = await start({ RATE_LIMIT_AUTH_FAILURES_PER_IP: '1', RATE_LIMIT_WINDOW_SECONDS: '1' });
+    const guess = () => l.app.inject({ method: 'GET', url: '/v1/products', headers: bearer('guess-0001') });
+    expectProblem(await guess(), 401, 'unauthorized');
+    expectLimited(await guess(), 'auth-failures-per-ip', 1);
+    await waitUntil(async () => (await guess()).statusCode === 401, 'the failed-authentication window to end', { timeoutMs: 5_000, intervalMs: 250 });
+  });
+});
+
+describe('confirm', () => {
+  it('per payment: past RATE_LIMIT_CONFIRM_PER_PAYMENT the guess is not checked (429, nothing written); other payments go on', async () => {
+    const l = await start({ RATE_LIMIT_CONFIRM_PER_PAYMENT: '2' });
+    const a = await placed(l, 'k-a');
+    const b = await placed(l, 'k-b');
+    expectProblem(await confirmFrom(l, a.paymentId, wrongCode(l, a.paymentId)), 422, 'wrong-code');
+    expectProblem(await confirmFrom(l, a.paymentId, wrongCode(l, a.paymentId)), 422, 'wrong-code');
+    await writesNothing(l, async () => {
+      expectLimited(await confirmFrom(l, a.paymentId, l.codeFor(a.paymentId)), 'confirm-per-payment');
+      expectLimited(await confirmFrom(l, a.paymentId, wrongCode(l, a.paymentId), '10.0.0.7'), 'confirm-per-payment');
+    });
+    expect(countOf(await l.allEvents(), 'PaymentCodeRejected')).toBe(2);
+    expect((await confirmFrom(l, b.paymentId, l.codeFor(b.paymentId))).statusCode).toBe(200);
+    expect(await rateLimited(l, 'confirm-per-payment')).toBe(2);
+  });
+
+  it('a burst of 30 concurrent guesses on one payment: at most the limit reach the payment, the rest are 429, never a 5xx', async () => {
+    const l = await start({ RATE_LIMIT_CONFIRM_PER_PAYMENT: '4' });
+    const p = await placed(l);
+    const answers = await Promise.all(Array.from({ length: 30 }, () => confirmFrom(l, p.paymentId, wrongCode(l, p.paymentId))));
+    const statuses = answers.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(26);
+    expect(statuses.filter((s) => s >= 500)).toHaveLength(0);
+    expect(countOf(await l.allEvents(), 'PaymentCodeRejected')).toBeLessThanOrEqual(4);
+  });
+
+  it('per address: past RATE_LIMIT_CONFIRM_PER_IP, 429 from that address on any payment; another address goes on', async () => {
+    const l = await start({ RATE_LIMIT_CONFIRM_PER_IP: '2' });
+    const [a, b, c] = [await placed(l, 'k-a'), await placed(l, 'k-b'), await placed(l, 'k-c')];
+    expectProblem(await confirmFrom(l, a.paymentId, wrongCode(l, a.paymentId), '10.0.0.1'), 422, 'wrong-code');
+    expectProblem(await confirmFrom(l, b.paymentId, wrongCode(l, b.paymentId), '10.0.0.1'), 422, 'wrong-code');
+    await writesNothing(l, async () => expectLimited(await confirmFrom(l, c.paymentId, l.codeFor(c.paymentId), '10.0.0.1'), 'confirm-per-ip'));
+    expect((await confirmFrom(l, c.paymentId, l.codeFor(c.paymentId), '10.0.0.2')).statusCode).toBe(200);
+    expect(await rateLimited(l, 'confirm-per-ip')).toBe(1);
+  });
+});
+
+describe('resend', () => {
+  it('per payment: past RATE_LIMIT_RESEND_PER_PAYMENT, 429 naming the limit (before the domain’s own spacing is asked), nothing written', async () => {
+    const l = await start({ RATE_LIMIT_RESEND_PER_PAYMENT: '1' });
+    const p = await placed(l);
+    l.clock.advance(61);
+    expect((await resendFrom(l, p.paymentId)).statusCode).toBe(200);
+    l.clock.advance(61);
+    await writesNothing(l, async () => expectLimited(await resendFrom(l, p.paymentId, '10.0.0.3'), 'resend-per-payment'));
+    expect(await rateLimited(l, 'resend-per-payment')).toBe(1);
+  });
+
+  it('per address: past RATE_LIMIT_RESEND_PER_IP, 429 from that address on any payment; another address goes on', async () => {
+    const l = await start({ RATE_LIMIT_RESEND_PER_IP: '1' });
+    const [a, b] = [await placed(l, 'k-a'), await placed(l, 'k-b')];
+    l.clock.advance(61);
+    expect((await resendFrom(l, a.paymentId, '10.0.0.1')).statusCode).toBe(200);
+    await writesNothing(l, async () => expectLimited(await resendFrom(l, b.paymentId, '10.0.0.1'), 'resend-per-ip'));
+    expect((await resendFrom(l, b.paymentId, '10.0.0.2')).statusCode).toBe(200);
+    expect(await rateLimited(l, 'resend-per-ip')).toBe(1);
+  });
+});
+
+describe('order placement per client', () => {
+  it('past RATE_LIMIT_ORDERS_PER_CLIENT, 429 for that client, nothing written; another client goes on', async () => {
+    const other = 'test-other-open-platform-token';
+    const l = await start({ RATE_LIMIT_ORDERS_PER_CLIENT: '2', API_TOKENS: `${API_TOKENS},open-platform:${other}` });
+    expect((await l.placeOrder({}, 'k-1')).statusCode).toBe(201);
+    expect((await l.placeOrder({}, 'k-2')).statusCode).toBe(201);
+    await writesNothing(l, async () => {
+      expectLimited(await l.placeOrder({}, 'k-3'), 'orders-per-client');
+      // From another address it is the same client.
+      expectLimited(
+        await l.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': 'k-4' }, payload: orderBody(), remoteAddress: '10.0.0.5' }),
+        'orders-per-client',
+      );
+    });
+    const theirs = await l.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...bearer(other), 'idempotency-key': 'k-1' }, payload: orderBody() });
+    expect(theirs.statusCode, theirs.body).toBe(201);
+    expect(await rateLimited(l, 'orders-per-client')).toBe(2);
+  });
+});
