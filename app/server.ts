@@ -7,11 +7,12 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { LedgerDeps } from '../commands/deps.ts';
 import { authPlugin, routeRoles, type TokenTable } from '../http/auth.ts';
 import { consolePlugin } from '../http/console/plugin.ts';
 import { demoPlugin, type DemoOptions } from '../http/demo/plugin.ts';
+import { openApiOptions } from '../http/openapi.ts';
 import { installProblemHandlers } from '../http/problem.ts';
 import { ProbesAtDebug } from '../http/request-log.ts';
 import { installRequestMetrics, type HttpObserver } from '../http/request-metrics.ts';
@@ -43,7 +44,15 @@ export type ServerDeps = {
   demo?: DemoOptions;
   /** Erasure of a subscriber's phone number (admin). */
   subscribers?: SubscriberRoutes;
+  /** PUBLIC_BASE_URL: listed first among the OpenAPI document's servers. */
+  publicBaseUrl?: string;
 };
+
+/** The OpenAPI `servers`: the public address when configured, and a local `npm start`. */
+const serversOf = (publicBaseUrl: string | undefined) => [
+  ...(publicBaseUrl ? [{ url: publicBaseUrl, description: 'this deployment (PUBLIC_BASE_URL)' }] : []),
+  { url: 'http://127.0.0.1:3000', description: 'a local `npm start` with the default HOST and PORT' },
+];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -70,18 +79,7 @@ export const buildServer = async (deps: ServerDeps): Promise<FastifyInstance> =>
   const roles = routeRoles();
   await app.register(authPlugin, { tokens: deps.tokens, routeRoles: roles });
 
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'tvpay-ledger',
-        version: packageVersion(),
-        description: 'Digital-TV channel packages ordered on the set-top box and paid by mobile phone (CN104967874A).',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(swagger, openApiOptions({ version: packageVersion(), servers: serversOf(deps.publicBaseUrl) }));
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const { ledger } = deps;
