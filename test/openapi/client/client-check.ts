@@ -1,8 +1,8 @@
 /**
  * A client as an operator's platform team writes one: only the types openapi-typescript generates
- * from /docs/json (`tvpay-api.ts`, written next to this file by test/openapi/client.test.ts, never
- * committed), and fetch. It places an order and reads it back. Outside tsconfig.json: it is
- * type-checked against a freshly generated `tvpay-api.ts`.
+ * from /docs/json, and fetch. It places an order and reads it back. test/openapi/client.test.ts
+ * copies it into a temp dir next to a freshly generated `tvpay-api.ts` (never committed),
+ * type-checks it there and runs it; so tsconfig.json leaves this folder out.
  */
 import type { paths } from './tvpay-api.ts';
 
