@@ -7,13 +7,14 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { LedgerDeps } from '../commands/deps.ts';
 import { authPlugin, routeRoles, type TokenTable } from '../http/auth.ts';
 import { consolePlugin } from '../http/console/plugin.ts';
 import { demoPlugin, type DemoOptions } from '../http/demo/plugin.ts';
 import { limitsPlugin, type LimitsOptions } from '../http/limits.ts';
 import { clientErrorHandler, frameworkErrors, installProblemHandlers } from '../http/problem.ts';
+import { openApiOptions } from '../http/openapi.ts';
 import { ProbesAtDebug } from '../http/request-log.ts';
 import { installRequestMetrics, type HttpObserver } from '../http/request-metrics.ts';
 import { catalogRoutes } from '../http/routes/catalog.ts';
@@ -46,7 +47,15 @@ export type ServerDeps = {
   subscribers?: SubscriberRoutes;
   /** Abuse limits (requests per window, per key). */
   limits: Pick<LimitsOptions, 'windowSeconds' | 'max'>;
+  /** PUBLIC_BASE_URL: listed first among the OpenAPI document's servers. */
+  publicBaseUrl?: string;
 };
+
+/** The OpenAPI `servers`: the public address when configured, and a local `npm start`. */
+const serversOf = (publicBaseUrl: string | undefined) => [
+  ...(publicBaseUrl ? [{ url: publicBaseUrl, description: 'this deployment (PUBLIC_BASE_URL)' }] : []),
+  { url: 'http://127.0.0.1:3000', description: 'a local `npm start` with the default HOST and PORT' },
+];
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -78,18 +87,7 @@ export const buildServer = async (deps: ServerDeps): Promise<FastifyInstance> =>
   const roles = routeRoles();
   await app.register(authPlugin, { tokens: deps.tokens, routeRoles: roles });
 
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'tvpay-ledger',
-        version: packageVersion(),
-        description: 'Digital-TV channel packages ordered on the set-top box and paid by mobile phone (CN104967874A).',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(swagger, openApiOptions({ version: packageVersion(), servers: serversOf(deps.publicBaseUrl) }));
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   const { ledger } = deps;

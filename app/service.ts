@@ -176,6 +176,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       simulated.boss &&
       simulated.sms && { demo: { ledger, reads, msisdnKey, inbox: simulated.sms.messages } }),
     observe: metrics.http,
+    ...(config.publicBaseUrl !== undefined && { publicBaseUrl: config.publicBaseUrl }),
   });
 
   /** Starts the projections, reactors, the outbound worker and the daily seal, as `owner`. */

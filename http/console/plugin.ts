@@ -13,7 +13,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf } from '../auth.ts';
-import { problem } from '../schemas.ts';
 import { pageHeaders } from './page-headers.ts';
 
 export type ConsoleOptions = {
@@ -22,7 +21,6 @@ export type ConsoleOptions = {
 };
 
 const CONSOLE_ROLES = ['customer-service', 'admin'] as const;
-const refusals = { 400: problem, 401: problem, 403: problem };
 
 export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (base, { routesFor }) => {
   const app = base.withTypeProvider<ZodTypeProvider>();
@@ -44,11 +42,12 @@ export const consolePlugin: FastifyPluginAsync<ConsoleOptions> = async (base, { 
     {
       config: { roles: CONSOLE_ROLES },
       schema: {
+        operationId: 'getConsoleSession',
         tags: ['console'],
         summary: 'The signed-in agent: role, name, and the API routes the role may call',
+        description: 'The routes come from the routes’ own role lists, so the console offers exactly what the API allows.',
         response: {
           200: z.object({ role: z.string(), name: z.string().nullable(), client: z.string(), routes: z.array(z.string()) }),
-          ...refusals,
         },
       },
     },

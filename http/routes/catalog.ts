@@ -9,7 +9,13 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ catalog: Catalog }> = async 
     '/v1/products',
     {
       config: { roles: ['open-platform', 'customer-service'] },
-      schema: { tags: ['catalog'], summary: 'The purchasable channel packages', response: { 200: z.object({ products: z.array(product) }) } },
+      schema: {
+        operationId: 'listProducts',
+        tags: ['catalog'],
+        summary: 'The purchasable channel packages',
+        description: 'The catalog (CATALOG_FILE), prices in fen.',
+        response: { 200: z.object({ products: z.array(product) }) },
+      },
     },
     async () => ({ products: [...catalog.products] }),
   );

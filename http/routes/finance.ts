@@ -11,11 +11,10 @@ import { JOURNAL_ENTRIES } from '../../projections/journal.ts';
 import type { ReadView } from '../../projections/projection.ts';
 import { InvalidQuery, type Doc, type Scalar } from '../../stores/read-store.ts';
 import { HttpProblem } from '../problem.ts';
-import { money, problem } from '../schemas.ts';
+import { instant, money } from '../schemas.ts';
 
 const day = z.iso.date().describe('accounting day, China Standard Time (UTC+8)');
 const MAX_DAYS = 93;
-const refusals = { 400: problem, 401: problem, 403: problem };
 
 const daysBetween = (from: string, to: string): number => (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
 
@@ -42,7 +41,44 @@ const add = (t: DayTotals, entry: Doc): void => {
 const tally = z.object({ count: z.number().int(), amount: money });
 /** The net may be negative (a day with more refunds than charges). */
 const signedMoney = z.object({ value: z.number().int(), currency: z.literal('CNY') });
-const dayOut = z.object({ day: z.string(), charges: tally, refunds: tally, flagged: tally, net: signedMoney });
+const dayOut = z.object({ day: z.string(), charges: tally, refunds: tally, flagged: tally, net: signedMoney }).meta({
+  id: 'FinanceDay',
+  description: 'One accounting day (or, as `total`, the whole range `from..to`): charges, refunds (money returned, positive), flagged for review, and the net.',
+  example: {
+    day: '2026-11-25',
+    charges: { count: 12, amount: { value: 45600, currency: 'CNY' } },
+    refunds: { count: 1, amount: { value: 3800, currency: 'CNY' } },
+    flagged: { count: 0, amount: { value: 0, currency: 'CNY' } },
+    net: { value: 41800, currency: 'CNY' },
+  },
+});
+const financeEntry = z
+  .object({
+    id: z.string(),
+    day: z.string(),
+    at: instant,
+    kind: z.enum(['charge', 'refund', 'flagged']),
+    paymentId: z.string(),
+    orderId: z.string(),
+    amount: signedMoney.describe('integer fen; a refund is negative'),
+  })
+  .loose()
+  .meta({
+    id: 'FinanceEntry',
+    description: 'One money movement (with the platform’s trade or refund number).',
+    example: {
+      id: 'e1a2b3c4-0000-4000-8000-000000000007',
+      day: '2026-11-25',
+      at: '2026-11-25T08:02:11.000Z',
+      kind: 'charge',
+      paymentId: '9b2d7c31-4e8f-4a0b-8f6e-1c2d3e4f5a6b',
+      orderId: '3f6c1f0e-8d2a-4c57-9a51-2f1d0b7e9c44',
+      amount: { value: 3800, currency: 'CNY' },
+      subject: '体育包 Sports (1 month)',
+      tradeNo: 'T202611250001',
+    },
+  });
+const entriesPage = z.object({ items: z.array(financeEntry), nextCursor: z.string().nullable() });
 
 const present = (t: DayTotals) => ({
   day: t.day,
@@ -60,13 +96,15 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
     {
       config: { roles: ['admin'] },
       schema: {
+        operationId: 'getFinanceDays',
         tags: ['finance'],
         summary: 'Money per accounting day: charges, refunds, flagged for review, net (fen)',
+        description: 'Accounting days are China Standard Time (UTC+8); at most 93 days at once.',
         querystring: z
           .strictObject({ from: day, to: day })
           .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
           .refine((q) => daysBetween(q.from, q.to) < MAX_DAYS, { message: `at most ${MAX_DAYS} days at once`, path: ['to'] }),
-        response: { 200: z.object({ from: z.string(), to: z.string(), days: z.array(dayOut), total: dayOut }), ...refusals },
+        response: { 200: z.object({ from: z.string(), to: z.string(), days: z.array(dayOut), total: dayOut }) },
       },
     },
     async (req) => {
@@ -107,15 +145,17 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
     {
       config: { roles: ['admin'] },
       schema: {
+        operationId: 'listFinanceEntries',
         tags: ['finance'],
         summary: 'The money movements of one accounting day, in order',
+        description: 'Cursor pagination; a cursor from another query is 400 `bad-cursor`.',
         querystring: z.strictObject({
           day,
           kind: z.enum(['charge', 'refund', 'flagged']).optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
           cursor: z.string().min(1).max(512).optional(),
         }),
-        response: { 200: z.object({ items: z.array(z.record(z.string(), z.unknown())), nextCursor: z.string().nullable() }), ...refusals },
+        response: { 200: entriesPage },
       },
     },
     async (req) => {
@@ -123,7 +163,7 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
       const where: Record<string, Scalar> = { day: d };
       if (kind) where.kind = kind;
       try {
-        return await reads.find(FINANCE_ENTRIES, { where, orderBy: { field: 'at', direction: 'asc' }, limit, ...(cursor && { cursor }) });
+        return entriesPage.parse(await reads.find(FINANCE_ENTRIES, { where, orderBy: { field: 'at', direction: 'asc' }, limit, ...(cursor && { cursor }) }));
       } catch (err) {
         if (err instanceof InvalidQuery) throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
         throw err;
@@ -170,8 +210,10 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
     {
       config: { roles: ['admin'] },
       schema: {
+        operationId: 'getJournal',
         tags: ['finance'],
         summary: 'The double-entry journal: entries by accounting day, with filters; format=csv for one line per debit or credit',
+        description: 'JSON pages by default; `format=csv` answers text/csv, one line per debit or credit, at most 100 000 entries.',
         querystring: z
           .strictObject({
             from: day,
@@ -188,7 +230,6 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
           .refine((q) => daysBetween(q.from, q.to) < MAX_DAYS, { message: `at most ${MAX_DAYS} days at once`, path: ['to'] }),
         response: {
           200: z.union([z.object({ items: z.array(journalEntry), nextCursor: z.string().nullable() }), z.string().describe('text/csv (format=csv)')]),
-          ...refusals,
         },
       },
     },
@@ -235,8 +276,10 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
     {
       config: { roles: ['admin'] },
       schema: {
+        operationId: 'getTrialBalance',
         tags: ['finance'],
         summary: 'Trial balance at the end of an accounting day: every account, debits = credits to the fen; and the day\'s own movements',
+        description: 'Balances at the end of `day` (UTC+8) and that day’s own movements; `balanced` is true when debits equal credits in both.',
         querystring: z.strictObject({ day }),
         response: {
           200: z.object({
@@ -245,7 +288,6 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
             totals: z.object({ balance: side, movements: side }),
             balanced: z.boolean(),
           }),
-          ...refusals,
         },
       },
     },

@@ -1,5 +1,7 @@
 /** Liveness, readiness and the Prometheus scrape: public, for machines. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { readiness } from '../schemas.ts';
 
 export type Readiness = { ready: boolean; checks: Record<string, string> };
 
@@ -11,12 +13,47 @@ export type HealthRoutes = {
 };
 
 export const healthRoutes: FastifyPluginAsyncZod<HealthRoutes> = async (app, { ready, metrics }) => {
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness', security: [] } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness: stores reachable, projections running', security: [] } }, async (_req, reply) => {
-    const r = await ready();
-    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
-  });
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', security: [] } }, async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4').send(await metrics()),
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        operationId: 'getLiveness',
+        tags: ['operations'],
+        summary: 'Liveness',
+        description: 'The process answers; says nothing about the stores (see /readyz).',
+        response: { 200: z.object({ status: z.literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        operationId: 'getReadiness',
+        tags: ['operations'],
+        summary: 'Readiness: stores reachable, projections running',
+        description: '503 with the same body while a store is unreachable or a projection or the task worker is not running; `checks` says which.',
+        response: { 200: readiness.describe('ready'), 503: readiness.describe('not ready: `checks` says what is wrong') },
+      },
+    },
+    async (_req, reply) => {
+      const r = await ready();
+      return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
+    },
+  );
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        operationId: 'getMetrics',
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        description: 'The Prometheus text exposition format 0.0.4 (names start with tvpay_).',
+        produces: ['text/plain'],
+        response: { 200: z.string().describe('Prometheus text exposition') },
+      },
+    },
+    async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await metrics()),
   );
 };

@@ -11,7 +11,8 @@ import { paymentStream } from '../../domain/payment/payment.ts';
 import { SIGNATURE_HEADER, verify } from '../../integrations/signature.ts';
 import type { HttpObserver } from '../request-metrics.ts';
 import { HttpProblem, InvalidBody } from '../problem.ts';
-import { notificationBody } from '../schemas.ts';
+import { z } from 'zod';
+import { notificationBody, refusals } from '../schemas.ts';
 import { contextOf } from './context.ts';
 
 declare module 'fastify' {
@@ -40,10 +41,22 @@ export const notificationRoutes: FastifyPluginAsync<NotificationRoutes> = async 
     '/v1/payment-notifications',
     {
       schema: {
+        operationId: 'recordPaymentNotification',
         tags: ['payment platform'],
         summary: 'Payment result from the platform (patent step 4), signed with X-Platform-Signature',
-        security: [],
+        description:
+          'At least once, in any order, maybe concurrently. The signature is checked over the raw body before anything is parsed: ' +
+          'a bad or stale one (older than 300 s) is 401 and records nothing. A duplicate, or an amount that does not match ' +
+          '(recorded for review, never provisions), is still 200 `success`. An unknown `outTradeNo` is 404.',
+        headers: z.object({
+          'x-platform-signature': z
+            .string()
+            .describe('`t=<unix seconds>,v1=<hex>`: HMAC-SHA256 with PAYMENT_PLATFORM_SECRET over `"<t>.<raw body>"`; several `v1=` during a secret rotation')
+            .meta({ example: 't=1795852800,v1=5d41402abc4b2a76b9719d911017c592' }),
+        }),
         body: notificationBody,
+        produces: ['text/plain'],
+        response: { 200: z.literal('success').describe('recorded (or already recorded)'), ...refusals(401, 404, 409) },
       },
       // The body is validated after the signature check, below.
       validatorCompiler: () => (value) => ({ value }),

@@ -16,7 +16,7 @@ import { actorOf } from '../auth.ts';
 import { entitlementsAt } from '../entitlements-at.ts';
 import { ensureOwnOrder } from '../isolation.ts';
 import { HttpProblem } from '../problem.ts';
-import { money, msisdn, orderParams, paymentParams, problem } from '../schemas.ts';
+import { instant, money, msisdn, orderPage, orderParams, orderView, paymentParams, refusals } from '../schemas.ts';
 import { contextOf } from './context.ts';
 
 export type Queries = {
@@ -53,9 +53,47 @@ const readOrWait = async (q: Queries, w: Wanted): Promise<Doc> => {
   throw new HttpProblem(503, 'not-yet-visible', 'Not yet visible', 'it was recorded and will show here in a moment; retry', { 'retry-after': '1' });
 };
 
-const refusals = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 503: problem };
-const doc = z.record(z.string(), z.unknown());
-const page = z.object({ items: z.array(doc), nextCursor: z.string().nullable() });
+const outboundTask = z
+  .object({
+    taskId: z.string(),
+    kind: z.enum(TASK_KINDS),
+    orderId: z.string(),
+    paymentId: z.string(),
+    template: z.string().optional().describe('sms: which message'),
+    requestNo: z.number().int().describe('boss: the request number; a code SMS: the code’s sequence number'),
+    status: z.enum(['pending', 'failed', 'done']),
+    attempts: z.number().int(),
+    lastError: z.string().nullable(),
+    giveUpReason: z.string().nullable(),
+    nextAttemptAt: instant.nullable(),
+    claimedBy: z.string().nullable(),
+    createdAt: instant,
+    finishedAt: instant.nullable(),
+    outcome: z.string().nullable(),
+  })
+  .meta({
+    id: 'OutboundTask',
+    description: 'One piece of outbound work: an SMS, a trade, a query, a BOSS request, a refund, a callback or an expiry timer.',
+    example: {
+      taskId: 'boss-3f6c1f0e-0',
+      kind: 'boss',
+      orderId: '3f6c1f0e-8d2a-4c57-9a51-2f1d0b7e9c44',
+      paymentId: '9b2d7c31-4e8f-4a0b-8f6e-1c2d3e4f5a6b',
+      requestNo: 0,
+      status: 'pending',
+      attempts: 2,
+      lastError: 'BOSS answered 503',
+      giveUpReason: null,
+      nextAttemptAt: '2026-11-25T08:03:00.000Z',
+      claimedBy: null,
+      createdAt: '2026-11-25T08:02:11.000Z',
+      finishedAt: null,
+      outcome: null,
+    },
+  });
+const outboundPage = z
+  .object({ items: z.array(outboundTask), nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last') })
+  .meta({ id: 'OutboundTaskPage' });
 const smartcardParams = z.object({ smartcardId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' or '-'") });
 
 
@@ -78,6 +116,9 @@ const searchQuery = z
 /** Strips the read models' internal fields. */
 const publicView = ({ msisdnKey: _k, version: _v, ...rest }: Doc): Doc => rest;
 
+/** An order document as the API shows it (a malformed one is a read-model bug: it throws). */
+const orderOf = (d: Doc) => orderView.parse(publicView(d));
+
 const badCursor = (err: unknown): never => {
   if (err instanceof InvalidQuery) throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
   throw err;
@@ -89,12 +130,19 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     '/v1/orders/:orderId',
     {
       config: { roles: ['open-platform', 'customer-service'] },
-      schema: { tags: ['orders'], summary: 'The order as the read model has it', params: orderParams, response: { 200: doc, ...refusals } },
+      schema: {
+        operationId: 'getOrder',
+        tags: ['orders'],
+        summary: 'The order as the read model has it',
+        description: 'Read-your-writes: an order just placed but not yet in the read model is 503 with `Retry-After`, never 404.',
+        params: orderParams,
+        response: { 200: orderView, ...refusals(404, 503) },
+      },
     },
     async (req) => {
       const { orderId } = req.params;
       await ensureOwnOrder(q.ledger.store, actorOf(req), orderId);
-      return publicView(await readOrWait(q, { collection: ORDERS, projection: 'orders', id: orderId, streamId: orderStream(orderId), notFound: () => new OrderNotFound(orderId) }));
+      return orderOf(await readOrWait(q, { collection: ORDERS, projection: 'orders', id: orderId, streamId: orderStream(orderId), notFound: () => new OrderNotFound(orderId) }));
     },
   );
 
@@ -102,7 +150,14 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     '/v1/orders',
     {
       config: { roles: ['customer-service'] },
-      schema: { tags: ['orders'], summary: 'Search orders, newest first, with cursor pagination', querystring: searchQuery, response: { 200: page, ...refusals } },
+      schema: {
+        operationId: 'searchOrders',
+        tags: ['orders'],
+        summary: 'Search orders, newest first, with cursor pagination',
+        description: 'A cursor from another query is 400 `bad-cursor`.',
+        querystring: searchQuery,
+        response: { 200: orderPage },
+      },
     },
     async (req) => {
       const { subscriberId, smartcardId, msisdn: phone, status, placedFrom, placedTo, limit, cursor } = req.query;
@@ -126,7 +181,7 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
           ...(cursor && { cursor }),
         })
         .catch(badCursor);
-      return { items: result.items.map(publicView), nextCursor: result.nextCursor };
+      return { items: result.items.map(orderOf), nextCursor: result.nextCursor };
     },
   );
 
@@ -135,8 +190,10 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     {
       config: { roles: ['phone-app', 'customer-service'] },
       schema: {
+        operationId: 'getPayment',
         tags: ['payments'],
         summary: 'What the phone shows before confirming: product, amount, status',
+        description: 'Read-your-writes as for orders: 503 with `Retry-After` while the read model catches up.',
         params: paymentParams,
         response: {
           200: z.object({
@@ -146,13 +203,28 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
             subject: z.string(),
             amount: money,
             msisdn: z.string().describe('masked'),
-            payBy: z.string(),
-            codeExpiresAt: z.string(),
+            payBy: instant,
+            codeExpiresAt: instant,
             attemptsLeft: z.number().int(),
             resendsLeft: z.number().int(),
-            product: z.unknown().optional(),
-          }).loose(),
-          ...refusals,
+            product: z.unknown().optional().describe('the order’s product (as in Order)'),
+          }).loose().meta({
+            id: 'PaymentView',
+            example: {
+              paymentId: '9b2d7c31-4e8f-4a0b-8f6e-1c2d3e4f5a6b',
+              orderId: '3f6c1f0e-8d2a-4c57-9a51-2f1d0b7e9c44',
+              status: 'awaiting_confirmation',
+              subject: '体育包 Sports (1 month)',
+              amount: { value: 3800, currency: 'CNY' },
+              msisdn: '138****8000',
+              payBy: '2026-11-25T08:15:00.000Z',
+              codeExpiresAt: '2026-11-25T08:05:00.000Z',
+              attemptsLeft: 5,
+              resendsLeft: 3,
+              product: { productId: 'sports-month', name: '体育包 Sports (1 month)' },
+            },
+          }),
+          ...refusals(404, 503),
         },
       },
     },
@@ -170,19 +242,28 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     {
       config: { roles: ['open-platform', 'customer-service'] },
       schema: {
+        operationId: 'getEntitlements',
         tags: ['entitlements'],
         summary: 'Channels open on the card now (or, with ?at=, at that instant, answered from the event log), with validUntil',
+        description: 'Without `at`, from the entitlements read model; with it, from the event log, so a past instant is answered as it was.',
         params: smartcardParams,
         querystring: z.strictObject({ at: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 instant: the entitlements as the log had them then') }),
         response: {
           200: z.object({
             smartcardId: z.string(),
-            at: z.string().optional(),
+            at: instant.optional(),
             entitlements: z.array(
-              z.object({ productId: z.string(), name: z.string(), channels: z.array(z.string()), validFrom: z.string(), validUntil: z.string() }),
+              z.object({ productId: z.string(), name: z.string(), channels: z.array(z.string()), validFrom: instant, validUntil: instant }),
             ),
+          }).meta({
+            id: 'Entitlements',
+            example: {
+              smartcardId: 'card-8800123',
+              entitlements: [
+                { productId: 'sports-month', name: '体育包 Sports (1 month)', channels: ['CCTV-5 HD'], validFrom: '2026-11-25T08:02:12.000Z', validUntil: '2026-12-25T08:02:12.000Z' },
+              ],
+            },
           }),
-          ...refusals,
         },
       },
     },
@@ -260,10 +341,12 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     {
       config: { roles: ['customer-service', 'admin'] },
       schema: {
+        operationId: 'listOutbound',
         tags: ['provisioning'],
         summary: 'All outbound work: SMS, trades, queries, BOSS requests, refunds, callbacks, expiry timers',
+        description: 'Newest first, with cursor pagination; a cursor from another query is 400 `bad-cursor`.',
         querystring: outboundQuery(),
-        response: { 200: page, ...refusals },
+        response: { 200: outboundPage },
       },
     },
     async (req) => listOutbound(req.query),
@@ -274,10 +357,12 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     {
       config: { roles: ['customer-service'] },
       schema: {
+        operationId: 'listProvisioning',
         tags: ['provisioning'],
         summary: 'BOSS sync tasks (GET /v1/outbound with kind=boss by default)',
+        description: 'The same list as GET /v1/outbound, of BOSS tasks unless `kind` says otherwise.',
         querystring: outboundQuery('boss'),
-        response: { 200: page, ...refusals },
+        response: { 200: outboundPage },
       },
     },
     async (req) => listOutbound(req.query),
@@ -288,10 +373,12 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     {
       config: { roles: ['customer-service'] },
       schema: {
+        operationId: 'reprovisionOrder',
         tags: ['provisioning'],
         summary: 'Re-send the entitlement to BOSS (paid or provisioned orders)',
+        description: 'Accepted: a new BOSS request is queued. 409 unless the order is paid or provisioned.',
         params: orderParams,
-        response: { 202: z.object({ orderId: z.string(), requestNo: z.number().int(), status: z.literal('requested') }), ...refusals },
+        response: { 202: z.object({ orderId: z.string(), requestNo: z.number().int(), status: z.literal('requested') }), ...refusals(404, 409) },
       },
     },
     async (req, reply) => reply.code(202).send(await reprovisionOrder(q.ledger, req.params.orderId, contextOf(req))),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { SubscriberFactsBehind, type Erasure } from '../../commands/erase-subscriber.ts';
 import type { CommandContext } from '../../commands/execute.ts';
 import { HttpProblem } from '../problem.ts';
-import { problem, subscriberParams } from '../schemas.ts';
+import { instant, refusals, subscriberParams } from '../schemas.ts';
 import { contextOf } from './context.ts';
 
 export type SubscriberRoutes = {
@@ -16,12 +16,13 @@ const erasure = z.object({
   subscriberId: z.string(),
   status: z.literal('erased'),
   reason: z.enum(['request', 'retention']).describe('who erased first: an admin, or the retention task'),
-  erasedAt: z.string(),
+  erasedAt: instant,
   keysDestroyed: z.number().int().describe('data keys destroyed by this request (0: already erased)'),
   plainNumbersInLog: z.boolean().describe('events written before sealing still hold the number in plain text until `npm run migrate -- --encrypt-pii`'),
+}).meta({
+  id: 'Erasure',
+  example: { subscriberId: 'sub-1001', status: 'erased', reason: 'request', erasedAt: '2026-11-25T09:00:00.000Z', keysDestroyed: 1, plainNumbersInLog: false },
 });
-
-const refusals = { 400: problem, 401: problem, 403: problem, 404: problem, 409: problem, 503: problem };
 
 export const subscriberRoutes: FastifyPluginAsyncZod<SubscriberRoutes> = async (app, { erase }) => {
   app.post(
@@ -29,10 +30,12 @@ export const subscriberRoutes: FastifyPluginAsyncZod<SubscriberRoutes> = async (
     {
       config: { roles: ['admin'] },
       schema: {
+        operationId: 'eraseSubscriber',
         tags: ['subscribers'],
         summary: "Erase the subscriber's phone number everywhere (crypto-shredding); 409 while an order is in flight",
+        description: 'Idempotent: erasing again answers the first erasure with keysDestroyed 0. 404 for a subscriber with no orders; 503 with `Retry-After` while their latest orders are still being read.',
         params: subscriberParams,
-        response: { 200: erasure, ...refusals },
+        response: { 200: erasure, ...refusals(404, 409, 503) },
       },
     },
     async (req) => {
