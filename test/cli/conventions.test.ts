@@ -4,14 +4,13 @@
  * the usage on stdout and exits 0, touching no store and needing no variable; an unknown option exits 64;
  * an invalid configuration exits 78 with a one-line reason.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../app/project.ts';
 import { EXIT_CODES_HELP } from '../../scripts/cli.ts';
+import { runChild, type Ran } from '../support/run-script.ts';
 
 /** Modules the scripts share: not scripts themselves. */
 const LIBRARIES = ['cli.ts', 'log-store.ts', 'progress.ts'];
@@ -37,9 +36,6 @@ const NO_JSON = ['start.ts'];
 
 const scripts = readdirSync(join(PROJECT_ROOT, 'scripts')).filter((f) => f.endsWith('.ts') && !LIBRARIES.includes(f)).sort();
 
-const TSX = createRequire(import.meta.url).resolve('tsx');
-
-type Ran = { code: number | null; stdout: string; stderr: string };
 
 let cwd = '';
 beforeAll(() => {
@@ -48,21 +44,7 @@ beforeAll(() => {
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 /** The script as a child process in an empty directory, with PATH and `env` only. */
-const run = (script: string, argv: string[], env: Record<string, string> = {}): Promise<Ran> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, join(PROJECT_ROOT, 'scripts', script), ...argv], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+const run = (script: string, argv: string[], env: Record<string, string> = {}): Promise<Ran> => runChild(`scripts/${script}`, argv, env, { cwd });
 
 /** Runs them all, a few at a time (a 2-core machine). */
 const runAll = async (argvOf: (script: string) => [string[], Record<string, string>] | undefined): Promise<Map<string, Ran>> => {
