@@ -58,6 +58,16 @@ describe('SMS client against the simulator', () => {
     await expect(client(30).send({ messageId: 'm-slow', to: { msisdn: '13800138003' }, ...tpl(), text: 'x' })).rejects.toMatchObject({ kind: 'retryable', status: undefined });
   });
 
+  it('like a template platform, refuses a message without its template id or parameters (400), and stores the template with the text', async () => {
+    const post = (body: unknown) => fetch(`${url}/messages`, { method: 'POST', body: JSON.stringify(body) });
+    expect((await post({ messageId: 'm-plain', to: { msisdn: '13800138009' }, text: 'x' })).status).toBe(400);
+    expect((await post({ messageId: 'm-noparams', to: { msisdn: '13800138009' }, templateId: 'T', signName: '有线电视', text: 'x' })).status).toBe(400);
+    await client().send({ messageId: 'm-tpl', to: { msisdn: '13800138009' }, ...tpl({ code: '123456' }), text: '【有线电视】验证码123456' });
+    expect((await inspect('msisdn=13800138009')).messages).toEqual([
+      expect.objectContaining({ messageId: 'm-tpl', templateId: 'TVPAY_TEST', signName: '有线电视', params: { code: '123456' }, text: '【有线电视】验证码123456' }),
+    ]);
+  });
+
   it('a malformed recipient is a 400', async () => {
     const res = await fetch(`${url}/messages`, { method: 'POST', body: JSON.stringify({ messageId: 'm-bad', to: { email: 'x' }, text: 'x' }) });
     expect(res.status).toBe(400);
