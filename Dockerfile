@@ -18,7 +18,8 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# ---- runtime: dist/, production node_modules, package.json (version) and catalog.json
+# ---- runtime: dist/, production node_modules, package.json (version), catalog.json and sms-templates.json
+# (the operator's files: mount others over them, or point CATALOG_FILE / SMS_TEMPLATES_FILE elsewhere)
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -27,7 +28,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
-COPY package.json catalog.json ./
+COPY package.json catalog.json sms-templates.json ./
 # The image's files stay root's (read-only to the service); only the data dir is the service's.
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -14,6 +14,8 @@ export type Config = {
   host: string;
   dataDir: string;
   catalogFile: string;
+  /** SMS_TEMPLATES_FILE: the SMS templates and sender signature (default: the shipped sms-templates.json). */
+  smsTemplatesFile: string;
   eventstoreUrl: string | undefined;
   mongodbUrl: string | undefined;
   tokens: TokenTable;
@@ -88,6 +90,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   /** Default: the catalog.json shipped with the service, wherever it is started from. */
   CATALOG_FILE: z.string().min(1).default(projectFile('catalog.json')),
+  SMS_TEMPLATES_FILE: z.string().min(1).default(projectFile('sms-templates.json')),
   EVENTSTORE_URL: z.string().regex(/^(esdb|kurrentdb|kdb|esdb\+discover|kurrentdb\+discover):\/\//, 'an esdb:// or kurrentdb:// connection string').optional(),
   MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// connection string').optional(),
   API_TOKENS: z.string().min(1).optional(),
@@ -170,6 +173,7 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
     host: e.HOST,
     dataDir: e.DATA_DIR,
     catalogFile: e.CATALOG_FILE,
+    smsTemplatesFile: e.SMS_TEMPLATES_FILE,
     eventstoreUrl: e.EVENTSTORE_URL,
     mongodbUrl: e.MONGODB_URL,
     tokens,

@@ -9,6 +9,7 @@ import { queryAction } from '../outbound/actions/query.ts';
 import { refundAction } from '../outbound/actions/refund.ts';
 import { smsAction } from '../outbound/actions/sms.ts';
 import { tradeAction } from '../outbound/actions/trade.ts';
+import type { SmsTemplates } from '../outbound/sms-templates.ts';
 import { startOutboundWorker, type OutboundWorker, type WorkerDeps } from '../outbound/worker.ts';
 import type { ReadStore } from '../stores/read-store.ts';
 import type { Config } from './config.ts';
@@ -18,6 +19,7 @@ export type OutboundDeps = {
   ledger: LedgerDeps;
   reads: ReadStore;
   integrations: Integrations;
+  smsTemplates: SmsTemplates;
   /** Where the payment platform sends its notifications. */
   notifyUrl: string;
   /** Resolves once the named read model holds everything recorded so far. */
@@ -30,13 +32,13 @@ export type OutboundDeps = {
 /** Our own timers have no partner: a lane of their own, generous. */
 const TIMER_LANE = { concurrency: 8, timeoutMs: 10_000 };
 
-export const startOutbound = ({ config, ledger, reads, integrations, notifyUrl, caughtUp, owner, logger, onOutcome }: OutboundDeps): OutboundWorker =>
+export const startOutbound = ({ config, ledger, reads, integrations, smsTemplates, notifyUrl, caughtUp, owner, logger, onOutcome }: OutboundDeps): OutboundWorker =>
   startOutboundWorker({
     ledger,
     reads,
     actions: {
       expire: expireAction({ ledger }),
-      sms: smsAction({ ledger, sms: integrations.sms }),
+      sms: smsAction({ ledger, sms: integrations.sms, templates: smsTemplates }),
       trade: tradeAction({ ledger, platform: integrations.paymentPlatform, notifyUrl, notCreatedGraceSeconds: config.paymentQueryAfterSeconds }),
       query: queryAction({ ledger, platform: integrations.paymentPlatform }),
       refund: refundAction({ ledger, platform: integrations.paymentPlatform }),

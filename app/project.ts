@@ -1,5 +1,5 @@
 /**
- * The service's own files (package.json, catalog.json) live at the project root. This finds it
+ * The service's own files (package.json, catalog.json, sms-templates.json) live at the project root. This finds it
  * from this module's location, not the working directory, so the same defaults hold when running
  * the sources (<root>/app/project.ts, through tsx) and the build (<root>/dist/app/project.js).
  */
@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCatalog, type Catalog } from '../domain/catalog.ts';
+import { parseSmsTemplates, type SmsTemplates } from '../outbound/sms-templates.ts';
 
 const compiled = import.meta.url.endsWith('.js');
 
@@ -29,12 +30,22 @@ export const packageVersion = (): string => {
 };
 
 /** The channel packages (CATALOG_FILE), validated: a bad catalog stops the start, naming the field. */
-export const loadCatalog = (file: string): Catalog => {
-  let json: unknown;
+export const loadCatalog = (file: string): Catalog => parseCatalog(readJson(file, 'catalog'));
+
+/** The SMS templates and sender signature (SMS_TEMPLATES_FILE), validated like the catalog. */
+export const loadSmsTemplates = (file: string): SmsTemplates => {
+  const json = readJson(file, 'SMS templates');
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    return parseSmsTemplates(json);
   } catch (err) {
-    throw new Error(`catalog ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return parseCatalog(json);
+};
+
+const readJson = (file: string, what: string): unknown => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${what} ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 };

@@ -29,10 +29,10 @@ import { prepareProjections, startProjection, type RunningProjection } from '../
 import type { Projection } from '../projections/projection.ts';
 import { reached, type RecordedEvent } from '../stores/event-store.ts';
 import type { ReadStore } from '../stores/read-store.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { createMetrics, timedAppends, type Metrics } from './metrics.ts';
 import { startOutbound } from './outbound.ts';
-import { loadCatalog, packageVersion } from './project.ts';
+import { loadCatalog, loadSmsTemplates, packageVersion } from './project.ts';
 import { codeSecretFor } from './secrets.ts';
 import { buildServer } from './server.ts';
 import { composePrivacy } from './privacy.ts';
@@ -55,12 +55,23 @@ export type Service = {
   close(): Promise<void>;
 };
 
+/** Loads an operator-edited file; what is wrong with it is a configuration error. */
+const operatorFile = <T>(load: () => T): T => {
+  try {
+    return load();
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+};
+
 /** Where this machine answers for an address it listens on (all interfaces: the loopback). */
 const publicHost = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
 export const compose = async (config: Config, logger: Logger, now: () => Date = () => new Date()): Promise<Service> => {
+  // The operator's files first: a bad one stops the start (ConfigError, exit 78) before anything is opened.
+  const catalog = operatorFile(() => loadCatalog(config.catalogFile));
+  const smsTemplates = operatorFile(() => loadSmsTemplates(config.smsTemplatesFile));
   mkdirSync(config.dataDir, { recursive: true });
-  const catalog = loadCatalog(config.catalogFile);
   const metrics = createMetrics({ version: packageVersion() });
   const rawStore = await openEventStore(config);
   const store = timedAppends(rawStore, metrics.observeAppend);
@@ -196,6 +207,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       ledger,
       reads,
       integrations,
+      smsTemplates,
       notifyUrl: `${notifyBase}/v1/payment-notifications`,
       caughtUp,
       owner,

@@ -40,5 +40,8 @@ export const revokeRequest = z.object({ requestId: id, reason: id });
 export const smsRequest = z.object({
   messageId: id,
   to: z.union([z.strictObject({ msisdn: id }), z.strictObject({ smartcardId: id })]),
+  templateId: id,
+  signName: z.string().min(1).max(64),
+  params: z.record(z.string().min(1).max(64), z.string().max(256)),
   text: z.string().min(1),
 });

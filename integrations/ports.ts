@@ -68,7 +68,12 @@ export type Boss = {
 };
 
 export type SmsRecipient = { msisdn: string } | { smartcardId: string };
-export type SmsMessage = { messageId: string; to: SmsRecipient; text: string };
+/**
+ * One message: the template the SMS platform approved (its id, the sender signature and the values of
+ * its placeholders) and the same message rendered as the recipient reads it (`text`, signature first),
+ * for gateways that send plain text.
+ */
+export type SmsMessage = { messageId: string; to: SmsRecipient; templateId: string; signName: string; params: Record<string, string>; text: string };
 
 export type SmsGateway = {
   send(message: SmsMessage): Promise<void>;

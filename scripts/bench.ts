@@ -1,29 +1,77 @@
 /**
- * `npm run bench [name…]`: runs the named benches (all when none is named), one after another.
- * To add a bench, add an entry to `benches` whose module exports `run(): Promise<boolean>`
- * (true when its targets are met). Exit code 1 when any target is missed.
+ * `npm run bench -- [name…]`: runs the named benches (all when none is named), one after another.
+ * To add a bench, add an entry to `benches` whose module exports `run({ log, … }): Promise<boolean>`
+ * (true when its targets are met); a bench's own options are declared here, parsed with the rest.
+ * Exit code 1 when any target is missed.
  */
-type Bench = { describe: string; load: () => Promise<{ run(): Promise<boolean> }> };
+import { EXIT, EXIT_CODES_HELP, defineScript, runScript, usageError } from './cli.ts';
+
+type Log = (line: string) => void;
+type BenchOptions = { log: Log; events: number; runs: number };
+type Bench = { describe: string; load: () => Promise<(o: BenchOptions) => Promise<boolean>> };
 
 const benches: Record<string, Bench> = {
-  store: { describe: 'event store append throughput vs raw better-sqlite3', load: () => import('./bench/store.ts') },
-  api: { describe: 'orders through the HTTP command path vs the event store alone', load: () => import('./bench/api.ts') },
-  replay: { describe: 'every read model rebuilt in one pass over a 1M-event log vs a raw read of that log', load: () => import('./bench/replay.ts') },
+  store: { describe: 'event store append throughput vs raw better-sqlite3', load: async () => (await import('./bench/store.ts')).run },
+  api: { describe: 'orders through the HTTP command path vs the event store alone', load: async () => (await import('./bench/api.ts')).run },
+  replay: {
+    describe: 'every read model rebuilt in one pass over a 1M-event log vs a raw read of that log',
+    load: async () => (await import('./bench/replay.ts')).run,
+  },
 };
 
-const requested = process.argv.slice(2);
-const unknown = requested.filter((name) => !(name in benches));
-if (unknown.length > 0) {
-  console.error(`unknown bench: ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
-  process.exit(2);
-}
+/** A whole number of at least `min`, or a usage error naming the option. */
+const count = (option: string, value: string, min: number): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw usageError(`--${option}: a whole number, at least ${min}`);
+  return n;
+};
 
-let allPassed = true;
-for (const name of requested.length > 0 ? requested : Object.keys(benches)) {
-  const bench = benches[name];
-  if (bench === undefined) continue;
-  console.log(`\n== ${name}: ${bench.describe}`);
-  const passed = await (await bench.load()).run();
-  allPassed &&= passed;
-}
-process.exitCode = allPassed ? 0 : 1;
+export type BenchReport = { passed: boolean; benches: { name: string; passed: boolean; lines: string[] }[] };
+
+export const benchScript = defineScript({
+  name: 'bench',
+  usage: `npm run bench -- [${Object.keys(benches).join('|')} …] [options]
+
+Runs the named benches (all of them when none is named), each measuring against a limit taken in the
+same run on the same disk, and prints each one's figures and PASS or FAIL.
+${Object.entries(benches)
+  .map(([name, b]) => `  ${name.padEnd(8)} ${b.describe}`)
+  .join('\n')}
+
+  --events <n>   replay: events in the log (default 1000000; the log is built once and cached)
+  --runs <n>     replay: runs, alternating which side goes first (default 3)
+  --json         the outcome of each bench and its lines as JSON (the lines also go to stderr as they come)
+  --help
+
+${EXIT_CODES_HELP}
+Exit 1: a bench missed its target.`,
+  options: {
+    events: { type: 'string', default: '1000000' },
+    runs: { type: 'string', default: '3' },
+  },
+  positionals: true,
+  main: async (o, io, requested) => {
+    const unknown = requested.filter((name) => !(name in benches));
+    if (unknown.length > 0) throw usageError(`unknown bench: ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
+    const events = count('events', o.events, 1000);
+    const runs = count('runs', o.runs, 1);
+    const report: BenchReport = { passed: true, benches: [] };
+    for (const name of requested.length > 0 ? [...new Set(requested)] : Object.keys(benches)) {
+      const bench = benches[name];
+      if (bench === undefined) continue;
+      const lines: string[] = [];
+      const log: Log = (line) => {
+        lines.push(line);
+        (o.json ? io.stderr : io.stdout).write(`${line}\n`);
+      };
+      log(`\n== ${name}: ${bench.describe}`);
+      const passed = await (await bench.load())({ log, events, runs });
+      report.benches.push({ name, passed, lines: lines.slice(1) });
+      report.passed &&= passed;
+    }
+    if (o.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return report.passed ? EXIT.ok : EXIT.findings;
+  },
+});
+
+runScript(benchScript, import.meta.url);

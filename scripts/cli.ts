@@ -8,20 +8,25 @@
  *   64 usage: bad arguments
  *   69 unavailable: it could not run (a store, the platform, a file it needs is not there)
  *   70 internal error: a bug (an exception nobody expected)
- *   78 configuration: the environment is invalid
+ *   78 configuration: the environment is invalid (or a file it names: the catalog, the SMS templates)
+ *   130 interrupted: stopped by Ctrl-C / SIGTERM before it finished (migrate: run it again to resume)
  * so "found problems" (1) is never confused with "could not run" (64, 69, 70, 78).
+ * README.md, "Scripts", has the same table; test/cli/conventions.test.ts holds every script to it.
  *
- * Invariants: `--help` prints the usage and exits 0 before anything is opened; reports go to
- * stdout, progress and errors to stderr; progress is drawn only when stderr is a terminal.
+ * Invariants: `--help` prints the usage and exits 0 before anything is opened or the environment is
+ * read; reports go to stdout (JSON with --json), progress and errors to stderr; progress is drawn only
+ * when stderr is a terminal (scripts/progress.ts).
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-
-export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import { ConfigError } from '../app/config.ts';
 
-export const EXIT = { ok: 0, findings: 1, usage: 64, unavailable: 69, internal: 70, config: 78 } as const;
+export { progress, type Progress } from './progress.ts';
+
+export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+export const EXIT = { ok: 0, findings: 1, usage: 64, unavailable: 69, internal: 70, config: 78, interrupted: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** A failure with its exit code and a one-line reason for the operator. */
@@ -41,11 +46,9 @@ export const unavailable = (message: string): CliError => new CliError(EXIT.unav
 /** What the exit codes mean, for every script's --help. */
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 findings, 64 usage, 69 unavailable (could not run), 70 internal error, 78 configuration.`;
 
-/** Options every script takes. */
-const COMMON = {
-  help: { type: 'boolean', short: 'h', default: false },
-  json: { type: 'boolean', default: false },
-} as const satisfies OptionsConfig;
+/** Options every script takes; `--json` only those that report results. */
+const HELP = { help: { type: 'boolean', short: 'h', default: false } } as const satisfies OptionsConfig;
+const JSON_OPTION = { json: { type: 'boolean', default: false } } as const satisfies OptionsConfig;
 
 type Value<O> = O extends { type: 'boolean' } ? (O extends { multiple: true } ? boolean[] : boolean) : O extends { multiple: true } ? string[] : string;
 
@@ -55,14 +58,29 @@ export type Values<T extends OptionsConfig> = { [K in keyof T]: Value<T[K]> | (T
   json: boolean;
 };
 
-/** Parses argv strictly (unknown options and stray positionals are usage errors). */
-export const parseOptions = <T extends OptionsConfig>(options: T, argv: readonly string[]): Values<T> => {
-  const config: ParseArgsConfig = { args: [...argv], options: { ...COMMON, ...options }, strict: true, allowPositionals: false };
+export type Parsed<T extends OptionsConfig> = { values: Values<T>; positionals: string[] };
+
+/** Parses argv strictly: unknown options, and operands where the script takes none, are usage errors. */
+export const parseOptions = <T extends OptionsConfig>(
+  options: T,
+  argv: readonly string[],
+  takes: { positionals?: boolean; json?: boolean } = {},
+): Parsed<T> => {
+  const json = takes.json !== false;
+  const config: ParseArgsConfig = {
+    args: [...argv],
+    options: { ...HELP, ...(json && JSON_OPTION), ...options },
+    strict: true,
+    allowPositionals: takes.positionals === true,
+  };
   try {
+    const parsed = parseArgs(config);
     // parseArgs checks every value against `options`, which is what Values<T> describes.
-    return parseArgs(config).values as Values<T>;
+    return { values: { json: false, ...parsed.values } as Values<T>, positionals: parsed.positionals };
   } catch (err) {
-    throw usageError(`${err instanceof Error ? err.message : String(err)} (see --help)`);
+    // Node's advice on operands that start with '-' is for scripts that take them; the option is what matters.
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\. To specify a positional argument starting with .*$/s, '');
+    throw usageError(`${message} (see --help)`);
   }
 };
 
@@ -81,8 +99,12 @@ export type Script<T extends OptionsConfig> = {
   /** The whole --help text, with EXIT_CODES_HELP at the end. */
   usage: string;
   options: T;
+  /** Takes operands after the options (rebuild's read models, bench's names); otherwise one is a usage error. */
+  positionals?: true;
+  /** False for a script that reports no results (start): it has no --json. */
+  json?: false;
   /** Runs with the parsed options; returns EXIT.ok or EXIT.findings (or throws a CliError). */
-  main: (values: Values<T>, io: Io) => Promise<number>;
+  main: (values: Values<T>, io: Io, positionals: string[]) => Promise<number>;
 };
 
 /** Types a script from its options (the identity, for inference). */
@@ -94,12 +116,15 @@ const exitCodeOf = (err: unknown): ExitCode =>
 /** Parses, answers --help, runs; the exit code the outcome means. Never throws: a failure is one line on stderr. */
 export const execute = async <T extends OptionsConfig>(script: Script<T>, argv: readonly string[], io: Io = processIo): Promise<number> => {
   try {
-    const values = parseOptions(script.options, argv);
+    const { values, positionals } = parseOptions(script.options, argv, {
+      ...(script.positionals && { positionals: true }),
+      ...(script.json === false && { json: false }),
+    });
     if (values.help) {
       io.stdout.write(script.usage.endsWith('\n') ? script.usage : `${script.usage}\n`);
       return EXIT.ok;
     }
-    return await script.main(values, io);
+    return await script.main(values, io, positionals);
   } catch (err) {
     const code = exitCodeOf(err);
     const prefix = code === EXIT.config ? 'configuration: ' : code === EXIT.internal ? 'internal error: ' : '';
@@ -123,49 +148,6 @@ export const isEntryPoint = (moduleUrl: string): boolean => {
 export const runScript = <T extends OptionsConfig>(script: Script<T>, moduleUrl: string): void => {
   if (!isEntryPoint(moduleUrl)) return;
   void execute(script, process.argv.slice(2)).then((code) => process.exit(code));
-};
-
-/** Runs a script's main: its exit code, or 1 with a one-line reason (no stack) on failure. For scripts not yet on runScript. */
-export const runCli = (name: string, main: () => Promise<number>): void => {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`\n${name}: ${err instanceof ConfigError ? 'configuration: ' : ''}${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-};
-
-export type Progress = {
-  /** Reports `done` items so far (of `total` when known). Throttled; a no-op off a terminal. */
-  update(done: number, total?: number): void;
-  /** Clears the progress line. */
-  end(): void;
-};
-
-const NO_PROGRESS: Progress = { update: () => undefined, end: () => undefined };
-
-/** A progress line on stderr, redrawn at most every 100 ms, only when stderr is a terminal. */
-export const progress = (label: string, stream: Io['stderr'] = process.stderr, unit = 'events'): Progress => {
-  if (!stream.isTTY) return NO_PROGRESS;
-  const started = Date.now();
-  let last = 0;
-  let drawn = false;
-  return {
-    update: (done, total) => {
-      const now = Date.now();
-      if (now - last < 100) return;
-      last = now;
-      const rate = Math.round(done / Math.max(0.001, (now - started) / 1000));
-      const width = 24;
-      const bar = total ? `[${'#'.repeat(Math.round((Math.min(done, total) / total) * width)).padEnd(width, '.')}] ` : '';
-      stream.write(`\r${label}: ${bar}${done}${total ? `/${total}` : ''} ${unit} (${rate}/s)\x1b[K`);
-      drawn = true;
-    },
-    end: () => {
-      if (drawn) stream.write('\r\x1b[K');
-    },
-  };
 };
 
 /** Prints a report: JSON (one document, newline-terminated) or the text the formatter makes. */

@@ -3,14 +3,16 @@
  * running service, for a new user or a sales demo. A client like any other: it speaks only the
  * public HTTP API (README, "Walk through the flow with curl"), with fresh random ids each run.
  *
- * Exit 0 when the order ends provisioned; 1 with a one-line reason otherwise.
+ * Exit 0 when the order ends provisioned; 1 with a one-line reason otherwise; 69 when the service
+ * cannot be reached. With --json the narration goes to stderr and stdout gets what was bought, as JSON.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
-import { parseDemoArgs, USAGE, type DemoArgs } from './demo/args.ts';
+import { EXIT, defineScript, runScript, type Io } from './cli.ts';
+import { DEMO_OPTIONS, demoArgs, USAGE, type DemoArgs } from './demo/args.ts';
 import { createApi, DemoFailure, expect, waitFor, type Api } from './demo/client.ts';
-import { hideCode, maskMsisdn, maskNumbersIn, say, when, yuan } from './demo/format.ts';
+import { hideCode, maskMsisdn, maskNumbersIn, narrateTo, say, when, yuan } from './demo/format.ts';
 
 const money = z.object({ value: z.number().int(), currency: z.string() });
 const products = z.object({
@@ -46,12 +48,22 @@ type Messages = z.infer<typeof messages>['messages'];
 /** Order states the order will never leave: waiting for paid or provisioned past them is pointless. */
 const DEAD_ENDS = new Set(['cancelled', 'expired', 'payment_failed', 'provisioning_failed', 'refunded']);
 
-const main = async (argv: readonly string[]): Promise<void> => {
-  const args = parseDemoArgs(argv);
-  if (args.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
+/** What the demo bought and paid (--json). The phone number is masked, as on screen. */
+export type DemoReport = {
+  url: string;
+  orderId: string;
+  paymentId: string;
+  productId: string;
+  smartcardId: string;
+  subscriberId: string;
+  phone: string;
+  amount: { value: number; currency: string };
+  status: string;
+  validUntil: string;
+  events: number;
+};
+
+const walk = async (args: DemoArgs, prompt: NodeJS.WritableStream): Promise<DemoReport> => {
   const api = createApi(args.url);
   const { tokens } = args;
   const card = `8100${String(randomInt(0, 1e12)).padStart(12, '0')}`;
@@ -92,7 +104,7 @@ const main = async (argv: readonly string[]): Promise<void> => {
 
   // 3. The code reaches the phone.
   say.step(3, `The phone ${phone} receives the order details and a one-time code by SMS — claim 3`);
-  const code = smsSimulated ? await codeFromOutbox(api, args, seen) : await codeFromUser(phone);
+  const code = smsSimulated ? await codeFromOutbox(api, args, seen) : await codeFromUser(phone, prompt);
 
   // 4. What the phone shows.
   say.step(4, 'The phone shows the payment before the subscriber confirms (GET /v1/payments/{id}, phone app) — claim 2');
@@ -163,6 +175,19 @@ const main = async (argv: readonly string[]): Promise<void> => {
   say.line(`Every step is an event in the log (step 10): replaying it rebuilds every view, and audits every fen.`);
   say.line('');
   say.ok(`done: ${yuan(order.amount)} paid by ${phone}, ${product.productId} open on ${card}`);
+  return {
+    url: args.url,
+    orderId: order.orderId,
+    paymentId: order.paymentId,
+    productId: product.productId,
+    smartcardId: card,
+    subscriberId,
+    phone,
+    amount: order.amount,
+    status: done.status,
+    validUntil: entitlement.validUntil,
+    events: events.length,
+  };
 };
 
 /** The phone's messages, or undefined when the service has no simulated SMS gateway (404). */
@@ -189,10 +214,10 @@ const codeFromOutbox = async (api: Api, args: DemoArgs, seen: ReadonlySet<string
 };
 
 /** With a real SMS gateway the code is on a real phone: ask for it. */
-const codeFromUser = async (phone: string): Promise<string> => {
+const codeFromUser = async (phone: string, output: NodeJS.WritableStream): Promise<string> => {
   say.info('This service sends SMS through a real gateway (GET /v1/dev/sms answers 404), so the code');
   say.info(`is on the phone ${phone}. Type it here.`);
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const rl = createInterface({ input: process.stdin, output });
   const closed = new Promise<never>((_, reject) => rl.once('close', () => reject(new DemoFailure('no code was entered'))));
   try {
     for (let tries = 0; tries < 3; tries++) {
@@ -239,12 +264,25 @@ const orderReaches = (api: Api, args: DemoArgs, orderId: string, targets: readon
     return undefined;
   });
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    const reason = err instanceof DemoFailure ? err.message : `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
-    process.stderr.write(`\n✗ demo failed: ${maskNumbersIn(reason.split('\n')[0] ?? reason)}\n`);
-    process.exit(1);
+export const demoScript = defineScript({
+  name: 'demo',
+  usage: USAGE,
+  options: DEMO_OPTIONS,
+  main: async (values, io: Io) => {
+    const args = demoArgs(values);
+    const prompt = values.json ? process.stderr : process.stdout;
+    if (values.json) narrateTo(io.stderr);
+    try {
+      const report = await walk(args, prompt);
+      if (values.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return EXIT.ok;
+    } catch (err) {
+      // One line, numbers masked: the reason may quote a recipient.
+      const reason = err instanceof DemoFailure ? err.message : `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+      io.stderr.write(`\n✗ demo failed: ${maskNumbersIn(reason.split('\n')[0] ?? reason)}\n`);
+      return err instanceof DemoFailure ? (err.unavailable ? EXIT.unavailable : EXIT.findings) : EXIT.internal;
+    }
   },
-);
+});
 
+runScript(demoScript, import.meta.url);

@@ -3,7 +3,7 @@
  * from the log, in one pass, beside the live ones, then switches to them (projections/rebuild.ts).
  * Safe while the service runs: queries keep reading the old version until the switch, and the
  * service's projections move on to the new version by themselves (docs/read-store.md, "Rebuilds").
- * Progress on stderr (a bar on a terminal, lines otherwise); a summary on stdout (one JSON line with --json).
+ * Progress on stderr (on a terminal only); a summary on stdout (one JSON line with --json).
  * The process reactor is not rebuilt: replaying it is safe but only repeats work. The erasure
  * reactor is: after a key store is restored from a backup, `npm run rebuild -- erasure` destroys
  * again every data key the log says was destroyed (docs/privacy.md).
@@ -15,8 +15,7 @@ import { loadConfig } from '../app/config.ts';
 import { compose } from '../app/service.ts';
 import { createLogger } from '../http/logger.ts';
 import { rebuild, type RebuildPhase } from '../projections/rebuild.ts';
-import { runCli } from './cli.ts';
-import { progress } from './progress.ts';
+import { EXIT, EXIT_CODES_HELP, defineScript, progress, runScript, usageError } from './cli.ts';
 
 const REBUILDABLE = ['orders', 'entitlements', 'outbound', 'finance', 'journal', 'subscribers', 'erasure'];
 
@@ -30,55 +29,63 @@ const PHASES: Record<RebuildPhase, string> = {
   done: 'done',
 };
 
-const main = async (): Promise<number> => {
-  const args = process.argv.slice(2);
-  const json = args.includes('--json');
-  const named = args.filter((a) => a !== '--json');
-  if (named.some((n) => !REBUILDABLE.includes(n))) {
-    process.stderr.write(`usage: npm run rebuild [-- ${REBUILDABLE.join('|')} …] [--json]   (all of them when none is named)\n`);
-    return 64;
-  }
-  const names = named.length > 0 ? [...new Set(named)] : REBUILDABLE;
-  const config = loadConfig(process.env);
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const service = await compose(config, logger);
-  const bar = progress(`rebuild ${names.join(', ')}`);
-  // Peak memory at each quarter of the log: flat when memory does not grow with the log.
-  const quarters: number[] = [];
-  try {
-    const definitions = names.map((name) => {
-      const def = service.definitions.find((d) => d.name === name);
-      if (!def) throw new Error(`unknown projection ${name}`);
-      return def;
-    });
-    let phase: RebuildPhase = 'replay';
-    const result = await rebuild(definitions, {
-      events: service.ledger.store,
-      reads: service.reads,
-      owner: `rebuild/${hostname()}/${process.pid}`,
-      now: () => new Date(),
-      onProgress: (p) => {
-        while (quarters.length < Math.floor(p.fraction * 4)) quarters.push(mb(process.resourceUsage().maxRSS * 1024));
-        if (p.phase === 'replay') bar.update(p.events, p.fraction > 0 ? Math.round(p.events / p.fraction) : null, 'events');
-        else if (p.phase !== phase) {
-          bar.end();
-          process.stderr.write(`${PHASES[p.phase]}\n`);
-        }
-        phase = p.phase;
-      },
-    });
-    const peakRssMb = mb(process.resourceUsage().maxRSS * 1024);
-    const rate = result.events / Math.max(result.seconds, 0.001);
-    const versions = Object.entries(result.versions).map(([n, v]) => `${n} v${v}`).join(', ');
-    process.stdout.write(
-      json
-        ? `${JSON.stringify({ ...result, eventsPerSecond: rate, peakRssMb, peakRssMbByQuarter: quarters })}\n`
-        : `rebuilt ${versions}: ${result.events} events in ${result.seconds.toFixed(1)} s (${Math.round(rate)} events/s), peak RSS ${peakRssMb} MB\n`,
-    );
-    return 0;
-  } finally {
-    await service.close();
-  }
-};
+export const rebuildScript = defineScript({
+  name: 'rebuild',
+  usage: `npm run rebuild -- [<read model>…] [--json]
 
-runCli('rebuild', main);
+Rebuilds the named read models (all of them when none is named) from the event log in one pass,
+beside the live ones, then switches to them. Safe while the service runs.
+Read models: ${REBUILDABLE.join(', ')}.
+
+  --json     the summary as one JSON line (events, seconds, versions, events/s, peak RSS)
+  --help
+
+${EXIT_CODES_HELP}`,
+  options: {},
+  positionals: true,
+  main: async ({ json }, io, named) => {
+    const unknown = named.filter((n) => !REBUILDABLE.includes(n));
+    if (unknown.length > 0) throw usageError(`unknown read model ${unknown.join(', ')}; known: ${REBUILDABLE.join(', ')}`);
+    const names = named.length > 0 ? [...new Set(named)] : REBUILDABLE;
+    const config = loadConfig(io.env);
+    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+    const service = await compose(config, logger);
+    const bar = progress(`rebuild ${names.join(', ')}`, io.stderr);
+    // Peak memory at each quarter of the log: flat when memory does not grow with the log.
+    const quarters: number[] = [];
+    try {
+      const definitions = names.map((name) => {
+        const def = service.definitions.find((d) => d.name === name);
+        if (!def) throw new Error(`unknown projection ${name}`);
+        return def;
+      });
+      let phase: RebuildPhase = 'replay';
+      const result = await rebuild(definitions, {
+        events: service.ledger.store,
+        reads: service.reads,
+        owner: `rebuild/${hostname()}/${process.pid}`,
+        now: () => new Date(),
+        onProgress: (p) => {
+          while (quarters.length < Math.floor(p.fraction * 4)) quarters.push(mb(process.resourceUsage().maxRSS * 1024));
+          if (p.phase === 'replay') bar.update(p.events, p.fraction > 0 ? Math.round(p.events / p.fraction) : null);
+          else if (p.phase !== phase) bar.note(PHASES[p.phase]);
+          phase = p.phase;
+        },
+      });
+      bar.end();
+      const peakRssMb = mb(process.resourceUsage().maxRSS * 1024);
+      const rate = result.events / Math.max(result.seconds, 0.001);
+      const versions = Object.entries(result.versions).map(([n, v]) => `${n} v${v}`).join(', ');
+      io.stdout.write(
+        json
+          ? `${JSON.stringify({ ...result, eventsPerSecond: rate, peakRssMb, peakRssMbByQuarter: quarters })}\n`
+          : `rebuilt ${versions}: ${result.events} events in ${result.seconds.toFixed(1)} s (${Math.round(rate)} events/s), peak RSS ${peakRssMb} MB\n`,
+      );
+      return EXIT.ok;
+    } finally {
+      await service.close();
+    }
+  },
+});
+
+runScript(rebuildScript, import.meta.url);

@@ -4,42 +4,49 @@
  * wrapped by the first is unwrapped with its own and wrapped again with the first. Afterwards the old
  * secrets can leave the list. Safe while the service runs (each key is replaced only if unchanged).
  */
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { masterKey } from '../commands/personal-data.ts';
 import { loadConfig } from '../app/config.ts';
 import { privacyConfigOf } from '../app/stores.ts';
 import { openPersonalData } from '../app/privacy.ts';
-import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
-import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
-import { runCli } from './cli.ts';
+import { EXIT, EXIT_CODES_HELP, defineScript, printReport, runScript } from './cli.ts';
+import { openLogStore } from './log-store.ts';
 
-const USAGE = `usage: npm run rewrap-keys
+type Rewrapped = { rewrapped: number; masterKeyId: string };
+
+export const rewrapKeysScript = defineScript({
+  name: 'rewrap-keys',
+  usage: `npm run rewrap-keys -- [--json]
 
 Wraps every subscriber's data key with the first entry of DATA_KEY_SECRET (the key store: MONGODB_URL,
 or DATA_KEYS_FILE / DATA_DIR/keys.db). Run it after putting a new secret first in the list; then the
-other entries can be removed.
-`;
+other entries can be removed (docs/privacy.md). Safe while the service runs.
 
-const main = async (): Promise<number> => {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { help: { type: 'boolean', default: false } }, strict: true });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const config = loadConfig(process.env);
-  const privacy = privacyConfigOf(config);
-  const store = config.eventstoreUrl ? await openEsdbEventStore(config.eventstoreUrl) : await openSqliteEventStore(join(config.dataDir, 'events.db'));
-  const { personalData, keys } = await openPersonalData(privacy, store, () => new Date());
-  try {
-    const { rewrapped } = await personalData.rewrapAll();
-    const first = privacy.dataKeySecrets[0];
-    process.stdout.write(`rewrapped ${rewrapped} data key(s): every key is wrapped by master key ${first ? masterKey(first).id : '?'}; the other DATA_KEY_SECRET entries are no longer needed\n`);
-    return 0;
-  } finally {
-    await keys.close();
-    await store.close();
-  }
-};
+  --json     the count and the master key's id as JSON
+  --help
 
-runCli('rewrap-keys', main);
+${EXIT_CODES_HELP}`,
+  options: {},
+  main: async ({ json }, io) => {
+    const config = loadConfig(io.env);
+    const privacy = privacyConfigOf(config);
+    const store = await openLogStore(config);
+    try {
+      const { personalData, keys } = await openPersonalData(privacy, store, () => new Date());
+      try {
+        const { rewrapped } = await personalData.rewrapAll();
+        const first = privacy.dataKeySecrets[0];
+        const report: Rewrapped = { rewrapped, masterKeyId: first ? masterKey(first).id : '?' };
+        printReport(io, report, json, (r) =>
+          `rewrapped ${r.rewrapped} data key(s): every key is wrapped by master key ${r.masterKeyId}; the other DATA_KEY_SECRET entries are no longer needed\n`,
+        );
+        return EXIT.ok;
+      } finally {
+        await keys.close();
+      }
+    } finally {
+      await store.close();
+    }
+  },
+});
+
+runScript(rewrapKeysScript, import.meta.url);

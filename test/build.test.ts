@@ -3,7 +3,7 @@
  *
  * `tsc -p tsconfig.build.json` compiles into a directory laid out like the image's /app, copied by
  * the Dockerfile's own runtime-stage COPY lines (dist/ and node_modules from the build stage,
- * package.json and catalog.json from the context). The compiled simulators and the compiled
+ * package.json, catalog.json and sms-templates.json from the context). The compiled simulators and the compiled
  * service then run from it with node alone, configured as docker-compose.yml configures them; the
  * Dockerfile's CMD and HEALTHCHECK are the commands run. The build is incremental in
  * node_modules/.cache (a clean clone compiles everything once, later runs only what changed).
@@ -118,9 +118,9 @@ afterAll(async () => {
 });
 
 describe('the compiled build', () => {
-  it('the runtime stage copies the build, its dependencies, package.json and catalog.json; CMD and HEALTHCHECK run compiled files', () => {
+  it('the runtime stage copies the build, its dependencies, package.json, catalog.json and sms-templates.json; CMD and HEALTHCHECK run compiled files', () => {
     // Any other file the service reads at run time must be copied too: the service below runs from this layout.
-    expect(copies).toEqual(expect.arrayContaining(['build:/app/dist', 'build:/app/node_modules', 'catalog.json', 'package.json']));
+    expect(copies).toEqual(expect.arrayContaining(['build:/app/dist', 'build:/app/node_modules', 'catalog.json', 'package.json', 'sms-templates.json']));
     expect(docker.cmd[0]).toBe('node');
     expect(docker.cmd.at(-1)).toBe('dist/scripts/start.js');
     expect(docker.healthcheck).toEqual(['node', 'dist/scripts/healthcheck.js']);

@@ -108,12 +108,26 @@ describe('npm run demo', () => {
     expect(types).toContain('OrderProvisioned');
   });
 
-  it('exits 1 with the "run npm start first" hint when nothing listens', async () => {
+  it('with --json: the narration on stderr, on stdout only what was bought and paid, as JSON', async () => {
+    const { t, url } = await listening();
+    cleanups.push(() => t.close());
+
+    const run = await runDemo(['--url', url, '--json', ...tokenFlags]);
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/✓ provisioned at /);
+    const report = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({ url, productId: 'sports-month', status: 'provisioned', phone: '138****8000', amount: { value: 3800, currency: 'CNY' } });
+    const placed = (await t.allEvents()).find((e) => e.type === 'OrderPlaced');
+    expect(report['orderId']).toBe((placed?.data as { orderId?: string } | undefined)?.orderId);
+  });
+
+  it('exits 69 (unavailable) with the "run npm start first" hint when nothing listens', async () => {
     const port = await closedPort();
 
     const run = await runDemo(['--url', `http://127.0.0.1:${port}`]);
 
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(69);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('cannot reach the service');
     expect(run.stderr).toContain('npm start');

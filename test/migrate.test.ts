@@ -5,7 +5,7 @@
  * verification digests agree.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
 import type { EventStore, NewEvent, Position } from '../stores/event-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { startEsdbStandIn, type EsdbStandIn } from './support/esdb-standin/server.ts';
+import { waitUntil } from './support/wait.ts';
 
 const EVENTS = 100_000;
 const PER_APPEND = 10;
@@ -56,35 +57,42 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `npm run migrate` (the CLI) as a child process; `onProgress` sees each progress line. */
-const runMigrate = (onProgress: (copied: number, child: ChildProcess) => void = () => undefined): Promise<{ code: number | null; stdout: string }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: dir, EVENTSTORE_URL: standIn.connectionString, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => {
-      const m = /(\d+)\/\d+ events/.exec(b.toString().split('\r').at(-1) ?? '');
-      if (m?.[1]) onProgress(Number(m[1]), child);
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout }));
+/** Runs `npm run migrate` (the CLI) as a child process (its stderr is no terminal: no progress is drawn). */
+const runMigrate = (): { child: ChildProcess; exited: Promise<{ code: number | null; stdout: string; stderr: string }> } => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dir, EVENTSTORE_URL: standIn.connectionString, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+  return { child, exited };
+};
+
+/** Events copied so far, from the migration's checkpoint (the source's position: its seq). */
+const checkpointed = (): number => {
+  try {
+    return Number(readFileSync(join(dir, 'migrate-checkpoint'), 'utf8').split('/')[0]);
+  } catch {
+    return 0;
+  }
+};
 
 describe('npm run migrate: embedded store → EventStoreDB', () => {
   it('moves 100,000 events; interrupted halfway (SIGINT) and run again, it resumes and verifies count and digest, with no duplicate', async () => {
-    let interruptedAt = 0;
-    const first = await runMigrate((copied, child) => {
-      if (copied >= EVENTS / 2 && interruptedAt === 0) {
-        interruptedAt = copied;
-        child.kill('SIGINT');
-      }
-    });
+    const run = runMigrate();
+    await waitUntil(() => checkpointed() >= EVENTS / 2, 'half of the log copied', { timeoutMs: 240_000, intervalMs: 10 });
+    run.child.kill('SIGINT');
+    const first = await run.exited;
     expect(first.code).toBe(130);
     expect(first.stdout).toMatch(/^interrupted after \d+\/100000 events; run again to resume/);
-    const second = await runMigrate();
+    expect(first.stderr).toBe(''); // no progress off a terminal
+    const second = await runMigrate().exited;
     expect(second.stdout).toMatch(/^verified: 100000 events, digest [0-9a-f]{16}… identical in both stores/);
     expect(second.code).toBe(0);
     const target = await openEsdbEventStore(standIn.connectionString);

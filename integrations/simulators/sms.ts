@@ -55,7 +55,16 @@ export function createSmsSimulator(o: SmsSimulatorOptions = {}): SmsSimulator {
           duplicates++;
           return;
         }
-        const m: StoredSms = { messageId: message.messageId, to: { ...message.to }, text: message.text, receivedAt: now().toISOString(), duplicates: 0 };
+        const m: StoredSms = {
+          messageId: message.messageId,
+          to: { ...message.to },
+          templateId: message.templateId,
+          signName: message.signName,
+          params: { ...message.params },
+          text: message.text,
+          receivedAt: now().toISOString(),
+          duplicates: 0,
+        };
         stored.set(m.messageId, m);
         o.onMessage?.(structuredClone(m));
       });

@@ -1,16 +1,18 @@
 /** Messages to the phone and to the TV (patent claim 3), through the SMS gateway; the task id is the messageId. */
 import type { LedgerDeps } from '../../commands/deps.ts';
 import { deriveCode } from '../../commands/one-time-code.ts';
+import { accountingDay } from '../../domain/accounts.ts';
+import { formatMoney } from '../../domain/money.ts';
 import { assertNever } from '../../domain/never.ts';
-import type { SmsGateway, SmsMessage } from '../../integrations/ports.ts';
+import type { SmsGateway, SmsMessage, SmsRecipient } from '../../integrations/ports.ts';
 import { done, loadOrder, loadPayment, phoneOf, type Action } from '../action.ts';
-import { smsTexts } from '../sms-texts.ts';
+import type { RenderedSms, SmsTemplates } from '../sms-templates.ts';
 import type { TaskSpec } from '../task.ts';
 
 export const smsAction =
-  (deps: { ledger: LedgerDeps; sms: SmsGateway }): Action =>
+  (deps: { ledger: LedgerDeps; sms: SmsGateway; templates: SmsTemplates }): Action =>
   async (attempt) => {
-    const message = await messageFor(deps.ledger, attempt.spec, attempt.now());
+    const message = await messageFor(deps.ledger, deps.templates, attempt.spec, attempt.now());
     if (typeof message === 'string') return done(message);
     await attempt.claim();
     await deps.sms.send(message);
@@ -20,8 +22,9 @@ export const smsAction =
 const ERASED_PHONE = 'the phone number was erased';
 
 /** The message for the task, or why none is sent. Never logged: it may hold a code. */
-const messageFor = async (ledger: LedgerDeps, task: TaskSpec, now: Date): Promise<SmsMessage | string> => {
+const messageFor = async (ledger: LedgerDeps, templates: SmsTemplates, task: TaskSpec, now: Date): Promise<SmsMessage | string> => {
   const messageId = task.id;
+  const message = (to: SmsRecipient, rendered: RenderedSms): SmsMessage => ({ messageId, to, ...rendered });
   if (task.template === 'code') {
     const p = await loadPayment(ledger.store, task.paymentId);
     if (p.status !== 'awaiting_confirmation') return `payment ${p.status}`;
@@ -32,30 +35,32 @@ const messageFor = async (ledger: LedgerDeps, task: TaskSpec, now: Date): Promis
     const to = await phoneOf(ledger, p.msisdn, p.orderId);
     if (to === undefined) return ERASED_PHONE;
     const code = deriveCode(ledger.codeSecret, p.paymentId, p.code.seq);
-    return { messageId, to: { msisdn: to }, text: smsTexts.code({ subject: p.subject, amount: p.amount, code, ttlMinutes }) };
+    const params = { subject: p.subject, amount: formatMoney(p.amount), code, ttlMinutes: String(ttlMinutes) };
+    return message({ msisdn: to }, templates.render('code', params));
   }
   const o = await loadOrder(ledger.store, task.orderId);
   if (o.status === 'none') return 'no such order';
   const name = o.product.name;
-  const toPhone = async (text: string): Promise<SmsMessage | string> => {
+  const amount = formatMoney(o.amount);
+  const tv = { smartcardId: o.smartcardId };
+  const toPhone = async (rendered: RenderedSms): Promise<SmsMessage | string> => {
     const to = await phoneOf(ledger, o.msisdn, o.orderId);
-    return to === undefined ? ERASED_PHONE : { messageId, to: { msisdn: to }, text };
+    return to === undefined ? ERASED_PHONE : message({ msisdn: to }, rendered);
   };
   switch (task.template) {
     case 'order-tv':
-      return { messageId, to: { smartcardId: o.smartcardId }, text: smsTexts.orderTv({ name, amount: o.amount }) };
+      return message(tv, templates.render('order', { name, amount }));
     case 'paid-phone':
-      return toPhone(smsTexts.paid({ name, amount: o.amount }));
+      return toPhone(templates.render('paid', { name, amount }));
     case 'paid-tv':
-      return { messageId, to: { smartcardId: o.smartcardId }, text: smsTexts.paid({ name, amount: o.amount }) };
+      return message(tv, templates.render('paid', { name, amount }));
     case 'provisioned-tv':
-      return o.status === 'provisioned'
-        ? { messageId, to: { smartcardId: o.smartcardId }, text: smsTexts.provisioned({ name, validUntil: o.validUntil }) }
-        : `order ${o.status}`;
+      // The day the entitlement ends, in China Standard Time (the subscriber's calendar).
+      return o.status === 'provisioned' ? message(tv, templates.render('provisioned', { name, validUntil: accountingDay(o.validUntil) })) : `order ${o.status}`;
     case 'refunded-phone':
-      return toPhone(smsTexts.refunded({ name, amount: o.amount }));
+      return toPhone(templates.render('refunded', { name, amount }));
     case 'failed-phone':
-      return toPhone(smsTexts.paymentFailed({ name }));
+      return toPhone(templates.render('payment-failed', { name }));
     case undefined:
       return 'no template';
     default:

@@ -78,7 +78,7 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)] ?? 0;
 };
 
-export const run = async (): Promise<boolean> => {
+export const run = async ({ log }: { log: (line: string) => void }): Promise<boolean> => {
   const api: number[] = [];
   const limit: number[] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -96,8 +96,8 @@ export const run = async (): Promise<boolean> => {
   const a = median(api);
   const b = median(limit);
   const ratio = a / b;
-  console.log(`(a) POST /v1/orders, ${CALLERS} concurrent callers: ${Math.round(a)} orders/s (runs: ${api.map(Math.round).join(', ')})`);
-  console.log(`(b) the event store alone, same appends:     ${Math.round(b)} orders/s (runs: ${limit.map(Math.round).join(', ')})`);
-  console.log(`a/b = ${ratio.toFixed(2)} (target >= ${TARGET}) ${ratio >= TARGET ? 'PASS' : 'FAIL'}`);
+  log(`(a) POST /v1/orders, ${CALLERS} concurrent callers: ${Math.round(a)} orders/s (runs: ${api.map(Math.round).join(', ')})`);
+  log(`(b) the event store alone, same appends:     ${Math.round(b)} orders/s (runs: ${limit.map(Math.round).join(', ')})`);
+  log(`a/b = ${ratio.toFixed(2)} (target >= ${TARGET}) ${ratio >= TARGET ? 'PASS' : 'FAIL'}`);
   return ratio >= TARGET;
 };

@@ -3,12 +3,12 @@
  * the limit of reading that log at all.
  *
  * - Data: a realistic log (replay-log.ts: whole orders, renewals, refunds, failures, as the service writes
- *   them), REPLAY_EVENTS events (default 1,000,000), built once and cached under the OS temp dir.
+ *   them), --events events (default 1,000,000), built once and cached under the OS temp dir.
  * - (a) `npm run rebuild -- --json` as a child process, on a data dir holding that log: all read models in one
  *   pass, then the switch. Its events/s, and its peak RSS at each quarter of the log.
  * - (b) the limit, in this process, in the same run: the same file read page by page with better-sqlite3 and
  *   every event's data and metadata passed to JSON.parse.
- * Runs REPLAY_RUNS times (default 3), alternating which goes first; prints each run and the medians.
+ * Runs --runs times (default 3), alternating which goes first; prints each run and the medians.
  * Targets: a/b ≥ 0.5; peak RSS < 300 MB; the last quarter's peak within 10% of the first's (flat).
  */
 import { spawn } from 'node:child_process';
@@ -20,8 +20,8 @@ import Database from 'better-sqlite3';
 import { logFile } from './replay-log.ts';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const EVENTS = Number(process.env['REPLAY_EVENTS'] ?? 1_000_000);
-const RUNS = Number(process.env['REPLAY_RUNS'] ?? 3);
+export const DEFAULT_EVENTS = 1_000_000;
+export const DEFAULT_RUNS = 3;
 const PAGE = 2000;
 const TARGET_RATIO = 0.5;
 const TARGET_RSS_MB = 300;
@@ -96,22 +96,24 @@ const rebuildOnce = async (log: string): Promise<Rebuilt> => {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 
-export const run = async (): Promise<boolean> => {
-  const log = await logFile(join(tmpdir(), 'tvpay-bench-replay'), { events: EVENTS, spacingMs: 1500 }, (line) => console.log(line));
-  console.log(`log: ${log}`);
+export type ReplayOptions = { log: (line: string) => void; events: number; runs: number };
+
+export const run = async ({ log, events, runs: RUNS }: ReplayOptions): Promise<boolean> => {
+  const file = await logFile(join(tmpdir(), 'tvpay-bench-replay'), { events, spacingMs: 1500 }, log);
+  log(`log: ${file}`);
   const runs: Run[] = [];
   for (let i = 0; i < RUNS; i++) {
     let raw = 0;
     let rebuilt: Rebuilt;
     if (i % 2 === 0) {
-      raw = rawRead(log);
-      rebuilt = await rebuildOnce(log);
+      raw = rawRead(file);
+      rebuilt = await rebuildOnce(file);
     } else {
-      rebuilt = await rebuildOnce(log);
-      raw = rawRead(log);
+      rebuilt = await rebuildOnce(file);
+      raw = rawRead(file);
     }
     runs.push({ raw, rebuild: rebuilt });
-    console.log(
+    log(
       `run ${i + 1}: (a) rebuild ${fmt(rebuilt.eventsPerSecond)} events/s (${fmt(rebuilt.events)} events, ${rebuilt.seconds.toFixed(1)} s: ` +
         `${Object.entries(rebuilt.phases).map(([phase, s]) => `${phase} ${s.toFixed(1)}`).join(', ')}), ` +
         `peak RSS ${rebuilt.peakRssMb} MB [by quarter ${rebuilt.peakRssMbByQuarter.join(', ')}]; (b) raw ${fmt(raw)} events/s; a/b ${(rebuilt.eventsPerSecond / raw).toFixed(2)}`,
@@ -120,7 +122,7 @@ export const run = async (): Promise<boolean> => {
   const ratio = median(runs.map((r) => r.rebuild.eventsPerSecond / r.raw));
   const rss = median(runs.map((r) => r.rebuild.peakRssMb));
   const growth = median(runs.map((r) => (r.rebuild.peakRssMbByQuarter.at(-1) ?? 0) / Math.max(1, r.rebuild.peakRssMbByQuarter[0] ?? 0)));
-  console.log(
+  log(
     `medians of ${RUNS}: rebuild ${fmt(median(runs.map((r) => r.rebuild.eventsPerSecond)))} events/s, raw ${fmt(median(runs.map((r) => r.raw)))} events/s, ` +
       `a/b ${ratio.toFixed(2)} (target ≥ ${TARGET_RATIO}); peak RSS ${rss} MB (target < ${TARGET_RSS_MB}); last/first quarter ${growth.toFixed(2)} (flat ≤ 1.10)`,
   );

@@ -124,7 +124,7 @@ const median = (xs: number[]): number => {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(9);
 
-export const run = async (): Promise<boolean> => {
+export const run = async ({ log }: { log: (line: string) => void }): Promise<boolean> => {
   const dir = mkdtempSync(join(tmpdir(), 'tvpay-bench-'));
   try {
     let n = 0;
@@ -140,17 +140,17 @@ export const run = async (): Promise<boolean> => {
       c.push(rc);
     }
     const [ma, mb, mc] = [median(a), median(b), median(c)];
-    console.log(`data directory: ${dir} (temporary, removed afterwards)`);
-    console.log(`(a) event store, ${APPENDERS} concurrent appenders     ${fmt(ma)} events/s  (runs: ${a.map(Math.round).join(', ')})`);
-    console.log(`(b) raw, 1 insert per transaction        ${fmt(mb)} events/s  (runs: ${b.map(Math.round).join(', ')})`);
-    console.log(`(c) raw, ${APPENDERS} inserts per transaction       ${fmt(mc)} events/s  (runs: ${c.map(Math.round).join(', ')})`);
+    log(`data directory: ${dir} (temporary, removed afterwards)`);
+    log(`(a) event store, ${APPENDERS} concurrent appenders     ${fmt(ma)} events/s  (runs: ${a.map(Math.round).join(', ')})`);
+    log(`(b) raw, 1 insert per transaction        ${fmt(mb)} events/s  (runs: ${b.map(Math.round).join(', ')})`);
+    log(`(c) raw, ${APPENDERS} inserts per transaction       ${fmt(mc)} events/s  (runs: ${c.map(Math.round).join(', ')})`);
     const vsSingle = ma / mb;
     const vsBatched = ma / mc;
     const passSingle = vsSingle >= 3;
     const passBatched = vsBatched >= 0.6;
-    console.log(`a/c per run: ${a.map((x, i) => (x / (c[i] ?? 1)).toFixed(2)).join(', ')}`);
-    console.log(`a/b = ${vsSingle.toFixed(2)}  (target >= 3.00)  ${passSingle ? 'PASS' : 'FAIL'}`);
-    console.log(`a/c = ${vsBatched.toFixed(2)}  (target >= 0.60)  ${passBatched ? 'PASS' : 'FAIL'}`);
+    log(`a/c per run: ${a.map((x, i) => (x / (c[i] ?? 1)).toFixed(2)).join(', ')}`);
+    log(`a/b = ${vsSingle.toFixed(2)}  (target >= 3.00)  ${passSingle ? 'PASS' : 'FAIL'}`);
+    log(`a/c = ${vsBatched.toFixed(2)}  (target >= 0.60)  ${passBatched ? 'PASS' : 'FAIL'}`);
     return passSingle && passBatched;
   } finally {
     rmSync(dir, { recursive: true, force: true });

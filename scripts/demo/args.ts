@@ -1,6 +1,5 @@
 /** The demo's command line: where the service is, which tokens, which phone and product. */
-import { parseArgs } from 'node:util';
-import { DemoFailure } from './client.ts';
+import { EXIT_CODES_HELP, usageError, type OptionsConfig, type Values } from '../cli.ts';
 
 export type DemoTokens = { openPlatform: string; phone: string; service: string; admin: string };
 
@@ -11,7 +10,6 @@ export type DemoArgs = {
   /** How long each wait (SMS, paid, provisioned) may take before the demo gives up. */
   timeoutMs: number;
   tokens: DemoTokens;
-  help: boolean;
 };
 
 /** The documented dev tokens (README, "Walk through the flow with curl"). */
@@ -34,39 +32,35 @@ A narrated walk through the ordering flow (patent CN104967874A) against a runnin
   --token-phone-app <token>
   --token-customer-service <token>
   --token-admin <token>
+  --json                            the narration on stderr; on stdout, what was bought and paid, as JSON
   --help
+
+${EXIT_CODES_HELP}
+Exit 0: the order ended provisioned; 1: the flow went otherwise (the reason on stderr);
+69: the service cannot be reached.
 `;
 
-export const parseDemoArgs = (argv: readonly string[]): DemoArgs => {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        url: { type: 'string', default: 'http://127.0.0.1:3000' },
-        msisdn: { type: 'string', default: '13800138000' },
-        product: { type: 'string', default: '' },
-        timeout: { type: 'string', default: '30' },
-        'token-open-platform': { type: 'string', default: DEV_TOKENS.openPlatform },
-        'token-phone-app': { type: 'string', default: DEV_TOKENS.phone },
-        'token-customer-service': { type: 'string', default: DEV_TOKENS.service },
-        'token-admin': { type: 'string', default: DEV_TOKENS.admin },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new DemoFailure(`${err instanceof Error ? err.message : String(err)} (see --help)`);
-  }
+export const DEMO_OPTIONS = {
+  url: { type: 'string', default: 'http://127.0.0.1:3000' },
+  msisdn: { type: 'string', default: '13800138000' },
+  product: { type: 'string', default: '' },
+  timeout: { type: 'string', default: '30' },
+  'token-open-platform': { type: 'string', default: DEV_TOKENS.openPlatform },
+  'token-phone-app': { type: 'string', default: DEV_TOKENS.phone },
+  'token-customer-service': { type: 'string', default: DEV_TOKENS.service },
+  'token-admin': { type: 'string', default: DEV_TOKENS.admin },
+} as const satisfies OptionsConfig;
+
+/** The parsed options, checked: a bad URL or timeout is a usage error. */
+export const demoArgs = (values: Values<typeof DEMO_OPTIONS>): DemoArgs => {
   let url: URL;
   try {
     url = new URL(values.url);
   } catch {
-    throw new DemoFailure(`--url is not a URL: ${values.url}`);
+    throw usageError(`--url is not a URL: ${values.url}`);
   }
   const seconds = Number(values.timeout);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new DemoFailure('--timeout must be a positive number of seconds');
+  if (!Number.isFinite(seconds) || seconds <= 0) throw usageError('--timeout must be a positive number of seconds');
   return {
     url: url.origin,
     msisdn: values.msisdn,
@@ -78,6 +72,5 @@ export const parseDemoArgs = (argv: readonly string[]): DemoArgs => {
       service: values['token-customer-service'],
       admin: values['token-admin'],
     },
-    help: values.help,
   };
 };

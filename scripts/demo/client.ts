@@ -5,7 +5,15 @@
 import { setTimeout as pause } from 'node:timers/promises';
 import type { z } from 'zod';
 
-export class DemoFailure extends Error {}
+/** Why the demo cannot go on; `unavailable` when the service cannot be reached at all (exit 69, else 1). */
+export class DemoFailure extends Error {
+  constructor(
+    message: string,
+    readonly unavailable = false,
+  ) {
+    super(message);
+  }
+}
 
 export type Reply = { status: number; body: unknown };
 
@@ -35,6 +43,7 @@ export const createApi = (baseUrl: string): Api => ({
         timedOut
           ? `the service at ${baseUrl} did not answer ${method} ${path.split('?')[0]} within ${REQUEST_TIMEOUT_MS / 1000} s`
           : `cannot reach the service at ${baseUrl}: run \`npm start\` first (or point --url at it)`,
+        true,
       );
     }
     const text = await res.text();

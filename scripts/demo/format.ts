@@ -24,8 +24,15 @@ export const hideCode = (text: string): string => text.replace(/(验证码)\d{6}
 export const when = (iso: unknown): string =>
   typeof iso === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC` : String(iso);
 
+let narration: { write(text: string): unknown } = process.stdout;
+
+/** Where the narration goes: stdout, or stderr when stdout carries the JSON report. */
+export const narrateTo = (stream: { write(text: string): unknown }): void => {
+  narration = stream;
+};
+
 const out = (line: string): void => {
-  process.stdout.write(`${line}\n`);
+  narration.write(`${line}\n`);
 };
 
 export const say = {

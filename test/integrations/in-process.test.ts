@@ -44,7 +44,7 @@ describe('createIntegrations with nothing configured: in-process simulators', ()
     await expect(boss.openEntitlement({ ...ent, requestId: 'r2', smartcardId: 'bad-card' })).rejects.toMatchObject({ kind: 'final', status: 422 });
     expect(simulated.boss?.inspect()).toMatchObject({ calls: 3, distinctRequestIds: 1, refusals: 1 });
 
-    await sms.send({ messageId: 'm', to: { msisdn: '13800138000' }, text: 'Code 123456' });
+    await sms.send({ messageId: 'm', to: { msisdn: '13800138000' }, templateId: 'T1', signName: '有线电视', params: { code: '123456' }, text: 'Code 123456' });
     expect(simulated.sms?.messages({ msisdn: '+8613800138000' }).map((m) => m.text)).toEqual(['Code 123456']);
     integrations.close();
   });

@@ -10,6 +10,8 @@ const sms = () => {
   if (!sims.sms) throw new Error('sms simulator not started');
   return sims.sms;
 };
+/** The template fields every message carries besides its text. */
+const tpl = (params: Record<string, string> = {}) => ({ templateId: 'TVPAY_TEST', signName: '有线电视', params });
 const client = (timeoutMs = 2_000) => createSmsClient({ baseUrl: url, timeoutMs });
 const inspect = async (query: string): Promise<SmsInspection> => (await (await fetch(`${url}/_sim/messages?${query}`)).json()) as SmsInspection;
 
@@ -22,7 +24,7 @@ afterAll(() => sims.close());
 
 describe('SMS client against the simulator', () => {
   it('sends to a phone; a test reads the code back by msisdn (with or without +86)', async () => {
-    await client().send({ messageId: 'm-1', to: { msisdn: '+8613800138001' }, text: 'Sports 30 days, 30.00 CNY. Code 482913' });
+    await client().send({ messageId: 'm-1', to: { msisdn: '+8613800138001' }, ...tpl({ code: '482913' }), text: 'Sports 30 days, 30.00 CNY. Code 482913' });
     const { messages } = await inspect('msisdn=13800138001');
     expect(messages).toHaveLength(1);
     expect(/Code (\d{6})/.exec(messages[0]?.text ?? '')?.[1]).toBe('482913');
@@ -30,14 +32,14 @@ describe('SMS client against the simulator', () => {
   });
 
   it('sends to a TV by smartcardId', async () => {
-    await client().send({ messageId: 'm-tv', to: { smartcardId: '8001234' }, text: 'Paid: Sports 30 days' });
+    await client().send({ messageId: 'm-tv', to: { smartcardId: '8001234' }, ...tpl(), text: 'Paid: Sports 30 days' });
     expect((await inspect('smartcardId=8001234')).messages.map((m) => m.messageId)).toEqual(['m-tv']);
     expect((await inspect('msisdn=8001234')).messages).toEqual([]);
   });
 
   it('is idempotent by messageId: stored once, duplicates counted', async () => {
     const before = await inspect('');
-    const m = { messageId: 'm-dup', to: { msisdn: '13800138002' }, text: 'hello' };
+    const m = { messageId: 'm-dup', to: { msisdn: '13800138002' }, ...tpl(), text: 'hello' };
     await client().send(m);
     await client().send(m);
     const after = await inspect('msisdn=13800138002');
@@ -49,11 +51,21 @@ describe('SMS client against the simulator', () => {
 
   it('5xx and timeouts are retryable; the error holds neither the phone number nor the text', async () => {
     sms().setFaults({ failNext: 1 });
-    const err = await client().send({ messageId: 'm-5xx', to: { msisdn: '13800138003' }, text: 'Code 111111' }).catch((e: unknown) => e);
+    const err = await client().send({ messageId: 'm-5xx', to: { msisdn: '13800138003' }, ...tpl({ code: '111111' }), text: 'Code 111111' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'retryable', status: 503, system: 'sms' });
     expect(String(err)).not.toMatch(/13800138003|111111/);
     sms().setFaults({ latencyMs: 300 });
-    await expect(client(30).send({ messageId: 'm-slow', to: { msisdn: '13800138003' }, text: 'x' })).rejects.toMatchObject({ kind: 'retryable', status: undefined });
+    await expect(client(30).send({ messageId: 'm-slow', to: { msisdn: '13800138003' }, ...tpl(), text: 'x' })).rejects.toMatchObject({ kind: 'retryable', status: undefined });
+  });
+
+  it('like a template platform, refuses a message without its template id or parameters (400), and stores the template with the text', async () => {
+    const post = (body: unknown) => fetch(`${url}/messages`, { method: 'POST', body: JSON.stringify(body) });
+    expect((await post({ messageId: 'm-plain', to: { msisdn: '13800138009' }, text: 'x' })).status).toBe(400);
+    expect((await post({ messageId: 'm-noparams', to: { msisdn: '13800138009' }, templateId: 'T', signName: '有线电视', text: 'x' })).status).toBe(400);
+    await client().send({ messageId: 'm-tpl', to: { msisdn: '13800138009' }, ...tpl({ code: '123456' }), text: '【有线电视】验证码123456' });
+    expect((await inspect('msisdn=13800138009')).messages).toEqual([
+      expect.objectContaining({ messageId: 'm-tpl', templateId: 'TVPAY_TEST', signName: '有线电视', params: { code: '123456' }, text: '【有线电视】验证码123456' }),
+    ]);
   });
 
   it('a malformed recipient is a 400', async () => {

@@ -138,12 +138,12 @@ describe('npm run migrate -- --encrypt-pii', () => {
     expect(existsSync(nowhere)).toBe(false);
   });
 
-  it('refuses an unknown option, a copy onto its own source, and no target (64), touching nothing', () => {
+  it('refuses an unknown option, a copy onto its own source, and no target (64), and a missing source (69), touching nothing', () => {
     const dir = tempDir();
     expect(cli(['--encrypt'], { DATA_DIR: dir }).status).toBe(64);
     expect(cli(['--encrypt-pii', '--to', join(dir, 'events.db')], { DATA_DIR: dir }).status).toBe(64);
     expect(cli(['--encrypt-pii'], { DATA_DIR: dir }).status).toBe(64);
-    expect(cli(['--encrypt-pii', '--to', join(dir, 'copy.db')], { DATA_DIR: dir }).status).toBe(66);
+    expect(cli(['--encrypt-pii', '--to', join(dir, 'copy.db')], { DATA_DIR: dir }).status).toBe(69);
     expect(existsSync(join(dir, 'copy.db'))).toBe(false);
   });
 
