@@ -337,6 +337,10 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
       cpuMsPerOrder: (delta('process_cpu_seconds_total') * 1000) / o.orders,
       outboundCallsPerOrder: delta('tvpay_outbound_calls_total') / o.orders,
     };
+  } catch (err) {
+    // Which process went away, and what it said last.
+    const state = (p: Proc | undefined): string => (p === undefined ? 'not started' : p.proc.exitCode === null && p.proc.signalCode === null ? 'running' : `exited (${p.proc.exitCode ?? p.proc.signalCode})`);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\nservice: ${state(service)}\n${service?.output() ?? ''}\nsimulators: ${state(sims)}\n${sims.output()}`);
   } finally {
     c.close();
     await service?.stop();
