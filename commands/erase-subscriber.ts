@@ -57,7 +57,12 @@ export const eraseSubscriber = async (
     { ...ctx, commandKey: `erase:${subscriberId}` },
   );
   if (result.state.status !== 'erased') throw new Error('unreachable: a subscriber is erased after EraseSubscriber');
-  const keysDestroyed = await deps.commands.personalData.destroy(subscriberId, result.state.keyIds);
+  const erased = result.state.keyIds;
+  await deps.commands.personalData.destroy(subscriberId, erased);
+  // The keys this erasure found live and that are gone now. Not destroy()'s count: the erasure reactor
+  // (below) reads the same event and may destroy a key first, and then this request's destroy finds none.
+  const remaining = await deps.commands.personalData.keyIds(subscriberId);
+  const keysDestroyed = keyIds.filter((k) => erased.includes(k) && !remaining.includes(k)).length;
   return {
     subscriberId,
     status: 'erased',

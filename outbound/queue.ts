@@ -110,7 +110,8 @@ const pendingOf = (group: Doc | null): string[] => {
 export const outboundQueueProjection = (opts: ScheduleOptions): Projection => ({
   name: 'outbound',
   collections: [
-    { name: OUTBOUND_TASKS, indexes: ['runKey', 'status', 'kind', 'orderId', 'createdAt'] },
+    // status+createdAt: the backlog (metrics) and GET /v1/provisioning page a status's tasks in time order, unsorted.
+    { name: OUTBOUND_TASKS, indexes: ['runKey', 'status', 'kind', 'orderId', 'createdAt'], compound: [['status', 'createdAt']] },
     { name: OUTBOUND_MEMORY, indexes: [] },
     { name: OUTBOUND_GROUPS, indexes: [] },
   ],

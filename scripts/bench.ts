@@ -7,12 +7,19 @@
 import { EXIT, EXIT_CODES_HELP, defineScript, runScript, usageError } from './cli.ts';
 
 type Log = (line: string) => void;
-type BenchOptions = { log: Log; events: number; runs: number };
+type BenchOptions = { log: Log; events: number; runs: number; flowArgs: string[] };
 type Bench = { describe: string; load: () => Promise<(o: BenchOptions) => Promise<boolean>> };
 
 const benches: Record<string, Bench> = {
   store: { describe: 'event store append throughput vs raw better-sqlite3', load: async () => (await import('./bench/store.ts')).run },
   api: { describe: 'orders through the HTTP command path vs the event store alone', load: async () => (await import('./bench/api.ts')).run },
+  flow: {
+    describe: 'whole orders over HTTP, service and simulators as processes, vs a plain validated POST',
+    load: async () => {
+      const { run } = await import('./bench/flow.ts');
+      return (o) => run(o.flowArgs);
+    },
+  },
   replay: {
     describe: 'every read model rebuilt in one pass over a 1M-event log vs a raw read of that log',
     load: async () => (await import('./bench/replay.ts')).run,
@@ -40,6 +47,9 @@ ${Object.entries(benches)
 
   --events <n>   replay: events in the log (default 1000000; the log is built once and cached)
   --runs <n>     replay: runs, alternating which side goes first (default 3)
+  -c, --concurrency <n>, -n, --orders <n>, --warmup <n>, --limit-requests <n>, --preload <events>, --cpu-prof <dir>
+                 flow: subscribers at once (100), orders (5000), warm-up orders (500), requests to the
+                 plain POST limit (20000), events preloaded into the store first (0), a CPU profile of the service
   --json         the outcome of each bench and its lines as JSON (the lines also go to stderr as they come)
   --help
 
@@ -48,6 +58,12 @@ Exit 1: a bench missed its target.`,
   options: {
     events: { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '3' },
+    concurrency: { type: 'string', short: 'c' },
+    orders: { type: 'string', short: 'n' },
+    warmup: { type: 'string' },
+    'limit-requests': { type: 'string' },
+    preload: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
   positionals: true,
   main: async (o, io, requested) => {
@@ -55,6 +71,11 @@ Exit 1: a bench missed its target.`,
     if (unknown.length > 0) throw usageError(`unknown bench: ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
     const events = count('events', o.events, 1000);
     const runs = count('runs', o.runs, 1);
+    // The flow bench parses its own options (scripts/bench/flow.ts): hand them on as given.
+    const flowArgs = (['concurrency', 'orders', 'warmup', 'limit-requests', 'preload', 'cpu-prof'] as const).flatMap((k) => {
+      const v = o[k];
+      return v === undefined ? [] : [`--${k}`, v];
+    });
     const report: BenchReport = { passed: true, benches: [] };
     for (const name of requested.length > 0 ? [...new Set(requested)] : Object.keys(benches)) {
       const bench = benches[name];
@@ -65,7 +86,7 @@ Exit 1: a bench missed its target.`,
         (o.json ? io.stderr : io.stdout).write(`${line}\n`);
       };
       log(`\n== ${name}: ${bench.describe}`);
-      const passed = await (await bench.load())({ log, events, runs });
+      const passed = await (await bench.load())({ log, events, runs, flowArgs });
       report.benches.push({ name, passed, lines: lines.slice(1) });
       report.passed &&= passed;
     }

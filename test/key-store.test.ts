@@ -48,6 +48,38 @@ describe.skipIf(!realUrl)('mongodb key store on a real server (MONGODB_URL)', ()
 });
 
 describe('sqlite key store specifics', () => {
+  it('keys created at once are committed together: each caller gets its key, a second create of one subscriber gets the first key, and all survive a reopen', async () => {
+    const dir = await tempDir();
+    try {
+      const file = join(dir, 'keys.db');
+      const store = openSqliteKeyStore(file);
+      const key = (subscriberId: string, kid: string) => ({ subscriberId, kid, wrapped: `w-${kid}`, wrappedBy: 'mk-a', createdAt: '2026-11-25T08:00:00.000Z' });
+      const created = await Promise.all([key('sub-a', 'ka'), key('sub-b', 'kb'), key('sub-a', 'ka2'), key('sub-c', 'kc')].map((k) => store.create(k)));
+      expect(created.map((k) => `${k.subscriberId}/${k.kid}`)).toEqual(['sub-a/ka', 'sub-b/kb', 'sub-a/ka', 'sub-c/kc']);
+      await store.close();
+      const reopened = openSqliteKeyStore(file);
+      expect((await Promise.all(['sub-a', 'sub-b', 'sub-c'].map((s) => reopened.get(s)))).map((k) => k?.kid)).toEqual(['ka', 'kb', 'kc']);
+      await reopened.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a create the store cannot write is refused, to every caller of that commit, and nothing is kept', async () => {
+    const dir = await tempDir();
+    try {
+      const store = openSqliteKeyStore(join(dir, 'keys.db'));
+      await store.close();
+      const results = await Promise.allSettled([store.create({ subscriberId: 's1', kid: 'k1', wrapped: 'w', wrappedBy: 'mk', createdAt: 'x' }), store.create({ subscriberId: 's2', kid: 'k2', wrapped: 'w', wrappedBy: 'mk', createdAt: 'x' })]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      const reopened = openSqliteKeyStore(join(dir, 'keys.db'));
+      expect(await reopened.get('s1')).toBeNull();
+      await reopened.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a destroyed key is in no file of the store any more: not the database, not the WAL', async () => {
     const dir = await tempDir();
     try {

@@ -7,7 +7,8 @@
  * and, besides the API calls, the platform's daily statement (signed like every API call):
  *   GET  /statements/{yyyy-mm-dd}   CSV (integrations/statement.ts); 404 until the day has ended (UTC+8)
  *   GET  /_sim/entitlements                                         (boss)
- *   GET  /_sim/messages?msisdn=…|smartcardId=…                       (sms)
+ *   GET  /_sim/messages?msisdn=…|smartcardId=…[&waitMs=…]            (sms; waitMs ≤ 30000: when nothing
+ *                                                                     matches yet, answers at the first match)
  *   GET  /_sim/calls                                                 (every kind: each API call received,
  *        with its Idempotency-Key and the caller's User-Agent, so tests can prove who called what how often)
  * Errors are problem+json; an injected failure answers its status (503), a refusal 422.
@@ -27,6 +28,8 @@ export type SimReply = { status: number; json?: unknown; text?: string; contentT
 export type SimHandler = (req: SimRequest) => Promise<SimReply>;
 
 const MAX_BODY_BYTES = 1_000_000;
+/** The longest a GET /_sim/messages?waitMs= waits for a first matching message. */
+const MAX_WAIT_MS = 30_000;
 
 class BadRequest extends Error {}
 
@@ -120,7 +123,11 @@ export function smsHandler(sim: SmsSimulator): SimHandler {
     if (req.method === 'GET' && req.path === '/_sim/messages') {
       const msisdn = req.query.get('msisdn');
       const smartcardId = req.query.get('smartcardId');
-      return { status: 200, json: sim.inspect({ ...(msisdn ? { msisdn } : {}), ...(smartcardId ? { smartcardId } : {}) }) };
+      const filter = { ...(msisdn ? { msisdn } : {}), ...(smartcardId ? { smartcardId } : {}) };
+      const waitMs = Number(req.query.get('waitMs') ?? 0);
+      if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > MAX_WAIT_MS) return problem(400, 'Bad Request', `waitMs must be an integer from 0 to ${MAX_WAIT_MS}`);
+      if (waitMs > 0) await sim.arrival(filter, waitMs);
+      return { status: 200, json: sim.inspect(filter) };
     }
     if (req.method === 'POST' && req.path === '/messages') {
       const message = parseRequest(req.rawBody, smsRequest);

@@ -23,6 +23,11 @@ export type SmsSimulator = SmsGateway & {
   /** Messages in arrival order, optionally only those to one phone or one card (msisdn with or without +86). */
   messages(filter?: { msisdn?: string; smartcardId?: string }): StoredSms[];
   inspect(filter?: { msisdn?: string; smartcardId?: string }): SmsInspection;
+  /**
+   * Resolves as soon as at least one message matches (at once when one already does), or after `waitMs`
+   * with none: a client (the flow bench, a demo) learns of a message without polling.
+   */
+  arrival(filter: { msisdn?: string; smartcardId?: string }, waitMs: number): Promise<void>;
   faults(): SmsFaults;
   setFaults(patch: unknown): SmsFaults;
   close(): void;
@@ -41,6 +46,8 @@ export function createSmsSimulator(o: SmsSimulatorOptions = {}): SmsSimulator {
   const stored = new Map<string, StoredSms>();
   let calls = 0;
   let duplicates = 0;
+  /** Clients waiting for a first message matching their filter (arrival). */
+  const waiting = new Set<{ filter: { msisdn?: string; smartcardId?: string }; done(): void }>();
 
   const messages = (filter: { msisdn?: string; smartcardId?: string } = {}) =>
     [...stored.values()].filter((m) => matches(m.to, filter)).map((m) => structuredClone(m));
@@ -67,9 +74,25 @@ export function createSmsSimulator(o: SmsSimulatorOptions = {}): SmsSimulator {
         };
         stored.set(m.messageId, m);
         o.onMessage?.(structuredClone(m));
+        for (const w of waiting) if (matches(m.to, w.filter)) w.done();
       });
     },
     messages,
+    arrival: (filter, waitMs) =>
+      new Promise<void>((resolve) => {
+        if ([...stored.values()].some((m) => matches(m.to, filter))) return resolve();
+        const w = {
+          filter,
+          done: () => {
+            clearTimeout(timer);
+            waiting.delete(w);
+            resolve();
+          },
+        };
+        const timer = setTimeout(w.done, waitMs);
+        waiting.add(w);
+        shutdown.signal.addEventListener('abort', w.done, { once: true });
+      }),
     inspect: (filter) => ({ messages: messages(filter), calls, duplicates, inFlight: faults.inFlight() }),
     faults: () => faults.get(),
     setFaults: (patch) => faults.set(patch),

@@ -2,7 +2,9 @@
  * The embedded key store: one SQLite file (DATA_DIR/keys.db), apart from the event log.
  *
  * Invariants:
- * - WAL with synchronous=FULL: a created key is fsynced before `create` resolves;
+ * - WAL with synchronous=FULL: a created key is fsynced before `create` resolves. Creates asked for in
+ *   the same turn of the event loop are written in one transaction (one fsync), and none resolves
+ *   before it has committed;
  * - secure_delete: a destroyed key's bytes are overwritten in its page; right after, the WAL is
  *   checkpointed and truncated, so neither the database file nor the WAL keeps the old page. (What the
  *   file system or the disk keeps of freed blocks is beyond SQLite: docs/privacy.md, threat notes.)
@@ -33,15 +35,36 @@ export function openSqliteKeyStore(file: string): KeyStore {
     const row = select.get(subscriberId) as Row | undefined;
     return row ? keyOf(row) : null;
   };
+  const insertAll = db.transaction((keys: readonly StoredKey[]) => {
+    for (const key of keys) insert.run(key.subscriberId, key.kid, key.wrapped, key.wrappedBy, key.createdAt);
+  });
+  /** Creates waiting for the next group commit. */
+  let queued: Array<{ key: StoredKey; done(stored: StoredKey): void; fail(err: unknown): void }> = [];
+  const commitQueued = (): void => {
+    const batch = queued;
+    queued = [];
+    try {
+      insertAll(batch.map((q) => q.key));
+    } catch (err) {
+      for (const q of batch) q.fail(err);
+      return;
+    }
+    for (const q of batch) {
+      // The stored key: the one just written, or the one another writer stored first (DO NOTHING).
+      const stored = get(q.key.subscriberId);
+      if (stored) q.done(stored);
+      else q.fail(new Error(`key store: the key of ${q.key.subscriberId} vanished right after it was created`));
+    }
+  };
   return {
     async get(subscriberId) {
       return get(subscriberId);
     },
-    async create(key) {
-      insert.run(key.subscriberId, key.kid, key.wrapped, key.wrappedBy, key.createdAt);
-      const stored = get(key.subscriberId);
-      if (!stored) throw new Error(`key store: the key of ${key.subscriberId} vanished right after it was created`);
-      return stored;
+    create(key) {
+      return new Promise<StoredKey>((done, fail) => {
+        queued.push({ key, done, fail });
+        if (queued.length === 1) setImmediate(commitQueued);
+      });
     },
     async destroy(subscriberId, kid) {
       const destroyed = remove.run(subscriberId, kid).changes > 0;

@@ -37,6 +37,30 @@ describe('SMS client against the simulator', () => {
     expect((await inspect('msisdn=8001234')).messages).toEqual([]);
   });
 
+  it('with waitMs, a read of a phone with no message yet answers once its first message arrives', async () => {
+    const reading = inspect('msisdn=13800138010&waitMs=30000');
+    let answered = false;
+    void reading.then(() => (answered = true));
+    await client().send({ messageId: 'm-other', to: { msisdn: '13800138011' }, ...tpl(), text: 'not for that phone' });
+    expect(answered).toBe(false);
+    await client().send({ messageId: 'm-wait', to: { msisdn: '+8613800138010' }, ...tpl(), text: 'Code 246810' });
+    expect((await reading).messages.map((m) => m.messageId)).toEqual(['m-wait']);
+  });
+
+  it('with waitMs, a read answers at once when a message is already there, and empty when none comes in time', async () => {
+    await client().send({ messageId: 'm-there', to: { smartcardId: '8009999' }, ...tpl(), text: 'Paid' });
+    expect((await inspect('smartcardId=8009999&waitMs=30000')).messages.map((m) => m.messageId)).toEqual(['m-there']);
+    expect((await inspect('msisdn=13800138012&waitMs=20')).messages).toEqual([]);
+  });
+
+  it('a waitMs that is not an integer from 0 to 30000 is a 400', async () => {
+    for (const bad of ['-1', '30001', 'soon', '1.5']) {
+      const res = await fetch(`${url}/_sim/messages?msisdn=13800138013&waitMs=${bad}`);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(/waitMs/);
+    }
+  });
+
   it('is idempotent by messageId: stored once, duplicates counted', async () => {
     const before = await inspect('');
     const m = { messageId: 'm-dup', to: { msisdn: '13800138002' }, ...tpl(), text: 'hello' };
