@@ -97,7 +97,7 @@ describe('healthcheck --json', () => {
 
 describe('bench', () => {
   it('an unknown bench or a bad --events is a usage error (64) before anything runs', async () => {
-    expect(await runInProcess(benchScript, ['nosuch'], {})).toMatchObject({ code: 64, stdout: '', stderr: 'bench: unknown bench: nosuch; known: store, api, replay\n' });
+    expect(await runInProcess(benchScript, ['nosuch'], {})).toMatchObject({ code: 64, stdout: '', stderr: 'bench: unknown bench: nosuch; known: store, api, flow, replay\n' });
     expect(await runInProcess(benchScript, ['replay', '--events', 'many'], {})).toMatchObject({ code: 64, stderr: 'bench: --events: a whole number, at least 1000\n' });
   });
 });

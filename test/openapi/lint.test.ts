@@ -114,14 +114,14 @@ describe('the document', () => {
 
   it('lists only the refusals each operation can give', () => {
     const statuses = (id: string) => Object.keys(operation(id).responses).sort();
-    expect(statuses('placeOrder')).toEqual(['200', '201', '400', '401', '403', '409', '422']);
-    expect(statuses('confirmPayment')).toEqual(['200', '400', '401', '403', '404', '409', '422']);
+    expect(statuses('placeOrder')).toEqual(['200', '201', '400', '401', '403', '409', '422', '429']);
+    expect(statuses('confirmPayment')).toEqual(['200', '400', '401', '403', '404', '409', '422', '429']);
     expect(statuses('resendCode')).toEqual(['200', '400', '401', '403', '404', '409', '429']);
-    expect(statuses('getOrder')).toEqual(['200', '400', '401', '403', '404', '503']);
-    // No input: nothing to refuse as invalid.
-    expect(statuses('listProducts')).toEqual(['200', '401', '403']);
-    expect(statuses('getConsoleSession')).toEqual(['200', '401', '403']);
-    expect(statuses('getTrialBalance')).toEqual(['200', '400', '401', '403']);
+    expect(statuses('getOrder')).toEqual(['200', '400', '401', '403', '404', '429', '503']);
+    // No input: nothing to refuse as invalid. Every route with roles may refuse failed authentication as 429.
+    expect(statuses('listProducts')).toEqual(['200', '401', '403', '429']);
+    expect(statuses('getConsoleSession')).toEqual(['200', '401', '403', '429']);
+    expect(statuses('getTrialBalance')).toEqual(['200', '400', '401', '403', '429']);
     expect(statuses('recordPaymentNotification')).toEqual(['200', '400', '401', '404', '409']);
     expect(statuses('getLiveness')).toEqual(['200']);
     expect(statuses('getReadiness')).toEqual(['200', '503']);
