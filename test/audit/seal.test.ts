@@ -190,7 +190,7 @@ describe('one canonical form on both stores', () => {
 });
 
 describe('the daily seal in the service', () => {
-  it('seals once a day by the service clock, and not before', async () => {
+  it('seals once a day by the service clock, and not before', { timeout: 90_000 }, async () => {
     const t = await startTestLedger({ RETRY_BASE_MS: '5' }, { process: true });
     try {
       await writeLog(t);

@@ -40,10 +40,12 @@ const failedProvisioning = async (key: string, msisdn: string, smartcardId: stri
   return placed;
 };
 
+/** Signs in and waits for the answer (signed in, or refused), so a navigation that follows is not overtaken by it. */
 const signIn = async (token: string) => {
   await page.goto(`${base}/console/`);
   await page.getByLabel(/令牌|Token/).fill(token);
   await page.getByRole('button', { name: /登录|Sign in/ }).click();
+  await page.locator('#signout, #signin-feedback [role=alert]').first().waitFor();
 };
 
 let byPhone: Placed;

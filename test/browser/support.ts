@@ -75,12 +75,19 @@ const POLL_MS = 50;
  */
 export const textMatches = async (locator: Locator, pattern: RegExp, what: string): Promise<string> => {
   let shown: string[] = [];
+  /** Where the page was when nothing matched: its address and the start of what it showed. */
+  let where = '';
   return waitUntil(
     async () => {
       shown = await locator.allInnerTexts();
-      return shown.find((text) => pattern.test(text));
+      const found = shown.find((text) => pattern.test(text));
+      if (found === undefined && shown.length === 0) {
+        const page = locator.page();
+        where = `${page.url()}: ${String(await page.evaluate("(document.querySelector('main') ?? document.body)?.innerText ?? ''").catch(() => '')).slice(0, 300)}`;
+      }
+      return found;
     },
-    () => `${what}: ${pattern} (shown: ${JSON.stringify(shown.join(' | ').slice(0, 600))})`,
+    () => `${what}: ${pattern} (shown: ${JSON.stringify(shown.join(' | ').slice(0, 600))}${shown.length === 0 ? `; the page: ${JSON.stringify(where)}` : ''})`,
     { timeoutMs: DEADLINE_MS, intervalMs: POLL_MS },
   );
 };

@@ -77,5 +77,6 @@ export const historyTypes = async (t: TestLedger, orderId: string): Promise<stri
 /** Waits until every projection has processed everything in the log so far. */
 export const caughtUp = async (t: TestLedger): Promise<void> => {
   const head = await t.service.ledger.store.headPosition();
-  for (const p of t.service.projections.values()) await p.waitFor(head);
+  // Within the test's own deadline, so a stuck projection is named rather than the test timing out.
+  for (const p of t.service.projections.values()) await p.waitFor(head, 10_000);
 };

@@ -75,7 +75,9 @@ const route = () => {
     if (path !== '/signin' && path) afterSignIn = location.hash;
     main().replaceChildren(
       signInView(signInNote, () => {
-        const to = afterSignIn || home();
+        // A page opened while the sign-in was under way is where the agent goes, not the home page.
+        const opened = ROUTES.some(([re]) => re.test(location.hash.replace(/^#/, '').split('?')[0])) ? location.hash : '';
+        const to = afterSignIn || opened || home();
         afterSignIn = '';
         signInNote = '';
         if (location.hash === to) route();
