@@ -91,8 +91,14 @@ const envSchema = z.object({
   /** Default: the catalog.json shipped with the service, wherever it is started from. */
   CATALOG_FILE: z.string().min(1).default(projectFile('catalog.json')),
   SMS_TEMPLATES_FILE: z.string().min(1).default(projectFile('sms-templates.json')),
-  EVENTSTORE_URL: z.string().regex(/^(esdb|kurrentdb|kdb|esdb\+discover|kurrentdb\+discover):\/\//, 'an esdb:// or kurrentdb:// connection string').optional(),
-  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// connection string').optional(),
+  EVENTSTORE_URL: z
+    .string()
+    .regex(/^(esdb|kurrentdb|kdb|esdb\+discover|kurrentdb\+discover):\/\//, 'an esdb:// or kurrentdb:// connection string')
+    .optional(),
+  MONGODB_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// connection string')
+    .optional(),
   API_TOKENS: z.string().min(1).optional(),
   PAYMENT_PLATFORM_URL: url.optional(),
   PAYMENT_PLATFORM_SECRET: rotationList.optional(),

@@ -20,7 +20,6 @@ import type { HttpObserver } from '../http/request-metrics.ts';
 import { LIMIT_NAMES } from '../http/limits.ts';
 import { CURRENCY_CODES, ORDER_OUTCOMES, PAYMENT_OUTCOMES, TASK_GIVE_UP_REASONS, countsOf, type Count } from './business-counts.ts';
 
-
 /** One line of the outbound work: how many tasks of a kind are in a status, and the oldest due time among those still to run. */
 export type BacklogRow = { kind: string; status: string; count: number; oldestDueAt: Date | null };
 
@@ -196,7 +195,12 @@ export const createMetrics = (opts: MetricsOptions): Metrics => {
   });
 
   // ---- the business, from the log
-  const orders = new Counter({ name: 'tvpay_orders_total', help: 'Orders reaching each outcome (placed, paid, provisioned, …)', labelNames: ['outcome'], registers });
+  const orders = new Counter({
+    name: 'tvpay_orders_total',
+    help: 'Orders reaching each outcome (placed, paid, provisioned, …)',
+    labelNames: ['outcome'],
+    registers,
+  });
   for (const outcome of ORDER_OUTCOMES) orders.inc({ outcome }, 0);
   const payments = new Counter({
     name: 'tvpay_payments_total',
@@ -208,7 +212,12 @@ export const createMetrics = (opts: MetricsOptions): Metrics => {
   const fen = {
     charged_fen: new Counter({ name: 'tvpay_charged_fen_total', help: 'Money charged (payments succeeded), in fen', labelNames: ['currency'], registers }),
     refunded_fen: new Counter({ name: 'tvpay_refunded_fen_total', help: 'Money refunded, in fen', labelNames: ['currency'], registers }),
-    flagged_fen: new Counter({ name: 'tvpay_flagged_fen_total', help: 'Money flagged for review (the amount the platform reported), in fen', labelNames: ['currency'], registers }),
+    flagged_fen: new Counter({
+      name: 'tvpay_flagged_fen_total',
+      help: 'Money flagged for review (the amount the platform reported), in fen',
+      labelNames: ['currency'],
+      registers,
+    }),
   };
   for (const counter of Object.values(fen)) for (const currency of CURRENCY_CODES) counter.inc({ currency }, 0);
 

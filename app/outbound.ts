@@ -32,7 +32,18 @@ export type OutboundDeps = {
 /** Our own timers have no partner: a lane of their own, generous. */
 const TIMER_LANE = { concurrency: 8, timeoutMs: 10_000 };
 
-export const startOutbound = ({ config, ledger, reads, integrations, smsTemplates, notifyUrl, caughtUp, owner, logger, onOutcome }: OutboundDeps): OutboundWorker =>
+export const startOutbound = ({
+  config,
+  ledger,
+  reads,
+  integrations,
+  smsTemplates,
+  notifyUrl,
+  caughtUp,
+  owner,
+  logger,
+  onOutcome,
+}: OutboundDeps): OutboundWorker =>
   startOutboundWorker({
     ledger,
     reads,

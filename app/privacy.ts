@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { eraseSubscriber, erasureReactor, erasureRecords, SubscriberFactsBehind, type Erasure } from '../commands/erase-subscriber.ts';
 import type { CommandContext, CommandDeps } from '../commands/execute.ts';
 import { createPersonalData } from '../commands/personal-data.ts';
-import { type PersonalData } from '../domain/personal-data.ts';
+import type { PersonalData } from '../domain/personal-data.ts';
 import { RETENTION_ACTOR, startRetention, type RetentionTask } from '../commands/pii-retention.ts';
 import type { ErasureReason } from '../domain/subscriber/subscriber.ts';
 import type { Projection } from '../projections/projection.ts';
@@ -88,7 +88,11 @@ export const composePrivacy = async (config: PrivacyConfig, deps: PrivacyDeps): 
           return quietSince(reads, cutoff, limit, cursor);
         },
         erase: (subscriberId) =>
-          erase(subscriberId, 'retention', { correlationId: `pii-retention:${now().toISOString().slice(0, 10)}`, causationId: 'pii-retention', actor: RETENTION_ACTOR }),
+          erase(subscriberId, 'retention', {
+            correlationId: `pii-retention:${now().toISOString().slice(0, 10)}`,
+            causationId: 'pii-retention',
+            actor: RETENTION_ACTOR,
+          }),
         logger,
       });
     },

@@ -101,8 +101,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       metrics.observeClockSkew(r.partner);
       logger.warn(r, 'partner clock skew: the platform paidAt is %d s from our clock (recorded, not used)', r.skewSeconds);
     },
-    onFollowUpFailed: (event, err) =>
-      logger.warn({ err, eventId: event.id, type: event.type }, 'inline follow-up failed; the process reactor will run it'),
+    onFollowUpFailed: (event, err) => logger.warn({ err, eventId: event.id, type: event.type }, 'inline follow-up failed; the process reactor will run it'),
   };
   const msisdnKey = (msisdn: string): string => msisdnSearchKey(codeSecret, msisdn);
 
@@ -152,7 +151,12 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  metrics.watchProjections(store, definitions.map((d) => d.name), () => [...projections.values()], now);
+  metrics.watchProjections(
+    store,
+    definitions.map((d) => d.name),
+    () => [...projections.values()],
+    now,
+  );
   metrics.watchTaskBacklog(readTaskBacklog(reads), { kinds: BACKLOG_KINDS, statuses: BACKLOG_STATUSES }, now);
 
   const ready = async () => {
@@ -182,10 +186,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     subscribers: { erase: privacy.erase },
     ...(!config.production && simulated.sms && { devOutbox: simulated.sms.messages }),
     // The demo pages only while every partner is simulated: no real money, BOSS or SMS is ever involved.
-    ...(!config.production &&
-      simulated.platform &&
-      simulated.boss &&
-      simulated.sms && { demo: { ledger, reads, msisdnKey, inbox: simulated.sms.messages } }),
+    ...(!config.production && simulated.platform && simulated.boss && simulated.sms && { demo: { ledger, reads, msisdnKey, inbox: simulated.sms.messages } }),
     observe: metrics.http,
     ...(config.publicBaseUrl !== undefined && { publicBaseUrl: config.publicBaseUrl }),
   });
@@ -236,7 +237,8 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       startConsumers(`${hostname()}:${bound}`, config.publicBaseUrl ?? url);
       return url;
     },
-    start: () => startConsumers(`${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, config.publicBaseUrl ?? `http://${publicHost(config.host)}:${config.port}`),
+    start: () =>
+      startConsumers(`${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`, config.publicBaseUrl ?? `http://${publicHost(config.host)}:${config.port}`),
     close: async () => {
       await app.close();
       sealer?.stop();

@@ -4,7 +4,14 @@ import { evolveOrder, initialOrder, orderStream, readOrderEvent, type Order, typ
 import { decidePayment, type PaymentCommand } from '../domain/payment/decide.ts';
 import { evolvePayment, initialPayment, paymentStream, readPaymentEvent, type Payment, type PaymentEvent } from '../domain/payment/payment.ts';
 import { decideSubscriber, type SubscriberCommand } from '../domain/subscriber/decide.ts';
-import { evolveSubscriber, initialSubscriber, readSubscriberEvent, subscriberStream, type Subscriber, type SubscriberEvent } from '../domain/subscriber/subscriber.ts';
+import {
+  evolveSubscriber,
+  initialSubscriber,
+  readSubscriberEvent,
+  subscriberStream,
+  type Subscriber,
+  type SubscriberEvent,
+} from '../domain/subscriber/subscriber.ts';
 import type { NewEvent } from '../stores/event-store.ts';
 
 /** Any stored event: what was appended, or what is read back. */
@@ -21,7 +28,6 @@ export type Aggregate<S, C, E extends DomainEvent> = {
   /** The stored event as this aggregate's event, or undefined for a type it does not know. */
   read: (event: StoredEvent) => E | undefined;
 };
-
 
 export const orderAggregate: Aggregate<Order, OrderCommand, OrderEvent> = {
   name: 'order',

@@ -5,11 +5,7 @@ import type { LedgerDeps } from './deps.ts';
 import { execute, type CommandContext } from './execute.ts';
 import { followUpInline } from './follow-up.ts';
 
-export const cancelOrder = async (
-  deps: LedgerDeps,
-  orderId: string,
-  ctx: Omit<CommandContext, 'commandKey'>,
-): Promise<Order> => {
+export const cancelOrder = async (deps: LedgerDeps, orderId: string, ctx: Omit<CommandContext, 'commandKey'>): Promise<Order> => {
   const result = await execute(
     deps,
     orderAggregate,

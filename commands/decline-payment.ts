@@ -9,12 +9,7 @@ export const declinePayment = async (
   paymentId: string,
   ctx: Omit<CommandContext, 'commandKey'>,
 ): Promise<{ paymentId: string; status: 'declined' }> => {
-  const result = await execute(
-    deps,
-    paymentAggregate,
-    { type: 'DeclinePayment', paymentId, now: deps.now() },
-    { ...ctx, commandKey: `decline:${paymentId}` },
-  );
+  const result = await execute(deps, paymentAggregate, { type: 'DeclinePayment', paymentId, now: deps.now() }, { ...ctx, commandKey: `decline:${paymentId}` });
   await followUpInline(deps, result.appended);
   return { paymentId, status: 'declined' };
 };

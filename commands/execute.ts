@@ -107,11 +107,8 @@ export const execute = async <S, C extends { type: string }, E extends DomainEve
 };
 
 /** Reads and folds a stream without deciding anything (queries, history). */
-export const load = async <S, C, E extends DomainEvent>(
-  store: EventStore,
-  aggregate: Aggregate<S, C, E>,
-  streamId: string,
-): Promise<S> => fold(aggregate, await store.readStream(streamId));
+export const load = async <S, C, E extends DomainEvent>(store: EventStore, aggregate: Aggregate<S, C, E>, streamId: string): Promise<S> =>
+  fold(aggregate, await store.readStream(streamId));
 
 const fold = <S, C, E extends DomainEvent>(aggregate: Aggregate<S, C, E>, recorded: readonly RecordedEvent[]): S => {
   let state = aggregate.initialState;

@@ -11,7 +11,7 @@ import type { Sealed } from '../domain/personal-data.ts';
 import type { KeyStore } from '../stores/key-store.ts';
 import { openSqliteKeyStore } from '../stores/sqlite/key-store.ts';
 import { createPersonalData, KeyUnavailable, masterKey } from './personal-data.ts';
-import { type ErasureRecord, type PersonalData } from '../domain/personal-data.ts';
+import type { ErasureRecord, PersonalData } from '../domain/personal-data.ts';
 
 const OLD = 'old-master-secret-0123456789abcdef-0123';
 const NEW = 'new-master-secret-0123456789abcdef-4567';

@@ -78,8 +78,7 @@ export const sealWith = (dataKey: Buffer, subscriberId: string, kid: string, msi
   return { sealed: 'A256GCM', subscriberId, kid, iv: b64(iv), ct: b64(gcmSeal(derive(dataKey, 'enc'), iv, aad, Buffer.from(msisdn))) };
 };
 
-const openWith = (dataKey: Buffer, s: Sealed): string =>
-  gcmOpen(derive(dataKey, 'enc'), unb64(s.iv), sealAad(s.subscriberId, s.kid), unb64(s.ct)).toString();
+const openWith = (dataKey: Buffer, s: Sealed): string => gcmOpen(derive(dataKey, 'enc'), unb64(s.iv), sealAad(s.subscriberId, s.kid), unb64(s.ct)).toString();
 
 export type PersonalDataDeps = {
   keys: KeyStore;
@@ -112,7 +111,13 @@ export const createPersonalData = (deps: PersonalDataDeps): PersonalData => {
     const dataKey = randomBytes(32);
     try {
       // First writer wins: a racing process may have stored its key first; then that one is used.
-      return await deps.keys.create({ subscriberId, kid, wrapped: wrapKey(current, subscriberId, kid, dataKey), wrappedBy: current.id, createdAt: deps.now().toISOString() });
+      return await deps.keys.create({
+        subscriberId,
+        kid,
+        wrapped: wrapKey(current, subscriberId, kid, dataKey),
+        wrappedBy: current.id,
+        createdAt: deps.now().toISOString(),
+      });
     } finally {
       dataKey.fill(0);
     }

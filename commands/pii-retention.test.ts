@@ -44,7 +44,12 @@ afterEach(() => vi.useRealTimers());
 
 describe('one run', () => {
   it('erases only who has been quiet longer than the retention, asking the read model for everyone before now − days', async () => {
-    const { deps, erased, asked } = fakes({ old: '2026-09-01T00:00:00.000Z', edge: '2026-10-26T07:59:59.999Z', recent: '2026-10-26T08:00:00.000Z', today: NOW.toISOString() });
+    const { deps, erased, asked } = fakes({
+      old: '2026-09-01T00:00:00.000Z',
+      edge: '2026-10-26T07:59:59.999Z',
+      recent: '2026-10-26T08:00:00.000Z',
+      today: NOW.toISOString(),
+    });
     const run = await runRetention(deps);
     expect(asked[0]?.cutoff).toBe('2026-10-26T08:00:00.000Z');
     expect(erased).toEqual(['old', 'edge']);
@@ -58,7 +63,9 @@ describe('one run', () => {
   });
 
   it('pages through many quiet subscribers', async () => {
-    const many = Object.fromEntries(Array.from({ length: 450 }, (_, i) => [`s-${String(i).padStart(3, '0')}`, `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`]));
+    const many = Object.fromEntries(
+      Array.from({ length: 450 }, (_, i) => [`s-${String(i).padStart(3, '0')}`, `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`]),
+    );
     const { deps, erased, asked } = fakes(many);
     await runRetention(deps);
     expect(erased).toHaveLength(450);

@@ -45,7 +45,11 @@ export const runRetention = async (deps: RetentionDeps, stopping: () => boolean 
     }
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
-  deps.logger.info({ cutoff: run.cutoff, erased: run.erased.length, leftInFlight: run.leftInFlight.length }, 'pii retention: %d subscriber(s) erased', run.erased.length);
+  deps.logger.info(
+    { cutoff: run.cutoff, erased: run.erased.length, leftInFlight: run.leftInFlight.length },
+    'pii retention: %d subscriber(s) erased',
+    run.erased.length,
+  );
   return run;
 };
 
@@ -62,15 +66,17 @@ export const startRetention = (deps: RetentionDeps): RetentionTask => {
   let stopped = false;
   let current: Promise<unknown> = Promise.resolve();
   const tick = (): void => {
-    current = runRetention(deps, () => stopped).then(
-      () => DAY_MS,
-      (err: unknown) => {
-        deps.logger.error({ err }, 'pii retention run failed; trying again in 15 minutes');
-        return RETRY_MS;
-      },
-    ).then((next) => {
-      if (!stopped) timer = setTimeout(tick, next).unref();
-    });
+    current = runRetention(deps, () => stopped)
+      .then(
+        () => DAY_MS,
+        (err: unknown) => {
+          deps.logger.error({ err }, 'pii retention run failed; trying again in 15 minutes');
+          return RETRY_MS;
+        },
+      )
+      .then((next) => {
+        if (!stopped) timer = setTimeout(tick, next).unref();
+      });
   };
   tick();
   return {

@@ -67,7 +67,7 @@ export const placeOrder = async (
       },
       { ...ctx, commandKey: `place:${orderId}:${requestHash}` },
     );
-  let placed;
+  let placed: Awaited<ReturnType<typeof place>>;
   try {
     placed = await place(digestOf({ ...input, msisdn }));
   } catch (err) {

@@ -16,11 +16,7 @@ import { digestOf } from './ids.ts';
 
 export type PlatformResult = Omit<RecordPlatformResult, 'type' | 'now'>;
 
-export const recordPlatformResult = async (
-  deps: LedgerDeps,
-  result: PlatformResult,
-  ctx: Omit<CommandContext, 'commandKey'>,
-): Promise<void> => {
+export const recordPlatformResult = async (deps: LedgerDeps, result: PlatformResult, ctx: Omit<CommandContext, 'commandKey'>): Promise<void> => {
   const now = deps.now();
   if (result.paidAt !== undefined && deps.partnerClockSkewSeconds !== undefined) {
     const skewSeconds = Math.round((Date.parse(result.paidAt) - now.getTime()) / 1000);

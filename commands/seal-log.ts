@@ -18,7 +18,16 @@
  *   log changed, the digests say WHICH event; a seal covers at most MAX_EVENTS_PER_SEAL events.
  */
 import { createHash } from 'node:crypto';
-import { WrongExpectedRevision, comparePositions, readLog, reached, type EventStore, type From, type NewEvent, type RecordedEvent } from '../stores/event-store.ts';
+import {
+  WrongExpectedRevision,
+  comparePositions,
+  readLog,
+  reached,
+  type EventStore,
+  type From,
+  type NewEvent,
+  type RecordedEvent,
+} from '../stores/event-store.ts';
 import { SCHEMA_VERSION } from './execute.ts';
 import { canonicalJson, uuidFrom } from './ids.ts';
 

@@ -94,7 +94,16 @@ describe('payment events', () => {
   it('PaymentSucceeded → pays the order at OUR time of record, keeping the platform’s paidAt; a closed order gets the money back', () => {
     const e: PaymentEvent = {
       type: 'PaymentSucceeded',
-      data: { paymentId, orderId, tradeNo: 'T1', notificationId: 'n', source: 'notification', amount, paidAt: '2099-01-01T00:00:00.000Z', at: '2026-11-25T08:09:00.000Z' },
+      data: {
+        paymentId,
+        orderId,
+        tradeNo: 'T1',
+        notificationId: 'n',
+        source: 'notification',
+        amount,
+        paidAt: '2099-01-01T00:00:00.000Z',
+        at: '2026-11-25T08:09:00.000Z',
+      },
     };
     expect(when(e)).toEqual([
       {

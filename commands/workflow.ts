@@ -105,9 +105,7 @@ export const react = (e: LedgerEvent, env: WorkflowEnv): FollowUp[] => {
     case 'PaymentFlagged':
       // Money we never asked for closes an order still open (its refund is already requested);
       // a mismatched amount leaves the order waiting for an admin's review.
-      return e.data.reason === 'unexpected_success'
-        ? [toOrder({ type: 'MarkPaymentFailed', orderId: e.data.orderId, reason: e.data.reason, now })]
-        : [];
+      return e.data.reason === 'unexpected_success' ? [toOrder({ type: 'MarkPaymentFailed', orderId: e.data.orderId, reason: e.data.reason, now })] : [];
     case 'PaymentRefunded':
       return [toOrder({ type: 'MarkRefunded', orderId: e.data.orderId, refundNo: e.data.refundNo, amount: e.data.amount, now })];
     case 'PaymentRequested':

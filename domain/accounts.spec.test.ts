@@ -30,9 +30,19 @@ const succeeded = (at = '2026-11-25T08:00:03.000Z'): PaymentEvent => ({
 });
 const provisioned: OrderEvent = {
   type: 'OrderProvisioned',
-  data: { orderId: 'o1', requestNo: 0, bossRef: 'B1', validFrom: '2026-11-25T08:00:03.000Z', validUntil: '2026-12-25T08:00:03.000Z', at: '2026-11-25T08:00:04.000Z' },
+  data: {
+    orderId: 'o1',
+    requestNo: 0,
+    bossRef: 'B1',
+    validFrom: '2026-11-25T08:00:03.000Z',
+    validUntil: '2026-12-25T08:00:03.000Z',
+    at: '2026-11-25T08:00:04.000Z',
+  },
 };
-const refunded = (at: string, fen = 3800): PaymentEvent => ({ type: 'PaymentRefunded', data: { paymentId: 'p1', orderId: 'o1', refundNo: 'R1', amount: cny(fen), at } });
+const refunded = (at: string, fen = 3800): PaymentEvent => ({
+  type: 'PaymentRefunded',
+  data: { paymentId: 'p1', orderId: 'o1', refundNo: 'R1', amount: cny(fen), at },
+});
 const journal = (...events: (OrderEvent | PaymentEvent)[]) => foldJournal(events.map((event, i) => ({ eventId: `e${i}`, event })));
 const upTo = (entries: Iterable<JournalEntry>, day: string) => [...entries].filter((e) => e.day <= day);
 
@@ -46,7 +56,13 @@ describe('spreading an amount over the days of an entitlement', () => {
   });
 
   it('never loses or adds a fen, whatever the amount and period', () => {
-    for (const [fen, days] of [[1, 30], [7, 90], [4500, 90], [99_999, 365], [3800, 1]] as const) {
+    for (const [fen, days] of [
+      [1, 30],
+      [7, 90],
+      [4500, 90],
+      [99_999, 365],
+      [3800, 1],
+    ] as const) {
       const shares = spreadOverDays(fen, '2026-01-31T23:59:59.000Z', new Date(Date.parse('2026-01-31T23:59:59.000Z') + days * 86_400_000).toISOString());
       expect(shares.reduce((s, x) => s + x.fen, 0)).toBe(fen);
     }
@@ -57,7 +73,16 @@ describe('journal entries', () => {
   it('a charge: cash at the platform against deferred revenue, on the day we recorded it', () => {
     const { entries } = journal(placed, succeeded());
     expect([...entries.values()]).toEqual([
-      expect.objectContaining({ kind: 'charge', day: '2026-11-25', orderId: 'o1', paymentId: 'p1', lines: [{ account: 'cash_at_platform', debit: 3800, credit: 0 }, { account: 'deferred_revenue', debit: 0, credit: 3800 }] }),
+      expect.objectContaining({
+        kind: 'charge',
+        day: '2026-11-25',
+        orderId: 'o1',
+        paymentId: 'p1',
+        lines: [
+          { account: 'cash_at_platform', debit: 3800, credit: 0 },
+          { account: 'deferred_revenue', debit: 0, credit: 3800 },
+        ],
+      }),
     ]);
   });
 
@@ -79,7 +104,12 @@ describe('journal entries', () => {
   it('a refund ten days in reverses what was not yet recognised and takes back the later days', () => {
     const { entries } = journal(placed, succeeded(), provisioned, refunded('2026-12-05T02:00:00.000Z'));
     const recognisedBefore = [...entries.values()].filter((e) => e.kind === 'recognition').reduce((s, e) => s + (e.lines[0]?.debit ?? 0), 0);
-    expect([...entries.values()].filter((e) => e.kind === 'recognition').map((e) => e.day).at(-1)).toBe('2026-12-04');
+    expect(
+      [...entries.values()]
+        .filter((e) => e.kind === 'recognition')
+        .map((e) => e.day)
+        .at(-1),
+    ).toBe('2026-12-04');
     const refund = [...entries.values()].find((e) => e.kind === 'refund_paid');
     expect(refund?.lines).toEqual([
       { account: 'deferred_revenue', debit: 3800 - recognisedBefore, credit: 0 },
@@ -97,35 +127,91 @@ describe('journal entries', () => {
     const owed = journal(placed, succeeded(), failed);
     expect(balancesOf(owed.entries.values())).toMatchObject({ cash_at_platform: 3800, refunds_payable: -3800, deferred_revenue: 0 });
     const paid = journal(placed, succeeded(), failed, refunded('2026-11-25T08:00:06.000Z'));
-    expect(balancesOf(paid.entries.values())).toEqual({ cash_at_platform: 0, platform_receivable: 0, deferred_revenue: 0, refunds_payable: 0, suspense_flagged: 0, revenue: 0 });
+    expect(balancesOf(paid.entries.values())).toEqual({
+      cash_at_platform: 0,
+      platform_receivable: 0,
+      deferred_revenue: 0,
+      refunds_payable: 0,
+      suspense_flagged: 0,
+      revenue: 0,
+    });
     expect([...paid.entries.values()].every(isBalanced)).toBe(true);
   });
 
   it('flagged money accepted by an admin pays the order: out of the receivable and suspense, into cash and deferred revenue', () => {
     const flagged: PaymentEvent = {
       type: 'PaymentFlagged',
-      data: { paymentId: 'p1', orderId: 'o1', reason: 'amount_mismatch', notificationId: 'N1', tradeNo: 'T1', expected: cny(3800), reported: cny(3700), at: '2026-11-25T08:00:03.000Z' },
+      data: {
+        paymentId: 'p1',
+        orderId: 'o1',
+        reason: 'amount_mismatch',
+        notificationId: 'N1',
+        tradeNo: 'T1',
+        expected: cny(3800),
+        reported: cny(3700),
+        at: '2026-11-25T08:00:03.000Z',
+      },
     };
     const accepted: PaymentEvent = {
       type: 'PaymentSucceeded',
-      data: { paymentId: 'p1', orderId: 'o1', tradeNo: 'T1', notificationId: 'N1', source: 'review', amount: cny(3700), paidAt: '2026-11-25T09:00:00.000Z', at: '2026-11-25T09:00:00.000Z' },
+      data: {
+        paymentId: 'p1',
+        orderId: 'o1',
+        tradeNo: 'T1',
+        notificationId: 'N1',
+        source: 'review',
+        amount: cny(3700),
+        paidAt: '2026-11-25T09:00:00.000Z',
+        at: '2026-11-25T09:00:00.000Z',
+      },
     };
     const { entries } = journal(placed, flagged, accepted);
-    expect(balancesOf(entries.values())).toEqual({ cash_at_platform: 3700, platform_receivable: 0, deferred_revenue: -3700, refunds_payable: 0, suspense_flagged: 0, revenue: 0 });
+    expect(balancesOf(entries.values())).toEqual({
+      cash_at_platform: 3700,
+      platform_receivable: 0,
+      deferred_revenue: -3700,
+      refunds_payable: 0,
+      suspense_flagged: 0,
+      revenue: 0,
+    });
     expect([...entries.values()].map((e) => e.kind)).toEqual(['flagged', 'flagged_accepted']);
   });
 
   it('flagged money is a receivable against suspense, never revenue; refunded, both clear', () => {
     const flagged: PaymentEvent = {
       type: 'PaymentFlagged',
-      data: { paymentId: 'p1', orderId: 'o1', reason: 'amount_mismatch', notificationId: 'N1', tradeNo: 'T1', expected: cny(3800), reported: cny(3801), at: '2026-11-25T08:00:03.000Z' },
+      data: {
+        paymentId: 'p1',
+        orderId: 'o1',
+        reason: 'amount_mismatch',
+        notificationId: 'N1',
+        tradeNo: 'T1',
+        expected: cny(3800),
+        reported: cny(3801),
+        at: '2026-11-25T08:00:03.000Z',
+      },
     };
-    expect(balancesOf(journal(placed, flagged).entries.values())).toMatchObject({ platform_receivable: 3801, suspense_flagged: -3801, revenue: 0, deferred_revenue: 0 });
-    expect(balancesOf(journal(placed, flagged, refunded('2026-11-26T00:00:00.000Z', 3801)).entries.values())).toMatchObject({ platform_receivable: 0, suspense_flagged: 0 });
+    expect(balancesOf(journal(placed, flagged).entries.values())).toMatchObject({
+      platform_receivable: 3801,
+      suspense_flagged: -3801,
+      revenue: 0,
+      deferred_revenue: 0,
+    });
+    expect(balancesOf(journal(placed, flagged, refunded('2026-11-26T00:00:00.000Z', 3801)).entries.values())).toMatchObject({
+      platform_receivable: 0,
+      suspense_flagged: 0,
+    });
   });
 
   it('an unbalanced entry is seen as such', () => {
-    expect(isBalanced({ lines: [{ account: 'cash_at_platform', debit: 3800, credit: 0 }, { account: 'deferred_revenue', debit: 0, credit: 3799 }] })).toBe(false);
+    expect(
+      isBalanced({
+        lines: [
+          { account: 'cash_at_platform', debit: 3800, credit: 0 },
+          { account: 'deferred_revenue', debit: 0, credit: 3799 },
+        ],
+      }),
+    ).toBe(false);
     expect(isBalanced({ lines: [{ account: 'cash_at_platform', debit: 1, credit: 1 }] })).toBe(false);
   });
 });

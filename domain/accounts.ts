@@ -49,7 +49,16 @@ export const ACCOUNT_IDS = Object.keys(ACCOUNTS) as Account[];
 export type JournalLine = { account: Account; debit: number; credit: number };
 
 export type EntryKind = 'charge' | 'recognition' | 'refund_due' | 'refund_paid' | 'flagged' | 'flagged_accepted' | 'flagged_refund_due' | 'flagged_refunded';
-export const ENTRY_KINDS: readonly EntryKind[] = ['charge', 'recognition', 'refund_due', 'refund_paid', 'flagged', 'flagged_accepted', 'flagged_refund_due', 'flagged_refunded'];
+export const ENTRY_KINDS: readonly EntryKind[] = [
+  'charge',
+  'recognition',
+  'refund_due',
+  'refund_paid',
+  'flagged',
+  'flagged_accepted',
+  'flagged_refund_due',
+  'flagged_refunded',
+];
 
 export type JournalEntry = {
   /** Derived from the event (and the day, for recognition): the same event always makes the same entries. */
@@ -177,11 +186,19 @@ export const journalStep = (book: OrderBook | undefined, e: OrderEvent | Payment
         const lines = [dr('cash_at_platform', fen), cr('platform_receivable', fen), dr('suspense_flagged', fen), cr('deferred_revenue', fen)];
         return { book: { ...book, held: book.held - fen, kept: book.kept + fen }, entries: [entry(book, 'flagged_accepted', at, lines)], cancelled: [] };
       }
-      return { book: { ...book, kept: book.kept + fen }, entries: [entry(book, 'charge', at, [dr('cash_at_platform', fen), cr('deferred_revenue', fen)])], cancelled: [] };
+      return {
+        book: { ...book, kept: book.kept + fen },
+        entries: [entry(book, 'charge', at, [dr('cash_at_platform', fen), cr('deferred_revenue', fen)])],
+        cancelled: [],
+      };
     }
     case 'PaymentFlagged': {
       const fen = e.data.reported.value;
-      return { book: { ...book, held: book.held + fen }, entries: [entry(book, 'flagged', e.data.at, [dr('platform_receivable', fen), cr('suspense_flagged', fen)])], cancelled: [] };
+      return {
+        book: { ...book, held: book.held + fen },
+        entries: [entry(book, 'flagged', e.data.at, [dr('platform_receivable', fen), cr('suspense_flagged', fen)])],
+        cancelled: [],
+      };
     }
     case 'OrderProvisioned': {
       // The first opening sets the schedule; a reprovision re-sends the same entitlement.
@@ -196,7 +213,11 @@ export const journalStep = (book: OrderBook | undefined, e: OrderEvent | Payment
       const fen = e.data.amount.value;
       const at = e.data.at;
       if (book.held >= fen && book.held > 0) {
-        return { book: { ...book, held: book.held - fen, dueHeld: book.dueHeld + fen }, entries: [entry(book, 'flagged_refund_due', at, [dr('suspense_flagged', fen), cr('refunds_payable', fen)])], cancelled: [] };
+        return {
+          book: { ...book, held: book.held - fen, dueHeld: book.dueHeld + fen },
+          entries: [entry(book, 'flagged_refund_due', at, [dr('suspense_flagged', fen), cr('refunds_payable', fen)])],
+          cancelled: [],
+        };
       }
       const r = reverse(book, fen, accountingDay(at));
       return {
@@ -209,15 +230,27 @@ export const journalStep = (book: OrderBook | undefined, e: OrderEvent | Payment
       const fen = e.data.amount.value;
       const at = e.data.at;
       if (book.dueHeld >= fen && book.dueHeld > 0) {
-        return { book: { ...book, dueHeld: book.dueHeld - fen }, entries: [entry(book, 'flagged_refunded', at, [dr('refunds_payable', fen), cr('platform_receivable', fen)])], cancelled: [] };
+        return {
+          book: { ...book, dueHeld: book.dueHeld - fen },
+          entries: [entry(book, 'flagged_refunded', at, [dr('refunds_payable', fen), cr('platform_receivable', fen)])],
+          cancelled: [],
+        };
       }
       if (book.dueKept >= fen && book.dueKept > 0) {
-        return { book: { ...book, dueKept: book.dueKept - fen }, entries: [entry(book, 'refund_paid', at, [dr('refunds_payable', fen), cr('cash_at_platform', fen)])], cancelled: [] };
+        return {
+          book: { ...book, dueKept: book.dueKept - fen },
+          entries: [entry(book, 'refund_paid', at, [dr('refunds_payable', fen), cr('cash_at_platform', fen)])],
+          cancelled: [],
+        };
       }
       // Decided and paid at once (logs from before refunds were requested first).
       if (book.kept === 0 && book.held > 0) {
         const back = Math.min(fen, book.held);
-        return { book: { ...book, held: book.held - back }, entries: [entry(book, 'flagged_refunded', at, [dr('suspense_flagged', back), cr('platform_receivable', back)])], cancelled: [] };
+        return {
+          book: { ...book, held: book.held - back },
+          entries: [entry(book, 'flagged_refunded', at, [dr('suspense_flagged', back), cr('platform_receivable', back)])],
+          cancelled: [],
+        };
       }
       const r = reverse(book, fen, accountingDay(at));
       return {
@@ -257,9 +290,9 @@ export const balancesOf = (entries: Iterable<Pick<JournalEntry, 'lines'>>): Reco
 };
 
 export const isBalanced = (e: Pick<JournalEntry, 'lines'>): boolean =>
-  e.lines.every((l) => Number.isSafeInteger(l.debit) && Number.isSafeInteger(l.credit) && l.debit >= 0 && l.credit >= 0 && (l.debit === 0) !== (l.credit === 0)) &&
-  e.lines.reduce((sum, l) => sum + l.debit - l.credit, 0) === 0;
-
+  e.lines.every(
+    (l) => Number.isSafeInteger(l.debit) && Number.isSafeInteger(l.credit) && l.debit >= 0 && l.credit >= 0 && (l.debit === 0) !== (l.credit === 0),
+  ) && e.lines.reduce((sum, l) => sum + l.debit - l.credit, 0) === 0;
 
 export type Journal = { entries: Map<string, JournalEntry>; books: Map<string, OrderBook> };
 

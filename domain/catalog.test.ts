@@ -53,7 +53,14 @@ describe('parseCatalog', () => {
   it('turns priceFen into Money and defaults the description to empty', () => {
     const catalog = parseCatalog(withProducts(without('description')));
     expect(catalog.products).toEqual([
-      { productId: 'sports-month', name: 'Sports (1 month)', description: '', channels: ['CCTV-5 HD'], price: { value: 3800, currency: 'CNY' }, periodDays: 30 },
+      {
+        productId: 'sports-month',
+        name: 'Sports (1 month)',
+        description: '',
+        channels: ['CCTV-5 HD'],
+        price: { value: 3800, currency: 'CNY' },
+        periodDays: 30,
+      },
     ]);
   });
 
@@ -70,7 +77,9 @@ describe('parseCatalog', () => {
   });
 
   it('a duplicate productId: names the duplicate and where it is', () => {
-    expect(errorFor(withProducts(good, { ...good, name: 'again' }))).toMatch(new RegExp(`^catalog: products\\.1\\.productId: duplicate productId "${good.productId}"`));
+    expect(errorFor(withProducts(good, { ...good, name: 'again' }))).toMatch(
+      new RegExp(`^catalog: products\\.1\\.productId: duplicate productId "${good.productId}"`),
+    );
   });
 
   it('an unknown field: names the product and the field', () => {

@@ -23,15 +23,13 @@ const productSchema = z.strictObject({
   periodDays: z.number().int().min(1).max(3660),
 });
 
-const catalogSchema = z
-  .strictObject({ products: z.array(productSchema).min(1) })
-  .superRefine((c, ctx) => {
-    const seen = new Set<string>();
-    c.products.forEach((p, i) => {
-      if (seen.has(p.productId)) ctx.addIssue({ code: 'custom', message: `duplicate productId "${p.productId}"`, path: ['products', i, 'productId'] });
-      seen.add(p.productId);
-    });
+const catalogSchema = z.strictObject({ products: z.array(productSchema).min(1) }).superRefine((c, ctx) => {
+  const seen = new Set<string>();
+  c.products.forEach((p, i) => {
+    if (seen.has(p.productId)) ctx.addIssue({ code: 'custom', message: `duplicate productId "${p.productId}"`, path: ['products', i, 'productId'] });
+    seen.add(p.productId);
   });
+});
 
 export type Catalog = { products: readonly Product[]; find(productId: string): Product | undefined };
 

@@ -75,7 +75,10 @@ export class OrderNotProvisionable extends DomainError {
 
 export class OrderNotRefundable extends DomainError {
   constructor(orderId: string, status: string) {
-    super('conflict', 'order-not-refundable', `order ${orderId} is ${status}; an order that has or may still get its goods is not refunded`, { orderId, state: status });
+    super('conflict', 'order-not-refundable', `order ${orderId} is ${status}; an order that has or may still get its goods is not refunded`, {
+      orderId,
+      state: status,
+    });
   }
 }
 

@@ -76,6 +76,7 @@ export const entitlementsOf = (orders: readonly (readonly OrderEvent[])[], at: s
       name: facts.name,
       channels: facts.channels,
       validFrom: live[0]?.validFrom ?? at,
+      // biome-ignore lint/complexity/useMathMinMax: ISO-8601 instants compare as strings
       validUntil: live.reduce((max, g) => (g.validUntil > max ? g.validUntil : max), ''),
       grants: live,
     });
@@ -90,13 +91,19 @@ export const entitlementsAt = async (deps: { store: EventStore; reads: ReadStore
   const orderIds: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await deps.reads.find(ORDERS, { where: { smartcardId }, orderBy: { field: 'placedAt', direction: 'asc' }, limit: PAGE, ...(cursor && { cursor }) });
+    const page = await deps.reads.find(ORDERS, {
+      where: { smartcardId },
+      orderBy: { field: 'placedAt', direction: 'asc' },
+      limit: PAGE,
+      ...(cursor && { cursor }),
+    });
     for (const o of page.items) orderIds.push(o.id);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
-  const orders = await Promise.all(
-    orderIds.map(async (id) => (await deps.store.readStream(orderStream(id))).flatMap((r) => readOrderEvent(r) ?? [])),
-  );
+  const orders = await Promise.all(orderIds.map(async (id) => (await deps.store.readStream(orderStream(id))).flatMap((r) => readOrderEvent(r) ?? [])));
   // The index is a read model: keep only orders the log says are for this card.
-  return entitlementsOf(orders.filter((events) => events.some((e) => e.type === 'OrderPlaced' && e.data.smartcardId === smartcardId)), at.toISOString());
+  return entitlementsOf(
+    orders.filter((events) => events.some((e) => e.type === 'OrderPlaced' && e.data.smartcardId === smartcardId)),
+    at.toISOString(),
+  );
 };

@@ -73,7 +73,10 @@ export const installProblemHandlers = (app: FastifyInstance): void => {
         message: v.message ?? 'invalid',
       }));
       req.log.info({ errors }, 'request refused: validation');
-      return send(reply, { ...problemOf(400, 'validation', 'Invalid request', `${errors.length} field(s) are invalid: ${errors.map((e) => e.path).join(', ')}`), errors });
+      return send(reply, {
+        ...problemOf(400, 'validation', 'Invalid request', `${errors.length} field(s) are invalid: ${errors.map((e) => e.path).join(', ')}`),
+        errors,
+      });
     }
     if (err instanceof DomainError) {
       req.log.info({ code: err.code, ...err.details }, 'request refused: %s', err.code);
@@ -163,7 +166,11 @@ export const clientErrorHandler = (err: Error & { code?: string }, socket: Socke
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const detail =
-    status === 431 ? 'the request line and headers together are larger than the server takes' : status === 408 ? 'the request did not arrive in time' : 'the request is not valid HTTP';
+    status === 431
+      ? 'the request line and headers together are larger than the server takes'
+      : status === 408
+        ? 'the request did not arrive in time'
+        : 'the request is not valid HTTP';
   const body = JSON.stringify(problemOf(status, CODE_OF_STATUS[status] ?? 'bad-request', STATUS_CODES[status] ?? 'Bad request', detail));
   if (socket.writable) {
     socket.write(

@@ -21,7 +21,11 @@ export const money = z
   .meta({ id: 'Money', description: 'An amount of money in integer fen (1 yuan = 100 fen).', example: { value: 3800, currency: 'CNY' } });
 
 const id = (what: string) =>
-  z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, `${what}: letters, digits, '.', '_', ':' or '-'`);
+  z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, `${what}: letters, digits, '.', '_', ':' or '-'`);
 
 export const msisdn = z
   .string()
@@ -36,12 +40,16 @@ export const problem = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('validation failures: one per field'),
+    errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .describe('validation failures: one per field'),
   })
   .loose()
   .meta({
     id: 'Problem',
-    description: 'RFC 9457 problem details (application/problem+json). `type` ends with the refusal’s code; a refusal may add fields of its own (e.g. attemptsLeft).',
+    description:
+      'RFC 9457 problem details (application/problem+json). `type` ends with the refusal’s code; a refusal may add fields of its own (e.g. attemptsLeft).',
     example: {
       type: 'urn:tvpay-ledger:problem:validation',
       title: 'Invalid request',
@@ -51,115 +59,129 @@ export const problem = z
     },
   });
 
-export const product = z.object({
-  productId: z.string(),
-  name: z.string(),
-  description: z.string(),
-  channels: z.array(z.string()).readonly(),
-  price: money,
-  periodDays: z.number().int(),
-}).meta({
-  id: 'Product',
-  description: 'A purchasable channel package.',
-  example: {
-    productId: 'sports-month',
-    name: '体育包 Sports (1 month)',
-    description: 'Live football, basketball and table tennis.',
-    channels: ['CCTV-5 HD', 'CCTV-5+ HD'],
-    price: { value: 3800, currency: 'CNY' },
-    periodDays: 30,
-  },
-});
+export const product = z
+  .object({
+    productId: z.string(),
+    name: z.string(),
+    description: z.string(),
+    channels: z.array(z.string()).readonly(),
+    price: money,
+    periodDays: z.number().int(),
+  })
+  .meta({
+    id: 'Product',
+    description: 'A purchasable channel package.',
+    example: {
+      productId: 'sports-month',
+      name: '体育包 Sports (1 month)',
+      description: 'Live football, basketball and table tennis.',
+      channels: ['CCTV-5 HD', 'CCTV-5+ HD'],
+      price: { value: 3800, currency: 'CNY' },
+      periodDays: 30,
+    },
+  });
 
-export const placeOrderBody = z.strictObject({
-  subscriberId: id('subscriberId'),
-  smartcardId: id('smartcardId'),
-  msisdn,
-  productId: id('productId'),
-  paymentMethod: z.literal('mobile'),
-}).meta({
-  id: 'PlaceOrderRequest',
-  example: { subscriberId: 'sub-1001', smartcardId: 'card-8800123', msisdn: '13800138000', productId: 'sports-month', paymentMethod: 'mobile' },
-});
+export const placeOrderBody = z
+  .strictObject({
+    subscriberId: id('subscriberId'),
+    smartcardId: id('smartcardId'),
+    msisdn,
+    productId: id('productId'),
+    paymentMethod: z.literal('mobile'),
+  })
+  .meta({
+    id: 'PlaceOrderRequest',
+    example: { subscriberId: 'sub-1001', smartcardId: 'card-8800123', msisdn: '13800138000', productId: 'sports-month', paymentMethod: 'mobile' },
+  });
 
 export const idempotencyHeaders = z.object({
   'idempotency-key': z.string().min(1).max(255).describe('the caller’s key for this order; a retry sends the same key and body'),
 });
 
-export const placedOrder = z.object({
-  orderId: z.string(),
-  paymentId: z.string(),
-  status: z.literal('awaiting_confirmation'),
-  amount: money,
-  product: z.object({ productId: z.string(), name: z.string(), channels: z.array(z.string()).readonly(), periodDays: z.number().int() }),
-  expiresAt: instant.describe('unconfirmed by then, the order expires'),
-}).meta({
-  id: 'PlacedOrder',
-  example: {
-    orderId: EXAMPLE_ORDER,
-    paymentId: EXAMPLE_PAYMENT,
-    status: 'awaiting_confirmation',
-    amount: { value: 3800, currency: 'CNY' },
-    product: { productId: 'sports-month', name: '体育包 Sports (1 month)', channels: ['CCTV-5 HD', 'CCTV-5+ HD'], periodDays: 30 },
-    expiresAt: '2026-11-25T08:15:00.000Z',
-  },
-});
+export const placedOrder = z
+  .object({
+    orderId: z.string(),
+    paymentId: z.string(),
+    status: z.literal('awaiting_confirmation'),
+    amount: money,
+    product: z.object({ productId: z.string(), name: z.string(), channels: z.array(z.string()).readonly(), periodDays: z.number().int() }),
+    expiresAt: instant.describe('unconfirmed by then, the order expires'),
+  })
+  .meta({
+    id: 'PlacedOrder',
+    example: {
+      orderId: EXAMPLE_ORDER,
+      paymentId: EXAMPLE_PAYMENT,
+      status: 'awaiting_confirmation',
+      amount: { value: 3800, currency: 'CNY' },
+      product: { productId: 'sports-month', name: '体育包 Sports (1 month)', channels: ['CCTV-5 HD', 'CCTV-5+ HD'], periodDays: 30 },
+      expiresAt: '2026-11-25T08:15:00.000Z',
+    },
+  });
 
 export const orderParams = z.object({ orderId: uuid });
 export const subscriberParams = z.object({ subscriberId: id('subscriberId') });
 export const paymentParams = z.object({ paymentId: uuid });
 
-export const confirmBody = z.strictObject({ code: z.string().regex(/^\d{6}$/, 'six digits') }).meta({ id: 'ConfirmPaymentRequest', example: { code: '123456' } });
+export const confirmBody = z
+  .strictObject({ code: z.string().regex(/^\d{6}$/, 'six digits') })
+  .meta({ id: 'ConfirmPaymentRequest', example: { code: '123456' } });
 
-export const resolveBody = z.strictObject({
-  decision: z.enum(['accept', 'refund']).describe('accept: the amount the platform took pays the order; refund: it goes back'),
-  reason: z.string().trim().min(3).max(500).describe('why, for the history'),
-}).meta({ id: 'ResolvePaymentRequest', example: { decision: 'refund', reason: 'the platform took 38.01 yuan for a 38 yuan package' } });
+export const resolveBody = z
+  .strictObject({
+    decision: z.enum(['accept', 'refund']).describe('accept: the amount the platform took pays the order; refund: it goes back'),
+    reason: z.string().trim().min(3).max(500).describe('why, for the history'),
+  })
+  .meta({ id: 'ResolvePaymentRequest', example: { decision: 'refund', reason: 'the platform took 38.01 yuan for a 38 yuan package' } });
 
-export const notificationBody = z.strictObject({
-  notificationId: z.string().min(1).max(128),
-  tradeNo: z.string().min(1).max(128),
-  outTradeNo: z.string().min(1).max(128),
-  status: z.enum(['SUCCESS', 'FAILED']),
-  amount: money,
-  paidAt: z.iso.datetime({ offset: true }).optional(),
-  failureReason: z.string().max(500).optional(),
-}).meta({
-  id: 'PaymentNotification',
-  description: 'The payment platform’s result for one trade; `outTradeNo` is our paymentId.',
-  example: {
-    notificationId: 'n-20261125-0001',
-    tradeNo: 'T202611250001',
-    outTradeNo: EXAMPLE_PAYMENT,
-    status: 'SUCCESS',
-    amount: { value: 3800, currency: 'CNY' },
-    paidAt: '2026-11-25T08:02:10+08:00',
-  },
-});
+export const notificationBody = z
+  .strictObject({
+    notificationId: z.string().min(1).max(128),
+    tradeNo: z.string().min(1).max(128),
+    outTradeNo: z.string().min(1).max(128),
+    status: z.enum(['SUCCESS', 'FAILED']),
+    amount: money,
+    paidAt: z.iso.datetime({ offset: true }).optional(),
+    failureReason: z.string().max(500).optional(),
+  })
+  .meta({
+    id: 'PaymentNotification',
+    description: 'The payment platform’s result for one trade; `outTradeNo` is our paymentId.',
+    example: {
+      notificationId: 'n-20261125-0001',
+      tradeNo: 'T202611250001',
+      outTradeNo: EXAMPLE_PAYMENT,
+      status: 'SUCCESS',
+      amount: { value: 3800, currency: 'CNY' },
+      paidAt: '2026-11-25T08:02:10+08:00',
+    },
+  });
 
-export const historyEvent = z.object({
-  streamId: z.string(),
-  revision: z.number().int(),
-  position: z.string(),
-  id: z.string(),
-  type: z.string(),
-  data: z.record(z.string(), z.unknown()),
-  metadata: z.record(z.string(), z.unknown()),
-  recordedAt: instant,
-}).meta({
-  id: 'HistoryEvent',
-  description: 'One event from the event store.',
-  example: {
-    streamId: `order-${EXAMPLE_ORDER}`,
-    revision: 0,
-    position: '42',
-    id: 'b1c2d3e4-0000-4000-8000-000000000001',
-    type: 'OrderPlaced',
-    data: { orderId: EXAMPLE_ORDER, productId: 'sports-month' },
-    metadata: { correlationId: 'stb-session-42' },
-    recordedAt: EXAMPLE_INSTANT,
-  },
-});
+export const historyEvent = z
+  .object({
+    streamId: z.string(),
+    revision: z.number().int(),
+    position: z.string(),
+    id: z.string(),
+    type: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    metadata: z.record(z.string(), z.unknown()),
+    recordedAt: instant,
+  })
+  .meta({
+    id: 'HistoryEvent',
+    description: 'One event from the event store.',
+    example: {
+      streamId: `order-${EXAMPLE_ORDER}`,
+      revision: 0,
+      position: '42',
+      id: 'b1c2d3e4-0000-4000-8000-000000000001',
+      type: 'OrderPlaced',
+      data: { orderId: EXAMPLE_ORDER, productId: 'sports-month' },
+      metadata: { correlationId: 'stb-session-42' },
+      recordedAt: EXAMPLE_INSTANT,
+    },
+  });
 
 const orderOfExample = {
   orderId: EXAMPLE_ORDER,

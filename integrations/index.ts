@@ -48,7 +48,8 @@ export function createIntegrations(c: IntegrationsConfig): Integrations {
   const simulated: Integrations['simulated'] = {};
 
   let paymentPlatform: PaymentPlatform;
-  if (c.paymentPlatformUrl) paymentPlatform = createPaymentPlatformClient({ baseUrl: c.paymentPlatformUrl, secret: c.paymentPlatformSecret, ...timeout(c.timeouts?.platform) });
+  if (c.paymentPlatformUrl)
+    paymentPlatform = createPaymentPlatformClient({ baseUrl: c.paymentPlatformUrl, secret: c.paymentPlatformSecret, ...timeout(c.timeouts?.platform) });
   else paymentPlatform = simulated.platform = createPlatformSimulator({ ...c.simulators?.platform, secrets: [c.paymentPlatformSecret] });
 
   let boss: Boss;

@@ -29,7 +29,15 @@ export function createPaymentPlatformClient(o: PaymentPlatformClientOptions): Pa
       'x-platform-signature': sign(o.secret, body, nowMs() / 1000),
     };
     if (method === 'POST') headers['content-type'] = 'application/json';
-    return httpCall({ ...t, method, url: joinUrl(o.baseUrl, path), headers, timeoutMs, ...(method === 'POST' ? { body } : {}), ...(o.fetch ? { fetchFn: o.fetch } : {}) });
+    return httpCall({
+      ...t,
+      method,
+      url: joinUrl(o.baseUrl, path),
+      headers,
+      timeoutMs,
+      ...(method === 'POST' ? { body } : {}),
+      ...(o.fetch ? { fetchFn: o.fetch } : {}),
+    });
   };
 
   return {

@@ -137,7 +137,6 @@ export class OutboundError extends Error {
 }
 
 /** API.md: 5xx, 409 and 429 are worth retrying; every other non-2xx status is final. */
-export const kindForStatus = (status: number): OutboundErrorKind =>
-  status >= 500 || status === 409 || status === 429 ? 'retryable' : 'final';
+export const kindForStatus = (status: number): OutboundErrorKind => (status >= 500 || status === 409 || status === 429 ? 'retryable' : 'final');
 
 export const isRetryable = (err: unknown): boolean => err instanceof OutboundError && err.kind === 'retryable';

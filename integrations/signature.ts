@@ -19,8 +19,7 @@ export type VerifyResult = { ok: true } | { ok: false; reason: VerifyFailure };
 
 type RawBody = string | Uint8Array;
 
-const digest = (secret: string, t: number, rawBody: RawBody): Buffer =>
-  createHmac('sha256', secret).update(`${t}.`).update(rawBody).digest();
+const digest = (secret: string, t: number, rawBody: RawBody): Buffer => createHmac('sha256', secret).update(`${t}.`).update(rawBody).digest();
 
 /** The header value for `rawBody` at `nowSeconds`; one v1 entry per secret (rotation: sign with old and new). */
 export function sign(secret: string | readonly string[], rawBody: RawBody, nowSeconds: number): string {

@@ -14,26 +14,29 @@ export const BACKLOG_STATUSES = ['pending', 'failed'] as const satisfies readonl
 
 const PAGE = 1000;
 
-export const readTaskBacklog =
-  (reads: ReadView) =>
-  async (): Promise<Row[]> => {
-    const rows: Row[] = [];
-    for (const status of BACKLOG_STATUSES) {
-      const byKind = new Map<string, Row>();
-      let cursor: string | null = null;
-      do {
-        const page = await reads.find(OUTBOUND_TASKS, { where: { status }, orderBy: { field: 'createdAt', direction: 'asc' }, limit: PAGE, ...(cursor && { cursor }) });
-        for (const doc of page.items) {
-          const kind = typeof doc.kind === 'string' ? doc.kind : 'other';
-          const due = status === 'pending' && typeof doc.nextTryAt === 'string' ? new Date(doc.nextTryAt) : null;
-          const row = byKind.get(kind) ?? { kind, status, count: 0, oldestDueAt: null };
-          row.count++;
-          if (due && (!row.oldestDueAt || due < row.oldestDueAt)) row.oldestDueAt = due;
-          byKind.set(kind, row);
-        }
-        cursor = page.nextCursor;
-      } while (cursor);
-      rows.push(...byKind.values());
-    }
-    return rows;
-  };
+export const readTaskBacklog = (reads: ReadView) => async (): Promise<Row[]> => {
+  const rows: Row[] = [];
+  for (const status of BACKLOG_STATUSES) {
+    const byKind = new Map<string, Row>();
+    let cursor: string | null = null;
+    do {
+      const page = await reads.find(OUTBOUND_TASKS, {
+        where: { status },
+        orderBy: { field: 'createdAt', direction: 'asc' },
+        limit: PAGE,
+        ...(cursor && { cursor }),
+      });
+      for (const doc of page.items) {
+        const kind = typeof doc.kind === 'string' ? doc.kind : 'other';
+        const due = status === 'pending' && typeof doc.nextTryAt === 'string' ? new Date(doc.nextTryAt) : null;
+        const row = byKind.get(kind) ?? { kind, status, count: 0, oldestDueAt: null };
+        row.count++;
+        if (due && (!row.oldestDueAt || due < row.oldestDueAt)) row.oldestDueAt = due;
+        byKind.set(kind, row);
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    rows.push(...byKind.values());
+  }
+  return rows;
+};

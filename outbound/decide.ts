@@ -7,7 +7,18 @@ import { DomainError } from '../domain/errors.ts';
 import { assertNever } from '../domain/never.ts';
 import { backoffMs, type Policy } from './policy.ts';
 import type { Aggregate } from '../commands/aggregates.ts';
-import { evolveTask, initialTask, nextTryAt, readTaskEvent, taskStream, type GiveUpReason, type Sent, type TaskEvent, type TaskSpec, type TaskState } from './task.ts';
+import {
+  evolveTask,
+  initialTask,
+  nextTryAt,
+  readTaskEvent,
+  taskStream,
+  type GiveUpReason,
+  type Sent,
+  type TaskEvent,
+  type TaskSpec,
+  type TaskState,
+} from './task.ts';
 
 /** What an attempt came to, as the action saw it. */
 export type Outcome =

@@ -91,7 +91,10 @@ describe('the outbound queue', () => {
     await feed('order-b', paid('b', 11));
     await feed('order-c', paid('c', 12));
     expect(await due('boss', 100)).toEqual(['boss:a:0', 'boss:c:0']);
-    await feed('task-boss:a:0', { type: 'TaskAttemptClaimed', data: { taskId: 'boss:a:0', kind: 'boss', attempt: 1, worker: 'w', at: iso(20), until: iso(27) } });
+    await feed('task-boss:a:0', {
+      type: 'TaskAttemptClaimed',
+      data: { taskId: 'boss:a:0', kind: 'boss', attempt: 1, worker: 'w', at: iso(20), until: iso(27) },
+    });
     expect(await due('boss', 25)).toEqual(['boss:c:0']);
     await feed('task-boss:a:0', { type: 'TaskAttemptFailed', data: { taskId: 'boss:a:0', attempt: 1, error: '409', retryAt: iso(40) } });
     // Failing, the head still holds its card: the renewal waits behind it, nobody else does.
@@ -105,7 +108,10 @@ describe('the outbound queue', () => {
 
   it('a claim that lapses without an outcome makes the task due again by itself', async () => {
     await feed('order-o1', placedOn('o1', 'card-1'));
-    await feed('task-sms:o1:order-tv', { type: 'TaskAttemptClaimed', data: { taskId: 'sms:o1:order-tv', kind: 'sms', attempt: 1, worker: 'w', at: iso(1), until: iso(8) } });
+    await feed('task-sms:o1:order-tv', {
+      type: 'TaskAttemptClaimed',
+      data: { taskId: 'sms:o1:order-tv', kind: 'sms', attempt: 1, worker: 'w', at: iso(1), until: iso(8) },
+    });
     expect(await due('sms', 7)).toEqual([]);
     expect(await due('sms', 8)).toEqual(['sms:o1:order-tv']);
   });

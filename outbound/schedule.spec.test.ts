@@ -18,7 +18,13 @@ const opts = { paymentQueryAfterSeconds: 120, callbacks: false };
 
 const schedule = (e: OrderEvent | PaymentEvent, o = opts, m = memory) => tasksFor(e, cause, m, o);
 const brief = (e: OrderEvent | PaymentEvent, o = opts, m = memory) =>
-  schedule(e, o, m).map((t) => ({ id: t.id, kind: t.kind, dueAt: t.dueAt, ...(t.template && { template: t.template }), ...(t.deadline && { deadline: t.deadline }) }));
+  schedule(e, o, m).map((t) => ({
+    id: t.id,
+    kind: t.kind,
+    dueAt: t.dueAt,
+    ...(t.template && { template: t.template }),
+    ...(t.deadline && { deadline: t.deadline }),
+  }));
 
 const placed: OrderEvent = {
   type: 'OrderPlaced',
@@ -77,7 +83,9 @@ describe('order events', () => {
   });
 
   it('OrderProvisioningFailed → the refund task (logs written before refunds were requested on the payment)', () => {
-    expect(brief({ type: 'OrderProvisioningFailed', data: { orderId, requestNo: 0, reason: 'r', at } })).toEqual([{ id: `refund:${orderId}`, kind: 'refund', dueAt: at }]);
+    expect(brief({ type: 'OrderProvisioningFailed', data: { orderId, requestNo: 0, reason: 'r', at } })).toEqual([
+      { id: `refund:${orderId}`, kind: 'refund', dueAt: at },
+    ]);
   });
 
   it('OrderRefunded and OrderPaymentFailed → tell the phone', () => {
@@ -100,7 +108,17 @@ describe('payment events', () => {
   it('PaymentRequested → the code SMS at once, tried until the order can no longer be paid', () => {
     const e: PaymentEvent = {
       type: 'PaymentRequested',
-      data: { paymentId, orderId, amount, msisdn: '8613800138000', subject: 'Sports', requestedAt: at, payBy: '2026-11-25T08:15:00.000Z', codeSeq: 1, codeExpiresAt: at },
+      data: {
+        paymentId,
+        orderId,
+        amount,
+        msisdn: '8613800138000',
+        subject: 'Sports',
+        requestedAt: at,
+        payBy: '2026-11-25T08:15:00.000Z',
+        codeSeq: 1,
+        codeExpiresAt: at,
+      },
     };
     expect(brief(e)).toEqual([{ id: `sms:${paymentId}:code:1`, kind: 'sms', dueAt: at, template: 'code', deadline: '2026-11-25T08:15:00.000Z' }]);
   });
@@ -117,7 +135,10 @@ describe('payment events', () => {
   });
 
   it('PaymentRefundRequested → the refund task (the same id as a provisioning failure’s: one refund per order)', () => {
-    const e: PaymentEvent = { type: 'PaymentRefundRequested', data: { paymentId, orderId, refundNo: `refund-${orderId}`, amount, reason: 'unexpected_success', at } };
+    const e: PaymentEvent = {
+      type: 'PaymentRefundRequested',
+      data: { paymentId, orderId, refundNo: `refund-${orderId}`, amount, reason: 'unexpected_success', at },
+    };
     expect(brief(e)).toEqual([{ id: `refund:${orderId}`, kind: 'refund', dueAt: at }]);
   });
 

@@ -64,10 +64,7 @@ export const tasksFor = (e: OrderEvent | PaymentEvent, cause: Cause, memory: Mem
   switch (e.type) {
     case 'OrderPlaced': {
       const { orderId, paymentId } = e.data;
-      return [
-        make('expire', `expire:${orderId}`, { orderId, paymentId }, e.data.expiresAt),
-        sms(orderId, paymentId, 'order-tv', e.data.placedAt),
-      ];
+      return [make('expire', `expire:${orderId}`, { orderId, paymentId }, e.data.expiresAt), sms(orderId, paymentId, 'order-tv', e.data.placedAt)];
     }
     case 'OrderPaymentPending':
       return [make('trade', `trade:${e.data.paymentId}`, { orderId: e.data.orderId, paymentId: e.data.paymentId }, e.data.at)];
@@ -85,10 +82,7 @@ export const tasksFor = (e: OrderEvent | PaymentEvent, cause: Cause, memory: Mem
       return [make('boss', `boss:${orderId}:${requestNo}`, { orderId, paymentId: '' }, at, { seq: requestNo, group: memory.group ?? `order:${orderId}` })];
     }
     case 'OrderProvisioned':
-      return [
-        { ...sms(e.data.orderId, '', 'provisioned-tv', e.data.at, `:${e.data.requestNo}`), seq: e.data.requestNo },
-        ...callbacksOf(e),
-      ];
+      return [{ ...sms(e.data.orderId, '', 'provisioned-tv', e.data.at, `:${e.data.requestNo}`), seq: e.data.requestNo }, ...callbacksOf(e)];
     case 'OrderProvisioningFailed':
       // Kept for logs written before the refund was requested on the payment (PaymentRefundRequested
       // creates the same task, once).
@@ -110,7 +104,12 @@ export const tasksFor = (e: OrderEvent | PaymentEvent, cause: Cause, memory: Mem
     }
     case 'PaymentSubmitted':
       return [
-        make('query', `query:${e.data.paymentId}`, { orderId: memory.payment?.orderId ?? '', paymentId: e.data.paymentId }, addSeconds(e.data.at, opts.paymentQueryAfterSeconds)),
+        make(
+          'query',
+          `query:${e.data.paymentId}`,
+          { orderId: memory.payment?.orderId ?? '', paymentId: e.data.paymentId },
+          addSeconds(e.data.at, opts.paymentQueryAfterSeconds),
+        ),
       ];
     case 'PaymentRefundRequested':
       return [make('refund', `refund:${e.data.orderId}`, { orderId: e.data.orderId, paymentId: e.data.paymentId }, e.data.at)];

@@ -61,9 +61,7 @@ const templatesSchema = z
       .min(2, '2 to 12 characters, without 【】')
       .max(12, '2 to 12 characters, without 【】')
       .refine((s) => !/[【】[\]]/.test(s), 'without 【】: they are added when the text is rendered'),
-    templates: z.strictObject(
-      Object.fromEntries(KINDS.map((k) => [k, template.optional()])) as Record<SmsKind, z.ZodOptional<typeof template>>,
-    ),
+    templates: z.strictObject(Object.fromEntries(KINDS.map((k) => [k, template.optional()])) as Record<SmsKind, z.ZodOptional<typeof template>>),
   })
   .superRefine((file, ctx) => {
     const ids = new Map<string, SmsKind>();

@@ -50,7 +50,7 @@ const claimed = (attempt: number, s: number, worker = 'w1', sent?: Record<string
   type: 'TaskAttemptClaimed',
   data: { taskId, kind: 'boss', attempt, worker, at: iso(s), until: iso(s + 7), ...(sent && { sent }) },
 });
-const failed = (attempt: number, s: number, retryAt: string, error = 'boss: HTTP 503'): TaskEvent => ({
+const failed = (attempt: number, _s: number, retryAt: string, error = 'boss: HTTP 503'): TaskEvent => ({
   type: 'TaskAttemptFailed',
   data: { taskId, attempt, error, retryAt },
 });
@@ -63,7 +63,10 @@ describe('ClaimAttempt', () => {
 
   it('what the first attempt sends is recorded with its claim and kept by every later claim', () => {
     const dates = { validFrom: iso(0), validUntil: iso(86_400) };
-    task.given().when(claimCmd(0, 'w1', dates)).then(claimed(1, 0, 'w1', dates));
+    task
+      .given()
+      .when(claimCmd(0, 'w1', dates))
+      .then(claimed(1, 0, 'w1', dates));
     task
       .given(claimed(1, 0, 'w1', dates), failed(1, 5, iso(6)))
       .when(claimCmd(6, 'w1', { validFrom: iso(6), validUntil: iso(86_406) }))
@@ -71,54 +74,93 @@ describe('ClaimAttempt', () => {
   });
 
   it('a claim still held by another worker → TaskNotClaimable(claimed): one process per attempt', () => {
-    task.given(claimed(1, 0, 'w1')).when(claimCmd(6, 'w2')).thenThrows(TaskNotClaimable, { why: 'claimed' });
+    task
+      .given(claimed(1, 0, 'w1'))
+      .when(claimCmd(6, 'w2'))
+      .thenThrows(TaskNotClaimable, { why: 'claimed' });
   });
 
   it('a lapsed claim (its worker died or stalled mid-call) may be taken over: the next attempt', () => {
-    task.given(claimed(1, 0, 'w1')).when(claimCmd(7, 'w2')).then(claimed(2, 7, 'w2'));
+    task
+      .given(claimed(1, 0, 'w1'))
+      .when(claimCmd(7, 'w2'))
+      .then(claimed(2, 7, 'w2'));
   });
 
   it('before its retry time → TaskNotClaimable(not_due)', () => {
-    task.given(claimed(1, 0), failed(1, 2, iso(10))).when(claimCmd(9)).thenThrows(TaskNotClaimable, { why: 'not_due' });
-    task.given(claimed(1, 0), failed(1, 2, iso(10))).when(claimCmd(10)).then(claimed(2, 10));
+    task
+      .given(claimed(1, 0), failed(1, 2, iso(10)))
+      .when(claimCmd(9))
+      .thenThrows(TaskNotClaimable, { why: 'not_due' });
+    task
+      .given(claimed(1, 0), failed(1, 2, iso(10)))
+      .when(claimCmd(10))
+      .then(claimed(2, 10));
   });
 
   it('a task not due yet (its spec) → TaskNotClaimable(not_due)', () => {
-    task.given().when({ ...claimCmd(0), task: { ...bossTask, dueAt: iso(1) } } as TaskCommand).thenThrows(TaskNotClaimable, { why: 'not_due' });
+    task
+      .given()
+      .when({ ...claimCmd(0), task: { ...bossTask, dueAt: iso(1) } } as TaskCommand)
+      .thenThrows(TaskNotClaimable, { why: 'not_due' });
   });
 
   it.each([
     ['done', [claimed(1, 0), completed(1)]],
     ['failed', [claimed(1, 0), { type: 'TaskAbandoned', data: { taskId, attempt: 1, error: 'x', reason: 'refused' } } as TaskEvent]],
   ])('a %s task → TaskNotClaimable(finished)', (_s, history) => {
-    task.given(...history).when(claimCmd(100)).thenThrows(TaskNotClaimable, { why: 'finished' });
+    task
+      .given(...history)
+      .when(claimCmd(100))
+      .thenThrows(TaskNotClaimable, { why: 'finished' });
   });
 });
 
 describe('RecordOutcome', () => {
   it('done → TaskCompleted', () => {
-    task.given(claimed(1, 0)).when(outcomeCmd(1, { kind: 'done', detail: 'bossRef b-1' })).then(completed(1));
+    task
+      .given(claimed(1, 0))
+      .when(outcomeCmd(1, { kind: 'done', detail: 'bossRef b-1' }))
+      .then(completed(1));
   });
 
   it('the outcome of an attempt this worker no longer holds → TaskNotClaimable(claim_lost)', () => {
-    task.given(claimed(1, 0, 'w1'), claimed(2, 8, 'w2')).when(outcomeCmd(9, { kind: 'done', detail: 'x' }, 1, 'w1')).thenThrows(TaskNotClaimable, { why: 'claim_lost' });
+    task
+      .given(claimed(1, 0, 'w1'), claimed(2, 8, 'w2'))
+      .when(outcomeCmd(9, { kind: 'done', detail: 'x' }, 1, 'w1'))
+      .thenThrows(TaskNotClaimable, { why: 'claim_lost' });
   });
 
   it('a late outcome of its own lapsed claim, nobody having taken over, still counts', () => {
-    task.given(claimed(1, 0, 'w1')).when(outcomeCmd(30, { kind: 'done', detail: 'bossRef b-1' })).then(completed(1));
+    task
+      .given(claimed(1, 0, 'w1'))
+      .when(outcomeCmd(30, { kind: 'done', detail: 'bossRef b-1' }))
+      .then(completed(1));
   });
 
   it('no call made (moot) → TaskCompleted without an attempt', () => {
-    task.given().when(outcomeCmd(0, { kind: 'done', detail: 'order cancelled' }, null)).then(completed(0, 'order cancelled'));
+    task
+      .given()
+      .when(outcomeCmd(0, { kind: 'done', detail: 'order cancelled' }, null))
+      .then(completed(0, 'order cancelled'));
   });
 
   it('no call made while another worker holds a live claim → TaskNotClaimable(claimed)', () => {
-    task.given(claimed(1, 0, 'w2')).when(outcomeCmd(1, { kind: 'done', detail: 'x' }, null, 'w1')).thenThrows(TaskNotClaimable, { why: 'claimed' });
+    task
+      .given(claimed(1, 0, 'w2'))
+      .when(outcomeCmd(1, { kind: 'done', detail: 'x' }, null, 'w1'))
+      .thenThrows(TaskNotClaimable, { why: 'claimed' });
   });
 
   it('retry → TaskAttemptFailed, due again after a jittered backoff that doubles per attempt', () => {
-    task.given(claimed(1, 0)).when(outcomeCmd(1, { kind: 'retry', error: 'boss: HTTP 503' })).then(failed(1, 1, iso(1.5)));
-    task.given(claimed(1, 0), failed(1, 1, iso(2)), claimed(2, 2)).when(outcomeCmd(3, { kind: 'retry', error: 'boss: HTTP 503' }, 2)).then(failed(2, 3, iso(4)));
+    task
+      .given(claimed(1, 0))
+      .when(outcomeCmd(1, { kind: 'retry', error: 'boss: HTTP 503' }))
+      .then(failed(1, 1, iso(1.5)));
+    task
+      .given(claimed(1, 0), failed(1, 1, iso(2)), claimed(2, 2))
+      .when(outcomeCmd(3, { kind: 'retry', error: 'boss: HTTP 503' }, 2))
+      .then(failed(2, 3, iso(4)));
   });
 
   it('retry at maxAttempts → TaskAbandoned(exhausted)', () => {
@@ -130,7 +172,10 @@ describe('RecordOutcome', () => {
 
   it('no limit on attempts: retried for ever until a deadline; the last try is at the deadline, not after it', () => {
     const untilDeadline: Policy = { ...policy, maxAttempts: null, deadline: iso(100) };
-    task.given(claimed(1, 0)).when(outcomeCmd(99.9, { kind: 'retry', error: 'timeout' }, 1, 'w1', untilDeadline)).then(failed(1, 99.9, iso(100), 'timeout'));
+    task
+      .given(claimed(1, 0))
+      .when(outcomeCmd(99.9, { kind: 'retry', error: 'timeout' }, 1, 'w1', untilDeadline))
+      .then(failed(1, 99.9, iso(100), 'timeout'));
     task
       .given(claimed(1, 0))
       .when(outcomeCmd(100, { kind: 'retry', error: 'timeout' }, 1, 'w1', untilDeadline))
@@ -138,11 +183,17 @@ describe('RecordOutcome', () => {
   });
 
   it('later → TaskDeferred: not a failure, due again after laterMs (or the action’s own wait)', () => {
-    task.given(claimed(1, 0)).when(outcomeCmd(1, { kind: 'later', reason: 'trade still processing' })).then({
-      type: 'TaskDeferred',
-      data: { taskId, attempt: 1, reason: 'trade still processing', dueAt: iso(121) },
-    });
-    task.given(claimed(1, 0)).when(outcomeCmd(1, { kind: 'later', reason: 'r', afterMs: 5000 })).then({ type: 'TaskDeferred', data: { taskId, attempt: 1, reason: 'r', dueAt: iso(6) } });
+    task
+      .given(claimed(1, 0))
+      .when(outcomeCmd(1, { kind: 'later', reason: 'trade still processing' }))
+      .then({
+        type: 'TaskDeferred',
+        data: { taskId, attempt: 1, reason: 'trade still processing', dueAt: iso(121) },
+      });
+    task
+      .given(claimed(1, 0))
+      .when(outcomeCmd(1, { kind: 'later', reason: 'r', afterMs: 5000 }))
+      .then({ type: 'TaskDeferred', data: { taskId, attempt: 1, reason: 'r', dueAt: iso(6) } });
   });
 
   it('later past the deadline → TaskAbandoned(deadline): an unknown outcome is asked about until then, never guessed', () => {
@@ -167,7 +218,10 @@ describe('RecordOutcome', () => {
   });
 
   it('on a finished task → TaskNotClaimable(finished)', () => {
-    task.given(claimed(1, 0), completed(1)).when(outcomeCmd(2, { kind: 'done', detail: 'x' })).thenThrows(TaskNotClaimable, { why: 'finished' });
+    task
+      .given(claimed(1, 0), completed(1))
+      .when(outcomeCmd(2, { kind: 'done', detail: 'x' }))
+      .thenThrows(TaskNotClaimable, { why: 'finished' });
   });
 });
 

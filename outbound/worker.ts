@@ -160,7 +160,12 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
         if (stopping || held.abandoned || !leaseHeld()) throw new Fenced(`task ${spec.id}: fenced before its claim`);
         const holdMs = limits.timeoutMs + CLAIM_MARGIN_MS;
         const asked = performance.now();
-        const r = await execute(ledger, taskAggregate, { type: 'ClaimAttempt', task: spec, worker: deps.owner, holdMs, ...(sent && { sent }), now: ledger.now() }, ctx(spec, 'claim'));
+        const r = await execute(
+          ledger,
+          taskAggregate,
+          { type: 'ClaimAttempt', task: spec, worker: deps.owner, holdMs, ...(sent && { sent }), now: ledger.now() },
+          ctx(spec, 'claim'),
+        );
         const claim = r.events[0];
         if (claim?.type !== 'TaskAttemptClaimed') throw new Error(`task ${spec.id}: the claim appended nothing`);
         held.claim = { attempt: claim.data.attempt, validUntil: asked + holdMs - FENCE_MARGIN_MS };
@@ -231,7 +236,8 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
         if (e.type === 'TaskAbandoned') {
           log.warn({ taskId: spec.id, kind: spec.kind, reason: e.data.reason, error: e.data.error }, 'task gave up');
           deps.onGaveUp?.(spec.kind, e.data.reason ?? 'exhausted');
-        } else if (e.type === 'TaskAttemptFailed') log.info({ taskId: spec.id, attempt: e.data.attempt, retryAt: e.data.retryAt, error: e.data.error }, 'task will be retried');
+        } else if (e.type === 'TaskAttemptFailed')
+          log.info({ taskId: spec.id, attempt: e.data.attempt, retryAt: e.data.retryAt, error: e.data.error }, 'task will be retried');
       }
     } catch (err) {
       if (!(err instanceof TaskNotClaimable)) throw err;

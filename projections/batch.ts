@@ -138,12 +138,18 @@ export const openBatch = (reads: ReadStore, lease: Lease, options: BatchOptions 
     add(event, ops) {
       for (const op of ops) {
         let docs = pending.get(op.collection);
-        if (!docs) pending.set(op.collection, (docs = new Map()));
+        if (!docs) {
+          docs = new Map();
+          pending.set(op.collection, docs);
+        }
         if (op.kind === 'upsert') {
           docs.set(op.doc.id, op.doc);
           if (written) {
             let filter = written.get(op.collection);
-            if (!filter) written.set(op.collection, (filter = idFilter()));
+            if (!filter) {
+              filter = idFilter();
+              written.set(op.collection, filter);
+            }
             filter.add(op.doc.id);
           }
         } else docs.set(op.id, null);

@@ -42,7 +42,12 @@ export const entitlementsProjection = (): Projection => ({
           },
         ];
       case 'OrderProvisioned':
-        return grant(view, event, e.data.orderId, { orderId: e.data.orderId, bossRef: e.data.bossRef, validFrom: e.data.validFrom, validUntil: e.data.validUntil });
+        return grant(view, event, e.data.orderId, {
+          orderId: e.data.orderId,
+          bossRef: e.data.bossRef,
+          validFrom: e.data.validFrom,
+          validUntil: e.data.validUntil,
+        });
       case 'OrderRefunded':
         return revoke(view, e.data.orderId);
       default:
@@ -55,7 +60,9 @@ type OrderInfo = { smartcardId: string; subscriberId: string; productId: string;
 
 /** What this projection remembers of an order, as stored. */
 const storedOrderInfo = z.object({ smartcardId: z.string(), subscriberId: z.string(), productId: z.string(), name: z.string(), channels: z.array(z.string()) });
-const storedGrants = z.object({ grants: z.array(z.object({ orderId: z.string(), bossRef: z.string(), validFrom: z.string(), validUntil: z.string() })).default([]) });
+const storedGrants = z.object({
+  grants: z.array(z.object({ orderId: z.string(), bossRef: z.string(), validFrom: z.string(), validUntil: z.string() })).default([]),
+});
 
 const orderInfo = async (view: ReadView, orderId: string): Promise<OrderInfo | null> => {
   const doc = await view.get(ENT_ORDERS, orderId);
@@ -79,6 +86,7 @@ const withGrants = (info: OrderInfo, grants: Grant[], event: RecordedEvent | nul
       name: info.name,
       channels: info.channels,
       validFrom: sorted[0]?.validFrom,
+      // biome-ignore lint/complexity/useMathMinMax: ISO-8601 instants compare as strings
       validUntil: sorted.reduce((max, g) => (g.validUntil > max ? g.validUntil : max), ''),
       grants: sorted,
       updatedAt: event ? event.recordedAt.toISOString() : prev?.updatedAt,
@@ -99,5 +107,12 @@ const revoke = async (view: ReadView, orderId: string): Promise<WriteOp[]> => {
   if (!info) return [];
   const prev = await view.get(ENTITLEMENTS, entitlementId(info.smartcardId, info.productId));
   if (!prev) return [];
-  return [withGrants(info, grantsOf(prev).filter((x) => x.orderId !== orderId), null, prev)];
+  return [
+    withGrants(
+      info,
+      grantsOf(prev).filter((x) => x.orderId !== orderId),
+      null,
+      prev,
+    ),
+  ];
 };

@@ -181,16 +181,16 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView, 
     case 'PaymentCodeRejected':
       return both({ attemptsLeft: e.data.attemptsLeft }, { payment: { wrongCodes: e.data.wrongAttempts } });
     case 'PaymentCodeResent':
-      return both(
-        { codeExpiresAt: e.data.codeExpiresAt, resendsLeft: MAX_RESENDS - (e.data.codeSeq - 1) },
-        { payment: { codeResends: e.data.codeSeq - 1 } },
-      );
+      return both({ codeExpiresAt: e.data.codeExpiresAt, resendsLeft: MAX_RESENDS - (e.data.codeSeq - 1) }, { payment: { codeResends: e.data.codeSeq - 1 } });
     case 'PaymentConfirmed':
       return both({ status: 'confirmed', confirmedAt: e.data.at }, { payment: { status: 'confirmed' }, steps: { confirmedAt: e.data.at } });
     case 'PaymentDeclined':
       return both({ status: 'declined' });
     case 'PaymentSubmitted':
-      return both({ status: 'submitted', tradeNo: e.data.tradeNo }, { payment: { status: 'submitted', tradeNo: e.data.tradeNo }, steps: { submittedAt: e.data.at } });
+      return both(
+        { status: 'submitted', tradeNo: e.data.tradeNo },
+        { payment: { status: 'submitted', tradeNo: e.data.tradeNo }, steps: { submittedAt: e.data.at } },
+      );
     case 'PaymentSucceeded':
       // paidAt: our time of record; platformPaidAt: the platform's claim, shown, never trusted.
       return both({ status: 'succeeded', tradeNo: e.data.tradeNo, paidAt: e.data.at, platformPaidAt: e.data.paidAt });
@@ -217,7 +217,12 @@ const onErased = async (e: SubscriberErased, event: RecordedEvent, view: ReadVie
   const ops: WriteOp[] = [];
   let cursor: string | undefined;
   do {
-    const page = await view.find(ORDERS, { where: { subscriberId: e.data.subscriberId }, orderBy: { field: 'placedAt', direction: 'asc' }, limit: 500, ...(cursor && { cursor }) });
+    const page = await view.find(ORDERS, {
+      where: { subscriberId: e.data.subscriberId },
+      orderBy: { field: 'placedAt', direction: 'asc' },
+      limit: 500,
+      ...(cursor && { cursor }),
+    });
     for (const { msisdnKey: _digest, ...order } of page.items) {
       ops.push({ kind: 'upsert', collection: ORDERS, doc: { ...order, msisdn: ERASED, ...stamp } });
       const payment = typeof order.paymentId === 'string' ? await view.get(PAYMENTS, order.paymentId) : null;

@@ -96,7 +96,14 @@ export const rebuild = async (projections: readonly Projection[], deps: RebuildD
       current = phase;
       phaseStarted = now;
     }
-    deps.onProgress?.({ phase, events, head, position, fraction: phase === 'replay' ? fractionOf(position, head) : 1, seconds: (performance.now() - started) / 1000 });
+    deps.onProgress?.({
+      phase,
+      events,
+      head,
+      position,
+      fraction: phase === 'replay' ? fractionOf(position, head) : 1,
+      seconds: (performance.now() - started) / 1000,
+    });
   };
 
   const builds: Build[] = [];

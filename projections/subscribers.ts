@@ -99,7 +99,9 @@ const onOrder = async (e: OrderEvent, view: ReadView): Promise<WriteOp[]> => {
   if (subscriber.status === 'active') subscriber.retentionFrom = lastActivityAt;
   return [
     { kind: 'upsert', collection: SUBSCRIBERS, doc: subscriber },
-    ...(status === undefined ? [] : [{ kind: 'upsert' as const, collection: SUBSCRIBER_ORDERS, doc: { id: e.data.orderId, orderId: e.data.orderId, subscriberId, status } }]),
+    ...(status === undefined
+      ? []
+      : [{ kind: 'upsert' as const, collection: SUBSCRIBER_ORDERS, doc: { id: e.data.orderId, orderId: e.data.orderId, subscriberId, status } }]),
   ];
 };
 
@@ -109,7 +111,12 @@ export const subscriberFacts = async (reads: Pick<ReadStore, 'get' | 'find'>, su
   const inFlight: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await reads.find(SUBSCRIBER_ORDERS, { where: { subscriberId }, orderBy: { field: 'subscriberId', direction: 'asc' }, limit: 500, ...(cursor && { cursor }) });
+    const page = await reads.find(SUBSCRIBER_ORDERS, {
+      where: { subscriberId },
+      orderBy: { field: 'subscriberId', direction: 'asc' },
+      limit: 500,
+      ...(cursor && { cursor }),
+    });
     for (const o of page.items) if (IN_FLIGHT.has(storedLink.parse(o).status)) inFlight.push(o.id);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);

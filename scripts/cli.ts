@@ -110,8 +110,7 @@ export type Script<T extends OptionsConfig> = {
 /** Types a script from its options (the identity, for inference). */
 export const defineScript = <T extends OptionsConfig>(script: Script<T>): Script<T> => script;
 
-const exitCodeOf = (err: unknown): ExitCode =>
-  err instanceof CliError ? err.code : err instanceof ConfigError ? EXIT.config : EXIT.internal;
+const exitCodeOf = (err: unknown): ExitCode => (err instanceof CliError ? err.code : err instanceof ConfigError ? EXIT.config : EXIT.internal);
 
 /** Parses, answers --help, runs; the exit code the outcome means. Never throws: a failure is one line on stderr. */
 export const execute = async <T extends OptionsConfig>(script: Script<T>, argv: readonly string[], io: Io = processIo): Promise<number> => {

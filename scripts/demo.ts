@@ -77,9 +77,7 @@ const walk = async (args: DemoArgs, prompt: NodeJS.WritableStream): Promise<Demo
   say.step(1, 'The set-top box lists the channel packages (GET /v1/products, open platform)');
   const catalog = expect(await api.call('GET', '/v1/products', tokens.openPlatform), 200, products, 'listing the products').products;
   for (const p of catalog) say.info(`${p.productId.padEnd(16)} ${yuan(p.price).padStart(8)} / ${`${p.periodDays} days`.padEnd(8)} ${p.name}`);
-  const product = args.productId
-    ? catalog.find((p) => p.productId === args.productId)
-    : (catalog.find((p) => p.productId === 'sports-month') ?? catalog[0]);
+  const product = args.productId ? catalog.find((p) => p.productId === args.productId) : (catalog.find((p) => p.productId === 'sports-month') ?? catalog[0]);
   if (!product) throw new DemoFailure(args.productId ? `no product ${args.productId} in the catalog` : 'the catalog is empty');
   say.ok(`${catalog.length} packages; the subscriber picks ${product.productId} (${yuan(product.price)})`);
 

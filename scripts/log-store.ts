@@ -27,4 +27,3 @@ export const openLogStore = async (config: Config): Promise<EventStore> => {
   }
   return store;
 };
-

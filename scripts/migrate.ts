@@ -84,7 +84,8 @@ Exit 0: copied and verified; 1: the verification failed; 69: no source store;
     const from = args.from ?? join(config.dataDir, 'events.db');
     const to = args.to ?? config.eventstoreUrl;
     if (!to) throw usageError('say where the copy goes: --to <file.db | esdb://…>, or set EVENTSTORE_URL');
-    if (!isEsdb(from) && !isEsdb(to) && resolve(from) === resolve(to)) throw usageError('--from and --to are the same store; the copy must go into another one');
+    if (!isEsdb(from) && !isEsdb(to) && resolve(from) === resolve(to))
+      throw usageError('--from and --to are the same store; the copy must go into another one');
     if (!isEsdb(from) && !existsSync(from)) throw unavailable(`no embedded store at ${from}`);
     // The plain copy of the embedded store into EVENTSTORE_URL keeps the checkpoint it always had.
     const plainDefault = !sealing && args.from === undefined && args.to === undefined;
@@ -137,7 +138,15 @@ Exit 0: copied and verified; 1: the verification failed; 69: no source store;
         const reason = `${check.mismatched.length} of ${check.numbers} phone numbers do not open to the source's: ${check.mismatched.slice(0, 5).join(', ')}`;
         return report({ outcome: 'failed', ...names, reason }, EXIT.findings);
       }
-      const verified = { outcome: 'verified', ...names, events: a.count, digest: a.digest, encryptPii: true, numbersSealed: check.numbers, erasedSubscribers: erased.size } as const;
+      const verified = {
+        outcome: 'verified',
+        ...names,
+        events: a.count,
+        digest: a.digest,
+        encryptPii: true,
+        numbersSealed: check.numbers,
+        erasedSubscribers: erased.size,
+      } as const;
       return report(verified, EXIT.ok);
     } finally {
       process.off('SIGINT', abort);

@@ -20,8 +20,7 @@ const REDRAW_MS = 100;
 
 const NO_PROGRESS: Progress = { update: () => undefined, note: () => undefined, end: () => undefined };
 
-const compact = (n: number): string =>
-  n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(Math.round(n));
+const compact = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(Math.round(n)));
 
 const duration = (seconds: number): string => {
   const s = Math.max(0, Math.round(seconds));

@@ -75,7 +75,9 @@ ${EXIT_CODES_HELP}`,
       bar.end();
       const peakRssMb = mb(process.resourceUsage().maxRSS * 1024);
       const rate = result.events / Math.max(result.seconds, 0.001);
-      const versions = Object.entries(result.versions).map(([n, v]) => `${n} v${v}`).join(', ');
+      const versions = Object.entries(result.versions)
+        .map(([n, v]) => `${n} v${v}`)
+        .join(', ');
       io.stdout.write(
         json
           ? `${JSON.stringify({ ...result, eventsPerSecond: rate, peakRssMb, peakRssMbByQuarter: quarters })}\n`

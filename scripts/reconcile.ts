@@ -10,6 +10,7 @@ import { compareDay } from './reconcile/compare.ts';
 import { formatCsv, formatReport } from './reconcile/format.ts';
 import { replayPayments } from './reconcile/ours.ts';
 import { fetchStatement, readStatementFile } from './reconcile/source.ts';
+import type { Statement } from '../integrations/statement.ts';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -49,7 +50,7 @@ Exit 0 only when every line and every payment matched; 1 when anything did not.`
     if (!Number.isInteger(strandedHours) || strandedHours < 1) throw usageError('--stranded-hours: a whole number of hours, at least 1');
     const config = loadConfig(io.env);
 
-    let statement;
+    let statement: Statement;
     if (o.file !== undefined) statement = await readStatementFile(o.file);
     else {
       const secret = config.paymentPlatformSecrets[0];

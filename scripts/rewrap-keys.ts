@@ -36,8 +36,12 @@ ${EXIT_CODES_HELP}`,
         const { rewrapped } = await personalData.rewrapAll();
         const first = privacy.dataKeySecrets[0];
         const report: Rewrapped = { rewrapped, masterKeyId: first ? masterKey(first).id : '?' };
-        printReport(io, report, json, (r) =>
-          `rewrapped ${r.rewrapped} data key(s): every key is wrapped by master key ${r.masterKeyId}; the other DATA_KEY_SECRET entries are no longer needed\n`,
+        printReport(
+          io,
+          report,
+          json,
+          (r) =>
+            `rewrapped ${r.rewrapped} data key(s): every key is wrapped by master key ${r.masterKeyId}; the other DATA_KEY_SECRET entries are no longer needed\n`,
         );
         return EXIT.ok;
       } finally {

@@ -109,8 +109,7 @@ export class EventIdConflict extends Error {
 }
 
 /** Same type and same data (key order ignored): what makes a reused event id a retry rather than a conflict. */
-export const sameContent = (a: { type: string; data: unknown }, b: { type: string; data: unknown }): boolean =>
-  a.type === b.type && sameJson(a.data, b.data);
+export const sameContent = (a: { type: string; data: unknown }, b: { type: string; data: unknown }): boolean => a.type === b.type && sameJson(a.data, b.data);
 
 const sameJson = (a: unknown, b: unknown): boolean => {
   if (a === b) return true;
@@ -127,8 +126,7 @@ export const comparePositions = (a: Position, b: Position): number =>
   a.commit < b.commit ? -1 : a.commit > b.commit ? 1 : a.prepare < b.prepare ? -1 : a.prepare > b.prepare ? 1 : 0;
 
 /** `a` at or past `b`; a null position (empty log) is before everything. */
-export const reached = (a: Position | null, b: Position | null): boolean =>
-  b === null || (a !== null && comparePositions(a, b) >= 0);
+export const reached = (a: Position | null, b: Position | null): boolean => b === null || (a !== null && comparePositions(a, b) >= 0);
 
 export const positionToString = (p: Position): string => `${p.commit}/${p.prepare}`;
 

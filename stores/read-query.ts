@@ -97,8 +97,7 @@ export type CheckedQuery = {
   fingerprint: string;
 };
 
-const isScalar = (v: unknown): v is Scalar =>
-  v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+const isScalar = (v: unknown): v is Scalar => v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 
 const isBound = (v: unknown): v is string | number => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 
@@ -172,7 +171,10 @@ export const coalesceOps = (ops: readonly WriteOp[]): WriteOp[] => {
   for (const op of ops) {
     const id = op.kind === 'upsert' ? op.doc.id : op.id;
     let byId = last.get(op.collection);
-    if (!byId) last.set(op.collection, (byId = new Map()));
+    if (!byId) {
+      byId = new Map();
+      last.set(op.collection, byId);
+    }
     if (byId.delete(id)) repeated = true;
     byId.set(id, op);
   }

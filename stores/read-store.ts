@@ -47,9 +47,7 @@ export type Query = {
 
 export type Page = { items: Doc[]; nextCursor: string | null };
 
-export type WriteOp =
-  | { kind: 'upsert'; collection: string; doc: Doc }
-  | { kind: 'delete'; collection: string; id: string };
+export type WriteOp = { kind: 'upsert'; collection: string; doc: Doc } | { kind: 'delete'; collection: string; id: string };
 
 /** The event a commit is for: the checkpoint moves to its position. */
 export type CommitPoint = { position: Position; streamId: string; revision: number };
@@ -116,7 +114,10 @@ export interface ReadStore {
 
 export class LeaseLost extends Error {
   override readonly name = 'LeaseLost';
-  constructor(readonly projection: string, readonly token: number) {
+  constructor(
+    readonly projection: string,
+    readonly token: number,
+  ) {
     super(`projection ${projection}: lease with token ${token} is no longer held`);
   }
 }

@@ -35,7 +35,6 @@ describe('audit of a log the service wrote', () => {
     expect(report.money).toEqual({ charged: 3800 + 4500, refunded: 4500, underReview: 0, net: 3800 });
     expect(report.orders).toEqual({ provisioned: 1, refunded: 1, cancelled: 1 });
   });
-
 });
 
 // Without the background process, so nothing reacts to the forged events before the audit reads them.
@@ -48,7 +47,15 @@ describe('audit of a tampered log', () => {
     const o = (await t.placeOrder({}, 'audit-forged')).json<{ orderId: string; paymentId: string }>();
     await t.service.ledger.store.append(
       `order-${o.orderId}`,
-      [forged('OrderPaid', { orderId: o.orderId, paymentId: o.paymentId, tradeNo: 'T-forged', amount: { value: 3800, currency: 'CNY' }, paidAt: '2026-11-25T08:00:01.000Z' })],
+      [
+        forged('OrderPaid', {
+          orderId: o.orderId,
+          paymentId: o.paymentId,
+          tradeNo: 'T-forged',
+          amount: { value: 3800, currency: 'CNY' },
+          paidAt: '2026-11-25T08:00:01.000Z',
+        }),
+      ],
       'any',
     );
     const report = await auditLog(t.service.ledger.store);

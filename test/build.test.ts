@@ -74,7 +74,16 @@ const buildImageLayout = async (docker: Dockerfile): Promise<string[]> => {
   if (!existsSync(join(APP, 'dist'))) rmSync(join(CACHE, 'tsbuildinfo'), { force: true });
   await tsc(
     process.execPath,
-    [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(APP, 'dist'), '--incremental', '--tsBuildInfoFile', join(CACHE, 'tsbuildinfo')],
+    [
+      join(REPO_ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      join(APP, 'dist'),
+      '--incremental',
+      '--tsBuildInfoFile',
+      join(CACHE, 'tsbuildinfo'),
+    ],
     { cwd: REPO_ROOT, timeout: 240_000 },
   );
   const copies: string[] = [];
@@ -175,7 +184,11 @@ describe('docker-compose.yml', () => {
     const ledger = services.ledger;
     expect(ledger?.build).toBe('.');
     const env = ledger?.environment ?? {};
-    for (const [kind, variable] of [['platform', 'PAYMENT_PLATFORM_URL'], ['boss', 'BOSS_URL'], ['sms', 'SMS_GATEWAY_URL']] as const) {
+    for (const [kind, variable] of [
+      ['platform', 'PAYMENT_PLATFORM_URL'],
+      ['boss', 'BOSS_URL'],
+      ['sms', 'SMS_GATEWAY_URL'],
+    ] as const) {
       const url = new URL(defaults(env[variable] ?? ''));
       const sim = services[url.hostname];
       const command = sim?.command ?? [];
@@ -200,7 +213,11 @@ describe('the compiled service and simulators, started as the image starts them'
   const api = ledgerApi(() => url);
   const healthcheck = (env: Record<string, string>) => {
     const [command = 'node', ...args] = docker.healthcheck;
-    return promisify(execFile)(command === 'node' ? process.execPath : command, args, { cwd: APP, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 }).then(
+    return promisify(execFile)(command === 'node' ? process.execPath : command, args, {
+      cwd: APP,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      timeout: 20_000,
+    }).then(
       () => 0,
       (err: { code?: number }) => err.code ?? -1,
     );

@@ -63,7 +63,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(secretsOnly)).toThrow(
       new ConfigError('production needs PAYMENT_PLATFORM_URL, BOSS_URL, SMS_GATEWAY_URL (a partner without its URL is simulated)'),
     );
-    expect(loadConfig({ ...secretsOnly, NODE_ENV: 'development' })).toMatchObject({ production: false, paymentPlatformUrl: undefined, bossUrl: undefined, smsGatewayUrl: undefined });
+    expect(loadConfig({ ...secretsOnly, NODE_ENV: 'development' })).toMatchObject({
+      production: false,
+      paymentPlatformUrl: undefined,
+      bossUrl: undefined,
+      smsGatewayUrl: undefined,
+    });
   });
 
   it.each(['DATA_KEY_SECRET', 'PAYMENT_PLATFORM_SECRET'] as const)(
@@ -104,7 +109,10 @@ describe('loadConfig', () => {
 
   it('the key store file and retention: DATA_DIR/keys.db and off by default; PII_RETENTION_DAYS is a whole number of days', () => {
     expect(loadConfig({ DATA_DIR: '/var/tvpay' })).toMatchObject({ dataKeysFile: '/var/tvpay/keys.db', piiRetentionDays: undefined });
-    expect(loadConfig({ DATA_KEYS_FILE: '/shared/keys.db', PII_RETENTION_DAYS: '365' })).toMatchObject({ dataKeysFile: '/shared/keys.db', piiRetentionDays: 365 });
+    expect(loadConfig({ DATA_KEYS_FILE: '/shared/keys.db', PII_RETENTION_DAYS: '365' })).toMatchObject({
+      dataKeysFile: '/shared/keys.db',
+      piiRetentionDays: 365,
+    });
     for (const bad of ['0', '-1', '1.5', 'a year']) expect(() => loadConfig({ PII_RETENTION_DAYS: bad })).toThrow(/^PII_RETENTION_DAYS: /);
   });
 
@@ -128,9 +136,15 @@ describe('loadConfig', () => {
     [{ RATE_LIMIT_CONFIRM_PER_PAYMENT: '0' }, /^RATE_LIMIT_CONFIRM_PER_PAYMENT: /],
     [{ RATE_LIMIT_WINDOW_SECONDS: 'a minute' }, /^RATE_LIMIT_WINDOW_SECONDS: /],
     [{ OPEN_PLATFORM_CALLBACK_URL: 'https://open.example.com/cb' }, /^OPEN_PLATFORM_CALLBACK_SECRET: required with OPEN_PLATFORM_CALLBACK_URL$/],
-    [{ OPEN_PLATFORM_CALLBACK_URL: 'https://open.example.com/cb', OPEN_PLATFORM_CALLBACK_SECRET: 'short' }, /^OPEN_PLATFORM_CALLBACK_SECRET: at least 16 characters$/],
+    [
+      { OPEN_PLATFORM_CALLBACK_URL: 'https://open.example.com/cb', OPEN_PLATFORM_CALLBACK_SECRET: 'short' },
+      /^OPEN_PLATFORM_CALLBACK_SECRET: at least 16 characters$/,
+    ],
     [{ OPEN_PLATFORM_CALLBACK_URL: 'not a url', OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' }, /^OPEN_PLATFORM_CALLBACK_URL: /],
-    [{ OPEN_PLATFORM_CALLBACK_URL: 'ftp://open.example.com/cb', OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' }, /^OPEN_PLATFORM_CALLBACK_URL: an http:\/\/ or https:\/\/ URL$/],
+    [
+      { OPEN_PLATFORM_CALLBACK_URL: 'ftp://open.example.com/cb', OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' },
+      /^OPEN_PLATFORM_CALLBACK_URL: an http:\/\/ or https:\/\/ URL$/,
+    ],
     [{ API_TOKENS: 'superuser:some-long-token' }, /^API_TOKENS: "superuser" is not a role/],
     [{ API_TOKENS: 'admin:short' }, /^API_TOKENS: the admin token is shorter than 8 characters$/],
   ])('%o is refused with an error naming the variable', (env, message) => {
@@ -142,7 +156,8 @@ describe('loadConfig', () => {
     expect(loadConfig({}).openPlatformCallback).toBeUndefined();
     expect(loadConfig({ OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' }).openPlatformCallback).toBeUndefined();
     expect(
-      loadConfig({ OPEN_PLATFORM_CALLBACK_URL: 'https://open.example.com/cb', OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' }).openPlatformCallback,
+      loadConfig({ OPEN_PLATFORM_CALLBACK_URL: 'https://open.example.com/cb', OPEN_PLATFORM_CALLBACK_SECRET: 'callback-secret-0123456789' })
+        .openPlatformCallback,
     ).toEqual({ url: 'https://open.example.com/cb', secret: 'callback-secret-0123456789' });
   });
 
@@ -167,7 +182,10 @@ describe('loadConfig', () => {
   });
 
   it('several platform secrets (rotation): the first signs, all verify; a public URL loses its trailing slash', () => {
-    const c = loadConfig({ PAYMENT_PLATFORM_SECRET: 'new-secret-0123456789abcdef0123456,old-secret-0123456789abcdef0123456', PUBLIC_BASE_URL: 'https://tv.example.com/' });
+    const c = loadConfig({
+      PAYMENT_PLATFORM_SECRET: 'new-secret-0123456789abcdef0123456,old-secret-0123456789abcdef0123456',
+      PUBLIC_BASE_URL: 'https://tv.example.com/',
+    });
     expect(c.paymentPlatformSecrets).toEqual(['new-secret-0123456789abcdef0123456', 'old-secret-0123456789abcdef0123456']);
     expect(c.publicBaseUrl).toBe('https://tv.example.com');
   });

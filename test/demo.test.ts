@@ -44,10 +44,14 @@ const runDemo = (args: string[], onStdout?: (soFar: string, stdin: NodeJS.Writab
   });
 
 const tokenFlags = [
-  '--token-open-platform', TOKENS.openPlatform,
-  '--token-phone-app', TOKENS.phone,
-  '--token-customer-service', TOKENS.service,
-  '--token-admin', TOKENS.admin,
+  '--token-open-platform',
+  TOKENS.openPlatform,
+  '--token-phone-app',
+  TOKENS.phone,
+  '--token-customer-service',
+  TOKENS.service,
+  '--token-admin',
+  TOKENS.admin,
 ];
 
 /** The service listening on a free port, with the projections, reactors and task worker running. */
@@ -159,7 +163,11 @@ describe('npm run demo', () => {
       const { url, gateway } = await withGateway();
       const codeOnPhone = (): Promise<string> =>
         waitUntil(
-          () => gateway.sms?.messages({ msisdn: '13800138000' }).map((m) => /验证码(\d{6})/.exec(m.text)?.[1]).find((c) => c !== undefined),
+          () =>
+            gateway.sms
+              ?.messages({ msisdn: '13800138000' })
+              .map((m) => /验证码(\d{6})/.exec(m.text)?.[1])
+              .find((c) => c !== undefined),
           'the code SMS at the gateway',
           { timeoutMs: 10_000, intervalMs: 5 },
         );
@@ -169,7 +177,10 @@ describe('npm run demo', () => {
       const run = await runDemo(['--url', url, ...tokenFlags], (soFar, stdin) => {
         if (asked || !soFar.includes('the 6-digit code from the SMS:')) return;
         asked = true;
-        void codeOnPhone().then((code) => stdin.write(`${code}\n`), () => stdin.end());
+        void codeOnPhone().then(
+          (code) => stdin.write(`${code}\n`),
+          () => stdin.end(),
+        );
       });
 
       expect(run.stderr).toBe('');

@@ -34,7 +34,9 @@ describe('entitlements at an instant', () => {
     expect((await at('card-pit', '2026-11-24T00:00:00Z')).entitlements).toEqual([]);
     const during = await at('card-pit', hourIn);
     expect(during).toMatchObject({ smartcardId: 'card-pit', at: hourIn });
-    expect(during.entitlements).toEqual([expect.objectContaining({ productId: 'sports-month', validFrom: start, validUntil: firstUntil, channels: expect.arrayContaining(['CCTV-5 HD']) })]);
+    expect(during.entitlements).toEqual([
+      expect.objectContaining({ productId: 'sports-month', validFrom: start, validUntil: firstUntil, channels: expect.arrayContaining(['CCTV-5 HD']) }),
+    ]);
 
     // Ten days later the subscriber renews: the new month starts where the first ends.
     t.clock.advance(10 * 86_400);
@@ -61,7 +63,10 @@ describe('entitlements at an instant', () => {
   });
 
   it('refusals: ?at that is not an ISO time (400 naming it), the phone app (403)', async () => {
-    const bad = expectProblem(await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-1/entitlements?at=yesterday', headers: bearer(TOKENS.openPlatform) }), 400);
+    const bad = expectProblem(
+      await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-1/entitlements?at=yesterday', headers: bearer(TOKENS.openPlatform) }),
+      400,
+    );
     expect(bad.errors?.map((e) => e.path)).toEqual(['querystring.at']);
     expectProblem(await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-1/entitlements?at=2026-11-25T00:00:00Z', headers: bearer(TOKENS.phone) }), 403);
     const now = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-1/entitlements', headers: bearer(TOKENS.service) });

@@ -6,13 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
-import {
-  WrongExpectedRevision,
-  comparePositions,
-  type EventStore,
-  type NewEvent,
-  type RecordedEvent,
-} from '../stores/event-store.ts';
+import { WrongExpectedRevision, comparePositions, type EventStore, type NewEvent, type RecordedEvent } from '../stores/event-store.ts';
 import { eventStoreContract } from './contracts/event-store.contract.ts';
 import { startEsdbStandIn, type EsdbStandIn } from './support/esdb-standin/server.ts';
 import { withTimeout } from './support/timeout.ts';
@@ -42,7 +36,6 @@ describe.skipIf(realUrl === undefined)('real EventStoreDB (EVENTSTORE_URL)', () 
 
 const metadata = { correlationId: 'c', causationId: 'c', actor: { role: 'test', client: 'esdb' }, schemaVersion: 1 };
 const event = (type: string, data: Record<string, unknown> = {}): NewEvent => ({ id: randomUUID(), type, data, metadata });
-
 
 const take = async (it: AsyncIterator<RecordedEvent>, n: number): Promise<RecordedEvent[]> => {
   const out: RecordedEvent[] = [];
@@ -114,7 +107,10 @@ for (const batchAppend of [true, false]) {
       standIn.appendRaw('$stats-127.0.0.1:2113', [{ type: '$statsCollected' }]);
       await store.append('order-1', [event('OrderPlaced')], 'no_stream');
       // Many system events in a row: more than one filter window (32) and one read page (256).
-      standIn.appendRaw('$scavenges', Array.from({ length: 300 }, () => ({ type: '$scavengeStarted' })));
+      standIn.appendRaw(
+        '$scavenges',
+        Array.from({ length: 300 }, () => ({ type: '$scavengeStarted' })),
+      );
       standIn.appendRaw('$$order-1', [{ type: '$metadata', data: { $maxCount: 10 } }]);
       await store.append('order-2', [event('OrderPlaced')], 'no_stream');
       standIn.appendRaw('$settings', [{ type: '$settings' }]);
@@ -138,7 +134,10 @@ for (const batchAppend of [true, false]) {
 
     it('headPosition is null on an empty log and on a log of system events only', async () => {
       expect(await store.headPosition()).toBeNull();
-      standIn.appendRaw('$scavenges', Array.from({ length: 600 }, () => ({ type: '$scavengeStarted' })));
+      standIn.appendRaw(
+        '$scavenges',
+        Array.from({ length: 600 }, () => ({ type: '$scavengeStarted' })),
+      );
       expect(await store.headPosition()).toBeNull();
       expect(await store.readAll('start', 10)).toEqual([]);
     });

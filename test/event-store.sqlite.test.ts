@@ -36,7 +36,6 @@ const failureOf = async (p: Promise<unknown>): Promise<unknown> =>
     (e: unknown) => e,
   );
 
-
 const readEverything = async (store: SqliteEventStore): Promise<RecordedEvent[]> => {
   const out: RecordedEvent[] = [];
   for (;;) {

@@ -31,7 +31,11 @@ describe('finance ledger', () => {
     platform.setFaults({ amountMismatchFen: 1 });
     const flagged = await placeAndConfirm(t, 'fin-flagged', { productId: 'opera-month' });
     // The order waits for an admin's review of the mismatched amount.
-    await eventually(t, async () => ((await getOrder(t, flagged.orderId))?.payment as { status?: string } | undefined)?.status === 'flagged' || undefined, 'the payment to be flagged');
+    await eventually(
+      t,
+      async () => ((await getOrder(t, flagged.orderId))?.payment as { status?: string } | undefined)?.status === 'flagged' || undefined,
+      'the payment to be flagged',
+    );
     expect((await getOrder(t, flagged.orderId))?.status).toBe('payment_pending');
     await caughtUp(t);
 

@@ -24,7 +24,18 @@ const PRODUCTS = [
  * days into its entitlement without a request first (the audit calls that money with goods; the books
  * must still hold).
  */
-const PATHS = ['provisioned', 'refused', 'failed', 'flagged', 'flagged-refunded', 'flagged-accepted', 'late-money', 'declined', 'expired', 'refunded-later'] as const;
+const PATHS = [
+  'provisioned',
+  'refused',
+  'failed',
+  'flagged',
+  'flagged-refunded',
+  'flagged-accepted',
+  'late-money',
+  'declined',
+  'expired',
+  'refunded-later',
+] as const;
 type Plan = { card: number; product: number; startMinutes: number; path: (typeof PATHS)[number]; refundAfterSeconds: number };
 
 type Timed = { at: number; eventId: string; event: OrderEvent | PaymentEvent };
@@ -37,6 +48,7 @@ const history = (plans: readonly Plan[]): Timed[] => {
   const out: Timed[] = [];
   const ends = new Map<string, number>(); // card:product → end of the last entitlement opened
   let n = 0;
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: each plan's story ends where it returns; nothing is collected
   plans.forEach((plan, i) => {
     const orderId = `o${i}`;
     const paymentId = `p${i}`;
@@ -59,8 +71,36 @@ const history = (plans: readonly Plan[]): Timed[] => {
       return events;
     };
     const now = (s: number) => new Date(t0 + s * 1000);
-    order_({ type: 'PlaceOrder', orderId, paymentId, subscriberId: 's', smartcardId: `card-${plan.card}`, msisdn: '8613800138000', product, client: 'c', requestHash: 'h', ttlSeconds: 900, now: now(0) }, t0);
-    pay({ type: 'RequestPayment', paymentId, orderId, amount: product.price, msisdn: '8613800138000', subject: product.name, payBy: iso(t0 + 900_000), codeTtlSeconds: 300, now: now(0) }, t0);
+    order_(
+      {
+        type: 'PlaceOrder',
+        orderId,
+        paymentId,
+        subscriberId: 's',
+        smartcardId: `card-${plan.card}`,
+        msisdn: '8613800138000',
+        product,
+        client: 'c',
+        requestHash: 'h',
+        ttlSeconds: 900,
+        now: now(0),
+      },
+      t0,
+    );
+    pay(
+      {
+        type: 'RequestPayment',
+        paymentId,
+        orderId,
+        amount: product.price,
+        msisdn: '8613800138000',
+        subject: product.name,
+        payBy: iso(t0 + 900_000),
+        codeTtlSeconds: 300,
+        now: now(0),
+      },
+      t0,
+    );
     if (plan.path === 'expired') return order_({ type: 'ExpireOrder', orderId, now: now(900) }, t0 + 900_000);
     if (plan.path === 'declined') {
       pay({ type: 'DeclinePayment', paymentId, now: now(5) }, t0 + 5000);
@@ -70,7 +110,19 @@ const history = (plans: readonly Plan[]): Timed[] => {
     order_({ type: 'MarkPaymentPending', orderId, paymentId, now: now(10) }, t0 + 10_000);
     pay({ type: 'RecordTradeCreated', paymentId, tradeNo: `T${i}`, now: now(11) }, t0 + 11_000);
     const result = (status: 'SUCCESS' | 'FAILED', fen: number, s = 12) =>
-      pay({ type: 'RecordPlatformResult', paymentId, source: 'notification', notificationId: `N${i}${status}`, tradeNo: `T${i}`, status, amount: cny(fen), now: now(s) }, t0 + s * 1000);
+      pay(
+        {
+          type: 'RecordPlatformResult',
+          paymentId,
+          source: 'notification',
+          notificationId: `N${i}${status}`,
+          tradeNo: `T${i}`,
+          status,
+          amount: cny(fen),
+          now: now(s),
+        },
+        t0 + s * 1000,
+      );
     // After every other step of the order (the review is at 20 s).
     const refundAt = t0 + 21_000 + plan.refundAfterSeconds * 1000;
     const refundRequested = (): void => {
@@ -109,7 +161,10 @@ const history = (plans: readonly Plan[]): Timed[] => {
         const by = { role: 'admin', client: 'finance' };
         const events = pay({ type: 'ReviewPayment', paymentId, decision: accepted ? 'accept' : 'refund', reason: 'checked', by, now: now(20) }, t0 + 20_000);
         if (!accepted) return refundRequested();
-        markPaid(events.find((e) => e.type === 'PaymentSucceeded'), 20);
+        markPaid(
+          events.find((e) => e.type === 'PaymentSucceeded'),
+          20,
+        );
         return provision(21);
       }
       case 'provisioned':
@@ -182,7 +237,10 @@ describe('the journal over random histories', () => {
           const moved = ofDay.flatMap((e) => e.lines).reduce((s, l) => ({ dr: s.dr + l.debit, cr: s.cr + l.credit }), { dr: 0, cr: 0 });
           expect(moved.dr, `the movements of ${day}`).toBe(moved.cr);
           const b = balancesOf(entries.filter((e) => e.day <= day));
-          expect(ACCOUNT_IDS.reduce((s, a) => s + b[a], 0), `the books at the end of ${day}`).toBe(0);
+          expect(
+            ACCOUNT_IDS.reduce((s, a) => s + b[a], 0),
+            `the books at the end of ${day}`,
+          ).toBe(0);
           const kept = cashKept(events, day);
           expect(0 - (b.revenue + b.deferred_revenue), `revenue + deferred at the end of ${day}`).toBe(kept);
           // What the platform holds for us, less what we owe back and what is not ours yet: the cash we keep.
@@ -196,7 +254,7 @@ describe('the journal over random histories', () => {
     );
   });
 
-  it('once every entitlement has run out, all that was kept is revenue, and each order\'s revenue is what it kept', () => {
+  it("once every entitlement has run out, all that was kept is revenue, and each order's revenue is what it kept", () => {
     fc.assert(
       fc.property(plans, (ps) => {
         const events = history(ps);

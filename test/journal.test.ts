@@ -25,7 +25,12 @@ afterAll(async () => t.close());
 
 const get = (url: string, token: string = TOKENS.admin) => t.app.inject({ method: 'GET', url, headers: bearer(token) });
 type Side = { debit: number; credit: number };
-type Trial = { day: string; accounts: { account: string; code: string; balance: Side; movements: Side }[]; totals: { balance: Side; movements: Side }; balanced: boolean };
+type Trial = {
+  day: string;
+  accounts: { account: string; code: string; balance: Side; movements: Side }[];
+  totals: { balance: Side; movements: Side };
+  balanced: boolean;
+};
 const trial = async (day: string): Promise<Trial> => {
   const r = await get(`/v1/finance/trial-balance?day=${day}`);
   expect(r.statusCode).toBe(200);
@@ -76,14 +81,18 @@ describe('journal', () => {
     const stored = new Set<string>();
     let cursor: string | null = null;
     do {
-      const page: { items: { id: string }[]; nextCursor: string | null } = (await get(`/v1/finance/journal?from=2026-11-25&to=2027-02-20&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json();
+      const page: { items: { id: string }[]; nextCursor: string | null } = (
+        await get(`/v1/finance/journal?from=2026-11-25&to=2027-02-20&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+      ).json();
       for (const e of page.items) stored.add(e.id);
       cursor = page.nextCursor;
     } while (cursor);
-    const rebuilt = foldJournal((await t.allEvents()).flatMap((e) => {
-      const event = readOrderEvent(e) ?? readPaymentEvent(e);
-      return event ? [{ eventId: e.id, event }] : [];
-    }));
+    const rebuilt = foldJournal(
+      (await t.allEvents()).flatMap((e) => {
+        const event = readOrderEvent(e) ?? readPaymentEvent(e);
+        return event ? [{ eventId: e.id, event }] : [];
+      }),
+    );
     expect(stored).toEqual(new Set(rebuilt.entries.keys()));
     const audit = await auditLog(t.service.ledger.store, { now: new Date('2027-01-31T00:00:00Z') });
     expect(audit.findings).toEqual([]);
@@ -96,11 +105,19 @@ describe('journal', () => {
     expect(r.headers['content-type']).toMatch(/^text\/csv/);
     const [header, ...rows] = r.body.trim().split('\n');
     expect(header).toBe('entry_id,day,at,kind,order_id,payment_id,event_id,account_code,account,debit_fen,credit_fen');
-    expect(rows).toContainEqual(expect.stringMatching(new RegExp(`^flagged:[^,]+,2026-11-25,[^,]+,flagged,${log.flagged.orderId},${log.flagged.paymentId},[^,]+,1020,platform_receivable,1201,0$`)));
+    expect(rows).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^flagged:[^,]+,2026-11-25,[^,]+,flagged,${log.flagged.orderId},${log.flagged.paymentId},[^,]+,1020,platform_receivable,1201,0$`),
+      ),
+    );
     expect(rows.every((r) => r.split(',')[8] === 'platform_receivable')).toBe(true);
     expect(rows).toHaveLength(6); // in and out, for the flagged, the accepted and the late money
     const all = await get('/v1/finance/journal?from=2026-11-25&to=2026-11-25&format=csv');
-    const lines = all.body.trim().split('\n').slice(1).map((l) => l.split(','));
+    const lines = all.body
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
     const sum = (col: number) => lines.reduce((s, l) => s + Number(l[col]), 0);
     expect(sum(9)).toBe(sum(10)); // the day's debits equal its credits
   });
@@ -112,6 +129,8 @@ describe('journal', () => {
     expect(badDay.errors?.map((e) => e.path)).toEqual(['querystring.day']);
     expect(expectProblem(await get('/v1/finance/journal?from=2026-11-26&to=2026-11-25'), 400).errors?.map((e) => e.path)).toEqual(['querystring.from']);
     expect(expectProblem(await get('/v1/finance/journal?from=2026-01-01&to=2026-12-31'), 400).errors?.map((e) => e.path)).toEqual(['querystring.to']);
-    expect(expectProblem(await get('/v1/finance/journal?from=2026-11-25&to=2026-11-25&account=petty_cash'), 400).errors?.map((e) => e.path)).toEqual(['querystring.account']);
+    expect(expectProblem(await get('/v1/finance/journal?from=2026-11-25&to=2026-11-25&account=petty_cash'), 400).errors?.map((e) => e.path)).toEqual([
+      'querystring.account',
+    ]);
   });
 });

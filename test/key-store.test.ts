@@ -70,7 +70,10 @@ describe('sqlite key store specifics', () => {
     try {
       const store = openSqliteKeyStore(join(dir, 'keys.db'));
       await store.close();
-      const results = await Promise.allSettled([store.create({ subscriberId: 's1', kid: 'k1', wrapped: 'w', wrappedBy: 'mk', createdAt: 'x' }), store.create({ subscriberId: 's2', kid: 'k2', wrapped: 'w', wrappedBy: 'mk', createdAt: 'x' })]);
+      const results = await Promise.allSettled([
+        store.create({ subscriberId: 's1', kid: 'k1', wrapped: 'w', wrappedBy: 'mk', createdAt: 'x' }),
+        store.create({ subscriberId: 's2', kid: 'k2', wrapped: 'w', wrappedBy: 'mk', createdAt: 'x' }),
+      ]);
       expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
       const reopened = openSqliteKeyStore(join(dir, 'keys.db'));
       expect(await reopened.get('s1')).toBeNull();

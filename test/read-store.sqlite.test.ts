@@ -34,8 +34,7 @@ describe('sqlite read store specifics', () => {
       const db = new Database(file, { readonly: true });
       try {
         expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-        const plan = (sql: string): string =>
-          (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+        const plan = (sql: string): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
         expect(plan(`SELECT id FROM "c_orders" WHERE json_extract(doc, '$.status') = 'paid'`)).toContain('INDEX ix:orders:status');
         const keyset = plan(
           `SELECT id FROM "c_orders" WHERE (json_extract(doc, '$.placedAt'), id) > ('2030', 'o1') ORDER BY json_extract(doc, '$.placedAt'), id LIMIT 5`,
@@ -58,8 +57,7 @@ describe('sqlite read store specifics', () => {
       await store.close();
       const db = new Database(file, { readonly: true });
       try {
-        const plan = (sql: string): string =>
-          (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+        const plan = (sql: string): string => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join('; ');
         const x = (field: string): string => `json_extract(doc, '$.${field}')`;
         // Customer service: orders of a status, newest first, and the next page.
         const byStatus = plan(`SELECT id FROM "c_orders" WHERE ${x('status')} = 'paid' ORDER BY ${x('placedAt')} DESC, id DESC LIMIT 51`);
@@ -67,7 +65,9 @@ describe('sqlite read store specifics', () => {
           `SELECT id FROM "c_orders" WHERE ${x('status')} = 'paid' AND ((${x('placedAt')}, id) < ('2030', 'o9') OR ${x('placedAt')} IS NULL) ORDER BY ${x('placedAt')} DESC, id DESC LIMIT 51`,
         );
         // Finance: one day's entries (of one kind) in time order.
-        const day = plan(`SELECT id FROM "c_finance_entries" WHERE ${x('day')} = '2030-01-01' AND ${x('kind')} = 'refund' ORDER BY ${x('at')} ASC, id ASC LIMIT 51`);
+        const day = plan(
+          `SELECT id FROM "c_finance_entries" WHERE ${x('day')} = '2030-01-01' AND ${x('kind')} = 'refund' ORDER BY ${x('at')} ASC, id ASC LIMIT 51`,
+        );
         for (const p of [byStatus, nextPage]) expect(p).toContain('INDEX ix:orders:status+placedAt');
         expect(day).toContain('INDEX ix:finance_entries:day+at');
         for (const p of [byStatus, nextPage, day]) expect(p).not.toContain('TEMP B-TREE');
@@ -90,7 +90,11 @@ describe('sqlite read store specifics', () => {
       ]);
       const lease = await store.acquireLease('outbound', 'test', 10_000, new Date());
       if (!lease) throw new Error('no lease');
-      const tasks = ['t1', 't2'].map((id, i) => ({ kind: 'upsert' as const, collection: OUTBOUND_TASKS, doc: { id, kind: 'sms', status: 'pending', createdAt: `2030-01-0${i + 1}` } }));
+      const tasks = ['t1', 't2'].map((id, i) => ({
+        kind: 'upsert' as const,
+        collection: OUTBOUND_TASKS,
+        doc: { id, kind: 'sms', status: 'pending', createdAt: `2030-01-0${i + 1}` },
+      }));
       await store.commit(lease, { position: { commit: 1n, prepare: 1n }, streamId: 's', revision: 0 }, tasks);
       const pending = { where: { status: 'pending' }, orderBy: { field: 'createdAt', direction: 'asc' as const }, limit: 1 };
       const { nextCursor } = await store.find(OUTBOUND_TASKS, pending);
@@ -120,12 +124,16 @@ describe('sqlite read store specifics', () => {
       queries['subscriber orders'] = await sqlOf((s) => subscriberFacts({ get: async () => ({ id: 's1' }), find: (c, q) => s.find(c, q) }, 's1'));
       queries['quiet subscribers'] = await sqlOf((s) => quietSince(s, now, 100));
       // projections/orders.ts onErased: the erased subscriber's orders.
-      queries['orders of a subscriber'] = await sqlOf((s) => s.find(ORDERS, { where: { subscriberId: 's1' }, orderBy: { field: 'placedAt', direction: 'asc' }, limit: 500 }));
+      queries['orders of a subscriber'] = await sqlOf((s) =>
+        s.find(ORDERS, { where: { subscriberId: 's1' }, orderBy: { field: 'placedAt', direction: 'asc' }, limit: 500 }),
+      );
 
       const db = new Database(file, { readonly: true });
       try {
         const plan = (sql: string): string =>
-          (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array.from(sql.matchAll(/\?/g), () => null)) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+          (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array.from(sql.matchAll(/\?/g), () => null)) as Array<{ detail: string }>)
+            .map((r) => r.detail)
+            .join('; ');
         for (const [name, sqls] of Object.entries(queries)) {
           expect(sqls.length, `${name}: no query seen`).toBeGreaterThan(0);
           for (const sql of sqls) {

@@ -34,7 +34,8 @@ const trade = (over: Partial<StatementLine> = {}): StatementLine => ({
   time: '2026-11-25T08:00:01.000Z',
   ...over,
 });
-const refundLine = (over: Partial<StatementLine> = {}): StatementLine => trade({ type: 'REFUND', refundNo: 'R1', fee: cny(0), time: '2026-11-25T08:10:00.000Z', ...over });
+const refundLine = (over: Partial<StatementLine> = {}): StatementLine =>
+  trade({ type: 'REFUND', refundNo: 'R1', fee: cny(0), time: '2026-11-25T08:10:00.000Z', ...over });
 const paid = (over: Partial<OurPayment> = {}): OurPayment => ({
   paymentId: 'p1',
   orderId: 'o1',
@@ -54,7 +55,10 @@ const classes = (r: DayReport) => r.items.map((i) => [i.kind, i.class]);
 describe('each class, from a statement that contains it', () => {
   it('matched: the same trade and amount on both sides, a refund with the same number and amount', () => {
     const r = classify([trade(), refundLine()], [paid({ status: 'refunded', refunds: [{ refundNo: 'R1', fen: 3800, at: '2026-11-25T08:10:00.000Z' }] })]);
-    expect(classes(r)).toEqual([['trade', 'matched'], ['refund', 'matched']]);
+    expect(classes(r)).toEqual([
+      ['trade', 'matched'],
+      ['refund', 'matched'],
+    ]);
     expect(r.totals).toEqual({ trades: 3800, refunds: 3800, fees: 23 });
   });
 
@@ -79,10 +83,16 @@ describe('each class, from a statement that contains it', () => {
     expect(classes(classify([young], [], justNow))).toEqual([['trade', 'late']]);
   });
 
-  it('late: our record on the next day of the platform\'s statement, within the window', () => {
+  it("late: our record on the next day of the platform's statement, within the window", () => {
     // Settled at 23:59:50 in Beijing, recorded here 12 s later: on the statement of the 25th, our 26th.
     const crossing = paid({ charge: { fen: 3800, tradeNo: 'T1', at: '2026-11-25T16:00:02.000Z', platformAt: '2026-11-25T15:59:50.000Z' } });
-    const r = compareDay({ day: '2026-11-26', statement: parseStatement(renderStatement('2026-11-26', [])), payments: new Map([['p1', crossing]]), now: NOW, graceMs: GRACE });
+    const r = compareDay({
+      day: '2026-11-26',
+      statement: parseStatement(renderStatement('2026-11-26', [])),
+      payments: new Map([['p1', crossing]]),
+      now: NOW,
+      graceMs: GRACE,
+    });
     expect(classes(r)).toEqual([['trade', 'late']]);
     expect(r.items[0]?.detail).toContain("on the platform's statement of 2026-11-25");
     expect(classes(classify([trade({ time: '2026-11-25T15:59:50.000Z' })], [crossing]))).toEqual([['trade', 'matched']]);
@@ -117,9 +127,18 @@ describe('each class, from a statement that contains it', () => {
 
   it('refund mismatch: refunded there only, here only, or for another amount', () => {
     const refunded = paid({ status: 'refunded', refunds: [{ refundNo: 'R1', fen: 3800, at: '2026-11-25T08:10:00.000Z' }] });
-    expect(classes(classify([trade(), refundLine()], [paid()]))).toEqual([['trade', 'matched'], ['refund', 'refund_mismatch']]);
-    expect(classes(classify([trade()], [refunded]))).toEqual([['trade', 'matched'], ['refund', 'refund_mismatch']]);
-    expect(classes(classify([trade(), refundLine({ amount: cny(1900) })], [refunded]))).toEqual([['trade', 'matched'], ['refund', 'refund_mismatch']]);
+    expect(classes(classify([trade(), refundLine()], [paid()]))).toEqual([
+      ['trade', 'matched'],
+      ['refund', 'refund_mismatch'],
+    ]);
+    expect(classes(classify([trade()], [refunded]))).toEqual([
+      ['trade', 'matched'],
+      ['refund', 'refund_mismatch'],
+    ]);
+    expect(classes(classify([trade(), refundLine({ amount: cny(1900) })], [refunded]))).toEqual([
+      ['trade', 'matched'],
+      ['refund', 'refund_mismatch'],
+    ]);
   });
 });
 
@@ -173,7 +192,11 @@ describe('against the platform the service talked to', () => {
     platform().setFaults({ amountMismatchFen: 1 });
     const flagged = await placeAndConfirm(t, 'rec-flagged', { productId: 'opera-month' });
     // Flagged for an admin's review: the money was taken, the order waits.
-    await eventually(t, async () => ((await t.service.ledger.store.readStream(`payment-${flagged.paymentId}`)).some((e) => e.type === 'PaymentFlagged') ? true : undefined), 'the flag');
+    await eventually(
+      t,
+      async () => ((await t.service.ledger.store.readStream(`payment-${flagged.paymentId}`)).some((e) => e.type === 'PaymentFlagged') ? true : undefined),
+      'the flag',
+    );
     const declined = (await t.placeOrder({ productId: 'opera-month' }, 'rec-declined')).json<{ orderId: string; paymentId: string }>();
     await t.app.inject({ method: 'POST', url: `/v1/payments/${declined.paymentId}/decline`, headers: { authorization: 'Bearer test-phone-app-token' } });
     await orderInStatus(t, declined.orderId, 'cancelled');
@@ -247,7 +270,9 @@ describe('against the platform the service talked to', () => {
       const csv = await runCli(['--file', file, '--csv', '--stranded-hours', '1000000'], env);
       expect(csv.code).toBe(1);
       const [header, ...rows] = csv.stdout.trim().split('\n');
-      expect(header).toBe('class,kind,payment_id,order_id,trade_no,refund_no,our_status,our_fen,our_at,platform_status,platform_fen,platform_fee_fen,platform_time,line,detail');
+      expect(header).toBe(
+        'class,kind,payment_id,order_id,trade_no,refund_no,our_status,our_fen,our_at,platform_status,platform_fen,platform_fee_fen,platform_time,line,detail',
+      );
       expect(rows).toHaveLength(6);
       expect(rows.filter((r) => r.startsWith('missing_on_our_side,trade,p-unknown,'))).toHaveLength(1);
     } finally {
@@ -259,7 +284,9 @@ describe('against the platform the service talked to', () => {
 
 describe('the CLI refuses to run, and says why, with its exit code', () => {
   let dir: string;
-  beforeEach(() => void (dir = mkdtempSync(join(tmpdir(), 'tvpay-reconcile-'))));
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tvpay-reconcile-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('--help: 0, the usage, nothing opened (as the shell sees it)', async () => {

@@ -29,7 +29,11 @@ describe('npm run trail', () => {
     t.service.integrations.simulated.boss?.setFaults({ failNext: 1 });
     const o = await placeAndConfirm(t, 'trail-1', { smartcardId: 'card-trail' });
     await orderInStatus(t, o.orderId, 'provisioned', { tickSeconds: 2 });
-    await eventually(t, async () => ((await t.service.ledger.store.readStream(`task-boss:${o.orderId}:0`)).some((e) => e.type === 'TaskCompleted') ? true : undefined), 'the BOSS task to complete');
+    await eventually(
+      t,
+      async () => ((await t.service.ledger.store.readStream(`task-boss:${o.orderId}:0`)).some((e) => e.type === 'TaskCompleted') ? true : undefined),
+      'the BOSS task to complete',
+    );
     await caughtUp(t);
 
     const json = await trail(['--order', o.orderId, '--json']);

@@ -3,14 +3,7 @@
  * Every command carries its own time (`now`) and ids; decide is pure.
  * Returning [] means "already so": commands are safe to repeat.
  */
-import {
-  IdempotencyKeyReused,
-  OrderNotCancellable,
-  OrderNotFound,
-  OrderNotPayable,
-  OrderNotProvisionable,
-  OrderNotRefundable,
-} from '../errors.ts';
+import { IdempotencyKeyReused, OrderNotCancellable, OrderNotFound, OrderNotPayable, OrderNotProvisionable, OrderNotRefundable } from '../errors.ts';
 import type { Money } from '../money.ts';
 import { assertNever } from '../never.ts';
 import type { Product } from '../catalog.ts';
@@ -248,9 +241,7 @@ const markProvisioningFailed = (cmd: MarkProvisioningFailed, state: Placed): Ord
   if (state.status !== 'paid') throw new OrderNotProvisionable(state.orderId, state.status);
   // A late refusal of an older request is overtaken by a reprovision still under way.
   if (cmd.requestNo < state.lastRequestNo) return [];
-  return [
-    { type: 'OrderProvisioningFailed', data: { orderId: state.orderId, requestNo: cmd.requestNo, reason: cmd.reason, at: iso(cmd.now) } },
-  ];
+  return [{ type: 'OrderProvisioningFailed', data: { orderId: state.orderId, requestNo: cmd.requestNo, reason: cmd.reason, at: iso(cmd.now) } }];
 };
 
 const requestReprovision = (cmd: RequestReprovision, state: Placed): OrderEvent[] => {

@@ -164,14 +164,28 @@ export const evolveOrder = (state: Order, event: OrderEvent): Order => {
         : state;
     case 'OrderProvisioningFailed':
       return state.status === 'paid'
-        ? { ...facts(state), paymentId: state.paymentId, tradeNo: state.tradeNo, paidAt: state.paidAt, status: 'provisioning_failed', reason: event.data.reason }
+        ? {
+            ...facts(state),
+            paymentId: state.paymentId,
+            tradeNo: state.tradeNo,
+            paidAt: state.paidAt,
+            status: 'provisioning_failed',
+            reason: event.data.reason,
+          }
         : state;
     case 'OrderReprovisionRequested':
       return state.status === 'paid' || state.status === 'provisioned' ? { ...state, lastRequestNo: event.data.requestNo } : state;
     case 'OrderRefunded':
       switch (state.status) {
         case 'provisioning_failed':
-          return { ...facts(state), paymentId: state.paymentId, tradeNo: state.tradeNo, paidAt: state.paidAt, status: 'refunded', refundNo: event.data.refundNo };
+          return {
+            ...facts(state),
+            paymentId: state.paymentId,
+            tradeNo: state.tradeNo,
+            paidAt: state.paidAt,
+            status: 'refunded',
+            refundNo: event.data.refundNo,
+          };
         case 'payment_pending':
         case 'cancelled':
         case 'expired':

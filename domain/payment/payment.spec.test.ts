@@ -55,7 +55,13 @@ const requestPayment = (payBySeconds = PAY_BY_SECONDS): PaymentCommand => ({
 });
 /** A presented code, right or wrong whatever the sequence number. */
 const code = (right: boolean): PresentedCode => ({ matches: () => right });
-const confirmPayment = (right: boolean, seconds = 30, attemptId = 'a1'): PaymentCommand => ({ type: 'ConfirmPayment', paymentId, code: code(right), attemptId, now: at(seconds) });
+const confirmPayment = (right: boolean, seconds = 30, attemptId = 'a1'): PaymentCommand => ({
+  type: 'ConfirmPayment',
+  paymentId,
+  code: code(right),
+  attemptId,
+  now: at(seconds),
+});
 const resendCode = (seconds: number, delivered = true, seq = 1): PaymentCommand => ({
   type: 'ResendCode',
   paymentId,
@@ -78,7 +84,12 @@ const platformResult = (status: RecordPlatformResult['status'], overrides: Parti
   ...overrides,
 });
 const voidPayment = (reason: VoidReason = 'order_expired'): PaymentCommand => ({ type: 'VoidPayment', paymentId, reason, now: at(60) });
-const requestRefund = (reason: 'order_closed' | 'provisioning_failed' = 'order_closed'): PaymentCommand => ({ type: 'RequestRefund', paymentId, reason, now: at(200) });
+const requestRefund = (reason: 'order_closed' | 'provisioning_failed' = 'order_closed'): PaymentCommand => ({
+  type: 'RequestRefund',
+  paymentId,
+  reason,
+  now: at(200),
+});
 const reviewPayment = (decision: 'accept' | 'refund'): PaymentCommand => ({
   type: 'ReviewPayment',
   paymentId,
@@ -144,7 +155,14 @@ const refundRequested = (reason: RefundReason, refund: Money = amount, seconds =
 });
 const reviewed = (decision: 'accept' | 'refund'): PaymentEvent => ({
   type: 'PaymentReviewed',
-  data: { paymentId, orderId, decision, reason: 'the platform charged a promotional price', by: { role: 'admin', client: 'admin/abc', name: 'li.na' }, at: iso(250) },
+  data: {
+    paymentId,
+    orderId,
+    decision,
+    reason: 'the platform charged a promotional price',
+    by: { role: 'admin', client: 'admin/abc', name: 'li.na' },
+    at: iso(250),
+  },
 });
 
 /** A history that reaches each status. */
@@ -180,7 +198,10 @@ describe('RequestPayment', () => {
   });
 
   it.each(ALL)('again on a %s payment adds nothing', (status) => {
-    payment.given(...reach[status]).when(requestPayment()).thenNothing();
+    payment
+      .given(...reach[status])
+      .when(requestPayment())
+      .thenNothing();
   });
 });
 
@@ -210,7 +231,10 @@ describe('ConfirmPayment', () => {
   it('wrong codes are counted, attemptsLeft 4, 3, 2, 1', () => {
     const history: PaymentEvent[] = [requested()];
     for (let n = 1; n <= 4; n++) {
-      payment.given(...history).when(confirmPayment(false, 30)).then(rejected(n));
+      payment
+        .given(...history)
+        .when(confirmPayment(false, 30))
+        .then(rejected(n));
       history.push(rejected(n));
     }
     expect(foldPayment(history)).toMatchObject({ status: 'awaiting_confirmation', code: { wrongAttempts: 4 } });
@@ -235,7 +259,10 @@ describe('ConfirmPayment', () => {
   });
 
   it('the resent code is valid past the first code’s expiry', () => {
-    payment.given(requested(), resent(2, 200)).when(confirmPayment(true, CODE_TTL + 10)).then(confirmed(CODE_TTL + 10));
+    payment
+      .given(requested(), resent(2, 200))
+      .when(confirmPayment(true, CODE_TTL + 10))
+      .then(confirmed(CODE_TTL + 10));
   });
 
   it.each([CODE_TTL, CODE_TTL + 1])('at %i s the code has expired → CodeExpired', (seconds) => {
@@ -247,26 +274,49 @@ describe('ConfirmPayment', () => {
   });
 
   it('past payBy, even with a live code → OrderNotPayable', () => {
-    payment.given(requested(120)).when(confirmPayment(true, 120)).thenThrows(OrderNotPayable, { orderId, state: 'awaiting_confirmation', reason: 'past its payment deadline' });
+    payment
+      .given(requested(120))
+      .when(confirmPayment(true, 120))
+      .thenThrows(OrderNotPayable, { orderId, state: 'awaiting_confirmation', reason: 'past its payment deadline' });
   });
 
   it('past payBy and past code expiry → OrderNotPayable (the deadline is what matters)', () => {
-    payment.given(requested()).when(confirmPayment(true, PAY_BY_SECONDS + 1)).thenThrows(OrderNotPayable);
+    payment
+      .given(requested())
+      .when(confirmPayment(true, PAY_BY_SECONDS + 1))
+      .thenThrows(OrderNotPayable);
   });
 
   it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment.given(...reach[status]).when(confirmPayment(true, 31)).thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
+    payment
+      .given(...reach[status])
+      .when(confirmPayment(true, 31))
+      .thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
   });
 
   it.each(CLOSED)('a %s payment → PaymentClosed', (status) => {
-    payment.given(...reach[status]).when(confirmPayment(true, 31)).thenThrows(PaymentClosed, { paymentId, state: status });
+    payment
+      .given(...reach[status])
+      .when(confirmPayment(true, 31))
+      .thenThrows(PaymentClosed, { paymentId, state: status });
   });
 
   it('two attempts at the same moment record different facts (neither passes for a retry of the other)', () => {
-    const one = payment.given(requested()).when(confirmPayment(false, 30, 'a1')).then(rejected(1, 30, 'a1'));
-    const two = payment.given(requested()).when(confirmPayment(false, 30, 'a2')).then(rejected(1, 30, 'a2'));
+    const one = payment
+      .given(requested())
+      .when(confirmPayment(false, 30, 'a1'))
+      .then(rejected(1, 30, 'a1'));
+    const two = payment
+      .given(requested())
+      .when(confirmPayment(false, 30, 'a2'))
+      .then(rejected(1, 30, 'a2'));
     expect(one).not.toEqual(two);
-    expect(payment.given(requested()).when(confirmPayment(true, 30, 'a3')).then(confirmed(30, 'a3'))).not.toEqual(one);
+    expect(
+      payment
+        .given(requested())
+        .when(confirmPayment(true, 30, 'a3'))
+        .then(confirmed(30, 'a3')),
+    ).not.toEqual(one);
   });
 
   it('after 5 wrong codes even the right code → PaymentClosed', () => {
@@ -298,7 +348,10 @@ describe('ResendCode', () => {
   });
 
   it('an undelivered earlier code says nothing about the current one: the interval still holds', () => {
-    payment.given(requested(), resent(2, 60)).when(resendCode(70, false, 1)).thenThrows(ResendLimitReached, { retryAfterSeconds: 50 });
+    payment
+      .given(requested(), resent(2, 60))
+      .when(resendCode(70, false, 1))
+      .thenThrows(ResendLimitReached, { retryAfterSeconds: 50 });
   });
 
   it('the interval counts from the last code sent', () => {
@@ -307,10 +360,7 @@ describe('ResendCode', () => {
   });
 
   it('the 4th resend → ResendLimitReached', () => {
-    payment
-      .given(requested(), resent(2, 60), resent(3, 120), resent(4, 180))
-      .when(resendCode(400))
-      .thenThrows(ResendLimitReached, { paymentId });
+    payment.given(requested(), resent(2, 60), resent(3, 120), resent(4, 180)).when(resendCode(400)).thenThrows(ResendLimitReached, { paymentId });
   });
 
   it('past payBy → OrderNotPayable', () => {
@@ -318,11 +368,17 @@ describe('ResendCode', () => {
   });
 
   it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment.given(...reach[status]).when(resendCode(120)).thenThrows(PaymentAlreadyConfirmed, { state: status });
+    payment
+      .given(...reach[status])
+      .when(resendCode(120))
+      .thenThrows(PaymentAlreadyConfirmed, { state: status });
   });
 
   it.each(CLOSED)('a %s payment → PaymentClosed', (status) => {
-    payment.given(...reach[status]).when(resendCode(120)).thenThrows(PaymentClosed, { state: status });
+    payment
+      .given(...reach[status])
+      .when(resendCode(120))
+      .thenThrows(PaymentClosed, { state: status });
   });
 });
 
@@ -332,44 +388,71 @@ describe('DeclinePayment', () => {
   });
 
   it('a declined payment adds nothing', () => {
-    payment.given(...reach.declined).when(declinePayment(41)).thenNothing();
+    payment
+      .given(...reach.declined)
+      .when(declinePayment(41))
+      .thenNothing();
   });
 
   it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment.given(...reach[status]).when(declinePayment()).thenThrows(PaymentAlreadyConfirmed, { state: status });
+    payment
+      .given(...reach[status])
+      .when(declinePayment())
+      .thenThrows(PaymentAlreadyConfirmed, { state: status });
   });
 
   it.each(['failed', 'voided', 'flagged', 'refunded'] as const)('a %s payment → PaymentClosed', (status) => {
-    payment.given(...reach[status]).when(declinePayment()).thenThrows(PaymentClosed, { state: status });
+    payment
+      .given(...reach[status])
+      .when(declinePayment())
+      .thenThrows(PaymentClosed, { state: status });
   });
 });
 
 describe('RecordTradeCreated', () => {
   it('a confirmed payment → PaymentSubmitted with the trade number', () => {
-    payment.given(...reach.confirmed).when(recordTrade()).then(submitted);
+    payment
+      .given(...reach.confirmed)
+      .when(recordTrade())
+      .then(submitted);
   });
 
   it.each(['submitted', 'succeeded', 'failed', 'flagged', 'refunding', 'refunded'] as const)('a %s payment adds nothing', (status) => {
-    payment.given(...reach[status]).when(recordTrade()).thenNothing();
+    payment
+      .given(...reach[status])
+      .when(recordTrade())
+      .thenNothing();
   });
 
   it.each(['awaiting_confirmation', 'declined', 'voided'] as const)('a %s payment → PaymentNotSubmittable', (status) => {
-    payment.given(...reach[status]).when(recordTrade()).thenThrows(PaymentNotSubmittable, { paymentId, state: status });
+    payment
+      .given(...reach[status])
+      .when(recordTrade())
+      .thenThrows(PaymentNotSubmittable, { paymentId, state: status });
   });
 });
 
 describe('RecordPlatformResult', () => {
   describe.each(['confirmed', 'submitted'] as const)('on a %s payment', (status) => {
     it('SUCCESS with the same amount → PaymentSucceeded, paidAt from the notification', () => {
-      payment.given(...reach[status]).when(platformResult('SUCCESS', { paidAt: iso(50) })).then(succeeded({ paidAt: iso(50) }));
+      payment
+        .given(...reach[status])
+        .when(platformResult('SUCCESS', { paidAt: iso(50) }))
+        .then(succeeded({ paidAt: iso(50) }));
     });
 
     it('SUCCESS without paidAt → paidAt is the time it was recorded', () => {
-      payment.given(...reach[status]).when(platformResult('SUCCESS', { paidAt: undefined })).then(succeeded({ paidAt: iso(55) }));
+      payment
+        .given(...reach[status])
+        .when(platformResult('SUCCESS', { paidAt: undefined }))
+        .then(succeeded({ paidAt: iso(55) }));
     });
 
     it('SUCCESS from a query keeps its source', () => {
-      payment.given(...reach[status]).when(platformResult('SUCCESS', { source: 'query' })).then(succeeded({ source: 'query' }));
+      payment
+        .given(...reach[status])
+        .when(platformResult('SUCCESS', { source: 'query' }))
+        .then(succeeded({ source: 'query' }));
     });
 
     it('SUCCESS with another amount → PaymentFlagged(amount_mismatch), never PaymentSucceeded', () => {
@@ -388,34 +471,61 @@ describe('RecordPlatformResult', () => {
     });
 
     it('FAILED without a reason → detail FAILED', () => {
-      payment.given(...reach[status]).when(platformResult('FAILED')).then(failed('platform_failed', 'FAILED'));
+      payment
+        .given(...reach[status])
+        .when(platformResult('FAILED'))
+        .then(failed('platform_failed', 'FAILED'));
     });
 
     it('CLOSED → PaymentFailed(platform_closed)', () => {
-      payment.given(...reach[status]).when(platformResult('CLOSED')).then(failed('platform_closed', 'CLOSED'));
+      payment
+        .given(...reach[status])
+        .when(platformResult('CLOSED'))
+        .then(failed('platform_closed', 'CLOSED'));
     });
 
     it('PROCESSING adds nothing', () => {
-      payment.given(...reach[status]).when(platformResult('PROCESSING')).thenNothing();
+      payment
+        .given(...reach[status])
+        .when(platformResult('PROCESSING'))
+        .thenNothing();
     });
   });
 
   it('a duplicate SUCCESS adds nothing', () => {
-    payment.given(...reach.succeeded).when(platformResult('SUCCESS', { notificationId: 'n-2' })).thenNothing();
+    payment
+      .given(...reach.succeeded)
+      .when(platformResult('SUCCESS', { notificationId: 'n-2' }))
+      .thenNothing();
   });
 
   it.each(['FAILED', 'CLOSED', 'PROCESSING'] as const)('%s after SUCCESS (out of order) adds nothing', (result) => {
-    payment.given(...reach.succeeded).when(platformResult(result)).thenNothing();
+    payment
+      .given(...reach.succeeded)
+      .when(platformResult(result))
+      .thenNothing();
   });
 
   it.each(['SUCCESS', 'FAILED', 'CLOSED', 'PROCESSING'] as const)('%s on a flagged, refunding or refunded payment adds nothing', (result) => {
-    payment.given(...reach.flagged).when(platformResult(result)).thenNothing();
-    payment.given(...reach.refunding).when(platformResult(result)).thenNothing();
-    payment.given(...reach.refunded).when(platformResult(result)).thenNothing();
+    payment
+      .given(...reach.flagged)
+      .when(platformResult(result))
+      .thenNothing();
+    payment
+      .given(...reach.refunding)
+      .when(platformResult(result))
+      .thenNothing();
+    payment
+      .given(...reach.refunded)
+      .when(platformResult(result))
+      .thenNothing();
   });
 
   it('SUCCESS paidAt far from our clock is recorded as the platform said; `at` is ours', () => {
-    payment.given(...reach.submitted).when(platformResult('SUCCESS', { paidAt: '2099-01-01T00:00:00.000Z' })).then(succeeded({ paidAt: '2099-01-01T00:00:00.000Z' }));
+    payment
+      .given(...reach.submitted)
+      .when(platformResult('SUCCESS', { paidAt: '2099-01-01T00:00:00.000Z' }))
+      .then(succeeded({ paidAt: '2099-01-01T00:00:00.000Z' }));
   });
 
   it.each(['awaiting_confirmation', 'declined', 'voided', 'failed'] as const)(
@@ -430,38 +540,59 @@ describe('RecordPlatformResult', () => {
 
   it.each(['awaiting_confirmation', 'declined', 'voided', 'failed'] as const)('FAILED, CLOSED or PROCESSING on a %s payment adds nothing', (status) => {
     for (const result of ['FAILED', 'CLOSED', 'PROCESSING'] as const) {
-      payment.given(...reach[status]).when(platformResult(result)).thenNothing();
+      payment
+        .given(...reach[status])
+        .when(platformResult(result))
+        .thenNothing();
     }
   });
 });
 
 describe('VoidPayment', () => {
   it.each(['awaiting_confirmation', 'confirmed'] as const)('a %s payment → PaymentVoided', (status) => {
-    payment.given(...reach[status]).when(voidPayment('order_cancelled')).then(voided('order_cancelled'));
+    payment
+      .given(...reach[status])
+      .when(voidPayment('order_cancelled'))
+      .then(voided('order_cancelled'));
   });
 
   it.each(['voided', 'declined', 'failed'] as const)('a %s payment adds nothing', (status) => {
-    payment.given(...reach[status]).when(voidPayment()).thenNothing();
+    payment
+      .given(...reach[status])
+      .when(voidPayment())
+      .thenNothing();
   });
 
   it.each(['submitted', 'succeeded', 'flagged', 'refunding', 'refunded'] as const)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment.given(...reach[status]).when(voidPayment()).thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
+    payment
+      .given(...reach[status])
+      .when(voidPayment())
+      .thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
   });
 });
 
 describe('RecordTradeNotCreated', () => {
   it('a confirmed payment whose trade never existed → PaymentFailed(trade_not_created)', () => {
-    payment.given(...reach.confirmed).when(recordTradeNotCreated()).then(failed('trade_not_created', 'no trade', 1100));
+    payment
+      .given(...reach.confirmed)
+      .when(recordTradeNotCreated())
+      .then(failed('trade_not_created', 'no trade', 1100));
   });
 
   it.each(except('confirmed'))('a %s payment adds nothing (it has its answer)', (status) => {
-    payment.given(...reach[status]).when(recordTradeNotCreated()).thenNothing();
+    payment
+      .given(...reach[status])
+      .when(recordTradeNotCreated())
+      .thenNothing();
   });
 });
 
 describe('RequestRefund', () => {
   it('a succeeded payment → PaymentRefundRequested for what was charged', () => {
-    payment.given(...reach.succeeded).when(requestRefund('provisioning_failed')).then(refundRequested('provisioning_failed'));
+    payment
+      .given(...reach.succeeded)
+      .when(requestRefund('provisioning_failed'))
+      .then(refundRequested('provisioning_failed'));
   });
 
   it('an accepted mismatch refunds what the platform took, not the price', () => {
@@ -475,51 +606,81 @@ describe('RequestRefund', () => {
   });
 
   it.each(['refunding', 'refunded'] as const)('a %s payment adds nothing', (status) => {
-    payment.given(...reach[status]).when(requestRefund()).thenNothing();
+    payment
+      .given(...reach[status])
+      .when(requestRefund())
+      .thenNothing();
   });
 
   it.each(except('succeeded', 'refunding', 'refunded'))('a %s payment → PaymentNotRefundable', (status) => {
-    payment.given(...reach[status]).when(requestRefund()).thenThrows(PaymentNotRefundable, { paymentId, state: status });
+    payment
+      .given(...reach[status])
+      .when(requestRefund())
+      .thenThrows(PaymentNotRefundable, { paymentId, state: status });
   });
 });
 
 describe('ReviewPayment', () => {
   it('accept → PaymentReviewed and PaymentSucceeded for the amount the platform took (source review)', () => {
-    const events = payment.given(...reach.flagged).when(reviewPayment('accept')).then(reviewed('accept'), {
-      type: 'PaymentSucceeded',
-      data: { paymentId, orderId, tradeNo: 'trade-1', notificationId: 'n-1', source: 'review', amount: cny(1), paidAt: iso(250), at: iso(250) },
-    });
+    const events = payment
+      .given(...reach.flagged)
+      .when(reviewPayment('accept'))
+      .then(reviewed('accept'), {
+        type: 'PaymentSucceeded',
+        data: { paymentId, orderId, tradeNo: 'trade-1', notificationId: 'n-1', source: 'review', amount: cny(1), paidAt: iso(250), at: iso(250) },
+      });
     expect(events[0]?.data).toMatchObject({ by: { name: 'li.na' } });
   });
 
   it('refund → PaymentReviewed and PaymentRefundRequested for the amount the platform took', () => {
-    payment.given(...reach.flagged).when(reviewPayment('refund')).then(reviewed('refund'), refundRequested('review', cny(1), 250));
+    payment
+      .given(...reach.flagged)
+      .when(reviewPayment('refund'))
+      .then(reviewed('refund'), refundRequested('review', cny(1), 250));
   });
 
   it('money flagged by a version before automatic refunds can be refunded by an admin', () => {
-    payment.given(...reach.failed, flagged('unexpected_success')).when(reviewPayment('refund')).then(reviewed('refund'), refundRequested('review', amount, 250));
+    payment
+      .given(...reach.failed, flagged('unexpected_success'))
+      .when(reviewPayment('refund'))
+      .then(reviewed('refund'), refundRequested('review', amount, 250));
   });
 
   it('money flagged as unexpected is refunded automatically, never reviewed', () => {
-    payment.given(...reach.failed, flagged('unexpected_success'), refundRequested('unexpected_success')).when(reviewPayment('accept')).thenThrows(PaymentNotReviewable);
+    payment
+      .given(...reach.failed, flagged('unexpected_success'), refundRequested('unexpected_success'))
+      .when(reviewPayment('accept'))
+      .thenThrows(PaymentNotReviewable);
   });
 
   it.each(except('flagged'))('a %s payment → PaymentNotReviewable', (status) => {
-    payment.given(...reach[status]).when(reviewPayment('refund')).thenThrows(PaymentNotReviewable, { paymentId, state: status });
+    payment
+      .given(...reach[status])
+      .when(reviewPayment('refund'))
+      .thenThrows(PaymentNotReviewable, { paymentId, state: status });
   });
 });
 
 describe('RecordRefund', () => {
   it.each(['succeeded', 'flagged', 'refunding'] as const)('a %s payment → PaymentRefunded', (status) => {
-    payment.given(...reach[status]).when(recordRefund()).then(refunded);
+    payment
+      .given(...reach[status])
+      .when(recordRefund())
+      .then(refunded);
   });
 
   it('a refunded payment adds nothing', () => {
-    payment.given(...reach.refunded).when(recordRefund()).thenNothing();
+    payment
+      .given(...reach.refunded)
+      .when(recordRefund())
+      .thenNothing();
   });
 
   it.each(except('succeeded', 'flagged', 'refunding', 'refunded'))('a %s payment → PaymentNotRefundable', (status) => {
-    payment.given(...reach[status]).when(recordRefund()).thenThrows(PaymentNotRefundable, { paymentId, state: status });
+    payment
+      .given(...reach[status])
+      .when(recordRefund())
+      .thenThrows(PaymentNotRefundable, { paymentId, state: status });
   });
 });
 

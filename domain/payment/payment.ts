@@ -161,8 +161,7 @@ export const paymentFacts = (state: Exclude<Payment, { status: 'none' }>): Payme
 });
 
 /** The trade number, once the platform has given one. */
-export const tradeNoOf = (state: Payment): string | undefined =>
-  'tradeNo' in state ? state.tradeNo : undefined;
+export const tradeNoOf = (state: Payment): string | undefined => ('tradeNo' in state ? state.tradeNo : undefined);
 
 export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
   switch (event.type) {
@@ -176,9 +175,7 @@ export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
       };
     }
     case 'PaymentCodeRejected':
-      return state.status === 'awaiting_confirmation'
-        ? { ...state, code: { ...state.code, wrongAttempts: event.data.wrongAttempts } }
-        : state;
+      return state.status === 'awaiting_confirmation' ? { ...state, code: { ...state.code, wrongAttempts: event.data.wrongAttempts } } : state;
     case 'PaymentCodeResent':
       return state.status === 'awaiting_confirmation'
         ? {
@@ -187,9 +184,7 @@ export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
           }
         : state;
     case 'PaymentConfirmed':
-      return state.status === 'awaiting_confirmation'
-        ? { ...paymentFacts(state), status: 'confirmed', confirmedAt: event.data.at }
-        : state;
+      return state.status === 'awaiting_confirmation' ? { ...paymentFacts(state), status: 'confirmed', confirmedAt: event.data.at } : state;
     case 'PaymentDeclined':
       return state.status === 'none' ? state : { ...paymentFacts(state), status: 'declined', at: event.data.at };
     case 'PaymentSubmitted':
@@ -234,9 +229,7 @@ export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
     case 'PaymentReviewed':
       return state;
     case 'PaymentRefunded':
-      return state.status === 'none'
-        ? state
-        : { ...paymentFacts(state), status: 'refunded', refundNo: event.data.refundNo, tradeNo: tradeNoOf(state) ?? '' };
+      return state.status === 'none' ? state : { ...paymentFacts(state), status: 'refunded', refundNo: event.data.refundNo, tradeNo: tradeNoOf(state) ?? '' };
     default:
       return assertNever(event);
   }

@@ -31,40 +31,67 @@ const erased = (keyIds: string[], at = T0, reason: 'request' | 'retention' = 're
 
 describe('EraseSubscriber', () => {
   it('a subscriber with orders, none in flight: SubscriberErased naming the keys to destroy', () => {
-    subscriber.given().when(erase()).then(erased(['k1']));
+    subscriber
+      .given()
+      .when(erase())
+      .then(erased(['k1']));
   });
 
   it('by the retention task: the reason says so', () => {
-    subscriber.given().when(erase({ reason: 'retention', by: { role: 'system', client: 'pii-retention' } })).then({
-      type: 'SubscriberErased',
-      data: { subscriberId: 'sub-1', reason: 'retention', keyIds: ['k1'], by: { role: 'system', client: 'pii-retention' }, at: T0.toISOString() },
-    });
+    subscriber
+      .given()
+      .when(erase({ reason: 'retention', by: { role: 'system', client: 'pii-retention' } }))
+      .then({
+        type: 'SubscriberErased',
+        data: { subscriberId: 'sub-1', reason: 'retention', keyIds: ['k1'], by: { role: 'system', client: 'pii-retention' }, at: T0.toISOString() },
+      });
   });
 
   it('numbers only in plain text (events written before sealing), no key: still erased, with no key to destroy', () => {
-    subscriber.given().when(erase({ keyIds: [] })).then(erased([]));
+    subscriber
+      .given()
+      .when(erase({ keyIds: [] }))
+      .then(erased([]));
   });
 
   it('already erased, nothing sealed since: already so', () => {
-    subscriber.given(erased(['k1'])).when(erase({ keyIds: [] })).thenNothing();
+    subscriber
+      .given(erased(['k1']))
+      .when(erase({ keyIds: [] }))
+      .thenNothing();
     // The key may still be listed as the current one until the destroy step ran: it is not new.
-    subscriber.given(erased(['k1'])).when(erase({ keyIds: ['k1'] })).thenNothing();
+    subscriber
+      .given(erased(['k1']))
+      .when(erase({ keyIds: ['k1'] }))
+      .thenNothing();
   });
 
   it('erased, then ordered again (a new key): erased again, naming only the new key', () => {
-    subscriber.given(erased(['k1'])).when(erase({ keyIds: ['k2'], now: new Date(T0.getTime() + 1000) })).then(erased(['k2'], new Date(T0.getTime() + 1000)));
+    subscriber
+      .given(erased(['k1']))
+      .when(erase({ keyIds: ['k2'], now: new Date(T0.getTime() + 1000) }))
+      .then(erased(['k2'], new Date(T0.getTime() + 1000)));
   });
 
   it('never ordered: SubscriberNotFound (404)', () => {
-    subscriber.given().when(erase({ known: false, keyIds: [] })).thenThrows(SubscriberNotFound, { subscriberId: 'sub-1' });
+    subscriber
+      .given()
+      .when(erase({ known: false, keyIds: [] }))
+      .thenThrows(SubscriberNotFound, { subscriberId: 'sub-1' });
   });
 
   it('an order in flight: refused, naming how many and which (409)', () => {
-    subscriber.given().when(erase({ inFlight: ['o1', 'o2'] })).thenThrows(SubscriberHasOrdersInFlight, { subscriberId: 'sub-1', ordersInFlight: 2, orderIds: 'o1,o2' });
+    subscriber
+      .given()
+      .when(erase({ inFlight: ['o1', 'o2'] }))
+      .thenThrows(SubscriberHasOrdersInFlight, { subscriberId: 'sub-1', ordersInFlight: 2, orderIds: 'o1,o2' });
   });
 
   it('erased before, a new order in flight now: refused too', () => {
-    subscriber.given(erased(['k1'])).when(erase({ inFlight: ['o3'], keyIds: ['k2'] })).thenThrows(SubscriberHasOrdersInFlight);
+    subscriber
+      .given(erased(['k1']))
+      .when(erase({ inFlight: ['o3'], keyIds: ['k2'] }))
+      .thenThrows(SubscriberHasOrdersInFlight);
   });
 });
 

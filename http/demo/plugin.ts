@@ -100,7 +100,12 @@ export const demoPlugin: FastifyPluginAsync<DemoOptions> = async (base, opts) =>
     tv: readFileSync(fileURLToPath(new URL('./assets/tv.html', import.meta.url)), 'utf8'),
     phone: readFileSync(fileURLToPath(new URL('./assets/phone.html', import.meta.url)), 'utf8'),
   };
-  await app.register(fastifyStatic, { root: fileURLToPath(new URL('./assets/', import.meta.url)), prefix: '/demo/assets/', decorateReply: false, cacheControl: false });
+  await app.register(fastifyStatic, {
+    root: fileURLToPath(new URL('./assets/', import.meta.url)),
+    prefix: '/demo/assets/',
+    decorateReply: false,
+    cacheControl: false,
+  });
   const page = (html: string) => async (_req: FastifyRequest, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(html);
   app.get('/demo/tv', { schema: { hide: true } }, page(pages.tv));
   app.get('/demo/phone', { schema: { hide: true } }, page(pages.phone));
@@ -119,7 +124,14 @@ export const demoPlugin: FastifyPluginAsync<DemoOptions> = async (base, opts) =>
   const hide = { hide: true, tags: ['demo'] };
 
   app.get('/demo/api/products', { schema: hide }, async () => ({
-    products: ledger.catalog.products.map((p) => ({ productId: p.productId, name: p.name, description: p.description, channels: p.channels, price: p.price, periodDays: p.periodDays })),
+    products: ledger.catalog.products.map((p) => ({
+      productId: p.productId,
+      name: p.name,
+      description: p.description,
+      channels: p.channels,
+      price: p.price,
+      periodDays: p.periodDays,
+    })),
   }));
 
   app.get('/demo/api/tv', { schema: { ...hide, querystring: z.strictObject({ orderId: z.uuid().optional() }) } }, async (req) => {

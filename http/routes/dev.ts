@@ -26,7 +26,9 @@ export const devRoutes: FastifyPluginAsyncZod<{ outbox: DevOutbox }> = async (ap
     },
     async (req) => ({
       messages: outbox({
-        ...(req.query.msisdn && { msisdn: req.query.msisdn.startsWith('+') || req.query.msisdn.startsWith('86') ? req.query.msisdn : `+86${req.query.msisdn}` }),
+        ...(req.query.msisdn && {
+          msisdn: req.query.msisdn.startsWith('+') || req.query.msisdn.startsWith('86') ? req.query.msisdn : `+86${req.query.msisdn}`,
+        }),
         ...(req.query.smartcardId && { smartcardId: req.query.smartcardId }),
       }),
     }),

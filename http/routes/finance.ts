@@ -90,7 +90,6 @@ const present = (t: DayTotals) => ({
 });
 
 export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (app, { reads }) => {
-
   app.get(
     '/v1/finance/days',
     {
@@ -165,7 +164,8 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
       try {
         return entriesPage.parse(await reads.find(FINANCE_ENTRIES, { where, orderBy: { field: 'at', direction: 'asc' }, limit, ...(cursor && { cursor }) }));
       } catch (err) {
-        if (err instanceof InvalidQuery) throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
+        if (err instanceof InvalidQuery)
+          throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
         throw err;
       }
     },
@@ -245,14 +245,18 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
         let n = 0;
         for await (const d of journalEntries({ from, to, where })) {
           if (!touches(d)) continue;
-          if (++n > MAX_CSV_ENTRIES) throw new HttpProblem(400, 'too-many-entries', 'Invalid request', `more than ${MAX_CSV_ENTRIES} entries: ask for fewer days`);
+          if (++n > MAX_CSV_ENTRIES)
+            throw new HttpProblem(400, 'too-many-entries', 'Invalid request', `more than ${MAX_CSV_ENTRIES} entries: ask for fewer days`);
           const e = entryOf(d);
           for (const l of e.lines) {
             if (account && l.account !== account) continue;
             rows.push([e.id, e.day, e.at, e.kind, e.orderId, e.paymentId, e.eventId, ACCOUNTS[l.account].code, l.account, l.debit, l.credit].join(','));
           }
         }
-        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="journal-${from}-${to}.csv"`).send(`${rows.join('\n')}\n`);
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="journal-${from}-${to}.csv"`)
+          .send(`${rows.join('\n')}\n`);
       }
       try {
         const page = await reads.find(JOURNAL_ENTRIES, {
@@ -264,7 +268,8 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
         });
         return { items: page.items.filter(touches).map(entryOf), nextCursor: page.nextCursor };
       } catch (err) {
-        if (err instanceof InvalidQuery) throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
+        if (err instanceof InvalidQuery)
+          throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
         throw err;
       }
     },
@@ -278,7 +283,7 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
       schema: {
         operationId: 'getTrialBalance',
         tags: ['finance'],
-        summary: 'Trial balance at the end of an accounting day: every account, debits = credits to the fen; and the day\'s own movements',
+        summary: "Trial balance at the end of an accounting day: every account, debits = credits to the fen; and the day's own movements",
         description: 'Balances at the end of `day` (UTC+8) and that day’s own movements; `balanced` is true when debits equal credits in both.',
         querystring: z.strictObject({ day }),
         response: {

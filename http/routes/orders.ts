@@ -50,7 +50,6 @@ const outcomeCallback = {
 };
 
 export const orderRoutes: FastifyPluginAsyncZod<{ ledger: LedgerDeps }> = async (app, { ledger }) => {
-
   app.post(
     '/v1/orders',
     {
@@ -115,10 +114,9 @@ export const orderRoutes: FastifyPluginAsyncZod<{ ledger: LedgerDeps }> = async 
       const { orderId } = req.params;
       const order = await load(ledger.store, orderAggregate, orderStream(orderId));
       if (order.status === 'none') throw new OrderNotFound(orderId);
-      const events = [
-        ...(await ledger.store.readStream(orderStream(orderId))),
-        ...(await ledger.store.readStream(paymentStream(order.paymentId))),
-      ].sort((a, b) => comparePositions(a.position, b.position));
+      const events = [...(await ledger.store.readStream(orderStream(orderId))), ...(await ledger.store.readStream(paymentStream(order.paymentId)))].sort(
+        (a, b) => comparePositions(a.position, b.position),
+      );
       // Customer service sees the number masked; an auditor (admin) sees it whole, opened with the
       // subscriber's key; both see "erased" once the subscriber is.
       const show = actorOf(req).role === 'admin' ? (m: string) => m : maskMsisdn;

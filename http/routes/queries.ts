@@ -94,8 +94,13 @@ const outboundTask = z
 const outboundPage = z
   .object({ items: z.array(outboundTask), nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last') })
   .meta({ id: 'OutboundTaskPage' });
-const smartcardParams = z.object({ smartcardId: z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' or '-'") });
-
+const smartcardParams = z.object({
+  smartcardId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' or '-'"),
+});
 
 const searchQuery = z
   .strictObject({
@@ -120,12 +125,12 @@ const publicView = ({ msisdnKey: _k, version: _v, ...rest }: Doc): Doc => rest;
 const orderOf = (d: Doc) => orderView.parse(publicView(d));
 
 const badCursor = (err: unknown): never => {
-  if (err instanceof InvalidQuery) throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
+  if (err instanceof InvalidQuery)
+    throw new HttpProblem(400, 'bad-cursor', 'Invalid request', 'the cursor does not belong to this query; start again without it');
   throw err;
 };
 
 export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
-
   app.get(
     '/v1/orders/:orderId',
     {
@@ -142,7 +147,15 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     async (req) => {
       const { orderId } = req.params;
       await ensureOwnOrder(q.ledger.store, actorOf(req), orderId);
-      return orderOf(await readOrWait(q, { collection: ORDERS, projection: 'orders', id: orderId, streamId: orderStream(orderId), notFound: () => new OrderNotFound(orderId) }));
+      return orderOf(
+        await readOrWait(q, {
+          collection: ORDERS,
+          projection: 'orders',
+          id: orderId,
+          streamId: orderStream(orderId),
+          notFound: () => new OrderNotFound(orderId),
+        }),
+      );
     },
   );
 
@@ -196,41 +209,50 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
         description: 'Read-your-writes as for orders: 503 with `Retry-After` while the read model catches up.',
         params: paymentParams,
         response: {
-          200: z.object({
-            paymentId: z.string(),
-            orderId: z.string(),
-            status: z.string(),
-            subject: z.string(),
-            amount: money,
-            msisdn: z.string().describe('masked'),
-            payBy: instant,
-            codeExpiresAt: instant,
-            attemptsLeft: z.number().int(),
-            resendsLeft: z.number().int(),
-            product: z.unknown().optional().describe('the order’s product (as in Order)'),
-          }).loose().meta({
-            id: 'PaymentView',
-            example: {
-              paymentId: '9b2d7c31-4e8f-4a0b-8f6e-1c2d3e4f5a6b',
-              orderId: '3f6c1f0e-8d2a-4c57-9a51-2f1d0b7e9c44',
-              status: 'awaiting_confirmation',
-              subject: '体育包 Sports (1 month)',
-              amount: { value: 3800, currency: 'CNY' },
-              msisdn: '138****8000',
-              payBy: '2026-11-25T08:15:00.000Z',
-              codeExpiresAt: '2026-11-25T08:05:00.000Z',
-              attemptsLeft: 5,
-              resendsLeft: 3,
-              product: { productId: 'sports-month', name: '体育包 Sports (1 month)' },
-            },
-          }),
+          200: z
+            .object({
+              paymentId: z.string(),
+              orderId: z.string(),
+              status: z.string(),
+              subject: z.string(),
+              amount: money,
+              msisdn: z.string().describe('masked'),
+              payBy: instant,
+              codeExpiresAt: instant,
+              attemptsLeft: z.number().int(),
+              resendsLeft: z.number().int(),
+              product: z.unknown().optional().describe('the order’s product (as in Order)'),
+            })
+            .loose()
+            .meta({
+              id: 'PaymentView',
+              example: {
+                paymentId: '9b2d7c31-4e8f-4a0b-8f6e-1c2d3e4f5a6b',
+                orderId: '3f6c1f0e-8d2a-4c57-9a51-2f1d0b7e9c44',
+                status: 'awaiting_confirmation',
+                subject: '体育包 Sports (1 month)',
+                amount: { value: 3800, currency: 'CNY' },
+                msisdn: '138****8000',
+                payBy: '2026-11-25T08:15:00.000Z',
+                codeExpiresAt: '2026-11-25T08:05:00.000Z',
+                attemptsLeft: 5,
+                resendsLeft: 3,
+                product: { productId: 'sports-month', name: '体育包 Sports (1 month)' },
+              },
+            }),
           ...refusals(404, 503),
         },
       },
     },
     async (req) => {
       const { paymentId } = req.params;
-      const p = await readOrWait(q, { collection: PAYMENTS, projection: 'orders', id: paymentId, streamId: paymentStream(paymentId), notFound: () => new PaymentNotFound(paymentId) });
+      const p = await readOrWait(q, {
+        collection: PAYMENTS,
+        projection: 'orders',
+        id: paymentId,
+        streamId: paymentStream(paymentId),
+        notFound: () => new PaymentNotFound(paymentId),
+      });
       const payment = storedPayment.parse(p);
       const order = await q.reads.get(ORDERS, payment.orderId);
       return { ...publicView(p), ...payment, paymentId: p.id, ...(order && { product: order.product }) };
@@ -247,23 +269,33 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
         summary: 'Channels open on the card now (or, with ?at=, at that instant, answered from the event log), with validUntil',
         description: 'Without `at`, from the entitlements read model; with it, from the event log, so a past instant is answered as it was.',
         params: smartcardParams,
-        querystring: z.strictObject({ at: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 instant: the entitlements as the log had them then') }),
+        querystring: z.strictObject({
+          at: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 instant: the entitlements as the log had them then'),
+        }),
         response: {
-          200: z.object({
-            smartcardId: z.string(),
-            at: instant.optional(),
-            entitlements: z.array(
-              z.object({ productId: z.string(), name: z.string(), channels: z.array(z.string()), validFrom: instant, validUntil: instant }),
-            ),
-          }).meta({
-            id: 'Entitlements',
-            example: {
-              smartcardId: 'card-8800123',
-              entitlements: [
-                { productId: 'sports-month', name: '体育包 Sports (1 month)', channels: ['CCTV-5 HD'], validFrom: '2026-11-25T08:02:12.000Z', validUntil: '2026-12-25T08:02:12.000Z' },
-              ],
-            },
-          }),
+          200: z
+            .object({
+              smartcardId: z.string(),
+              at: instant.optional(),
+              entitlements: z.array(
+                z.object({ productId: z.string(), name: z.string(), channels: z.array(z.string()), validFrom: instant, validUntil: instant }),
+              ),
+            })
+            .meta({
+              id: 'Entitlements',
+              example: {
+                smartcardId: 'card-8800123',
+                entitlements: [
+                  {
+                    productId: 'sports-month',
+                    name: '体育包 Sports (1 month)',
+                    channels: ['CCTV-5 HD'],
+                    validFrom: '2026-11-25T08:02:12.000Z',
+                    validUntil: '2026-12-25T08:02:12.000Z',
+                  },
+                ],
+              },
+            }),
         },
       },
     },
@@ -301,7 +333,13 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
       limit: z.coerce.number().int().min(1).max(200).default(50),
       cursor: z.string().min(1).max(512).optional(),
     });
-  const listOutbound = async (query: { kind?: TaskKind | undefined; status?: string | undefined; orderId?: string | undefined; limit: number; cursor?: string | undefined }) => {
+  const listOutbound = async (query: {
+    kind?: TaskKind | undefined;
+    status?: string | undefined;
+    orderId?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }) => {
     const { kind, status, orderId, limit, cursor } = query;
     const where: Record<string, Scalar> = {};
     if (kind) where.kind = kind;

@@ -73,7 +73,13 @@ export function createBossSimulator(o: BossSimulatorOptions = {}): BossSimulator
           refusals++;
           throw simError(SYSTEM, op, 422, 'unknown card or card not paired');
         }
-        const e: SimEntitlement = { ...req, channels: [...req.channels], bossRef: `B${randomUUID().replaceAll('-', '').slice(0, 20)}`, status: 'ACTIVE', createdAt: now().toISOString() };
+        const e: SimEntitlement = {
+          ...req,
+          channels: [...req.channels],
+          bossRef: `B${randomUUID().replaceAll('-', '').slice(0, 20)}`,
+          status: 'ACTIVE',
+          createdAt: now().toISOString(),
+        };
         byRequestId.set(req.requestId, e);
         byBossRef.set(e.bossRef, e);
         return { bossRef: e.bossRef, status: 'ACTIVE' as const };

@@ -106,7 +106,8 @@ export function bossHandler(sim: BossSimulator, token: string | undefined): SimH
     if (req.method === 'GET' && req.path === '/_sim/entitlements') return { status: 200, json: sim.inspect() };
     if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) return problem(401, 'Unauthorized');
 
-    if (req.method === 'POST' && req.path === '/entitlements') return { status: 200, json: await sim.openEntitlement(parseRequest(req.rawBody, openEntitlementRequest)) };
+    if (req.method === 'POST' && req.path === '/entitlements')
+      return { status: 200, json: await sim.openEntitlement(parseRequest(req.rawBody, openEntitlementRequest)) };
     const revoke = /^\/entitlements\/([^/]+)\/revoke$/.exec(req.path);
     if (req.method === 'POST' && revoke?.[1]) {
       await sim.revoke(decodeURIComponent(revoke[1]), parseRequest(req.rawBody, revokeRequest));
@@ -125,7 +126,8 @@ export function smsHandler(sim: SmsSimulator): SimHandler {
       const smartcardId = req.query.get('smartcardId');
       const filter = { ...(msisdn ? { msisdn } : {}), ...(smartcardId ? { smartcardId } : {}) };
       const waitMs = Number(req.query.get('waitMs') ?? 0);
-      if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > MAX_WAIT_MS) return problem(400, 'Bad Request', `waitMs must be an integer from 0 to ${MAX_WAIT_MS}`);
+      if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > MAX_WAIT_MS)
+        return problem(400, 'Bad Request', `waitMs must be an integer from 0 to ${MAX_WAIT_MS}`);
       if (waitMs > 0) await sim.arrival(filter, waitMs);
       return { status: 200, json: sim.inspect(filter) };
     }
@@ -178,14 +180,29 @@ export async function listen(handler: SimHandler, port = 0, host = '127.0.0.1'):
       };
       const call: SimCall | null = url.pathname.startsWith('/_sim/')
         ? null
-        : { at: new Date().toISOString(), method: req.method ?? 'GET', path: url.pathname, key: header('idempotency-key'), userAgent: header('user-agent'), status: 0 };
+        : {
+            at: new Date().toISOString(),
+            method: req.method ?? 'GET',
+            path: url.pathname,
+            key: header('idempotency-key'),
+            userAgent: header('user-agent'),
+            status: 0,
+          };
       if (call) calls.push(call);
       try {
         if (req.method === 'GET' && url.pathname === '/_sim/calls') reply = { status: 200, json: calls };
-        else reply = await handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, rawBody: await readBody(req) });
+        else
+          reply = await handler({
+            method: req.method ?? 'GET',
+            path: url.pathname,
+            query: url.searchParams,
+            headers: req.headers,
+            rawBody: await readBody(req),
+          });
       } catch (err) {
         if (err instanceof BadRequest) reply = problem(400, 'Bad Request', err.message);
-        else if (err instanceof OutboundError && err.status !== undefined) reply = problem(err.status, err.kind === 'final' ? 'Refused' : 'Unavailable', err.message);
+        else if (err instanceof OutboundError && err.status !== undefined)
+          reply = problem(err.status, err.kind === 'final' ? 'Refused' : 'Unavailable', err.message);
         else reply = problem(500, 'Internal Server Error');
       }
       if (call) call.status = reply.status;

@@ -184,9 +184,16 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
       ...(trade.failureReason ? { failureReason: trade.failureReason } : {}),
     };
     const n: SentNotification = {
-      notificationId: body.notificationId, outTradeNo: trade.outTradeNo, notifyUrl: trade.notifyUrl, body,
-      dropped: f.dropNotifications, held: !f.dropNotifications && f.reorderNext,
-      copies: Math.max(1, f.duplicateNotifications), attempts: [], delivered: false, finished: f.dropNotifications,
+      notificationId: body.notificationId,
+      outTradeNo: trade.outTradeNo,
+      notifyUrl: trade.notifyUrl,
+      body,
+      dropped: f.dropNotifications,
+      held: !f.dropNotifications && f.reorderNext,
+      copies: Math.max(1, f.duplicateNotifications),
+      attempts: [],
+      delivered: false,
+      finished: f.dropNotifications,
     };
     sent.push(n);
     if (n.dropped) return;
@@ -228,45 +235,53 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
   }
 
   return {
-    createTrade: (req) => faults.run('POST /trades', () => {
-      const existing = trades.get(req.outTradeNo);
-      if (existing) {
-        if (!sameMoney(existing.requestedAmount, req.amount) || existing.msisdn !== req.msisdn)
-          throw simError(SYSTEM, 'POST /trades', 422, 'outTradeNo reused with a different amount or payer');
-        return { tradeNo: existing.tradeNo, status: 'PROCESSING' as const };
-      }
-      const trade: SimTrade = {
-        ...req, amount: { ...req.amount }, requestedAmount: { ...req.amount },
-        tradeNo: `T${randomUUID().replaceAll('-', '').slice(0, 24)}`, status: 'PROCESSING', createdAt: now().toISOString(), refundedFen: 0,
-      };
-      trades.set(req.outTradeNo, trade);
-      track(() => settle(trade));
-      return { tradeNo: trade.tradeNo, status: 'PROCESSING' as const };
-    }),
+    createTrade: (req) =>
+      faults.run('POST /trades', () => {
+        const existing = trades.get(req.outTradeNo);
+        if (existing) {
+          if (!sameMoney(existing.requestedAmount, req.amount) || existing.msisdn !== req.msisdn)
+            throw simError(SYSTEM, 'POST /trades', 422, 'outTradeNo reused with a different amount or payer');
+          return { tradeNo: existing.tradeNo, status: 'PROCESSING' as const };
+        }
+        const trade: SimTrade = {
+          ...req,
+          amount: { ...req.amount },
+          requestedAmount: { ...req.amount },
+          tradeNo: `T${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+          status: 'PROCESSING',
+          createdAt: now().toISOString(),
+          refundedFen: 0,
+        };
+        trades.set(req.outTradeNo, trade);
+        track(() => settle(trade));
+        return { tradeNo: trade.tradeNo, status: 'PROCESSING' as const };
+      }),
 
-    queryTrade: (outTradeNo) => faults.run('GET /trades/{outTradeNo}', () => {
-      const trade = trades.get(outTradeNo);
-      return trade ? tradeView(trade) : null;
-    }),
+    queryTrade: (outTradeNo) =>
+      faults.run('GET /trades/{outTradeNo}', () => {
+        const trade = trades.get(outTradeNo);
+        return trade ? tradeView(trade) : null;
+      }),
 
-    refund: (req) => faults.run('POST /refunds', () => {
-      const op = 'POST /refunds';
-      const existing = refunds.get(req.refundNo);
-      if (existing) {
-        if (existing.outTradeNo !== req.outTradeNo || !sameMoney(existing.amount, req.amount))
-          throw simError(SYSTEM, op, 422, 'refundNo reused with a different trade or amount');
-        return { refundNo: existing.refundNo, status: existing.status };
-      }
-      const trade = trades.get(req.outTradeNo);
-      if (!trade) throw simError(SYSTEM, op, 404, 'unknown outTradeNo');
-      if (trade.status !== 'SUCCESS') throw simError(SYSTEM, op, 422, `trade is ${trade.status}`);
-      if (req.amount.currency !== trade.amount.currency || req.amount.value <= 0 || req.amount.value > trade.amount.value - trade.refundedFen)
-        throw simError(SYSTEM, op, 422, 'refund amount exceeds what is left');
-      trade.refundedFen += req.amount.value;
-      const refund: SimRefund = { ...req, amount: { ...req.amount }, status: 'SUCCESS', createdAt: now().toISOString() };
-      refunds.set(req.refundNo, refund);
-      return { refundNo: refund.refundNo, status: refund.status };
-    }),
+    refund: (req) =>
+      faults.run('POST /refunds', () => {
+        const op = 'POST /refunds';
+        const existing = refunds.get(req.refundNo);
+        if (existing) {
+          if (existing.outTradeNo !== req.outTradeNo || !sameMoney(existing.amount, req.amount))
+            throw simError(SYSTEM, op, 422, 'refundNo reused with a different trade or amount');
+          return { refundNo: existing.refundNo, status: existing.status };
+        }
+        const trade = trades.get(req.outTradeNo);
+        if (!trade) throw simError(SYSTEM, op, 404, 'unknown outTradeNo');
+        if (trade.status !== 'SUCCESS') throw simError(SYSTEM, op, 422, `trade is ${trade.status}`);
+        if (req.amount.currency !== trade.amount.currency || req.amount.value <= 0 || req.amount.value > trade.amount.value - trade.refundedFen)
+          throw simError(SYSTEM, op, 422, 'refund amount exceeds what is left');
+        trade.refundedFen += req.amount.value;
+        const refund: SimRefund = { ...req, amount: { ...req.amount }, status: 'SUCCESS', createdAt: now().toISOString() };
+        refunds.set(req.refundNo, refund);
+        return { refundNo: refund.refundNo, status: refund.status };
+      }),
 
     statement(day) {
       // Published once the day has ended in China Standard Time (16:00 UTC).
@@ -275,12 +290,30 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
       for (const t of trades.values()) {
         if (t.status === 'PROCESSING' || !t.settledAt || statementDay(t.settledAt) !== day) continue;
         const fee = t.status === 'SUCCESS' ? feeOf(t.amount.value) : 0;
-        lines.push({ tradeNo: t.tradeNo, outTradeNo: t.outTradeNo, refundNo: '', type: 'TRADE', amount: t.amount, fee: { value: fee, currency: 'CNY' }, status: t.status, time: t.settledAt });
+        lines.push({
+          tradeNo: t.tradeNo,
+          outTradeNo: t.outTradeNo,
+          refundNo: '',
+          type: 'TRADE',
+          amount: t.amount,
+          fee: { value: fee, currency: 'CNY' },
+          status: t.status,
+          time: t.settledAt,
+        });
       }
       for (const r of refunds.values()) {
         if (statementDay(r.createdAt) !== day) continue;
         const trade = trades.get(r.outTradeNo);
-        lines.push({ tradeNo: trade?.tradeNo ?? '', outTradeNo: r.outTradeNo, refundNo: r.refundNo, type: 'REFUND', amount: r.amount, fee: { value: 0, currency: 'CNY' }, status: 'SUCCESS', time: r.createdAt });
+        lines.push({
+          tradeNo: trade?.tradeNo ?? '',
+          outTradeNo: r.outTradeNo,
+          refundNo: r.refundNo,
+          type: 'REFUND',
+          amount: r.amount,
+          fee: { value: 0, currency: 'CNY' },
+          status: 'SUCCESS',
+          time: r.createdAt,
+        });
       }
       return renderStatement(day, lines);
     },

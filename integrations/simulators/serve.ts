@@ -40,13 +40,21 @@ const number = (name: string, raw: string): number => {
 };
 
 const kinds: SimulatorKind[] =
-  values.kind === 'all' ? ['platform', 'boss', 'sms'] : values.kind === 'platform' || values.kind === 'boss' || values.kind === 'sms' ? [values.kind] : fail('--kind must be platform, boss, sms or all');
+  values.kind === 'all'
+    ? ['platform', 'boss', 'sms']
+    : values.kind === 'platform' || values.kind === 'boss' || values.kind === 'sms'
+      ? [values.kind]
+      : fail('--kind must be platform, boss, sms or all');
 
 const envSecret = process.env.PAYMENT_PLATFORM_SECRET; // a CLI of its own, outside the service's composition root
 const secrets = values.secret ?? (envSecret ? [envSecret] : []);
 if (kinds.includes('platform') && secrets.length === 0) fail('the platform simulator needs --secret (or PAYMENT_PLATFORM_SECRET)');
 
-const common = { seed: number('seed', values.seed), errorRate: number('error-rate', values['error-rate']), latencyMs: number('latency-ms', values['latency-ms']) };
+const common = {
+  seed: number('seed', values.seed),
+  errorRate: number('error-rate', values['error-rate']),
+  latencyMs: number('latency-ms', values['latency-ms']),
+};
 const bossToken = values['boss-token'];
 
 const servers = await startSimulatorServers({

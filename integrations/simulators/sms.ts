@@ -80,7 +80,7 @@ export function createSmsSimulator(o: SmsSimulatorOptions = {}): SmsSimulator {
     messages,
     arrival: (filter, waitMs) =>
       new Promise<void>((resolve) => {
-        if ([...stored.values()].some((m) => matches(m.to, filter))) return resolve();
+        if (shutdown.signal.aborted || [...stored.values()].some((m) => matches(m.to, filter))) return resolve();
         const w = {
           filter,
           done: () => {
@@ -91,11 +91,13 @@ export function createSmsSimulator(o: SmsSimulatorOptions = {}): SmsSimulator {
         };
         const timer = setTimeout(w.done, waitMs);
         waiting.add(w);
-        shutdown.signal.addEventListener('abort', w.done, { once: true });
       }),
     inspect: (filter) => ({ messages: messages(filter), calls, duplicates, inFlight: faults.inFlight() }),
     faults: () => faults.get(),
     setFaults: (patch) => faults.set(patch),
-    close: () => shutdown.abort(),
+    close: () => {
+      shutdown.abort();
+      for (const w of waiting) w.done();
+    },
   };
 }

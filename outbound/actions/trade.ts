@@ -33,7 +33,12 @@ export const tradeAction =
     await attempt.claim();
     /** No trade will ever exist for this payment: it fails, and no money moved. */
     const notCreated = async (detail: string, outcome: string): Promise<Outcome> => {
-      await execute(deps.ledger, paymentAggregate, { type: 'RecordTradeNotCreated', paymentId: p.paymentId, detail, now: attempt.now() }, contextFor(spec, 'trade-not-created'));
+      await execute(
+        deps.ledger,
+        paymentAggregate,
+        { type: 'RecordTradeNotCreated', paymentId: p.paymentId, detail, now: attempt.now() },
+        contextFor(spec, 'trade-not-created'),
+      );
       return done(outcome);
     };
     if (attempt.state.attempts > 0) {
@@ -71,7 +76,12 @@ export const tradeAction =
 /** The platform has the trade: record it, and its result if it has one. */
 const recordFound = async (deps: TradeDeps, spec: TaskSpec, trade: Trade): Promise<Outcome> => {
   const now = deps.ledger.now();
-  await execute(deps.ledger, paymentAggregate, { type: 'RecordTradeCreated', paymentId: spec.paymentId, tradeNo: trade.tradeNo, now }, contextFor(spec, 'trade'));
+  await execute(
+    deps.ledger,
+    paymentAggregate,
+    { type: 'RecordTradeCreated', paymentId: spec.paymentId, tradeNo: trade.tradeNo, now },
+    contextFor(spec, 'trade'),
+  );
   if (trade.status !== 'PROCESSING') await recordQueried(deps.ledger, spec, trade);
   return done(`trade ${trade.tradeNo} found, ${trade.status}`);
 };

@@ -4,7 +4,10 @@ import type { AuditReport } from './audit-log.ts';
 import { describeRef } from './finding.ts';
 
 const cny = (fen: number): string => formatMoney({ value: fen, currency: 'CNY' });
-const counts = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+const counts = (c: Record<string, number>): string =>
+  Object.entries(c)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || 'none';
 
 export const formatAudit = (r: AuditReport): string => {
   const s = r.seals;
@@ -25,7 +28,10 @@ export const formatAudit = (r: AuditReport): string => {
       ? 'no findings: every seal holds, every event is one the deciders would record, every fen is accounted for'
       : `${r.findings.length} FINDING(S) in ${streams} stream(s); the first of each stream:`,
     // A message that already names its event is not prefixed with it again.
-    ...r.first.map(({ finding: f, more }) => `  - [${f.check} ${f.rule}] ${f.event && !f.message.includes(f.event.eventId) ? `${describeRef(f.event)}: ` : ''}${f.message}${more > 0 ? ` (+${more} more in this stream)` : ''}`),
+    ...r.first.map(
+      ({ finding: f, more }) =>
+        `  - [${f.check} ${f.rule}] ${f.event && !f.message.includes(f.event.eventId) ? `${describeRef(f.event)}: ` : ''}${f.message}${more > 0 ? ` (+${more} more in this stream)` : ''}`,
+    ),
     '',
   ].join('\n');
 };

@@ -78,11 +78,18 @@ export const journalChecker = (): JournalChecker => {
         const p = payments.get(book.paymentId);
         if (!o || o.status === 'none' || !p || p.status === 'none') continue;
         const expected = booksOf(p);
-        for (const [field, what] of [['kept', 'keep'], ['held', 'hold as flagged'], ['dueKept', 'owe back of charged money'], ['dueHeld', 'owe back of flagged money']] as const) {
-          if (book[field] !== expected[field]) wrong(orderId, `journal-${field}`, `the books ${what} ${book[field]} fen; the payment (${p.status}) says ${expected[field]}`);
+        for (const [field, what] of [
+          ['kept', 'keep'],
+          ['held', 'hold as flagged'],
+          ['dueKept', 'owe back of charged money'],
+          ['dueHeld', 'owe back of flagged money'],
+        ] as const) {
+          if (book[field] !== expected[field])
+            wrong(orderId, `journal-${field}`, `the books ${what} ${book[field]} fen; the payment (${p.status}) says ${expected[field]}`);
         }
         const scheduled = book.schedule.reduce((s, x) => s + x.fen, 0);
-        if (o.status === 'provisioned' && scheduled !== book.kept) wrong(orderId, 'journal-recognition', `recognises ${scheduled} fen of the ${book.kept} it kept`);
+        if (o.status === 'provisioned' && scheduled !== book.kept)
+          wrong(orderId, 'journal-recognition', `recognises ${scheduled} fen of the ${book.kept} it kept`);
       }
       for (const d of unbalancedDays) findings.push({ check: 'journal', rule: 'day-unbalanced', message: `the journal of ${d} does not balance` });
 

@@ -68,7 +68,14 @@ const followUps = (cause: DomainEvent | undefined, now: string, to: FollowUp['to
 };
 
 /** The follow-ups of the cause that are commands of this type, or why there are none. */
-const fromCause = <T extends Command['type']>(ctx: Ctx, now: string, to: FollowUp['to'], type: T, event: string, causes: string): Extract<Command, { type: T }>[] | Problem => {
+const fromCause = <T extends Command['type']>(
+  ctx: Ctx,
+  now: string,
+  to: FollowUp['to'],
+  type: T,
+  event: string,
+  causes: string,
+): Extract<Command, { type: T }>[] | Problem => {
   const found = followUps(ctx.cause, now, to).filter((c): c is Extract<Command, { type: T }> => c.type === type);
   return found.length > 0 ? found : noCause(event, causes);
 };
@@ -85,7 +92,9 @@ const noCause = (event: string, causes: string): Problem => ({ rule: 'missing-ca
 /** Order statuses in which the order has accepted its payment, so money may reach the platform. */
 const ACCEPTED: ReadonlySet<Order['status']> = new Set(['payment_pending', 'paid', 'provisioned', 'provisioning_failed', 'refunded', 'payment_failed']);
 const orderAccepted = (ctx: Ctx, what: string): Problem | undefined =>
-  ACCEPTED.has(ctx.order.status) ? undefined : { rule: 'money-without-order', message: `${what} while its order is ${ctx.order.status}: the order never accepted this payment` };
+  ACCEPTED.has(ctx.order.status)
+    ? undefined
+    : { rule: 'money-without-order', message: `${what} while its order is ${ctx.order.status}: the order never accepted this payment` };
 
 const moneyOf = (p: Payment): Money => ('amount' in p ? p.amount : cny(0));
 
@@ -141,13 +150,29 @@ export const ORDER_RULES: { [K in keyof OrderData]: Entry<OrderData[K], OrderCom
     command: (d, ctx) =>
       d.reason === 'customer'
         ? { type: 'CancelOrder', orderId: d.orderId, reason: d.reason, now: at(d.at) }
-        : fromCause(ctx, d.at, 'order', 'CancelOrder', `OrderCancelled (${d.reason})`, d.reason === 'declined' ? 'a PaymentDeclined' : 'the PaymentFailed of the fifth wrong code'),
+        : fromCause(
+            ctx,
+            d.at,
+            'order',
+            'CancelOrder',
+            `OrderCancelled (${d.reason})`,
+            d.reason === 'declined' ? 'a PaymentDeclined' : 'the PaymentFailed of the fifth wrong code',
+          ),
   },
   OrderExpired: { command: (d) => ({ type: 'ExpireOrder', orderId: d.orderId, now: at(d.at) }) },
   OrderProvisioned: {
-    command: (d) => ({ type: 'MarkProvisioned', orderId: d.orderId, requestNo: d.requestNo, bossRef: d.bossRef, validFrom: d.validFrom, validUntil: d.validUntil, now: at(d.at) }),
+    command: (d) => ({
+      type: 'MarkProvisioned',
+      orderId: d.orderId,
+      requestNo: d.requestNo,
+      bossRef: d.bossRef,
+      validFrom: d.validFrom,
+      validUntil: d.validUntil,
+      now: at(d.at),
+    }),
     guard: (d, ctx) => {
-      if (ctx.payment.status !== 'succeeded') return { rule: 'goods-without-money', message: `channels opened while the order's payment is ${ctx.payment.status}` };
+      if (ctx.payment.status !== 'succeeded')
+        return { rule: 'goods-without-money', message: `channels opened while the order's payment is ${ctx.payment.status}` };
       const days = secondsBetween(d.validFrom, d.validUntil) / 86_400;
       if (ctx.order.status !== 'none' && days !== ctx.order.product.periodDays) {
         return { rule: 'goods-differ', message: `channels opened for ${days} days, ${ctx.order.product.periodDays} were paid for` };
@@ -193,7 +218,10 @@ export const PAYMENT_RULES: { [K in keyof PaymentData]: Entry<PaymentData[K], Pa
       const seq = ctx.payment.status === 'awaiting_confirmation' ? ctx.payment.code.seq : 0;
       const base = { type: 'ResendCode', paymentId: d.paymentId, codeTtlSeconds: secondsBetween(d.at, d.codeExpiresAt), now: at(d.at) } as const;
       // Whether the last code reached the gateway is the SMS task's to say: either answer may have been given.
-      return [{ ...base, codeDelivered: { seq, delivered: true } }, { ...base, codeDelivered: { seq, delivered: false } }];
+      return [
+        { ...base, codeDelivered: { seq, delivered: true } },
+        { ...base, codeDelivered: { seq, delivered: false } },
+      ];
     },
   },
   PaymentConfirmed: { command: (d) => confirmWith(d, true) },
@@ -263,10 +291,26 @@ export const PAYMENT_RULES: { [K in keyof PaymentData]: Entry<PaymentData[K], Pa
       switch (d.reason) {
         case 'order_closed':
         case 'provisioning_failed':
-          return fromCause(ctx, d.at, 'payment', 'RequestRefund', `PaymentRefundRequested (${d.reason})`, d.reason === 'order_closed' ? 'a PaymentSucceeded its order refused' : 'an OrderProvisioningFailed');
+          return fromCause(
+            ctx,
+            d.at,
+            'payment',
+            'RequestRefund',
+            `PaymentRefundRequested (${d.reason})`,
+            d.reason === 'order_closed' ? 'a PaymentSucceeded its order refused' : 'an OrderProvisioningFailed',
+          );
         case 'unexpected_success':
           // Only ever the second half of a decision on money for a closed payment.
-          return { type: 'RecordPlatformResult', paymentId: d.paymentId, source: 'notification', notificationId: '', tradeNo: '', status: 'SUCCESS', amount: d.amount, now: at(d.at) };
+          return {
+            type: 'RecordPlatformResult',
+            paymentId: d.paymentId,
+            source: 'notification',
+            notificationId: '',
+            tradeNo: '',
+            status: 'SUCCESS',
+            amount: d.amount,
+            now: at(d.at),
+          };
         case 'review':
           return { type: 'ReviewPayment', paymentId: d.paymentId, decision: 'refund', reason: '', by: { role: '', client: '' }, now: at(d.at) };
         default:
@@ -426,7 +470,11 @@ export const redecider = (): Redecider => {
         if (isProblem(decided)) problems.push(decided);
         else {
           const [first] = decided.events;
-          if (!first) problems.push({ rule: 'decider-no-op', message: `the deciders would record nothing here: the ${isOrder ? 'order' : 'payment'} was already ${isOrder ? order.status : payment.status}` });
+          if (!first)
+            problems.push({
+              rule: 'decider-no-op',
+              message: `the deciders would record nothing here: the ${isOrder ? 'order' : 'payment'} was already ${isOrder ? order.status : payment.status}`,
+            });
           else problems.push({ rule: 'not-decided', message: differences(asRecorded(first, e), e) });
         }
       }

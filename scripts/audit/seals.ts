@@ -50,7 +50,11 @@ const locate = (seal: LedgerSealed['data'], segment: readonly Pending[], sealed:
     };
   }
   if (i >= sealed.length) {
-    return { rule: 'event-inserted', message: `seal #${seal.sealNo}: ${describeRef(here.ref)} was not in the log when it was sealed (inserted)`, event: here.ref };
+    return {
+      rule: 'event-inserted',
+      message: `seal #${seal.sealNo}: ${describeRef(here.ref)} was not in the log when it was sealed (inserted)`,
+      event: here.ref,
+    };
   }
   if (actual[i] === sealed[i + 1] && (actual[i + 1] === sealed[i + 2] || i + 1 >= actual.length)) {
     return {
@@ -60,7 +64,11 @@ const locate = (seal: LedgerSealed['data'], segment: readonly Pending[], sealed:
     };
   }
   if (actual[i + 1] === sealed[i]) {
-    return { rule: 'event-inserted', message: `seal #${seal.sealNo}: ${describeRef(here.ref)} was not in the log when it was sealed (inserted before #${place(i)})`, event: here.ref };
+    return {
+      rule: 'event-inserted',
+      message: `seal #${seal.sealNo}: ${describeRef(here.ref)} was not in the log when it was sealed (inserted before #${place(i)})`,
+      event: here.ref,
+    };
   }
   const j = actual.findIndex((d, k) => k > i && d === sealed[i] && actual[i] === sealed[k]);
   const there = segment[j];
@@ -110,11 +118,16 @@ export const sealChecker = (): SealChecker => {
         event: ref,
       });
     } else if (seal.previous !== previousChain || seal.from !== previousTo + 1) {
-      problems.push({ rule: 'seal-not-chained', message: `seal #${seal.sealNo} does not continue seal #${seal.sealNo - 1} (its previous chain or first place differs)`, event: ref });
+      problems.push({
+        rule: 'seal-not-chained',
+        message: `seal #${seal.sealNo} does not continue seal #${seal.sealNo - 1} (its previous chain or first place differs)`,
+        event: ref,
+      });
     }
     const sealed = sealedDigests(seal);
     const count = seal.to - seal.from + 1;
-    if (sealed.length !== count) problems.push({ rule: 'seal-malformed', message: `seal #${seal.sealNo} holds ${sealed.length} digests for ${count} events`, event: ref });
+    if (sealed.length !== count)
+      problems.push({ rule: 'seal-malformed', message: `seal #${seal.sealNo} holds ${sealed.length} digests for ${count} events`, event: ref });
 
     const lastAt = pending.findIndex((p) => p.ref.eventId === seal.last.eventId && p.ref.streamId === seal.last.streamId);
     // Without a seal missing before it, the segment is everything since the previous seal's end.
@@ -123,7 +136,11 @@ export const sealChecker = (): SealChecker => {
     const segment = pending.slice(start, end);
     const uncovered = pending[0];
     if (start > 0 && uncovered) {
-      problems.push({ rule: 'seal-missing', message: `${start} event(s) before seal #${seal.sealNo}'s segment are covered by no seal in the log`, event: uncovered.ref });
+      problems.push({
+        rule: 'seal-missing',
+        message: `${start} event(s) before seal #${seal.sealNo}'s segment are covered by no seal in the log`,
+        event: uncovered.ref,
+      });
     }
     let chain: Buffer = Buffer.from(seal.previous, 'hex');
     for (const p of segment) chain = chainStep(chain, p.leaf);

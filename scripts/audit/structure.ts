@@ -48,7 +48,8 @@ export const structureChecker = (): StructureChecker => {
       }
       nextRevision.set(e.streamId, Math.max(expected, e.revision + 1));
 
-      if (seen.has(e.id)) findings.push({ check: 'revision', rule: 'duplicate-event-id', message: `${describeRef(ref)}: another event has the same id`, event: ref });
+      if (seen.has(e.id))
+        findings.push({ check: 'revision', rule: 'duplicate-event-id', message: `${describeRef(ref)}: another event has the same id`, event: ref });
       seen.add(e.id);
       for (const effect of awaited.get(e.id) ?? []) {
         findings.push({

@@ -101,7 +101,12 @@ export const ledgerChecker = (): LedgerChecker => {
     finish: (now, graceMs) => {
       for (const { streamId, next } of replay.unfinished()) {
         const ref = lastOf.get(streamId);
-        findings.push({ check: 'decide', rule: 'decision-incomplete', message: `the stream ends in the middle of a decision: ${next.type} should follow`, ...(ref && { event: ref }) });
+        findings.push({
+          check: 'decide',
+          rule: 'decision-incomplete',
+          message: `the stream ends in the middle of a decision: ${next.type} should follow`,
+          ...(ref && { event: ref }),
+        });
       }
       const money = { charged: 0, refunded: 0, underReview: 0, net: 0 };
       for (const [orderId, o] of replay.orders) {
@@ -109,17 +114,25 @@ export const ledgerChecker = (): LedgerChecker => {
         const p = replay.payments.get(o.paymentId);
         const stream = `order-${orderId}`;
         // Orders that were paid; a refunded order may also have been closed when late money came back.
-        const paid = o.status === 'paid' || o.status === 'provisioned' || o.status === 'provisioning_failed' || (o.status === 'refunded' && o.paidAt !== undefined);
+        const paid =
+          o.status === 'paid' || o.status === 'provisioned' || o.status === 'provisioning_failed' || (o.status === 'refunded' && o.paidAt !== undefined);
         if (paid) {
           const settled = p && (p.status === 'succeeded' || p.status === 'refunded' || (o.status === 'provisioning_failed' && p.status === 'refunding'));
           if (!p || !settled) atEnd(stream, 'paid-without-money', `order ${orderId} is ${o.status} but its payment is ${p?.status ?? 'missing'}`);
           // What was taken may differ from the price only where an admin accepted it (the deciders allow nothing else).
-          else if (p.amount.value !== o.amount.value || p.amount.currency !== o.amount.currency) atEnd(stream, 'amount', `order ${orderId} costs ${o.amount.value} fen but its payment asked ${p.amount.value}`);
-          else if ('tradeNo' in p && o.tradeNo !== undefined && p.tradeNo !== o.tradeNo) atEnd(stream, 'trade', `order ${orderId} was paid by trade ${o.tradeNo} but its payment names ${p.tradeNo}`);
+          else if (p.amount.value !== o.amount.value || p.amount.currency !== o.amount.currency)
+            atEnd(stream, 'amount', `order ${orderId} costs ${o.amount.value} fen but its payment asked ${p.amount.value}`);
+          else if ('tradeNo' in p && o.tradeNo !== undefined && p.tradeNo !== o.tradeNo)
+            atEnd(stream, 'trade', `order ${orderId} was paid by trade ${o.tradeNo} but its payment names ${p.tradeNo}`);
         }
-        if (o.status === 'refunded' && p?.status !== 'refunded') atEnd(stream, 'refund-differs', `order ${orderId} is refunded but its payment is ${p?.status ?? 'missing'}`);
+        if (o.status === 'refunded' && p?.status !== 'refunded')
+          atEnd(stream, 'refund-differs', `order ${orderId} is refunded but its payment is ${p?.status ?? 'missing'}`);
         if ((o.status === 'provisioned' || o.status === 'paid') && (p?.status === 'refunded' || p?.status === 'refunding')) {
-          atEnd(stream, 'refund-with-goods', `order ${orderId} is ${o.status} but its payment is ${p.status}: the subscriber has both the channels and the money`);
+          atEnd(
+            stream,
+            'refund-with-goods',
+            `order ${orderId} is ${o.status} but its payment is ${p.status}: the subscriber has both the channels and the money`,
+          );
         }
       }
       for (const [paymentId, p] of replay.payments) {
@@ -142,7 +155,11 @@ export const ledgerChecker = (): LedgerChecker => {
       }
       const stranded = strandedMoney(replay.payments, replay.orders, movedAt, now, graceMs);
       for (const s of stranded) {
-        atEnd(`payment-${s.paymentId}`, 'money-stranded', `payment ${s.paymentId}: ${s.fen} fen taken ${s.since} is still ${s.status}, with neither the goods nor a refund (order ${s.orderId})`);
+        atEnd(
+          `payment-${s.paymentId}`,
+          'money-stranded',
+          `payment ${s.paymentId}: ${s.fen} fen taken ${s.since} is still ${s.status}, with neither the goods nor a refund (order ${s.orderId})`,
+        );
       }
       money.net = money.charged - money.refunded;
       const count = <T extends { status: string }>(m: Map<string, T>): Record<string, number> => {

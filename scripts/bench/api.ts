@@ -40,7 +40,13 @@ const inParallel = async (n: number, work: (i: number) => Promise<void>): Promis
 };
 
 const apiRun = async (dir: string): Promise<number> => {
-  const config = loadConfig({ DATA_DIR: dir, API_TOKENS: `open-platform:${TOKEN}`, PAYMENT_PLATFORM_SECRET: 'bench-secret-0123456789abcdef012345', LOG_LEVEL: 'silent', RATE_LIMIT_ORDERS_PER_CLIENT: '1000000' });
+  const config = loadConfig({
+    DATA_DIR: dir,
+    API_TOKENS: `open-platform:${TOKEN}`,
+    PAYMENT_PLATFORM_SECRET: 'bench-secret-0123456789abcdef012345',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_ORDERS_PER_CLIENT: '1000000',
+  });
   const service = await compose(config, createLogger('silent'));
   await service.app.ready();
   const started = performance.now();
@@ -64,7 +70,11 @@ const storeRun = async (dir: string): Promise<number> => {
   await inParallel(ORDERS, async (i) => {
     const orderId = randomUUID();
     await store.readStream(`order-${orderId}`);
-    await store.append(`order-${orderId}`, [{ id: randomUUID(), type: 'OrderPlaced', data: { orderId, i, amount: { value: 3800, currency: 'CNY' } }, metadata }], 'no_stream');
+    await store.append(
+      `order-${orderId}`,
+      [{ id: randomUUID(), type: 'OrderPlaced', data: { orderId, i, amount: { value: 3800, currency: 'CNY' } }, metadata }],
+      'no_stream',
+    );
     await store.readStream(`payment-${orderId}`);
     await store.append(`payment-${orderId}`, [{ id: randomUUID(), type: 'PaymentRequested', data: { orderId, i }, metadata }], 'no_stream');
   });

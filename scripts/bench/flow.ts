@@ -132,13 +132,21 @@ const client = (concurrency: number) => {
   const call = (method: 'GET' | 'POST', url: string, headers: Record<string, string> = {}, body?: unknown): Promise<Answer> =>
     new Promise((done, fail) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request(url, { method, agent, headers: { ...headers, ...(payload !== undefined && { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }) } }, (res: IncomingMessage) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => done({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', fail);
-      });
+      const req = request(
+        url,
+        {
+          method,
+          agent,
+          headers: { ...headers, ...(payload !== undefined && { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }) },
+        },
+        (res: IncomingMessage) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => done({ status: res.statusCode ?? 0, body: text }));
+          res.on('error', fail);
+        },
+      );
       req.on('error', fail);
       req.setTimeout(ORDER_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${url}: no answer`)));
       req.end(payload);
@@ -269,7 +277,9 @@ const preload = async (dataDir: string, events: number, env: Record<string, stri
   // The process reactor is not rebuilt (its follow-ups were all made when the log was written): an operator's
   // would stand at the head of the log, so this one does too.
   const db = new Database(join(dataDir, 'events.db'), { readonly: true });
-  const last = db.prepare<[], { seq: number; stream_id: string; revision: number }>('SELECT seq, stream_id, revision FROM events ORDER BY seq DESC LIMIT 1').get();
+  const last = db
+    .prepare<[], { seq: number; stream_id: string; revision: number }>('SELECT seq, stream_id, revision FROM events ORDER BY seq DESC LIMIT 1')
+    .get();
   db.close();
   if (!last) throw new Error('preload: the log is empty');
   const reads = await openReadStore({ dataDir, mongodbUrl: undefined });
@@ -288,7 +298,24 @@ type FlowOptions = { concurrency: number; orders: number; warmup: number; preloa
 /** One whole run: simulators, receiver, service (optionally on a preloaded store), warm-up, measurement. */
 const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tvpay-bench-flow-'));
-  const sims = spawnNode(['--import', 'tsx', 'integrations/simulators/serve.ts', '--kind', 'all', '--port', '0', '--host', '127.0.0.1', '--secret', PLATFORM_SECRET, '--boss-token', BOSS_TOKEN], {});
+  const sims = spawnNode(
+    [
+      '--import',
+      'tsx',
+      'integrations/simulators/serve.ts',
+      '--kind',
+      'all',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--secret',
+      PLATFORM_SECRET,
+      '--boss-token',
+      BOSS_TOKEN,
+    ],
+    {},
+  );
   const receiver = await callbackReceiver();
   const c = client(o.concurrency);
   let service: Proc | undefined;
@@ -339,8 +366,11 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
     };
   } catch (err) {
     // Which process went away, and what it said last.
-    const state = (p: Proc | undefined): string => (p === undefined ? 'not started' : p.proc.exitCode === null && p.proc.signalCode === null ? 'running' : `exited (${p.proc.exitCode ?? p.proc.signalCode})`);
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\nservice: ${state(service)}\n${service?.output() ?? ''}\nsimulators: ${state(sims)}\n${sims.output()}`);
+    const state = (p: Proc | undefined): string =>
+      p === undefined ? 'not started' : p.proc.exitCode === null && p.proc.signalCode === null ? 'running' : `exited (${p.proc.exitCode ?? p.proc.signalCode})`;
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}\nservice: ${state(service)}\n${service?.output() ?? ''}\nsimulators: ${state(sims)}\n${sims.output()}`,
+    );
   } finally {
     c.close();
     await service?.stop();
@@ -364,37 +394,39 @@ const ready = async (c: Client, url: string, service: Proc): Promise<void> => {
 type Times = { place: number[]; confirm: number[]; provisioned: number[] };
 
 /** One subscriber's whole order; its times go to `times` (null: warm-up). */
-const orderDriver = (c: Client, url: string, smsUrl: string, receiver: Receiver) => async (i: number, times: Times | null): Promise<void> => {
-  const n = String(i).padStart(8, '0');
-  const msisdn = `139${n}`;
-  const t0 = performance.now();
-  const placed = await c.call(
-    'POST',
-    `${url}/v1/orders`,
-    { authorization: `Bearer ${TOKENS.open}`, 'idempotency-key': `bench-flow-${n}` },
-    { subscriberId: `bench-sub-${n}`, smartcardId: `81000000${n}`, msisdn, productId: 'sports-month', paymentMethod: 'mobile' },
-  );
-  const t1 = performance.now();
-  if (placed.status !== 201) throw new Error(`place: ${placed.status} ${placed.body}`);
-  const { orderId, paymentId } = JSON.parse(placed.body) as { orderId: string; paymentId: string };
-  const provisioned = receiver.provisioned(orderId);
-  provisioned.catch(() => undefined); // awaited below; a failure before then is not unhandled
-  const inbox = await c.call('GET', `${smsUrl}/_sim/messages?msisdn=${msisdn}&waitMs=${ORDER_TIMEOUT_MS / 2}`);
-  const texts = (JSON.parse(inbox.body) as { messages: Array<{ text: string }> }).messages.map((m) => m.text);
-  const code = texts.map((t) => /验证码(\d{6})/.exec(t)?.[1]).find((x) => x !== undefined);
-  if (code === undefined) throw new Error(`order ${orderId}: no code SMS within ${ORDER_TIMEOUT_MS / 2} ms`);
-  const t2 = performance.now();
-  const confirmed = await c.call('POST', `${url}/v1/payments/${paymentId}/confirm`, { authorization: `Bearer ${TOKENS.phone}` }, { code });
-  const t3 = performance.now();
-  if (confirmed.status !== 200) throw new Error(`confirm: ${confirmed.status} ${confirmed.body}`);
-  await provisioned;
-  const t4 = performance.now();
-  if (times) {
-    times.place.push(t1 - t0);
-    times.confirm.push(t3 - t2);
-    times.provisioned.push(t4 - t0);
-  }
-};
+const orderDriver =
+  (c: Client, url: string, smsUrl: string, receiver: Receiver) =>
+  async (i: number, times: Times | null): Promise<void> => {
+    const n = String(i).padStart(8, '0');
+    const msisdn = `139${n}`;
+    const t0 = performance.now();
+    const placed = await c.call(
+      'POST',
+      `${url}/v1/orders`,
+      { authorization: `Bearer ${TOKENS.open}`, 'idempotency-key': `bench-flow-${n}` },
+      { subscriberId: `bench-sub-${n}`, smartcardId: `81000000${n}`, msisdn, productId: 'sports-month', paymentMethod: 'mobile' },
+    );
+    const t1 = performance.now();
+    if (placed.status !== 201) throw new Error(`place: ${placed.status} ${placed.body}`);
+    const { orderId, paymentId } = JSON.parse(placed.body) as { orderId: string; paymentId: string };
+    const provisioned = receiver.provisioned(orderId);
+    provisioned.catch(() => undefined); // awaited below; a failure before then is not unhandled
+    const inbox = await c.call('GET', `${smsUrl}/_sim/messages?msisdn=${msisdn}&waitMs=${ORDER_TIMEOUT_MS / 2}`);
+    const texts = (JSON.parse(inbox.body) as { messages: Array<{ text: string }> }).messages.map((m) => m.text);
+    const code = texts.map((t) => /验证码(\d{6})/.exec(t)?.[1]).find((x) => x !== undefined);
+    if (code === undefined) throw new Error(`order ${orderId}: no code SMS within ${ORDER_TIMEOUT_MS / 2} ms`);
+    const t2 = performance.now();
+    const confirmed = await c.call('POST', `${url}/v1/payments/${paymentId}/confirm`, { authorization: `Bearer ${TOKENS.phone}` }, { code });
+    const t3 = performance.now();
+    if (confirmed.status !== 200) throw new Error(`confirm: ${confirmed.status} ${confirmed.body}`);
+    await provisioned;
+    const t4 = performance.now();
+    if (times) {
+      times.place.push(t1 - t0);
+      times.confirm.push(t3 - t2);
+      times.provisioned.push(t4 - t0);
+    }
+  };
 
 /* ------------------------------------------------------------------- limit */
 
@@ -406,7 +438,12 @@ const limitRun = async (concurrency: number, requests: number): Promise<number> 
     const { url } = (await firstLine(server, 'the plain POST server')) as { url: string };
     const post = async (i: number): Promise<void> => {
       const n = String(i).padStart(8, '0');
-      const r = await c.call('POST', `${url}/v1/orders`, { authorization: `Bearer ${TOKENS.open}`, 'idempotency-key': `plain-${n}` }, { subscriberId: `bench-sub-${n}`, smartcardId: `81000000${n}`, msisdn: `139${n}`, productId: 'sports-month', paymentMethod: 'mobile' });
+      const r = await c.call(
+        'POST',
+        `${url}/v1/orders`,
+        { authorization: `Bearer ${TOKENS.open}`, 'idempotency-key': `plain-${n}` },
+        { subscriberId: `bench-sub-${n}`, smartcardId: `81000000${n}`, msisdn: `139${n}`, productId: 'sports-month', paymentMethod: 'mobile' },
+      );
       if (r.status !== 201) throw new Error(`plain POST: ${r.status} ${r.body}`);
     };
     await inParallel(concurrency, Math.min(2000, requests), post); // warm-up
@@ -446,7 +483,9 @@ export const run = async (argv: readonly string[] = []): Promise<boolean> => {
   const base = { concurrency, orders, warmup, cpuProf: v['cpu-prof'], say };
   const show = (label: string, f: FlowFigures): void => {
     if (v.json) return;
-    console.log(`${label}: ${f.ordersPerSecond.toFixed(1)} whole orders/s until provisioned (${f.orders} orders, ${concurrency} subscribers at once, ${f.seconds.toFixed(1)} s)`);
+    console.log(
+      `${label}: ${f.ordersPerSecond.toFixed(1)} whole orders/s until provisioned (${f.orders} orders, ${concurrency} subscribers at once, ${f.seconds.toFixed(1)} s)`,
+    );
     console.log(`  place          p50 ${ms(f.placeMs.p50)} ms, p99 ${ms(f.placeMs.p99)} ms`);
     console.log(`  confirm        p50 ${ms(f.confirmMs.p50)} ms, p99 ${ms(f.confirmMs.p99)} ms`);
     console.log(`  → provisioned  p50 ${ms(f.provisionedMs.p50)} ms, p99 ${ms(f.provisionedMs.p99)} ms`);
@@ -477,9 +516,15 @@ export const run = async (argv: readonly string[] = []): Promise<boolean> => {
   };
   const passed = Object.values(checks).every(Boolean);
   if (v.json) {
-    process.stdout.write(`${JSON.stringify({ concurrency, empty, plainPostPerSecond: plain, ratio, ...(preloaded && { preloaded, preloadedEvents: preloadEvents, preloadedRatio }), targets: TARGETS, checks, passed })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ concurrency, empty, plainPostPerSecond: plain, ratio, ...(preloaded && { preloaded, preloadedEvents: preloadEvents, preloadedRatio }), targets: TARGETS, checks, passed })}\n`,
+    );
     return passed;
   }
-  console.log(`targets: ${Object.entries(checks).map(([k, ok]) => `${k} ${ok ? 'PASS' : 'FAIL'}`).join(', ')}`);
+  console.log(
+    `targets: ${Object.entries(checks)
+      .map(([k, ok]) => `${k} ${ok ? 'PASS' : 'FAIL'}`)
+      .join(', ')}`,
+  );
   return passed;
 };

@@ -19,9 +19,11 @@ const answer = z.object({ accepted: z.literal(true), subscriberId: z.string() })
 const app = Fastify({ logger: false });
 app.setValidatorCompiler(validatorCompiler);
 app.setSerializerCompiler(serializerCompiler);
-app.withTypeProvider<ZodTypeProvider>().post('/v1/orders', { schema: { body, response: { 201: answer } } }, async (req, reply) =>
-  reply.code(201).send({ accepted: true as const, subscriberId: req.body.subscriberId }),
-);
+app
+  .withTypeProvider<ZodTypeProvider>()
+  .post('/v1/orders', { schema: { body, response: { 201: answer } } }, async (req, reply) =>
+    reply.code(201).send({ accepted: true as const, subscriberId: req.body.subscriberId }),
+  );
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`${JSON.stringify({ url: address })}\n`);
 const stop = (): void => void app.close().then(() => process.exit(0));

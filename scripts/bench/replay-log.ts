@@ -185,7 +185,12 @@ export const recordTemplates = async (): Promise<Template[]> => {
   const { app } = service;
   const sims = service.integrations.simulated;
   const inject = async (method: 'GET' | 'POST', url: string, token: string, body?: unknown) => {
-    const r = await app.inject({ method, url, headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'idempotency-key': `k-${Math.random()}` }) }, ...(body !== undefined && { payload: body as Record<string, unknown> }) });
+    const r = await app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'idempotency-key': `k-${Math.random()}` }) },
+      ...(body !== undefined && { payload: body as Record<string, unknown> }),
+    });
     return r;
   };
   /** Moves the clock in steps until the probe holds (timers and retries come due as time passes). */
@@ -206,7 +211,12 @@ export const recordTemplates = async (): Promise<Template[]> => {
       await realPause(150);
       const head = await service.ledger.store.headPosition();
       const caughtUp = [...service.projections.values()].every((p) => reached(p.position(), head));
-      stable = caughtUp && JSON.stringify(head, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) === JSON.stringify(last, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ? stable + 1 : 0;
+      stable =
+        caughtUp &&
+        JSON.stringify(head, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ===
+          JSON.stringify(last, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))
+          ? stable + 1
+          : 0;
       last = head;
     }
   };
@@ -214,7 +224,13 @@ export const recordTemplates = async (): Promise<Template[]> => {
     place: async (card, productId = 'sports-month') => {
       const inbox = () => sims.sms?.messages({ msisdn: `+86${REC_MSISDN}` }).length ?? 0;
       const sent = inbox();
-      const r = await inject('POST', '/v1/orders', TOKENS.open, { subscriberId: REC_SUBSCRIBER, smartcardId: card === 'card-a' ? REC_CARD : card, msisdn: REC_MSISDN, productId, paymentMethod: 'mobile' });
+      const r = await inject('POST', '/v1/orders', TOKENS.open, {
+        subscriberId: REC_SUBSCRIBER,
+        smartcardId: card === 'card-a' ? REC_CARD : card,
+        msisdn: REC_MSISDN,
+        productId,
+        paymentMethod: 'mobile',
+      });
       if (r.statusCode !== 201) throw new Error(`recording: place answered ${r.statusCode} ${r.body}`);
       // The subscriber confirms after the code SMS has arrived.
       await waitFor(async () => inbox() > sent, 'the code SMS');
@@ -247,7 +263,11 @@ export const recordTemplates = async (): Promise<Template[]> => {
       await quiet(2000); // what follows at once (messages, BOSS)
       await quiet(600_000); // timers: the payment query, the order's expiry
       const events: RecordedEvent[] = [];
-      for (let page = await service.ledger.store.readAll(from ?? 'start', 1000); page.length > 0; page = await service.ledger.store.readAll(page.at(-1)?.position ?? 'start', 1000)) {
+      for (
+        let page = await service.ledger.store.readAll(from ?? 'start', 1000);
+        page.length > 0;
+        page = await service.ledger.store.readAll(page.at(-1)?.position ?? 'start', 1000)
+      ) {
         events.push(...page);
       }
       const uuids = new Map<string, number>();
@@ -282,7 +302,10 @@ const tokenize = (e: RecordedEvent, startedAt: number, uuids: Map<string, number
       else if (found.includes('T')) out.push({ timeMs: Date.parse(found) - startedAt });
       else {
         let slot = uuids.get(found);
-        if (slot === undefined) uuids.set(found, (slot = uuids.size));
+        if (slot === undefined) {
+          slot = uuids.size;
+          uuids.set(found, slot);
+        }
         out.push({ slot });
       }
       at = m.index + found.length;
@@ -346,7 +369,8 @@ export const writeLog = (templates: readonly Template[], spec: LogSpec, file: st
   };
   const slotsOf = (t: Template): number => {
     let max = -1;
-    for (const e of t.events) for (const p of [...e.id, ...e.stream, ...e.data, ...e.metadata]) if (typeof p === 'object' && 'slot' in p) max = Math.max(max, p.slot);
+    for (const e of t.events)
+      for (const p of [...e.id, ...e.stream, ...e.data, ...e.metadata]) if (typeof p === 'object' && 'slot' in p) max = Math.max(max, p.slot);
     return max + 1;
   };
   const slotCounts = new Map(templates.map((t) => [t, slotsOf(t)]));

@@ -115,7 +115,9 @@ export const run = async ({ log, events, runs: RUNS }: ReplayOptions): Promise<b
     runs.push({ raw, rebuild: rebuilt });
     log(
       `run ${i + 1}: (a) rebuild ${fmt(rebuilt.eventsPerSecond)} events/s (${fmt(rebuilt.events)} events, ${rebuilt.seconds.toFixed(1)} s: ` +
-        `${Object.entries(rebuilt.phases).map(([phase, s]) => `${phase} ${s.toFixed(1)}`).join(', ')}), ` +
+        `${Object.entries(rebuilt.phases)
+          .map(([phase, s]) => `${phase} ${s.toFixed(1)}`)
+          .join(', ')}), ` +
         `peak RSS ${rebuilt.peakRssMb} MB [by quarter ${rebuilt.peakRssMbByQuarter.join(', ')}]; (b) raw ${fmt(raw)} events/s; a/b ${(rebuilt.eventsPerSecond / raw).toFixed(2)}`,
     );
   }

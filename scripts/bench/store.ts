@@ -110,7 +110,7 @@ const oneRun = async (file: () => string): Promise<[number, number, number]> => 
   const rounds = [ROUNDS_GROUPED / SLICES, ROUNDS_SINGLE / SLICES, ROUNDS_GROUPED / SLICES] as const;
   const ms = [0, 0, 0];
   for (let s = 0; s < SLICES; s++) {
-    for (let v = 0; v < 3; v++) ms[v] = (ms[v] ?? 0) + (await variants[v]?.slice(rounds[v] ?? 0) ?? 0);
+    for (let v = 0; v < 3; v++) ms[v] = (ms[v] ?? 0) + ((await variants[v]?.slice(rounds[v] ?? 0)) ?? 0);
   }
   await Promise.all(variants.map((v) => v.close()));
   const perSecond = (v: number): number => ((rounds[v] ?? 0) * SLICES * APPENDERS * 1000) / (ms[v] ?? 1);

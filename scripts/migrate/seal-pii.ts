@@ -136,7 +136,11 @@ export const checkSealed = async (
       continue;
     }
     const opened = await personalData.reveal(after, after.subscriberId);
-    const expected = isSealed(before) ? await personalData.reveal(before, before.subscriberId) : erased.has(after.subscriberId) ? { kind: 'erased' } : { kind: 'msisdn', msisdn: before };
+    const expected = isSealed(before)
+      ? await personalData.reveal(before, before.subscriberId)
+      : erased.has(after.subscriberId)
+        ? { kind: 'erased' }
+        : { kind: 'msisdn', msisdn: before };
     const hashOk = e.type !== 'OrderPlaced' || c?.data.requestHash === (isSealed(before) ? e.data.requestHash : digestOf(requestOf(e.data, after)));
     if (JSON.stringify(opened) !== JSON.stringify(expected) || !hashOk) check.mismatched.push(`${e.streamId}@${e.revision}`);
   }

@@ -26,7 +26,16 @@ import { statementDay, type Statement } from '../../integrations/statement.ts';
 import { DEFAULT_GRACE_MS } from '../audit/stranded-money.ts';
 import type { OurPayment } from './ours.ts';
 
-export const RECONCILE_CLASSES = ['matched', 'late', 'missing_on_our_side', 'missing_at_platform', 'amount_differs', 'status_differs', 'refund_mismatch', 'stranded'] as const;
+export const RECONCILE_CLASSES = [
+  'matched',
+  'late',
+  'missing_on_our_side',
+  'missing_at_platform',
+  'amount_differs',
+  'status_differs',
+  'refund_mismatch',
+  'stranded',
+] as const;
 export type ReconcileClass = (typeof RECONCILE_CLASSES)[number];
 
 export type Item = {
@@ -77,31 +86,48 @@ const moneyOf = (p: OurPayment): { fen: number; tradeNo: string; at: string } | 
 
 const classifyTrade = (l: Line, p: OurPayment | undefined, input: CompareInput): Pick<Item, 'class' | 'detail'> => {
   const young = input.now.getTime() - ms(l.time) <= input.graceMs;
-  if (!p) return young ? { class: 'late', detail: 'no such payment here yet: its result may still be in flight' } : { class: 'missing_on_our_side', detail: 'no such payment in our log' };
+  if (!p)
+    return young
+      ? { class: 'late', detail: 'no such payment here yet: its result may still be in flight' }
+      : { class: 'missing_on_our_side', detail: 'no such payment in our log' };
   const money = moneyOf(p);
   if (l.status === 'SUCCESS') {
     if (money) {
-      if (money.fen !== l.amount.value) return { class: 'amount_differs', detail: `we recorded ${money.fen} fen${p.flagged && !p.charge ? ' (flagged)' : ''}, the platform ${l.amount.value}` };
-      if (l.tradeNo !== '' && money.tradeNo !== l.tradeNo) return { class: 'status_differs', detail: `paid by trade ${money.tradeNo} here, ${l.tradeNo} at the platform` };
+      if (money.fen !== l.amount.value)
+        return { class: 'amount_differs', detail: `we recorded ${money.fen} fen${p.flagged && !p.charge ? ' (flagged)' : ''}, the platform ${l.amount.value}` };
+      if (l.tradeNo !== '' && money.tradeNo !== l.tradeNo)
+        return { class: 'status_differs', detail: `paid by trade ${money.tradeNo} here, ${l.tradeNo} at the platform` };
       const waiting = p.status === 'flagged' || p.status === 'refunding';
       if (waiting && input.now.getTime() - ms(money.at) > (input.strandedMs ?? DEFAULT_GRACE_MS)) {
         return { class: 'stranded', detail: `taken ${money.at} and still ${p.status} here: neither the goods nor a refund` };
       }
       return { class: 'matched', detail: waiting ? `${p.status} here: ${p.status === 'flagged' ? 'under review' : 'the refund is under way'}` : '' };
     }
-    if (inFlight(p)) return young ? { class: 'late', detail: `${p.status} here: the result may still be in flight` } : { class: 'missing_on_our_side', detail: `the platform took the money; here the payment is still ${p.status}` };
+    if (inFlight(p))
+      return young
+        ? { class: 'late', detail: `${p.status} here: the result may still be in flight` }
+        : { class: 'missing_on_our_side', detail: `the platform took the money; here the payment is still ${p.status}` };
     return { class: 'status_differs', detail: `the platform took the money; here the payment is ${p.status}` };
   }
   if (p.status === 'failed') return { class: 'matched', detail: '' };
-  if (inFlight(p)) return young ? { class: 'late', detail: `${p.status} here: the result may still be in flight` } : { class: 'status_differs', detail: `the platform says ${l.status}; here the payment is still ${p.status}` };
+  if (inFlight(p))
+    return young
+      ? { class: 'late', detail: `${p.status} here: the result may still be in flight` }
+      : { class: 'status_differs', detail: `the platform says ${l.status}; here the payment is still ${p.status}` };
   return { class: 'status_differs', detail: `the platform says ${l.status}; here the payment is ${p.status}` };
 };
 
 const classifyRefundLine = (l: Line, p: OurPayment | undefined, input: CompareInput): Pick<Item, 'class' | 'detail'> => {
   const ours = p?.refunds.find((r) => r.refundNo === l.refundNo);
-  if (ours) return ours.fen === l.amount.value ? { class: 'matched', detail: '' } : { class: 'refund_mismatch', detail: `we refunded ${ours.fen} fen, the platform ${l.amount.value}` };
+  if (ours)
+    return ours.fen === l.amount.value
+      ? { class: 'matched', detail: '' }
+      : { class: 'refund_mismatch', detail: `we refunded ${ours.fen} fen, the platform ${l.amount.value}` };
   if (input.now.getTime() - ms(l.time) <= input.graceMs) return { class: 'late', detail: 'refunded at the platform; not recorded here yet' };
-  return { class: 'refund_mismatch', detail: p ? `refunded at the platform, not recorded here (payment ${p.status})` : 'refunded at the platform for a payment we do not know' };
+  return {
+    class: 'refund_mismatch',
+    detail: p ? `refunded at the platform, not recorded here (payment ${p.status})` : 'refunded at the platform for a payment we do not know',
+  };
 };
 
 /** Money we recorded that the day's statement does not list: on a neighbouring day within the window, or missing. */
@@ -128,12 +154,24 @@ export const compareDay = (input: CompareInput): DayReport => {
       if (l.status === 'SUCCESS') totals.trades += l.amount.value;
       tradeSeen.add(l.outTradeNo);
       const money = p && moneyOf(p);
-      items.push({ ...base, kind: 'trade', refundNo: null, ours: { status: p?.status ?? 'none', fen: money?.fen ?? null, at: money?.at ?? null }, ...classifyTrade(l, p, input) });
+      items.push({
+        ...base,
+        kind: 'trade',
+        refundNo: null,
+        ours: { status: p?.status ?? 'none', fen: money?.fen ?? null, at: money?.at ?? null },
+        ...classifyTrade(l, p, input),
+      });
     } else {
       totals.refunds += l.amount.value;
       refundSeen.add(`${l.outTradeNo}/${l.refundNo}`);
       const ours = p?.refunds.find((r) => r.refundNo === l.refundNo);
-      items.push({ ...base, kind: 'refund', refundNo: l.refundNo, ours: { status: p?.status ?? 'none', fen: ours?.fen ?? null, at: ours?.at ?? null }, ...classifyRefundLine(l, p, input) });
+      items.push({
+        ...base,
+        kind: 'refund',
+        refundNo: l.refundNo,
+        ours: { status: p?.status ?? 'none', fen: ours?.fen ?? null, at: ours?.at ?? null },
+        ...classifyRefundLine(l, p, input),
+      });
     }
   }
 
@@ -144,14 +182,28 @@ export const compareDay = (input: CompareInput): DayReport => {
     if (c && (statementDay(c.at) === day || statementDay(c.platformAt) === day)) {
       inScope.add(p.paymentId);
       if (!tradeSeen.has(p.paymentId)) {
-        items.push({ ...base, kind: 'trade', tradeNo: c.tradeNo, refundNo: null, ours: { status: p.status, fen: c.fen, at: c.at }, ...unlisted(c.at, c.platformAt, day, input.graceMs, 'charge') });
+        items.push({
+          ...base,
+          kind: 'trade',
+          tradeNo: c.tradeNo,
+          refundNo: null,
+          ours: { status: p.status, fen: c.fen, at: c.at },
+          ...unlisted(c.at, c.platformAt, day, input.graceMs, 'charge'),
+        });
       }
     }
     const f = p.flagged;
     if (f && statementDay(f.at) === day) {
       inScope.add(p.paymentId);
       if (!tradeSeen.has(p.paymentId)) {
-        items.push({ ...base, kind: 'trade', tradeNo: f.tradeNo, refundNo: null, ours: { status: p.status, fen: f.fen, at: f.at }, ...unlisted(f.at, undefined, day, input.graceMs, 'flagged money') });
+        items.push({
+          ...base,
+          kind: 'trade',
+          tradeNo: f.tradeNo,
+          refundNo: null,
+          ours: { status: p.status, fen: f.fen, at: f.at },
+          ...unlisted(f.at, undefined, day, input.graceMs, 'flagged money'),
+        });
       }
     }
     for (const r of p.refunds) {
@@ -159,7 +211,14 @@ export const compareDay = (input: CompareInput): DayReport => {
       inScope.add(p.paymentId);
       if (refundSeen.has(`${p.paymentId}/${r.refundNo}`)) continue;
       // Refunds are made by our call and recorded when the platform answers: the same moment on both sides.
-      items.push({ ...base, kind: 'refund', tradeNo: p.tradeNo ?? null, refundNo: r.refundNo, ours: { status: p.status, fen: r.fen, at: r.at }, ...unlisted(r.at, undefined, day, input.graceMs, 'refund') });
+      items.push({
+        ...base,
+        kind: 'refund',
+        tradeNo: p.tradeNo ?? null,
+        refundNo: r.refundNo,
+        ours: { status: p.status, fen: r.fen, at: r.at },
+        ...unlisted(r.at, undefined, day, input.graceMs, 'refund'),
+      });
     }
   }
   inScope = new Set([...inScope].filter((id) => payments.has(id)));

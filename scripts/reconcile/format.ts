@@ -19,7 +19,23 @@ export const formatReport = (r: DayReport): string => {
   ].join('\n');
 };
 
-const CSV_COLUMNS = ['class', 'kind', 'payment_id', 'order_id', 'trade_no', 'refund_no', 'our_status', 'our_fen', 'our_at', 'platform_status', 'platform_fen', 'platform_fee_fen', 'platform_time', 'line', 'detail'];
+const CSV_COLUMNS = [
+  'class',
+  'kind',
+  'payment_id',
+  'order_id',
+  'trade_no',
+  'refund_no',
+  'our_status',
+  'our_fen',
+  'our_at',
+  'platform_status',
+  'platform_fen',
+  'platform_fee_fen',
+  'platform_time',
+  'line',
+  'detail',
+];
 
 /** RFC 4180 quoting where needed. */
 const cell = (v: string | number | null): string => {
@@ -31,7 +47,23 @@ export const formatCsv = (r: DayReport): string =>
   [
     CSV_COLUMNS.join(','),
     ...r.items.map((i) =>
-      [i.class, i.kind, i.paymentId, i.orderId, i.tradeNo, i.refundNo, i.ours.status, i.ours.fen, i.ours.at, i.theirs?.status ?? null, i.theirs?.fen ?? null, i.theirs?.fee ?? null, i.theirs?.time ?? null, i.theirs?.line ?? null, i.detail]
+      [
+        i.class,
+        i.kind,
+        i.paymentId,
+        i.orderId,
+        i.tradeNo,
+        i.refundNo,
+        i.ours.status,
+        i.ours.fen,
+        i.ours.at,
+        i.theirs?.status ?? null,
+        i.theirs?.fen ?? null,
+        i.theirs?.fee ?? null,
+        i.theirs?.time ?? null,
+        i.theirs?.line ?? null,
+        i.detail,
+      ]
         .map(cell)
         .join(','),
     ),

@@ -21,7 +21,10 @@ export type OurPayment = {
   refunds: { refundNo: string; fen: number; at: string }[];
 };
 
-export const replayPayments = async (store: EventStore, onProgress?: (events: number) => void): Promise<{ events: number; payments: Map<string, OurPayment> }> => {
+export const replayPayments = async (
+  store: EventStore,
+  onProgress?: (events: number) => void,
+): Promise<{ events: number; payments: Map<string, OurPayment> }> => {
   const states = new Map<string, Payment>();
   const payments = new Map<string, OurPayment>();
   let events = 0;

@@ -8,7 +8,10 @@ export const fetchStatement = async (baseUrl: string, secret: string, day: strin
   const url = `${baseUrl.replace(/\/+$/, '')}/statements/${day}`;
   let res: Response;
   try {
-    res = await fetch(url, { headers: { accept: 'text/csv', 'x-platform-signature': sign(secret, '', Date.now() / 1000) }, signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(url, {
+      headers: { accept: 'text/csv', 'x-platform-signature': sign(secret, '', Date.now() / 1000) },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     throw unavailable(`the payment platform did not answer GET /statements/${day}: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -131,6 +131,13 @@ export const collectTrail = async (store: EventStore, selector: Selector, reveal
   }
   return {
     selector: 'msisdn' in selector ? { msisdn: maskMsisdn(msisdn ?? selector.msisdn) } : selector,
-    orders: [...orders.values()].map((o) => ({ orderId: o.orderId, paymentId: o.paymentId, smartcardId: o.smartcardId, msisdn: o.msisdn, roots: treeOf(o.events), events: o.events.length })),
+    orders: [...orders.values()].map((o) => ({
+      orderId: o.orderId,
+      paymentId: o.paymentId,
+      smartcardId: o.smartcardId,
+      msisdn: o.msisdn,
+      roots: treeOf(o.events),
+      events: o.events.length,
+    })),
   };
 };

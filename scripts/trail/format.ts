@@ -2,7 +2,28 @@
 import type { OrderTrail, Trail, TrailEvent, TrailNode } from './collect.ts';
 
 /** The few fields that say what an event means; the rest is in --json. */
-const KEY_FIELDS = ['status', 'amount', 'reported', 'tradeNo', 'source', 'notificationId', 'paidAt', 'reason', 'detail', 'refundNo', 'requestNo', 'bossRef', 'validFrom', 'validUntil', 'wrongAttempts', 'codeSeq', 'attempt', 'outcome', 'error', 'retryAt'];
+const KEY_FIELDS = [
+  'status',
+  'amount',
+  'reported',
+  'tradeNo',
+  'source',
+  'notificationId',
+  'paidAt',
+  'reason',
+  'detail',
+  'refundNo',
+  'requestNo',
+  'bossRef',
+  'validFrom',
+  'validUntil',
+  'wrongAttempts',
+  'codeSeq',
+  'attempt',
+  'outcome',
+  'error',
+  'retryAt',
+];
 
 const show = (v: unknown): string => {
   if (typeof v === 'object' && v !== null && 'value' in v && 'currency' in v) return `${String(v.value)} fen`;
@@ -32,20 +53,23 @@ const render = (node: TrailNode, prefix: string, last: boolean, out: string[]): 
     ...node.tasks.map((task) => ({ kind: 'task' as const, task })),
     ...node.caused.map((n) => ({ kind: 'node' as const, node: n })),
   ];
-  children.forEach((c, i) => {
+  for (const [i, c] of children.entries()) {
     const lastChild = i === children.length - 1;
-    if (c.kind === 'node') return render(c.node, inner, lastChild, out);
+    if (c.kind === 'node') {
+      render(c.node, inner, lastChild, out);
+      continue;
+    }
     out.push(`${inner}${lastChild ? '└─ ' : '├─ '}task ${c.task.taskId}`);
     const taskPrefix = `${inner}${lastChild ? '   ' : '│  '}`;
-    c.task.attempts.forEach((a, j) => out.push(`${taskPrefix}${j === c.task.attempts.length - 1 ? '└─ ' : '├─ '}${attempt(a)}`));
-  });
+    for (const [j, a] of c.task.attempts.entries()) out.push(`${taskPrefix}${j === c.task.attempts.length - 1 ? '└─ ' : '├─ '}${attempt(a)}`);
+  }
 };
 
 const orderText = (o: OrderTrail): string[] => {
   const out = [`order ${o.orderId} (payment ${o.paymentId}, card ${o.smartcardId}, phone ${o.msisdn}): ${o.events} events`];
   for (const root of o.roots) {
     out.push(`  caused by ${root.causationId}`);
-    root.nodes.forEach((n, i) => render(n, '  ', i === root.nodes.length - 1, out));
+    for (const [i, n] of root.nodes.entries()) render(n, '  ', i === root.nodes.length - 1, out);
   }
   return out;
 };

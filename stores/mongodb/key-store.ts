@@ -43,7 +43,13 @@ export async function openMongoKeyStore(url: string, dbName: string): Promise<Ke
       return r.modifiedCount > 0;
     },
     async wrappedByOthers(wrappedBy, limit) {
-      return (await keys.find({ wrappedBy: { $ne: wrappedBy } }).sort({ _id: 1 }).limit(limit).toArray()).map(keyOf);
+      return (
+        await keys
+          .find({ wrappedBy: { $ne: wrappedBy } })
+          .sort({ _id: 1 })
+          .limit(limit)
+          .toArray()
+      ).map(keyOf);
     },
     async close() {
       await client.close();

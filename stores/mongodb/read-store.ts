@@ -76,8 +76,7 @@ export const positionKey = (p: Position): string => {
 };
 
 /** A stream id as a field name: no '.', no leading '$', reversible. */
-const markerField = (streamId: string): string =>
-  `_v.${streamId.replace(/%/g, '%25').replace(/\./g, '%2E').replace(/\$/g, '%24')}`;
+const markerField = (streamId: string): string => `_v.${streamId.replace(/%/g, '%25').replace(/\./g, '%2E').replace(/\$/g, '%24')}`;
 
 const dataPath = (field: string): string => `d.${field}`;
 
@@ -208,9 +207,7 @@ function makeStore(client: MongoClient, dbName: string, transactional: boolean):
       const id = op.kind === 'upsert' ? op.doc.id : op.id;
       const notYetApplied: Filter<StoredDoc> = { _id: id, $or: [{ [marker]: { $exists: false } }, { [marker]: { $lt: at.revision } }] };
       const update: UpdateFilter<StoredDoc> =
-        op.kind === 'upsert'
-          ? { $set: { d: asJson(op.doc), [marker]: at.revision } }
-          : { $set: { [marker]: at.revision }, $unset: { d: '' } };
+        op.kind === 'upsert' ? { $set: { d: asJson(op.doc), [marker]: at.revision } } : { $set: { [marker]: at.revision }, $unset: { d: '' } };
       try {
         await docs(physicalName(op.collection, lease.version)).updateOne(notYetApplied, update, { upsert: true });
       } catch (e) {

@@ -134,10 +134,7 @@ const toPosition = (seq: number): Position => ({ commit: BigInt(seq), prepare: B
 const seqAfter = (from: From): number => (from === 'start' ? 0 : Number(from.commit));
 
 const matches = (expected: ExpectedRevision, actual: number): boolean =>
-  expected === 'any' ||
-  (expected === 'no_stream' && actual === -1) ||
-  (expected === 'stream_exists' && actual >= 0) ||
-  expected === actual;
+  expected === 'any' || (expected === 'no_stream' && actual === -1) || (expected === 'stream_exists' && actual >= 0) || expected === actual;
 
 const isConstraintError = (e: unknown): e is InstanceType<typeof Database.SqliteError> =>
   e instanceof Database.SqliteError && e.code.startsWith('SQLITE_CONSTRAINT');
@@ -148,10 +145,7 @@ const validExpected = (expected: ExpectedRevision): boolean =>
   expected === 'stream_exists' ||
   (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0);
 
-export const openSqliteEventStore = async (
-  file: string,
-  options: SqliteEventStoreOptions = {},
-): Promise<SqliteEventStore> => {
+export const openSqliteEventStore = async (file: string, options: SqliteEventStoreOptions = {}): Promise<SqliteEventStore> => {
   const pollMs = options.pollMs ?? 100;
   const pageSize = options.pageSize ?? 500;
 
@@ -164,9 +158,7 @@ export const openSqliteEventStore = async (
   const insertEvent = db.prepare<[string, string, number, string, string, string, number]>(
     'INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
-  const streamRevision = db
-    .prepare<[string], number | null>('SELECT MAX(revision) FROM events WHERE stream_id = ?')
-    .pluck();
+  const streamRevision = db.prepare<[string], number | null>('SELECT MAX(revision) FROM events WHERE stream_id = ?').pluck();
   const placedById = db.prepare<[string], PlacedRow>('SELECT seq, stream_id, revision, type, data FROM events WHERE id = ?');
   const readStreamRows = db.prepare<[string], EventRow>('SELECT * FROM events WHERE stream_id = ? ORDER BY revision');
   const readAllRows = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
@@ -211,15 +203,17 @@ export const openSqliteEventStore = async (
       if (placed === undefined || placed.stream_id !== p.streamId) return null;
       first ??= placed;
       if (placed.revision !== first.revision + i) return null;
-      if (differs === undefined && (placed.type !== event.type || (placed.data !== event.data && !sameContent(
-        { type: placed.type, data: JSON.parse(placed.data) },
-        { type: event.type, data: JSON.parse(event.data) },
-      )))) differs = event.id;
+      if (
+        differs === undefined &&
+        (placed.type !== event.type ||
+          (placed.data !== event.data &&
+            !sameContent({ type: placed.type, data: JSON.parse(placed.data) }, { type: event.type, data: JSON.parse(event.data) })))
+      )
+        differs = event.id;
       last = placed;
     }
     if (first === undefined || last === undefined) return null;
-    const start =
-      p.expected === 'no_stream' ? 0 : typeof p.expected === 'number' ? p.expected + 1 : first.revision;
+    const start = p.expected === 'no_stream' ? 0 : typeof p.expected === 'number' ? p.expected + 1 : first.revision;
     if (first.revision !== start) return null;
     if (differs !== undefined) throw new EventIdConflict(p.streamId, differs);
     return { nextRevision: last.revision, position: toPosition(last.seq) };
@@ -379,8 +373,7 @@ export const openSqliteEventStore = async (
       scheduleFlush();
     });
 
-  const readPage = (afterSeq: number, limit: number): RecordedEvent[] =>
-    readAllRows.all(afterSeq, limit).map(toRecorded);
+  const readPage = (afterSeq: number, limit: number): RecordedEvent[] => readAllRows.all(afterSeq, limit).map(toRecorded);
 
   return {
     append,

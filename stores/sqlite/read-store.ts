@@ -115,9 +115,7 @@ export function openSqliteReadStore(file: string): ReadStore {
     return s;
   };
 
-  const activeOf = db
-    .prepare<[string], number>('SELECT v.active FROM collections c JOIN versions v ON v.projection = c.projection WHERE c.name = ?')
-    .pluck();
+  const activeOf = db.prepare<[string], number>('SELECT v.active FROM collections c JOIN versions v ON v.projection = c.projection WHERE c.name = ?').pluck();
   /** The version queries of this collection read. */
   const resolve = (collection: string, version: number | undefined): string =>
     physicalName(collection, version === undefined ? (activeOf.get(collection) ?? 1) : checkVersion(version));
@@ -127,11 +125,9 @@ export function openSqliteReadStore(file: string): ReadStore {
     return row ? (JSON.parse(row.record) as VersionsRecord) : noVersions();
   };
   const saveVersions = (projection: string, rec: VersionsRecord): void => {
-    stmt('INSERT INTO versions (projection, active, record) VALUES (?, ?, ?) ON CONFLICT (projection) DO UPDATE SET active = excluded.active, record = excluded.record').run(
-      projection,
-      rec.active,
-      JSON.stringify(rec),
-    );
+    stmt(
+      'INSERT INTO versions (projection, active, record) VALUES (?, ?, ?) ON CONFLICT (projection) DO UPDATE SET active = excluded.active, record = excluded.record',
+    ).run(projection, rec.active, JSON.stringify(rec));
   };
   const activeVersion = (projection: string): number =>
     (stmt('SELECT active FROM versions WHERE projection = ?').pluck().get(projection) as number | undefined) ?? 1;
@@ -238,12 +234,9 @@ export function openSqliteReadStore(file: string): ReadStore {
   /** Nobody can hold this lease again; whoever held it is fenced off (its token is no longer current). */
   const retire = (key: string): void => {
     const row = leaseRow(key);
-    stmt('INSERT INTO leases (projection, owner, token, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at').run(
-      key,
-      RETIRED_OWNER,
-      (row?.token ?? 0) + 1,
-      NEVER,
-    );
+    stmt(
+      'INSERT INTO leases (projection, owner, token, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at',
+    ).run(key, RETIRED_OWNER, (row?.token ?? 0) + 1, NEVER);
   };
 
   const beginTx = db.transaction((projection: string, list: readonly CollectionSpec[], owner: string, ttlMs: number, now: Date): Lease | null => {
@@ -287,12 +280,9 @@ export function openSqliteReadStore(file: string): ReadStore {
       const key = consumerKey(lease.projection, rec.active);
       const row = leaseRow(key);
       if (row?.owner !== lease.owner) {
-        stmt('INSERT INTO leases (projection, owner, token, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at').run(
-          key,
-          lease.owner,
-          (row?.token ?? 0) + 1,
-          lease.expiresAt.getTime(),
-        );
+        stmt(
+          'INSERT INTO leases (projection, owner, token, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires_at = excluded.expires_at',
+        ).run(key, lease.owner, (row?.token ?? 0) + 1, lease.expiresAt.getTime());
       }
       return false;
     }
@@ -468,10 +458,7 @@ function findSql(physical: string, q: CheckedQuery): { sql: string; params: SqlV
     }
   }
   const dir = asc ? 'ASC' : 'DESC';
-  const sql =
-    `SELECT id, doc, ${k} AS k FROM ${table(physical)}` +
-    (conds.length ? ` WHERE ${conds.join(' AND ')}` : '') +
-    ` ORDER BY ${k} ${dir}, id ${dir} LIMIT ?`;
+  const sql = `SELECT id, doc, ${k} AS k FROM ${table(physical)}${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY ${k} ${dir}, id ${dir} LIMIT ?`;
   params.push(q.limit + 1);
   return { sql, params };
 }

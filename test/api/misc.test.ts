@@ -3,7 +3,16 @@ import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import { expectProblem, expectValidation, getAs, newEvents, placed, postAs, typesOf, UNKNOWN_ID, writesNothing } from './support.ts';
 
-type HistoryEvent = { streamId: string; revision: number; position: string; id: string; type: string; data: Record<string, unknown>; metadata: Record<string, unknown>; recordedAt: string };
+type HistoryEvent = {
+  streamId: string;
+  revision: number;
+  position: string;
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  recordedAt: string;
+};
 
 describe('with a fresh ledger', () => {
   let t: TestLedger;
@@ -29,7 +38,13 @@ describe('with a fresh ledger', () => {
       const body = res.json<{ orderId: string; events: HistoryEvent[] }>();
       expect(body.orderId).toBe(orderId);
       expect(body.events.map((e) => e.type)).toEqual(['OrderPlaced', 'PaymentRequested', 'PaymentCodeRejected', 'PaymentConfirmed', 'OrderPaymentPending']);
-      expect(body.events.map((e) => e.streamId)).toEqual([`order-${orderId}`, `payment-${paymentId}`, `payment-${paymentId}`, `payment-${paymentId}`, `order-${orderId}`]);
+      expect(body.events.map((e) => e.streamId)).toEqual([
+        `order-${orderId}`,
+        `payment-${paymentId}`,
+        `payment-${paymentId}`,
+        `payment-${paymentId}`,
+        `order-${orderId}`,
+      ]);
       // Same order as the global log.
       const global = (await t.allEvents()).filter((e) => e.streamId === `order-${orderId}` || e.streamId === `payment-${paymentId}`).map((e) => e.id);
       expect(body.events.map((e) => e.id)).toEqual(global);
@@ -43,7 +58,10 @@ describe('with a fresh ledger', () => {
       const { orderId } = await placed(t);
       const res = await history(orderId, TOKENS.admin);
       expect(res.statusCode).toBe(200);
-      const numbers = res.json<{ events: HistoryEvent[] }>().events.filter((e) => 'msisdn' in e.data).map((e) => e.data.msisdn);
+      const numbers = res
+        .json<{ events: HistoryEvent[] }>()
+        .events.filter((e) => 'msisdn' in e.data)
+        .map((e) => e.data.msisdn);
       expect(numbers).toEqual(['8613800138000', '8613800138000']);
     });
 
@@ -187,7 +205,6 @@ describe('with a fresh ledger', () => {
   });
 });
 
-
 describe('logs', () => {
   const capture = async (): Promise<{ t: TestLedger; lines: string[] }> => {
     const lines: string[] = [];
@@ -230,13 +247,25 @@ describe('logs', () => {
       await getAs(t, TOKENS.phone, '/v1/products');
       await postAs(t, TOKENS.service, `/v1/orders/${orderId}/cancel`);
       await getAs(t, TOKENS.admin, `/v1/orders/${orderId}/history`);
-      await t.notify({ notificationId: 'n', tradeNo: 'T', outTradeNo: 'x', status: 'SUCCESS', amount: { value: 1, currency: 'CNY' } }, { secret: 'wrong-secret-0123456789' });
+      await t.notify(
+        { notificationId: 'n', tradeNo: 'T', outTradeNo: 'x', status: 'SUCCESS', amount: { value: 1, currency: 'CNY' } },
+        { secret: 'wrong-secret-0123456789' },
+      );
     } finally {
       await t.close();
     }
     const log = lines.join('');
     expect(log).toContain('request refused');
-    for (const secret of [msisdn, `86${msisdn}`, TOKENS.openPlatform, TOKENS.phone, TOKENS.service, TOKENS.admin, 'no-such-token-12345', 'wrong-secret-0123456789']) {
+    for (const secret of [
+      msisdn,
+      `86${msisdn}`,
+      TOKENS.openPlatform,
+      TOKENS.phone,
+      TOKENS.service,
+      TOKENS.admin,
+      'no-such-token-12345',
+      'wrong-secret-0123456789',
+    ]) {
       expect(log, 'a phone number, token or secret').not.toContain(secret);
     }
   });

@@ -89,7 +89,9 @@ describe('named tokens in API_TOKENS', () => {
     expect(resent.statusCode).toBe(200);
     expect(resent.json()).toMatchObject({ paymentId: placed.paymentId, resendsLeft: 2 });
     const history = await t.app.inject({ method: 'GET', url: `/v1/orders/${placed.orderId}/history`, headers: bearer(TOKENS.admin) });
-    const event = history.json<{ events: { type: string; metadata: { actor: Record<string, string> } }[] }>().events.find((e) => e.type === 'PaymentCodeResent');
+    const event = history
+      .json<{ events: { type: string; metadata: { actor: Record<string, string> } }[] }>()
+      .events.find((e) => e.type === 'PaymentCodeResent');
     expect(event?.metadata.actor).toMatchObject({ role: 'customer-service', name: 'li.na' });
   });
 
@@ -100,12 +102,20 @@ describe('named tokens in API_TOKENS', () => {
     const who = agent.json<{ role: string; name: string | null; routes: string[] }>();
     expect(who).toMatchObject({ role: 'customer-service', name: 'li.na' });
     expect(who.routes).toEqual(
-      expect.arrayContaining(['GET /v1/orders', 'POST /v1/orders/:orderId/cancel', 'POST /v1/orders/:orderId/reprovision', 'POST /v1/payments/:paymentId/resend-code']),
+      expect.arrayContaining([
+        'GET /v1/orders',
+        'POST /v1/orders/:orderId/cancel',
+        'POST /v1/orders/:orderId/reprovision',
+        'POST /v1/payments/:paymentId/resend-code',
+      ]),
     );
     expect(who.routes).not.toContain('GET /v1/finance/days');
     expect(who.routes).not.toContain('POST /v1/payments/:paymentId/confirm');
 
-    const admin = (await t.app.inject({ method: 'GET', url: '/console/api/session', headers: bearer(TOKENS.admin) })).json<{ name: string; routes: string[] }>();
+    const admin = (await t.app.inject({ method: 'GET', url: '/console/api/session', headers: bearer(TOKENS.admin) })).json<{
+      name: string;
+      routes: string[];
+    }>();
     expect(admin.name).toBe('李娜');
     expect(admin.routes).toContain('GET /v1/finance/days');
     expect(admin.routes).not.toContain('POST /v1/orders/:orderId/reprovision');

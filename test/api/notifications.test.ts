@@ -45,7 +45,13 @@ describe('POST /v1/payment-notifications', () => {
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
     });
     expect(typesOf(written)).toEqual(['PaymentSucceeded', 'OrderPaid']);
-    expect(written[0]?.data).toMatchObject({ paymentId, tradeNo: 'T20261125-0001', notificationId: 'ntf-1', amount: PRICE, paidAt: '2026-11-25T08:01:00.000Z' });
+    expect(written[0]?.data).toMatchObject({
+      paymentId,
+      tradeNo: 'T20261125-0001',
+      notificationId: 'ntf-1',
+      amount: PRICE,
+      paidAt: '2026-11-25T08:01:00.000Z',
+    });
     expect(written[1]?.data).toMatchObject({ orderId, paymentId, amount: PRICE });
     expect(written[0]?.metadata.actor).toEqual({ role: 'payment-platform', client: 'payment-platform' });
   });
@@ -215,9 +221,7 @@ describe('POST /v1/payment-notifications', () => {
 
   it('20 concurrent notifications with different ids for the same payment: exactly one PaymentSucceeded and one OrderPaid', async () => {
     const { paymentId } = await confirmed(t);
-    const responses = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => t.notify(success(paymentId, { notificationId: `ntf-${i}` }))),
-    );
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => t.notify(success(paymentId, { notificationId: `ntf-${i}` }))));
     expect(responses.map((r) => `${r.statusCode} ${r.body}`)).toEqual(Array.from({ length: 20 }, () => '200 success'));
     const all = await t.allEvents();
     expect(countOf(all, 'PaymentSucceeded')).toBe(1);
@@ -229,7 +233,11 @@ describe('POST /v1/payment-notifications', () => {
     const { paymentId } = await confirmed(t);
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        t.notify(i % 2 === 0 ? success(paymentId, { notificationId: `ntf-${i}` }) : success(paymentId, { notificationId: `ntf-${i}`, status: 'FAILED', paidAt: undefined })),
+        t.notify(
+          i % 2 === 0
+            ? success(paymentId, { notificationId: `ntf-${i}` })
+            : success(paymentId, { notificationId: `ntf-${i}`, status: 'FAILED', paidAt: undefined }),
+        ),
       ),
     );
     expect(responses.every((r) => r.statusCode === 200 && r.body === 'success')).toBe(true);

@@ -2,18 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSealed } from '../../domain/personal-data.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
-import {
-  confirmed,
-  countOf,
-  expectProblem,
-  expectValidation,
-  newEvents,
-  placed,
-  postAs,
-  typesOf,
-  UNKNOWN_ID,
-  writesNothing,
-} from './support.ts';
+import { confirmed, countOf, expectProblem, expectValidation, newEvents, placed, postAs, typesOf, UNKNOWN_ID, writesNothing } from './support.ts';
 
 let t: TestLedger;
 beforeEach(async () => {
@@ -113,9 +102,7 @@ describe('POST /v1/orders', () => {
   });
 
   it('concurrent same key with two bodies: one order; the other body is refused 422', async () => {
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => t.placeOrder(i % 2 === 0 ? {} : { productId: 'movies-month' })),
-    );
+    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => t.placeOrder(i % 2 === 0 ? {} : { productId: 'movies-month' })));
     const events = await t.allEvents();
     expect(countOf(events, 'OrderPlaced')).toBe(1);
     const winner = events.find((e) => e.type === 'OrderPlaced');

@@ -7,7 +7,7 @@ import { TASK_ACTOR } from '../../outbound/action.ts';
 import { taskAggregate } from '../../outbound/decide.ts';
 import type { TaskSpec } from '../../outbound/task.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
-import { type TestLedger } from '../support/ledger-app.ts';
+import type { TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 
 export type ProblemBody = Problem;

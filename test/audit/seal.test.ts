@@ -17,7 +17,10 @@ import { caughtUp, eventually, orderInStatus, placeAndConfirm } from '../flow/su
 import { esdbTamper, sqliteTamper, type Tamper } from './tamper.ts';
 import { rmSync } from 'node:fs';
 
-type Backend = { name: string; start(): Promise<{ env: Record<string, string>; open(dataDir: string): Promise<EventStore>; tamper(dataDir: string): Tamper; close(): Promise<void> }> };
+type Backend = {
+  name: string;
+  start(): Promise<{ env: Record<string, string>; open(dataDir: string): Promise<EventStore>; tamper(dataDir: string): Tamper; close(): Promise<void> }>;
+};
 
 const backends: Backend[] = [
   {
@@ -87,7 +90,13 @@ describe.each(backends)('seals on $name', (backend) => {
   /** An event of the first seal's segment that is not a seal. */
   const inFirstSeal = (type: string): RecordedEvent => {
     const found = log.slice(0, 8).find((e) => e.type === type);
-    if (!found) throw new Error(`no ${type} among the first 8 events: ${log.slice(0, 8).map((e) => e.type).join(', ')}`);
+    if (!found)
+      throw new Error(
+        `no ${type} among the first 8 events: ${log
+          .slice(0, 8)
+          .map((e) => e.type)
+          .join(', ')}`,
+      );
     return found;
   };
 
@@ -126,7 +135,10 @@ describe.each(backends)('seals on $name', (backend) => {
     await reopen();
     const report = await auditLog(store);
     expect(sealFindings(report)).toEqual([
-      expect.objectContaining({ rule: 'event-changed', event: expect.objectContaining({ eventId: target.id, streamId: target.streamId, revision: target.revision }) }),
+      expect.objectContaining({
+        rule: 'event-changed',
+        event: expect.objectContaining({ eventId: target.id, streamId: target.streamId, revision: target.revision }),
+      }),
     ]);
     expect(sealFindings(report)[0]?.message).toMatch(/^seal #1: .*differs from the event sealed as #\d+ \(its content was changed\)/);
     expect(report.seals.verified).toBe(report.seals.seals - 1); // only the seal over it fails

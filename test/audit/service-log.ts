@@ -11,7 +11,7 @@ import { expect } from 'vitest';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import { EVENTS_SCHEMA } from '../../stores/sqlite/event-store.ts';
 import { caughtUp, codeFromSms, eventually, orderInStatus, placeAndConfirm } from '../flow/support.ts';
-import { type TestLedger } from '../support/ledger-app.ts';
+import type { TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 
 export type Placed = { orderId: string; paymentId: string };
@@ -50,17 +50,31 @@ export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
   // The platform takes another amount: an admin sends it back; another time, an admin accepts it.
   const admin = bearer(TOKENS.admin);
   const flaggedNow = async (p: Placed) =>
-    eventually(t, async () => ((await t.service.ledger.store.readStream(`payment-${p.paymentId}`)).some((e) => e.type === 'PaymentFlagged') ? true : undefined), 'the flag');
+    eventually(
+      t,
+      async () => ((await t.service.ledger.store.readStream(`payment-${p.paymentId}`)).some((e) => e.type === 'PaymentFlagged') ? true : undefined),
+      'the flag',
+    );
   platform.setFaults({ amountMismatchFen: 1 });
   const flagged = await placeAndConfirm(t, 'log-flagged', { productId: 'opera-month', smartcardId: 'card-flagged', msisdn: '13700000003' });
   await flaggedNow(flagged);
-  const refund = await t.app.inject({ method: 'POST', url: `/v1/payments/${flagged.paymentId}/resolve`, headers: admin, payload: { decision: 'refund', reason: 'not what was ordered' } });
+  const refund = await t.app.inject({
+    method: 'POST',
+    url: `/v1/payments/${flagged.paymentId}/resolve`,
+    headers: admin,
+    payload: { decision: 'refund', reason: 'not what was ordered' },
+  });
   expect(refund.statusCode, refund.body).toBe(200);
   await orderInStatus(t, flagged.orderId, 'refunded');
   platform.setFaults({ amountMismatchFen: -100 });
   const accepted = await placeAndConfirm(t, 'log-accepted', { smartcardId: 'card-accepted', msisdn: '13700000008' });
   await flaggedNow(accepted);
-  const accept = await t.app.inject({ method: 'POST', url: `/v1/payments/${accepted.paymentId}/resolve`, headers: admin, payload: { decision: 'accept', reason: 'promotion price' } });
+  const accept = await t.app.inject({
+    method: 'POST',
+    url: `/v1/payments/${accepted.paymentId}/resolve`,
+    headers: admin,
+    payload: { decision: 'accept', reason: 'promotion price' },
+  });
   expect(accept.statusCode, accept.body).toBe(200);
   await orderInStatus(t, accepted.orderId, 'provisioned');
   platform.setFaults({ amountMismatchFen: 0 });
@@ -68,7 +82,11 @@ export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
   // Money after a failure: the platform said FAILED, then SUCCESS; it goes back at once.
   platform.setFaults({ dropNotifications: true });
   const lateMoney = await placeAndConfirm(t, 'log-late', { smartcardId: 'card-late', msisdn: '13700000007' });
-  const lateTrade = await eventually(t, async () => platform.trades().find((x) => x.outTradeNo === lateMoney.paymentId && x.status === 'SUCCESS'), 'the late trade');
+  const lateTrade = await eventually(
+    t,
+    async () => platform.trades().find((x) => x.outTradeNo === lateMoney.paymentId && x.status === 'SUCCESS'),
+    'the late trade',
+  );
   const base = { tradeNo: lateTrade.tradeNo, outTradeNo: lateMoney.paymentId, amount: { value: 3800, currency: 'CNY' } };
   expect((await t.notify({ ...base, notificationId: 'late-failed', status: 'FAILED', failureReason: 'RISK_CONTROL' })).statusCode).toBe(200);
   expect((await t.notify({ ...base, notificationId: 'late-success', status: 'SUCCESS', paidAt: t.clock.now.toISOString() })).statusCode).toBe(200);
@@ -86,19 +104,32 @@ export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
   // A lost notification: the query after PAYMENT_QUERY_AFTER_SECONDS finds the money.
   platform.setFaults({ dropNotifications: true });
   const queried = await placeAndConfirm(t, 'log-queried', { smartcardId: 'card-queried', msisdn: '13700000006' });
-  await eventually(t, async () => (platform.trades().find((x) => x.outTradeNo === queried.paymentId)?.status === 'SUCCESS' ? true : undefined), 'the platform to settle');
+  await eventually(
+    t,
+    async () => (platform.trades().find((x) => x.outTradeNo === queried.paymentId)?.status === 'SUCCESS' ? true : undefined),
+    'the platform to settle',
+  );
   t.clock.advance(120);
   await orderInStatus(t, queried.orderId, 'provisioned', { tickSeconds: 1 });
   platform.setFaults({ dropNotifications: false });
 
   // Customer service re-sends the entitlement.
   expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${provisioned.orderId}/reprovision`, headers: bearer(TOKENS.service) })).statusCode).toBe(202);
-  await eventually(t, async () => ((await t.service.ledger.store.readStream(`order-${provisioned.orderId}`)).filter((e) => e.type === 'OrderProvisioned').length === 2 ? true : undefined), 'the reprovision');
+  await eventually(
+    t,
+    async () =>
+      (await t.service.ledger.store.readStream(`order-${provisioned.orderId}`)).filter((e) => e.type === 'OrderProvisioned').length === 2 ? true : undefined,
+    'the reprovision',
+  );
 
   // The first order was never confirmed: it expires.
   t.clock.advance(900);
   await orderInStatus(t, expired.orderId, 'expired', { tickSeconds: 1 });
-  await eventually(t, async () => ((await t.service.ledger.store.readStream(`payment-${expired.paymentId}`)).some((e) => e.type === 'PaymentVoided') ? true : undefined), 'the payment to be voided');
+  await eventually(
+    t,
+    async () => ((await t.service.ledger.store.readStream(`payment-${expired.paymentId}`)).some((e) => e.type === 'PaymentVoided') ? true : undefined),
+    'the payment to be voided',
+  );
   await caughtUp(t);
   return { provisioned, refunded, declined, expired, failed, flagged, accepted, lateMoney, wrongCodes, queried, events: await t.allEvents() };
 };
@@ -111,7 +142,9 @@ export const writeCopy = (file: string, events: readonly RecordedEvent[]): void 
     db.exec(EVENTS_SCHEMA);
     const insert = db.prepare('INSERT INTO events (seq, id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     db.transaction(() => {
-      events.forEach((e, i) => insert.run(i + 1, e.id, e.streamId, e.revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), e.recordedAt.getTime()));
+      for (const [i, e] of events.entries()) {
+        insert.run(i + 1, e.id, e.streamId, e.revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), e.recordedAt.getTime());
+      }
     })();
   } finally {
     db.close();

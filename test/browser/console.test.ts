@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from
 import { accountingDay } from '../../projections/finance.ts';
 import { readTaskEvent } from '../../outbound/task.ts';
 import { eventually, getOrder, orderInStatus } from '../flow/support.ts';
-import { type TestLedger } from '../support/ledger-app.ts';
+import type { TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 import { BROWSER_TEST_TIMEOUT_MS, AGENT, launchChromium, screenshot, serve, textMatches, watchErrors } from './support.ts';
 
@@ -113,7 +113,7 @@ describe('customer-service console', { timeout: BROWSER_TEST_TIMEOUT_MS }, () =>
     await expect(page.locator('#action-resend').count()).resolves.toBe(0);
     await page.locator('#action-reprovision').click();
     const dialog = page.getByRole('dialog');
-    await textMatches(dialog, new RegExp(`重新发送给 BOSS`), 'the confirmation');
+    await textMatches(dialog, /重新发送给 BOSS/, 'the confirmation');
     await dialog.getByRole('button', { name: '确定' }).click();
     await textMatches(page.locator('#action-result'), /已请求重新开通（请求 #1）/, 'the request acknowledged');
     await textMatches(page.locator('#order-status'), /已开通/, 'the order provisioned');
@@ -182,7 +182,11 @@ describe('customer-service console', { timeout: BROWSER_TEST_TIMEOUT_MS }, () =>
     expect((await t.confirm(placed.paymentId, t.codeFor(placed.paymentId))).statusCode).toBe(200);
     await page.locator('#action-cancel').click();
     await page.getByRole('dialog').getByRole('button', { name: '确定' }).click();
-    await textMatches(page.locator('#action-result [role=alert]'), /操作未执行：订单现在是「(支付处理中|已支付，待开通|已开通)」，不能再取消。/, 'the refusal in words');
+    await textMatches(
+      page.locator('#action-result [role=alert]'),
+      /操作未执行：订单现在是「(支付处理中|已支付，待开通|已开通)」，不能再取消。/,
+      'the refusal in words',
+    );
   });
 
   it('the agent can resend the code, and declining the confirmation does nothing', async () => {
@@ -204,7 +208,7 @@ describe('customer-service console', { timeout: BROWSER_TEST_TIMEOUT_MS }, () =>
 
   it('finance by day for an admin, with the day’s entries and both as CSV', async () => {
     const paid = await getOrder(t, byPhone.orderId);
-    const day = accountingDay((paid?.steps as { paidAt: string }).paidAt);
+    const day = accountingDay((paid?.steps as { paidAt: string } | undefined)?.paidAt ?? '');
     await signIn(TOKENS.admin);
     await page.goto(`${base}/console/#/finance?from=${day}&to=${day}`);
     const days = page.locator('table.finance');
@@ -248,7 +252,8 @@ describe('customer-service console', { timeout: BROWSER_TEST_TIMEOUT_MS }, () =>
     await textMatches(page.locator('#page-title'), new RegExp(byPhone.orderId), 'the order page');
     await textMatches(page.locator('#actions'), /重新开通/, 'the action');
     const storyLength = async () =>
-      (await t.app.inject({ method: 'GET', url: `/v1/orders/${byPhone.orderId}/history`, headers: bearer(TOKENS.admin) })).json<{ events: unknown[] }>().events.length;
+      (await t.app.inject({ method: 'GET', url: `/v1/orders/${byPhone.orderId}/history`, headers: bearer(TOKENS.admin) })).json<{ events: unknown[] }>().events
+        .length;
     const before = await storyLength();
     await tabTo("el.id === 'action-reprovision'", 'the reprovision button');
     await page.keyboard.press('Enter');

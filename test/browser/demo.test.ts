@@ -75,7 +75,11 @@ describe('the patent flow on a TV and a phone', { timeout: BROWSER_TEST_TIMEOUT_
     expect(screen).toMatch(/138\*\*\*\*8000/);
     await textMatches(tv.locator('#tv-status'), /请在手机上确认支付/, 'confirm on your phone');
     // Claim 3: the TV is told the order's details too.
-    await textMatches(tv.locator('#tv-messages li'), /您已订购「体育包 Sports \(1 month\)」，金额¥38\.00，请在手机上输入短信验证码确认支付/, 'the TV’s message');
+    await textMatches(
+      tv.locator('#tv-messages li'),
+      /您已订购「体育包 Sports \(1 month\)」，金额¥38\.00，请在手机上输入短信验证码确认支付/,
+      'the TV’s message',
+    );
 
     await phone.goto(`${base}/demo/phone`);
     const sms = await textMatches(phone.locator('#inbox li'), /验证码(\d{6})/, 'the code SMS with the order details');
@@ -102,7 +106,9 @@ describe('the patent flow on a TV and a phone', { timeout: BROWSER_TEST_TIMEOUT_
     // The TV says the day in China Standard Time.
     expect(open).toContain(accountingDay((order.boss as { validUntil: string }).validUntil));
     const history = await t.app.inject({ method: 'GET', url: `/v1/orders/${orderId}/history`, headers: bearer(TOKENS.admin) });
-    const actors = Object.fromEntries(history.json<{ events: { type: string; metadata: { actor: unknown } }[] }>().events.map((e) => [e.type, e.metadata.actor]));
+    const actors = Object.fromEntries(
+      history.json<{ events: { type: string; metadata: { actor: unknown } }[] }>().events.map((e) => [e.type, e.metadata.actor]),
+    );
     expect(actors.OrderPlaced).toEqual({ role: 'open-platform', client: 'demo/set-top-box', name: 'demo-tv' });
     expect(actors.PaymentConfirmed).toEqual({ role: 'phone-app', client: 'demo/phone', name: 'demo-phone' });
 
@@ -142,7 +148,10 @@ describe('the demo surface', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
       expect(r.headers['content-security-policy'], path).toMatch(/default-src 'self'/);
     }
     // Another subscriber's payment is not the demo phone's business: it does not exist for it.
-    const other = (await t.placeOrder({ msisdn: '13912345678', smartcardId: 'card-other' }, 'not-the-household')).json<{ orderId: string; paymentId: string }>();
+    const other = (await t.placeOrder({ msisdn: '13912345678', smartcardId: 'card-other' }, 'not-the-household')).json<{
+      orderId: string;
+      paymentId: string;
+    }>();
     await orderInStatus(t, other.orderId, 'awaiting_confirmation');
     for (const action of ['decline', 'resend-code']) {
       const r = await writesNothing(t, () => t.app.inject({ method: 'POST', url: `/demo/api/phone/payments/${other.paymentId}/${action}` }));
@@ -176,7 +185,9 @@ describe('the demo surface', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
       for (const path of ['/demo/tv', '/demo/phone', '/demo/api/phone', '/demo/api/products']) {
         expect((await other.app.inject({ method: 'GET', url: path })).statusCode, path).toBe(404);
       }
-      expect((await other.app.inject({ method: 'POST', url: '/demo/api/tv/orders', payload: { productId: 'sports-month', key: 'demo-key-prod-1' } })).statusCode).toBe(404);
+      expect(
+        (await other.app.inject({ method: 'POST', url: '/demo/api/tv/orders', payload: { productId: 'sports-month', key: 'demo-key-prod-1' } })).statusCode,
+      ).toBe(404);
       expect((await other.app.inject({ method: 'GET', url: '/console/' })).statusCode).toBe(200);
     } finally {
       await other.close();

@@ -128,7 +128,10 @@ export const screenshot = async (browser: Browser, page: Page, name: string): Pr
   const file = join(ARTIFACTS, `${name}.png`);
   writeFileSync(file, png);
   let probe = probes.get(browser);
-  if (!probe) probes.set(browser, (probe = await browser.newPage()));
+  if (!probe) {
+    probe = await browser.newPage();
+    probes.set(browser, probe);
+  }
   const stats = await probe.evaluate<PixelStats>(`(${PIXEL_STATS})(${JSON.stringify(png.toString('base64'))})`);
   expect(stats.width, `${name}: width`).toBeGreaterThan(300);
   expect(stats.colours, `${name}: distinct colours`).toBeGreaterThanOrEqual(16);

@@ -34,8 +34,9 @@ const NO_CONFIG = ['bench.ts', 'demo.ts'];
 /** Scripts that report no results, so take no --json. */
 const NO_JSON = ['start.ts'];
 
-const scripts = readdirSync(join(PROJECT_ROOT, 'scripts')).filter((f) => f.endsWith('.ts') && !LIBRARIES.includes(f)).sort();
-
+const scripts = readdirSync(join(PROJECT_ROOT, 'scripts'))
+  .filter((f) => f.endsWith('.ts') && !LIBRARIES.includes(f))
+  .sort();
 
 let cwd = '';
 beforeAll(() => {

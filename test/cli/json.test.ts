@@ -41,7 +41,14 @@ describe('migrate --json', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe(''); // no progress off a terminal
     const report = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(report).toEqual({ outcome: 'verified', from: join(dir, 'events.db'), to, events: expect.any(Number), digest: expect.stringMatching(/^[0-9a-f]{64}$/), encryptPii: false });
+    expect(report).toEqual({
+      outcome: 'verified',
+      from: join(dir, 'events.db'),
+      to,
+      events: expect.any(Number),
+      digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      encryptPii: false,
+    });
     expect(report['events']).toBeGreaterThan(0);
   });
 
@@ -83,7 +90,12 @@ describe('healthcheck --json', () => {
     const port = typeof address === 'object' && address ? address.port : 0;
     const r = await runInProcess(healthcheckScript, ['--json'], { PORT: String(port) });
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ready: false, url: `http://127.0.0.1:${port}/readyz`, status: null, reason: expect.stringContaining('ECONNREFUSED') });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ready: false,
+      url: `http://127.0.0.1:${port}/readyz`,
+      status: null,
+      reason: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 
   it('a ready service: exit 0, ready true, status 200', async () => {
@@ -97,7 +109,14 @@ describe('healthcheck --json', () => {
 
 describe('bench', () => {
   it('an unknown bench or a bad --events is a usage error (64) before anything runs', async () => {
-    expect(await runInProcess(benchScript, ['nosuch'], {})).toMatchObject({ code: 64, stdout: '', stderr: 'bench: unknown bench: nosuch; known: store, api, flow, replay\n' });
-    expect(await runInProcess(benchScript, ['replay', '--events', 'many'], {})).toMatchObject({ code: 64, stderr: 'bench: --events: a whole number, at least 1000\n' });
+    expect(await runInProcess(benchScript, ['nosuch'], {})).toMatchObject({
+      code: 64,
+      stdout: '',
+      stderr: 'bench: unknown bench: nosuch; known: store, api, flow, replay\n',
+    });
+    expect(await runInProcess(benchScript, ['replay', '--events', 'many'], {})).toMatchObject({
+      code: 64,
+      stderr: 'bench: --events: a whole number, at least 1000\n',
+    });
   });
 });

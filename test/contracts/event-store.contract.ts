@@ -90,12 +90,7 @@ const rejection = async (promise: Promise<unknown>): Promise<unknown> =>
     (e: unknown) => e,
   );
 
-const expectWrongRevision = async (
-  promise: Promise<unknown>,
-  streamId: string,
-  expected: ExpectedRevision,
-  actual: number,
-): Promise<void> => {
+const expectWrongRevision = async (promise: Promise<unknown>, streamId: string, expected: ExpectedRevision, actual: number): Promise<void> => {
   const error = await rejection(promise);
   expect(error).toBeInstanceOf(WrongExpectedRevision);
   expect(error).toMatchObject({ streamId, expected, actual });

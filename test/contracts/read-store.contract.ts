@@ -4,16 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Position } from '../../stores/event-store.ts';
-import {
-  InvalidQuery,
-  LeaseLost,
-  type CommitPoint,
-  type Doc,
-  type Lease,
-  type Query,
-  type ReadStore,
-  type WriteOp,
-} from '../../stores/read-store.ts';
+import { InvalidQuery, LeaseLost, type CommitPoint, type Doc, type Lease, type Query, type ReadStore, type WriteOp } from '../../stores/read-store.ts';
 
 export type OpenReadStore = () => Promise<{ store: ReadStore; cleanup(): Promise<void> }>;
 
@@ -75,7 +66,11 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
 
       it('takes compound indexes over declared fields, and refuses one naming an undeclared field', async () => {
         await store.ensureCollections([{ name: 'entries', indexes: ['day', 'at'], compound: [['day', 'at']] }]);
-        await store.commit(lease, at(1), [upsert('entries', { id: 'e2', day: 'd1', at: '2' }), upsert('entries', { id: 'e1', day: 'd1', at: '1' }), upsert('entries', { id: 'e3', day: 'd2', at: '0' })]);
+        await store.commit(lease, at(1), [
+          upsert('entries', { id: 'e2', day: 'd1', at: '2' }),
+          upsert('entries', { id: 'e1', day: 'd1', at: '1' }),
+          upsert('entries', { id: 'e3', day: 'd2', at: '0' }),
+        ]);
         const page = await store.find('entries', { where: { day: 'd1' }, orderBy: { field: 'at', direction: 'asc' }, limit: 5 });
         expect(page.items.map((d) => d.id)).toEqual(['e1', 'e2']);
         await expect(store.ensureCollections([{ name: 'bad', indexes: ['day'], compound: [['day', 'at']] }])).rejects.toBeInstanceOf(InvalidQuery);
@@ -130,9 +125,9 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
       });
 
       it('refuses a write to an unknown collection and changes nothing', async () => {
-        await expect(
-          store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'a' }), upsert('nope', { id: 'x' })]),
-        ).rejects.toBeInstanceOf(InvalidQuery);
+        await expect(store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'a' }), upsert('nope', { id: 'x' })])).rejects.toBeInstanceOf(
+          InvalidQuery,
+        );
         expect(await store.get('orders', 'o1')).toBeNull();
         expect(await store.checkpoint('orders-view')).toBeNull();
       });
@@ -184,21 +179,60 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
       it('filters by a half-open range on strings and numbers', async () => {
         await seed();
         const asc = { field: 'placedAt', direction: 'asc' } as const;
-        expect(ids((await store.find('orders', { range: { field: 'placedAt', gte: '2030-01-02', lt: '2030-01-05' }, orderBy: asc, limit: 10 })).items)).toEqual(['o2', 'o3', 'o4']);
+        expect(ids((await store.find('orders', { range: { field: 'placedAt', gte: '2030-01-02', lt: '2030-01-05' }, orderBy: asc, limit: 10 })).items)).toEqual(
+          ['o2', 'o3', 'o4'],
+        );
         expect(ids((await store.find('orders', { range: { field: 'placedAt', gte: '2030-01-05' }, orderBy: asc, limit: 10 })).items)).toEqual(['o5', 'o6']);
         expect(ids((await store.find('orders', { range: { field: 'amount', lt: 100 }, orderBy: asc, limit: 10 })).items)).toEqual(['o6']);
         expect(
-          ids((await store.find('orders', { where: { status: 'paid' }, range: { field: 'amount', gte: 100, lt: 300 }, orderBy: { field: 'placedAt', direction: 'desc' }, limit: 10 })).items),
+          ids(
+            (
+              await store.find('orders', {
+                where: { status: 'paid' },
+                range: { field: 'amount', gte: 100, lt: 300 },
+                orderBy: { field: 'placedAt', direction: 'desc' },
+                limit: 10,
+              })
+            ).items,
+          ),
         ).toEqual(['o5', 'o1']);
       });
 
       it('sorts ascending and descending with ties broken by id in the same direction', async () => {
         await seed();
-        expect(ids((await store.find('orders', { orderBy: { field: 'amount', direction: 'asc' }, limit: 10 })).items)).toEqual(['o6', 'o1', 'o4', 'o5', 'o2', 'o3']);
-        expect(ids((await store.find('orders', { orderBy: { field: 'amount', direction: 'desc' }, limit: 10 })).items)).toEqual(['o3', 'o2', 'o5', 'o4', 'o1', 'o6']);
+        expect(ids((await store.find('orders', { orderBy: { field: 'amount', direction: 'asc' }, limit: 10 })).items)).toEqual([
+          'o6',
+          'o1',
+          'o4',
+          'o5',
+          'o2',
+          'o3',
+        ]);
+        expect(ids((await store.find('orders', { orderBy: { field: 'amount', direction: 'desc' }, limit: 10 })).items)).toEqual([
+          'o3',
+          'o2',
+          'o5',
+          'o4',
+          'o1',
+          'o6',
+        ]);
         // null and missing sort first ascending, last descending, like in MongoDB
-        expect(ids((await store.find('orders', { orderBy: { field: 'smartcardId', direction: 'asc' }, limit: 10 })).items)).toEqual(['o4', 'o6', 'o2', 'o3', 'o5', 'o1']);
-        expect(ids((await store.find('orders', { orderBy: { field: 'smartcardId', direction: 'desc' }, limit: 10 })).items)).toEqual(['o1', 'o5', 'o3', 'o2', 'o6', 'o4']);
+        expect(ids((await store.find('orders', { orderBy: { field: 'smartcardId', direction: 'asc' }, limit: 10 })).items)).toEqual([
+          'o4',
+          'o6',
+          'o2',
+          'o3',
+          'o5',
+          'o1',
+        ]);
+        expect(ids((await store.find('orders', { orderBy: { field: 'smartcardId', direction: 'desc' }, limit: 10 })).items)).toEqual([
+          'o1',
+          'o5',
+          'o3',
+          'o2',
+          'o6',
+          'o4',
+        ]);
       });
 
       it('pages through 250 documents in pages of 50, each exactly once, in order, both directions', async () => {
@@ -209,7 +243,11 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
           const id = `o${String(n).padStart(3, '0')}`;
           docs.push(n % 10 === 0 ? { id, status: 'paid' } : { id, status: n % 2 ? 'paid' : 'awaiting', amount: n % 7 });
         }
-        await store.commit(lease, at(1), docs.map((d) => upsert('orders', d)));
+        await store.commit(
+          lease,
+          at(1),
+          docs.map((d) => upsert('orders', d)),
+        );
         const key = (d: Doc): [number, string] => [typeof d.amount === 'number' ? d.amount : -1, d.id];
         const cmp = (a: Doc, b: Doc): number => {
           const [x, i] = key(a);
@@ -225,7 +263,12 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
         expect(desc.ids).toEqual([...expectedAsc].reverse());
         // odd page size that splits tie groups and the null group, with a filter
         const paid = await allPages(store, 'orders', { where: { status: 'paid' }, orderBy: { field: 'amount', direction: 'asc' }, limit: 7 });
-        expect(paid.ids).toEqual([...docs].filter((d) => d.status === 'paid').sort(cmp).map((d) => d.id));
+        expect(paid.ids).toEqual(
+          [...docs]
+            .filter((d) => d.status === 'paid')
+            .sort(cmp)
+            .map((d) => d.id),
+        );
         expect(new Set(paid.ids).size).toBe(paid.ids.length);
       });
 
@@ -354,7 +397,11 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
         // The second document cannot be serialised: the failure comes after the first write has been issued.
         const unserialisable: Doc = { id: 'o3', status: 'x', n: 1n };
         await expect(
-          store.commit(lease, at(5), [upsert('orders', { id: 'o1', status: 'b' }), upsert('orders', { id: 'o2', status: 'b' }), upsert('orders', unserialisable)]),
+          store.commit(lease, at(5), [
+            upsert('orders', { id: 'o1', status: 'b' }),
+            upsert('orders', { id: 'o2', status: 'b' }),
+            upsert('orders', unserialisable),
+          ]),
         ).rejects.toThrow();
         expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'a' });
         expect(await store.get('orders', 'o2')).toBeNull();
@@ -420,7 +467,9 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
         expect(await store.versions('orders-view')).toEqual({ active: 2, building: null });
         expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'new' });
         expect(await statuses()).toEqual(['o1:new', 'o2:new']);
-        expect(await store.find('orders', { where: { status: 'new' }, orderBy: { field: 'placedAt', direction: 'asc' }, limit: 10 })).toMatchObject({ nextCursor: null });
+        expect(await store.find('orders', { where: { status: 'new' }, orderBy: { field: 'placedAt', direction: 'asc' }, limit: 10 })).toMatchObject({
+          nextCursor: null,
+        });
         expect(await store.checkpoint('orders-view')).toEqual(pos(2));
       });
 
@@ -489,7 +538,7 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
         expect(await store.get('orders', 'o1')).toEqual({ id: 'o1', status: 'live again' });
       });
 
-      it("a version takes writes only for the collections it was begun with", async () => {
+      it('a version takes writes only for the collections it was begun with', async () => {
         const build = await begin();
         await expect(store.commit(build, at(1), [upsert('cards', { id: 'c1' })])).rejects.toBeInstanceOf(InvalidQuery);
         expect(await store.checkpoint('orders-view', 2)).toBeNull();

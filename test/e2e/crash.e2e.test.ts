@@ -98,9 +98,17 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
     let placedCount = 0;
     let confirmedCount = 0;
     const killer = (async (): Promise<AtKill> => {
-      await waitUntil(async () => (await sim.boss()).distinctRequestIds >= KILL_AFTER_ENTITLEMENTS, 'BOSS to open the first entitlements', { timeoutMs: 90_000, intervalMs: 20 });
+      await waitUntil(async () => (await sim.boss()).distinctRequestIds >= KILL_AFTER_ENTITLEMENTS, 'BOSS to open the first entitlements', {
+        timeoutMs: 90_000,
+        intervalMs: 20,
+      });
       await service.child.kill();
-      const at: AtKill = { entitlements: (await sim.boss()).distinctRequestIds, trades: (await sim.trades()).length, placed: placedCount, confirmed: confirmedCount };
+      const at: AtKill = {
+        entitlements: (await sim.boss()).distinctRequestIds,
+        trades: (await sim.trades()).length,
+        placed: placedCount,
+        confirmed: confirmedCount,
+      };
       service = await startService({ dataDir: data.path, port, sims: sims.urls, env });
       return at;
     })();

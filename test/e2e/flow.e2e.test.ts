@@ -77,7 +77,10 @@ describe('e2e: the patent flow over real processes', () => {
     expect(boss[0]).toMatchObject({ productId: 'sports-month', validFrom: e?.validFrom, validUntil: e?.validUntil, status: 'ACTIVE' });
 
     // Patent claim 3: the paid message goes to the phone AND to the TV (the smartcard).
-    await waitUntil(async () => (await sim.messages({ smartcardId: body.smartcardId })).some((m) => m.text.includes('已开通')), 'the provisioned SMS to the TV');
+    await waitUntil(
+      async () => (await sim.messages({ smartcardId: body.smartcardId })).some((m) => m.text.includes('已开通')),
+      'the provisioned SMS to the TV',
+    );
     const phone = await sim.messages({ msisdn: body.msisdn });
     const tv = await sim.messages({ smartcardId: body.smartcardId });
     expect(phone.filter((m) => m.text.includes('已支付'))).toHaveLength(1);
@@ -88,9 +91,21 @@ describe('e2e: the patent flow over real processes', () => {
     const history = await api.history(orderId);
     expect(history.status).toBe(200);
     const types = eventTypes(history.body.events);
-    const ordered = ['OrderPlaced', 'PaymentRequested', 'PaymentConfirmed', 'OrderPaymentPending', 'PaymentSubmitted', 'PaymentSucceeded', 'OrderPaid', 'OrderProvisioned'];
+    const ordered = [
+      'OrderPlaced',
+      'PaymentRequested',
+      'PaymentConfirmed',
+      'OrderPaymentPending',
+      'PaymentSubmitted',
+      'PaymentSucceeded',
+      'OrderPaid',
+      'OrderProvisioned',
+    ];
     const at = ordered.map((t) => types.indexOf(t));
-    expect(at.every((i) => i >= 0), `history: ${types.join(', ')}`).toBe(true);
+    expect(
+      at.every((i) => i >= 0),
+      `history: ${types.join(', ')}`,
+    ).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     for (const t of ordered) expect(countOf(history.body.events, t), t).toBe(1);
     const succeeded = history.body.events.find((x) => x.type === 'PaymentSucceeded');

@@ -2,7 +2,6 @@
 import type { OrderBody } from '../support/fixtures.ts';
 import { TOKENS } from '../support/fixtures.ts';
 
-
 export type Reply<T = Record<string, unknown>> = { status: number; body: T; headers: Headers };
 
 export type Json = Record<string, unknown>;
@@ -23,12 +22,19 @@ export async function call<T>(method: string, url: string, opts: { token?: strin
   return { status: res.status, body: body as T, headers: res.headers };
 }
 
-
 export type PlacedOrder = { orderId: string; paymentId: string; status: string; amount: { value: number; currency: string }; expiresAt: string };
 
 export type HistoryEvent = { streamId: string; revision: number; position: string; id: string; type: string; data: Json; metadata: Json; recordedAt: string };
 
-export type ProvisioningTask = { taskId: string; orderId: string; requestNo: number; status: string; attempts: number; lastError: string | null; outcome: string | null };
+export type ProvisioningTask = {
+  taskId: string;
+  orderId: string;
+  requestNo: number;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  outcome: string | null;
+};
 
 /** The ledger's API as its callers use it, with the test tokens. */
 export const ledgerApi = (base: () => string) => ({

@@ -48,17 +48,21 @@ const dir = (): string => {
 
 /** Places and confirms `n` orders round-robin over the services; returns their ids and the keys their calls carry. */
 const wholeOrders = async (services: RunningService[], n: number) =>
-  mapLimit(Array.from({ length: n }, (_, i) => i), 10, async (i) => {
-    const api = ledgerApi(() => (services[i % services.length] as RunningService).url);
-    const body = freshOrderBody();
-    const placed = await api.placeOrder(body, `mp-${body.subscriberId}`);
-    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
-    const code = await waitForCode(sim, body.msisdn);
-    const confirm = ledgerApi(() => (services[(i + 1) % services.length] as RunningService).url);
-    expect((await confirm.confirm(placed.body.paymentId, code)).status).toBe(200);
-    await waitForStatus(api, placed.body.orderId, 'provisioned', 30_000);
-    return placed.body;
-  });
+  mapLimit(
+    Array.from({ length: n }, (_, i) => i),
+    10,
+    async (i) => {
+      const api = ledgerApi(() => (services[i % services.length] as RunningService).url);
+      const body = freshOrderBody();
+      const placed = await api.placeOrder(body, `mp-${body.subscriberId}`);
+      expect(placed.status, JSON.stringify(placed.body)).toBe(201);
+      const code = await waitForCode(sim, body.msisdn);
+      const confirm = ledgerApi(() => (services[(i + 1) % services.length] as RunningService).url);
+      expect((await confirm.confirm(placed.body.paymentId, code)).status).toBe(200);
+      await waitForStatus(api, placed.body.orderId, 'provisioned', 30_000);
+      return placed.body;
+    },
+  );
 
 /** Calls per idempotency key among these orders' keys, for one partner operation. */
 const callsPerKey = (calls: SimCall[], path: RegExp, belongs: (key: string) => boolean): Map<string, number> => {
@@ -75,10 +79,13 @@ const expectEachCallOnce = async (orders: { orderId: string; paymentId: string }
   const ours = (key: string) => orders.some((o) => key.includes(o.orderId) || key.includes(o.paymentId));
   // Per order: the TV's order message, the code, two paid messages and the TV's provisioned message
   // (the last one leaves just after the order shows provisioned).
-  const sms = await waitUntil(async () => {
-    const counts = callsPerKey(await sim.calls('sms'), /^\/messages$/, ours);
-    return counts.size === orders.length * 5 ? counts : undefined;
-  }, `${orders.length * 5} distinct messages`);
+  const sms = await waitUntil(
+    async () => {
+      const counts = callsPerKey(await sim.calls('sms'), /^\/messages$/, ours);
+      return counts.size === orders.length * 5 ? counts : undefined;
+    },
+    `${orders.length * 5} distinct messages`,
+  );
   const trades = callsPerKey(await sim.calls('platform'), /^\/trades$/, ours);
   const boss = callsPerKey(await sim.calls('boss'), /^\/entitlements$/, ours);
   expect(trades.size).toBe(orders.length);
@@ -98,7 +105,9 @@ describe('e2e: several ledger processes, every call made once', () => {
     await esdb.close();
   });
 
-  it('two processes on one EventStoreDB, each with its own read store: 20 whole orders, each SMS, trade and BOSS request sent once', { timeout: 180_000 }, async () => {
+  it('two processes on one EventStoreDB, each with its own read store: 20 whole orders, each SMS, trade and BOSS request sent once', {
+    timeout: 180_000,
+  }, async () => {
     // The data keys are shared (docs/privacy.md): one key store file for both, and one DATA_KEY_SECRET.
     const env = { EVENTSTORE_URL: esdb.connectionString, DATA_KEYS_FILE: `${dir()}/keys.db` };
     const services = [await start(dir(), env), await start(dir(), env)];
@@ -106,7 +115,9 @@ describe('e2e: several ledger processes, every call made once', () => {
     await expectEachCallOnce(orders);
   });
 
-  it('three processes on one EventStoreDB and one MongoDB replica set: one worker active, the others standby; each call once', { timeout: 180_000 }, async () => {
+  it('three processes on one EventStoreDB and one MongoDB replica set: one worker active, the others standby; each call once', {
+    timeout: 180_000,
+  }, async () => {
     const mongo = await startMongoStandin({ replicaSet: true });
     try {
       const env = { EVENTSTORE_URL: esdb.connectionString, MONGODB_URL: mongo.url };
@@ -132,7 +143,9 @@ describe('e2e: two processes on one data directory', () => {
     await expectEachCallOnce(orders);
   });
 
-  it('one paused (SIGSTOP) past its lease: the other takes over, and after waking the paused one starts no attempt and says standby', { timeout: 180_000 }, async () => {
+  it('one paused (SIGSTOP) past its lease: the other takes over, and after waking the paused one starts no attempt and says standby', {
+    timeout: 180_000,
+  }, async () => {
     const shared = dir();
     const env = { LEASE_TTL_MS: '3000' };
     const services = [await start(shared, env), await start(shared, env)];

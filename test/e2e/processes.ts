@@ -26,8 +26,6 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
-
-
 /** A child process with the tail of its output kept for failure messages. */
 export type Child = {
   readonly name: string;
@@ -150,4 +148,3 @@ export function tempDir(prefix = 'tvpay-e2e-'): { path: string; remove(): void }
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
-

@@ -87,7 +87,9 @@ describe('e2e: npm run rebuild while the service serves', () => {
     expect(exit, rebuilding.output()).toEqual({ code: 0, signal: null });
     // Not a terminal: no progress drawn, only the summary on stdout.
     expect(rebuilding.output()).not.toMatch(/\[rebuild err\] rebuild orders.*%/);
-    expect(rebuilding.output()).toMatch(/\[rebuild out\] rebuilt orders v2, entitlements v2, outbound v2, finance v2, journal v2, subscribers v2, erasure v2: \d+ events/);
+    expect(rebuilding.output()).toMatch(
+      /\[rebuild out\] rebuilt orders v2, entitlements v2, outbound v2, finance v2, journal v2, subscribers v2, erasure v2: \d+ events/,
+    );
 
     // The service follows the switch: orders placed after it go all the way through.
     const atSwitch = during.length;

@@ -5,7 +5,6 @@ import { GiveUp, waitUntil } from '../support/wait.ts';
 import type { HistoryEvent, Json, LedgerApi } from './http.ts';
 import type { SimApi } from './simulators.ts';
 
-
 /** The one-time code in an SMS: the 6 digits after 验证码. */
 export const codeIn = (text: string): string | undefined => /验证码(\d{6})/.exec(text)?.[1];
 
@@ -57,4 +56,3 @@ export const comparePositions = (a: string, b: string): number => compareStored(
 
 export const eventTypes = (events: readonly HistoryEvent[]): string[] => events.map((e) => e.type);
 export const countOf = (events: readonly HistoryEvent[], type: string): number => events.filter((e) => e.type === type).length;
-

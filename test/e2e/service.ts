@@ -6,7 +6,6 @@ import { GiveUp, waitUntil } from '../support/wait.ts';
 import { registerCleanup, spawnChild, type Child } from './processes.ts';
 import type { SimUrls } from './simulators.ts';
 
-
 export type ServiceOptions = {
   dataDir: string;
   port: number;
@@ -110,4 +109,3 @@ export async function serviceReady(child: Child, url: string, timeoutMs = 45_000
     throw new Error(`${err instanceof Error ? err.message : String(err)} (${how})\n${child.output()}`);
   }
 }
-

@@ -4,19 +4,39 @@ import { Timeout } from '../support/wait.ts';
 import { spawnChild, type Child } from './processes.ts';
 import { call, type Json } from './http.ts';
 
-
 export type SimUrls = { platform: string; boss: string; sms: string };
 export type Simulators = { urls: SimUrls; child: Child };
 
 const isSimUrls = (v: unknown): v is SimUrls =>
-  typeof v === 'object' && v !== null && 'platform' in v && 'boss' in v && 'sms' in v &&
-  typeof v.platform === 'string' && typeof v.boss === 'string' && typeof v.sms === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  'platform' in v &&
+  'boss' in v &&
+  'sms' in v &&
+  typeof v.platform === 'string' &&
+  typeof v.boss === 'string' &&
+  typeof v.sms === 'string';
 
 /** Starts the three simulators (serve.ts --kind all) and reads the one JSON line with their URLs. */
 export async function startSimulators(extraArgs: string[] = [], timeoutMs = 30_000): Promise<Simulators> {
   const child = spawnChild(
     'sims',
-    ['--import', 'tsx', 'integrations/simulators/serve.ts', '--kind', 'all', '--port', '0', '--host', '127.0.0.1', '--secret', PLATFORM_SECRET, '--boss-token', BOSS_TOKEN, ...extraArgs],
+    [
+      '--import',
+      'tsx',
+      'integrations/simulators/serve.ts',
+      '--kind',
+      'all',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--secret',
+      PLATFORM_SECRET,
+      '--boss-token',
+      BOSS_TOKEN,
+      ...extraArgs,
+    ],
     {},
   );
   return { urls: await simulatorUrls(child, timeoutMs), child };
@@ -52,7 +72,6 @@ export async function simulatorUrls(child: Child, timeoutMs = 30_000): Promise<S
   });
 }
 
-
 export type SmsMessage = { messageId: string; to: { msisdn?: string; smartcardId?: string }; text: string; receivedAt: string; duplicates: number };
 export type SimTrade = { outTradeNo: string; tradeNo: string; status: string; amount: { value: number; currency: string }; msisdn: string };
 export type SimRefund = { outTradeNo: string; refundNo: string; amount: { value: number; currency: string }; status: string };
@@ -69,7 +88,16 @@ export type SimNotification = {
 export type SimCall = { at: string; method: string; path: string; key: string | null; userAgent: string | null; status: number };
 
 export type BossInspection = {
-  entitlements: Array<{ requestId: string; smartcardId: string; productId: string; channels: string[]; validFrom: string; validUntil: string; bossRef: string; status: string }>;
+  entitlements: Array<{
+    requestId: string;
+    smartcardId: string;
+    productId: string;
+    channels: string[];
+    validFrom: string;
+    validUntil: string;
+    bossRef: string;
+    status: string;
+  }>;
   distinctRequestIds: number;
   calls: number;
   refusals: number;
@@ -93,4 +121,3 @@ export const simApi = (urls: SimUrls) => ({
 });
 
 export type SimApi = ReturnType<typeof simApi>;
-

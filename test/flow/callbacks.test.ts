@@ -38,8 +38,7 @@ const start = (env: Record<string, string> = {}) =>
     { process: true },
   );
 
-const deliveredWith = (orderId: string, status: string) => async () =>
-  receiver.delivered().find((r) => r.body.orderId === orderId && r.body.status === status);
+const deliveredWith = (orderId: string, status: string) => async () => receiver.delivered().find((r) => r.body.orderId === orderId && r.body.status === status);
 
 const callbackTask = (id: string) => t.service.reads.get(TASKS, id);
 
@@ -96,10 +95,14 @@ describe.each(stacks)('with OPEN_PLATFORM_CALLBACK_URL on $name', (stack) => {
 
     // Exactly once each, and the tasks say so (once the worker has recorded the outcome).
     for (const status of ['paid', 'provisioned']) {
-      const task = await eventually(t, async () => {
-        const doc = await callbackTask(`callback:${o.orderId}:${status}`);
-        return doc?.status === 'pending' ? undefined : doc;
-      }, `the ${status} task to finish`);
+      const task = await eventually(
+        t,
+        async () => {
+          const doc = await callbackTask(`callback:${o.orderId}:${status}`);
+          return doc?.status === 'pending' ? undefined : doc;
+        },
+        `the ${status} task to finish`,
+      );
       expect(task).toMatchObject({ kind: 'callback', status: 'done', attempts: 1 });
     }
     await caughtUp(t);
@@ -107,7 +110,6 @@ describe.each(stacks)('with OPEN_PLATFORM_CALLBACK_URL on $name', (stack) => {
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/^tvpay_outbound_calls_total\{system="open-platform",task="callback",outcome="ok"\} 2$/m);
   });
-
 });
 
 describe('with OPEN_PLATFORM_CALLBACK_URL', () => {
@@ -189,10 +191,15 @@ describe('with OPEN_PLATFORM_CALLBACK_URL', () => {
     expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(TOKENS.openPlatform) })).statusCode).toBe(200);
     const id = `callback:${placed.orderId}:cancelled`;
     // Backoff runs on the test clock: move it a second per try until the task is done.
-    const task = await eventually(t, async () => {
-      const doc = await callbackTask(id);
-      return doc?.status === 'done' ? doc : undefined;
-    }, 'the callback to be delivered', { tickSeconds: 1 });
+    const task = await eventually(
+      t,
+      async () => {
+        const doc = await callbackTask(id);
+        return doc?.status === 'done' ? doc : undefined;
+      },
+      'the callback to be delivered',
+      { tickSeconds: 1 },
+    );
     expect(task).toMatchObject({ kind: 'callback', status: 'done', attempts: 3 });
     expect(receiver.requests.map((r) => r.answered)).toEqual([503, 503, 204]);
     expect(receiver.delivered()).toHaveLength(1);
@@ -209,10 +216,15 @@ describe('with OPEN_PLATFORM_CALLBACK_URL', () => {
     receiver.fail(1, 400);
     const placed = (await t.placeOrder({}, 'cb-final')).json<{ orderId: string }>();
     expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(TOKENS.openPlatform) })).statusCode).toBe(200);
-    const task = await eventually(t, async () => {
-      const doc = await callbackTask(`callback:${placed.orderId}:cancelled`);
-      return doc?.status === 'failed' ? doc : undefined;
-    }, 'the callback to fail', { tickSeconds: 1 });
+    const task = await eventually(
+      t,
+      async () => {
+        const doc = await callbackTask(`callback:${placed.orderId}:cancelled`);
+        return doc?.status === 'failed' ? doc : undefined;
+      },
+      'the callback to fail',
+      { tickSeconds: 1 },
+    );
     expect(task).toMatchObject({ attempts: 1, lastError: expect.stringContaining('HTTP 400') });
     expect(receiver.requests).toHaveLength(1);
     expect((await orderInStatus(t, placed.orderId, 'cancelled')).status).toBe('cancelled');
@@ -223,10 +235,15 @@ describe('with OPEN_PLATFORM_CALLBACK_URL', () => {
     receiver.fail(100);
     const placed = (await t.placeOrder({}, 'cb-down')).json<{ orderId: string }>();
     expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(TOKENS.openPlatform) })).statusCode).toBe(200);
-    const task = await eventually(t, async () => {
-      const doc = await callbackTask(`callback:${placed.orderId}:cancelled`);
-      return doc?.status === 'failed' ? doc : undefined;
-    }, 'the callback to be abandoned', { tickSeconds: 1 });
+    const task = await eventually(
+      t,
+      async () => {
+        const doc = await callbackTask(`callback:${placed.orderId}:cancelled`);
+        return doc?.status === 'failed' ? doc : undefined;
+      },
+      'the callback to be abandoned',
+      { tickSeconds: 1 },
+    );
     expect(task).toMatchObject({ attempts: 3, lastError: expect.stringContaining('HTTP 503') });
     expect(receiver.requests).toHaveLength(3);
   });

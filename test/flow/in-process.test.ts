@@ -49,7 +49,11 @@ describe.each(stacks)('in-process flow on $name', (stack) => {
     }, 'the entitlement');
     expect(entitlements).toEqual([expect.objectContaining({ productId: 'sports-month', channels: expect.arrayContaining(['CCTV-5 HD']) })]);
     // The paid notices are tasks of their own: provisioning may finish before they are sent.
-    const paidTexts = () => sms.messages().map((m) => ('msisdn' in m.to ? 'phone' : 'tv') + ':' + m.text).filter((x) => x.includes('已支付'));
+    const paidTexts = () =>
+      sms
+        .messages()
+        .map((m) => `${'msisdn' in m.to ? 'phone' : 'tv'}:${m.text}`)
+        .filter((x) => x.includes('已支付'));
     const texts = await eventually(async () => {
       const sent = paidTexts();
       return sent.some((x) => x.startsWith('phone:')) && sent.some((x) => x.startsWith('tv:')) ? sent : undefined;

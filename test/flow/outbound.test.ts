@@ -74,7 +74,10 @@ describe('money is never stranded', () => {
 
   it('a platform that answers 503 to everything: the payment stays pending and is asked about again and again, then goes through when the platform recovers', async () => {
     // A week to pay, so the test clock never reaches the payment deadline; a quick breaker, so recovery is seen at once.
-    t = await startTestLedger({ RETRY_MAX_ATTEMPTS: '3', RETRY_BASE_MS: '1000', ORDER_TTL_SECONDS: '604800', OUTBOUND_BREAKER_COOLDOWN_MS: '50' }, { process: true });
+    t = await startTestLedger(
+      { RETRY_MAX_ATTEMPTS: '3', RETRY_BASE_MS: '1000', ORDER_TTL_SECONDS: '604800', OUTBOUND_BREAKER_COOLDOWN_MS: '50' },
+      { process: true },
+    );
     platform().setFaults({ failOperations: ['POST /trades', 'GET /trades/{outTradeNo}'] });
     const o = await placeAndConfirm(t, 'platform-down');
     const retried = await eventually(
@@ -101,7 +104,16 @@ describe('money is never stranded', () => {
     const failed = await orderInStatus(t, o.orderId, 'payment_failed', { tickSeconds: 10 });
     expect(failed.failureReason).toBe('trade_not_created');
     expect(platform().trades()).toHaveLength(0);
-    await eventually(t, async () => (sms(t).messages({ msisdn: '+8613800138000' }).some((m) => m.text.includes('支付未成功')) ? true : undefined), 'the failure SMS');
+    await eventually(
+      t,
+      async () =>
+        sms(t)
+          .messages({ msisdn: '+8613800138000' })
+          .some((m) => m.text.includes('支付未成功'))
+          ? true
+          : undefined,
+      'the failure SMS',
+    );
   });
 
   it('SUCCESS after FAILED (a notification storm): the money goes back on its own, with an SMS and a callback', async () => {
@@ -123,8 +135,19 @@ describe('money is never stranded', () => {
     expect(await historyTypes(t, o.orderId)).toEqual(
       expect.arrayContaining(['PaymentFailed', 'OrderPaymentFailed', 'PaymentFlagged', 'PaymentRefundRequested', 'PaymentRefunded', 'OrderRefunded']),
     );
-    await eventually(t, async () => (sms(t).messages({ msisdn: '+8613800138000' }).some((m) => m.text.includes('退款')) ? true : undefined), 'the refund SMS');
-    await eventually(t, async () => receiver?.delivered().find((r) => r.body.orderId === o.orderId && r.body.status === 'refunded'), 'the refunded callback', { tickSeconds: 1 });
+    await eventually(
+      t,
+      async () =>
+        sms(t)
+          .messages({ msisdn: '+8613800138000' })
+          .some((m) => m.text.includes('退款'))
+          ? true
+          : undefined,
+      'the refund SMS',
+    );
+    await eventually(t, async () => receiver?.delivered().find((r) => r.body.orderId === o.orderId && r.body.status === 'refunded'), 'the refunded callback', {
+      tickSeconds: 1,
+    });
     const report = await noViolations();
     expect(report.stranded).toEqual([]);
   });
@@ -144,13 +167,20 @@ describe('money is never stranded', () => {
     expect(refused.statusCode).toBe(403);
     const invalid = await post(`/v1/payments/${o.paymentId}/resolve`, TOKENS.admin, { decision: 'keep' });
     expect(invalid.statusCode).toBe(400);
-    const res = await post(`/v1/payments/${o.paymentId}/resolve`, TOKENS.admin, { decision: 'refund', reason: 'the platform charged 37 yuan; customer asked for the money back' });
+    const res = await post(`/v1/payments/${o.paymentId}/resolve`, TOKENS.admin, {
+      decision: 'refund',
+      reason: 'the platform charged 37 yuan; customer asked for the money back',
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({ paymentId: o.paymentId, decision: 'refund', status: 'refunding' });
     await orderInStatus(t, o.orderId, 'refunded', { tickSeconds: 1 });
     expect(platform().refunds()).toEqual([expect.objectContaining({ outTradeNo: o.paymentId, amount: { value: 3700, currency: 'CNY' } })]);
     const history = (await get(`/v1/orders/${o.orderId}/history`, TOKENS.admin)).json<{ events: { type: string; data: Record<string, unknown> }[] }>().events;
-    expect(history.find((e) => e.type === 'PaymentReviewed')?.data).toMatchObject({ decision: 'refund', by: { role: 'admin' }, reason: expect.stringContaining('customer asked') });
+    expect(history.find((e) => e.type === 'PaymentReviewed')?.data).toMatchObject({
+      decision: 'refund',
+      by: { role: 'admin' },
+      reason: expect.stringContaining('customer asked'),
+    });
     expect((await post(`/v1/payments/${o.paymentId}/resolve`, TOKENS.admin, { decision: 'accept', reason: 'changed my mind' })).statusCode).toBe(409);
     await noViolations();
   });
@@ -164,7 +194,8 @@ describe('money is never stranded', () => {
     expect(res.statusCode, res.body).toBe(200);
     await orderInStatus(t, o.orderId, 'provisioned', { tickSeconds: 1 });
     expect(platform().refunds()).toEqual([]);
-    const succeeded = (await get(`/v1/orders/${o.orderId}/history`, TOKENS.admin)).json<{ events: { type: string; data: Record<string, unknown> }[] }>()
+    const succeeded = (await get(`/v1/orders/${o.orderId}/history`, TOKENS.admin))
+      .json<{ events: { type: string; data: Record<string, unknown> }[] }>()
       .events.find((e) => e.type === 'PaymentSucceeded');
     expect(succeeded?.data).toMatchObject({ source: 'review', amount: { value: 3700, currency: 'CNY' } });
     await noViolations();
@@ -179,9 +210,23 @@ describe('partner clocks never schedule anything', () => {
     t = await startTestLedger({ RETRY_BASE_MS: '1000' }, { process: true });
     platform().setFaults({ dropNotifications: true });
     const o = await placeAndConfirm(t, `skew-${paidAt.slice(0, 4)}`);
-    const trade = await eventually(t, async () => platform().trades().find((x) => x.status === 'SUCCESS'), 'the platform to settle');
+    const trade = await eventually(
+      t,
+      async () =>
+        platform()
+          .trades()
+          .find((x) => x.status === 'SUCCESS'),
+      'the platform to settle',
+    );
     const ours = t.clock.now.toISOString();
-    const res = await t.notify({ notificationId: 'n-skew', tradeNo: trade.tradeNo, outTradeNo: o.paymentId, status: 'SUCCESS', amount: { value: 3800, currency: 'CNY' }, paidAt });
+    const res = await t.notify({
+      notificationId: 'n-skew',
+      tradeNo: trade.tradeNo,
+      outTradeNo: o.paymentId,
+      status: 'SUCCESS',
+      amount: { value: 3800, currency: 'CNY' },
+      paidAt,
+    });
     expect(res.statusCode).toBe(200);
     const provisioned = await orderInStatus(t, o.orderId, 'provisioned', { tickSeconds: 1 });
     const boss = provisioned.boss as { validFrom: string; validUntil: string };
@@ -234,10 +279,22 @@ describe('lanes, not a line', () => {
 
     const fresh = await placeAndConfirm(t, 'unaffected', { subscriberId: 'fresh', smartcardId: 'fresh-card', msisdn: '13511112222' });
     await orderInStatus(t, fresh.orderId, 'provisioned', { tickSeconds: 1 });
-    await eventually(t, async () => (sms(t).messages({ smartcardId: 'fresh-card' }).some((m) => m.text.includes('已开通')) ? true : undefined), 'the TV told');
+    await eventually(
+      t,
+      async () =>
+        sms(t)
+          .messages({ smartcardId: 'fresh-card' })
+          .some((m) => m.text.includes('已开通'))
+          ? true
+          : undefined,
+      'the TV told',
+    );
     // The stuck cards recover: each card's first request, then its renewal starting where the first ends.
     boss().setFaults({ busySmartcards: [] });
-    await eventually(t, async () => ((await outbound('kind=boss&status=done&limit=200')).length === 69 ? true : undefined), 'every BOSS request done', { tickSeconds: 5, timeoutMs: 60_000 });
+    await eventually(t, async () => ((await outbound('kind=boss&status=done&limit=200')).length === 69 ? true : undefined), 'every BOSS request done', {
+      tickSeconds: 5,
+      timeoutMs: 60_000,
+    });
     const ent = (await get(`/v1/smartcards/${cards[0]}/entitlements`)).json<{ entitlements: { validFrom: string; validUntil: string }[] }>().entitlements;
     expect(ent).toHaveLength(1);
     expect(Date.parse(ent[0]?.validUntil ?? '') - Date.parse(ent[0]?.validFrom ?? '')).toBe(60 * 86_400_000);
@@ -258,8 +315,17 @@ describe('nothing gives up silently', () => {
     );
     expect(code).toMatchObject({ status: 'pending', lastError: expect.stringMatching(/503/) });
     // The TV's message, not as critical, gave up after RETRY_MAX_ATTEMPTS, and that is counted.
-    await eventually(t, async () => (await outbound(`orderId=${placed.orderId}&kind=sms&status=failed`)).find((x) => x.template === 'order-tv'), 'the TV message to give up', { tickSeconds: 2 });
-    await eventually(t, async () => ((await metric('tvpay_tasks_abandoned_total{kind="sms",reason="exhausted"}')) === 1 ? true : undefined), 'the give-up counted');
+    await eventually(
+      t,
+      async () => (await outbound(`orderId=${placed.orderId}&kind=sms&status=failed`)).find((x) => x.template === 'order-tv'),
+      'the TV message to give up',
+      { tickSeconds: 2 },
+    );
+    await eventually(
+      t,
+      async () => ((await metric('tvpay_tasks_abandoned_total{kind="sms",reason="exhausted"}')) === 1 ? true : undefined),
+      'the give-up counted',
+    );
     // The code never reached the phone: a new one, at once (no 60 s wait).
     const resend = await post(`/v1/payments/${placed.paymentId}/resend-code`, TOKENS.phone);
     expect(resend.statusCode, resend.body).toBe(200);
@@ -296,7 +362,12 @@ describe('resend and confirm keep their rules under bursts', () => {
     const wrong = Array.from({ length: 30 }, (_, i) => String((Number(right) + 1 + i) % 1_000_000).padStart(6, '0'));
     const responses = await Promise.all(
       wrong.map((code) =>
-        t.app.inject({ method: 'POST', url: `/v1/payments/${placed.paymentId}/confirm`, headers: { ...bearer(TOKENS.phone), 'x-request-id': 'x' }, payload: { code } }),
+        t.app.inject({
+          method: 'POST',
+          url: `/v1/payments/${placed.paymentId}/confirm`,
+          headers: { ...bearer(TOKENS.phone), 'x-request-id': 'x' },
+          payload: { code },
+        }),
       ),
     );
     expect(responses.filter((r) => r.statusCode === 422)).toHaveLength(5);
@@ -315,7 +386,12 @@ describe('resend and confirm keep their rules under bursts', () => {
       const codes = [...Array.from({ length: 9 }, (_, i) => String((Number(right) + 1 + i) % 1_000_000).padStart(6, '0')), right];
       const responses = await Promise.all(
         codes.map((code) =>
-          t.app.inject({ method: 'POST', url: `/v1/payments/${placed.paymentId}/confirm`, headers: { ...bearer(TOKENS.phone), 'x-request-id': 'same' }, payload: { code } }),
+          t.app.inject({
+            method: 'POST',
+            url: `/v1/payments/${placed.paymentId}/confirm`,
+            headers: { ...bearer(TOKENS.phone), 'x-request-id': 'same' },
+            payload: { code },
+          }),
         ),
       );
       const rightAnswer = responses[9];

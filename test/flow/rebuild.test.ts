@@ -36,7 +36,9 @@ const ownStores = async (ledger: TestLedger, readDb: string): Promise<{ events: 
   const esdb = ledger.env['EVENTSTORE_URL'];
   const mongo = ledger.env['MONGODB_URL'];
   const events = esdb ? await openEsdbEventStore(esdb) : await openSqliteEventStore(join(ledger.dataDir, 'events.db'));
-  const reads = mongo ? await openMongoReadStore(mongo, readDb) : openSqliteReadStore(join(ledger.dataDir, readDb === 'tvpay_read' ? 'read.db' : `${readDb}.db`));
+  const reads = mongo
+    ? await openMongoReadStore(mongo, readDb)
+    : openSqliteReadStore(join(ledger.dataDir, readDb === 'tvpay_read' ? 'read.db' : `${readDb}.db`));
   closers.push(async () => {
     await reads.close();
     await events.close();
@@ -60,7 +62,11 @@ describe.each(stacks)('rebuild while serving, on $name', (stack) => {
     const order = async (): Promise<{ orderId: string; paymentId: string; card: string }> => {
       n += 1;
       const card = `81000000000${String(n).padStart(5, '0')}`;
-      const placed = await placeAndConfirm(ledger, `rebuild-${n}`, { smartcardId: card, msisdn: `1390000${String(n).padStart(4, '0')}`, subscriberId: `sub-${n}` });
+      const placed = await placeAndConfirm(ledger, `rebuild-${n}`, {
+        smartcardId: card,
+        msisdn: `1390000${String(n).padStart(4, '0')}`,
+        subscriberId: `sub-${n}`,
+      });
       return { ...placed, card };
     };
     const before = [];
@@ -114,7 +120,11 @@ describe.each(stacks)('rebuild while serving, on $name', (stack) => {
     expect(asked).toBeGreaterThan(0);
     for (const name of READ_MODELS) expect(await ledger.service.reads.versions(name)).toEqual({ active: 2, building: null });
     await caughtUp(ledger);
-    const cards = await ledger.app.inject({ method: 'GET', url: `/v1/smartcards/${during.at(-1)?.card ?? ''}/entitlements`, headers: bearer(TOKENS.openPlatform) });
+    const cards = await ledger.app.inject({
+      method: 'GET',
+      url: `/v1/smartcards/${during.at(-1)?.card ?? ''}/entitlements`,
+      headers: bearer(TOKENS.openPlatform),
+    });
     expect(cards.json<{ entitlements: unknown[] }>().entitlements).toHaveLength(1);
 
     // Equal to read models built from nothing, from the same log.

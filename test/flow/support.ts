@@ -1,7 +1,7 @@
 /** Helpers for in-process flow tests: drive the API, read the simulators, wait without sleeping. */
 import { expect } from 'vitest';
 import { waitUntil } from '../support/wait.ts';
-import { type TestLedger } from '../support/ledger-app.ts';
+import type { TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 
 /**
@@ -45,7 +45,10 @@ export const sms = (t: TestLedger) => {
   return s;
 };
 
-const codeMessages = (t: TestLedger, msisdn: string) => sms(t).messages({ msisdn }).filter((m) => /验证码/.test(m.text));
+const codeMessages = (t: TestLedger, msisdn: string) =>
+  sms(t)
+    .messages({ msisdn })
+    .filter((m) => /验证码/.test(m.text));
 
 /**
  * A one-time code sent to the number, read from the SMS simulator as the subscriber would:

@@ -12,7 +12,8 @@ const boss = () => {
   if (!sims.boss) throw new Error('boss simulator not started');
   return sims.boss;
 };
-const client = (over: { token?: string; timeoutMs?: number } = {}) => createBossClient({ baseUrl: url, token: over.token ?? TOKEN, timeoutMs: over.timeoutMs ?? 2_000 });
+const client = (over: { token?: string; timeoutMs?: number } = {}) =>
+  createBossClient({ baseUrl: url, token: over.token ?? TOKEN, timeoutMs: over.timeoutMs ?? 2_000 });
 const inspect = async (): Promise<BossInspection> => (await (await fetch(`${url}/_sim/entitlements`)).json()) as BossInspection;
 
 let seq = 0;
@@ -45,7 +46,11 @@ describe('BOSS client against the simulator', () => {
     const after = await inspect();
     expect(after.distinctRequestIds - before.distinctRequestIds).toBe(1);
     expect(after.calls - before.calls).toBe(2);
-    expect(after.entitlements.find((e) => e.requestId === req.requestId)).toMatchObject({ smartcardId: req.smartcardId, channels: req.channels, status: 'ACTIVE' });
+    expect(after.entitlements.find((e) => e.requestId === req.requestId)).toMatchObject({
+      smartcardId: req.smartcardId,
+      channels: req.channels,
+      status: 'ACTIVE',
+    });
   });
 
   it('422 for a refused card (list or all) is final', async () => {
@@ -63,7 +68,12 @@ describe('BOSS client against the simulator', () => {
     const before = await inspect();
     const waits: number[] = [];
     const req = request();
-    const res = await withRetry(() => client().openEntitlement(req), { baseMs: 100, maxAttempts: 8, sleep: async (ms) => void waits.push(ms), random: () => 0.5 });
+    const res = await withRetry(() => client().openEntitlement(req), {
+      baseMs: 100,
+      maxAttempts: 8,
+      sleep: async (ms) => void waits.push(ms),
+      random: () => 0.5,
+    });
     expect(res.status).toBe('ACTIVE');
     expect(waits).toEqual([50, 100, 200]);
     const after = await inspect();
@@ -77,7 +87,9 @@ describe('BOSS client against the simulator', () => {
     boss().setFaults({ errorRate: 0, latencyMs: 300 });
     await expect(client({ timeoutMs: 30 }).openEntitlement(request())).rejects.toMatchObject({ kind: 'retryable', status: undefined });
     boss().setFaults({ latencyMs: 0 });
-    const err = await client({ token: 'nope' }).openEntitlement(request()).catch((e: unknown) => e);
+    const err = await client({ token: 'nope' })
+      .openEntitlement(request())
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'final', status: 401 });
     expect(String(err)).not.toContain('nope');
   });

@@ -24,8 +24,12 @@ describe('createIntegrations with nothing configured: in-process simulators', ()
     expect(simulated.platform && simulated.boss && simulated.sms).toBeTruthy();
 
     const { tradeNo } = await paymentPlatform.createTrade({
-      outTradeNo: 'pay-1', amount: { value: 3000, currency: 'CNY' }, msisdn: '13800138000',
-      subject: 'Sports', notifyUrl: 'http://127.0.0.1:3000/v1/payment-notifications', expiresAt: '2030-01-01T00:00:00.000Z',
+      outTradeNo: 'pay-1',
+      amount: { value: 3000, currency: 'CNY' },
+      msisdn: '13800138000',
+      subject: 'Sports',
+      notifyUrl: 'http://127.0.0.1:3000/v1/payment-notifications',
+      expiresAt: '2030-01-01T00:00:00.000Z',
     });
     await simulated.platform?.settled();
     expect(delivered).toHaveLength(1);
@@ -50,7 +54,13 @@ describe('createIntegrations with nothing configured: in-process simulators', ()
   });
 
   it('uses the HTTP clients where URLs are configured', () => {
-    const i = createIntegrations({ paymentPlatformSecret: 's', paymentPlatformUrl: 'http://127.0.0.1:1', bossUrl: 'http://127.0.0.1:1', bossToken: 't', smsGatewayUrl: 'http://127.0.0.1:1' });
+    const i = createIntegrations({
+      paymentPlatformSecret: 's',
+      paymentPlatformUrl: 'http://127.0.0.1:1',
+      bossUrl: 'http://127.0.0.1:1',
+      bossToken: 't',
+      smsGatewayUrl: 'http://127.0.0.1:1',
+    });
     expect(i.simulated).toEqual({});
     expect(() => createIntegrations({ paymentPlatformSecret: 's', bossUrl: 'http://127.0.0.1:1' })).toThrow(/BOSS_TOKEN/);
   });

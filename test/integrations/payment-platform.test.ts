@@ -53,7 +53,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   notifyUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/payment-notifications`;
-  sims = await startSimulatorServers({ kinds: ['platform'], platform: { secrets: [SECRET], notifyRetryBaseMs: 1, notifyMaxAttempts: 4, reorderMaxHoldMs: 2_000 } });
+  sims = await startSimulatorServers({
+    kinds: ['platform'],
+    platform: { secrets: [SECRET], notifyRetryBaseMs: 1, notifyMaxAttempts: 4, reorderMaxHoldMs: 2_000 },
+  });
   url = sims.urls.platform ?? '';
 });
 
@@ -91,7 +94,11 @@ describe('payment platform client against the simulator', () => {
     const b = await client().createTrade(req);
     expect(b.tradeNo).toBe(a.tradeNo);
     await platform().settled();
-    expect(platform().trades().filter((t) => t.outTradeNo === req.outTradeNo)).toHaveLength(1);
+    expect(
+      platform()
+        .trades()
+        .filter((t) => t.outTradeNo === req.outTradeNo),
+    ).toHaveLength(1);
     expect(receivedFor(req.outTradeNo)).toHaveLength(1);
     await expect(client().createTrade({ ...req, amount: { value: 1, currency: 'CNY' } })).rejects.toMatchObject({ kind: 'final', status: 422 });
   });
@@ -102,7 +109,9 @@ describe('payment platform client against the simulator', () => {
 
   it('refuses requests signed with the wrong secret (final 401), without leaking the phone number', async () => {
     const req = trade({ msisdn: '13912345678' });
-    const err = await client({ secret: 'wrong' }).createTrade(req).catch((e: unknown) => e);
+    const err = await client({ secret: 'wrong' })
+      .createTrade(req)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutboundError);
     expect(err).toMatchObject({ kind: 'final', status: 401, system: 'payment-platform' });
     expect(String((err as OutboundError).message)).not.toContain('13912345678');
@@ -112,11 +121,21 @@ describe('payment platform client against the simulator', () => {
   it('refunds idempotently by refundNo; unknown trade 404 and over-refund 422 are final', async () => {
     const req = trade();
     await client().createTrade(req);
-    await waitUntil(() => platform().trades().find((t) => t.outTradeNo === req.outTradeNo && t.status === 'SUCCESS'), 'trade settled');
+    await waitUntil(
+      () =>
+        platform()
+          .trades()
+          .find((t) => t.outTradeNo === req.outTradeNo && t.status === 'SUCCESS'),
+      'trade settled',
+    );
     const refund = { outTradeNo: req.outTradeNo, refundNo: `r-${req.outTradeNo}`, amount: req.amount };
     expect(await client().refund(refund)).toEqual({ refundNo: refund.refundNo, status: 'SUCCESS' });
     expect(await client().refund(refund)).toEqual({ refundNo: refund.refundNo, status: 'SUCCESS' });
-    expect(platform().refunds().filter((r) => r.outTradeNo === req.outTradeNo)).toHaveLength(1);
+    expect(
+      platform()
+        .refunds()
+        .filter((r) => r.outTradeNo === req.outTradeNo),
+    ).toHaveLength(1);
     await expect(client().refund({ ...refund, refundNo: 'r-more' })).rejects.toMatchObject({ kind: 'final', status: 422 });
     await expect(client().refund({ ...refund, outTradeNo: 'nope', refundNo: 'r-x' })).rejects.toMatchObject({ kind: 'final', status: 404 });
   });
@@ -128,7 +147,12 @@ describe('payment platform client against the simulator', () => {
     const waits: number[] = [];
     const created = await withRetry(() => client().createTrade(req), { baseMs: 10, maxAttempts: 3, sleep: async (ms) => void waits.push(ms) });
     expect(waits).toHaveLength(1);
-    expect(platform().trades().filter((t) => t.outTradeNo === req.outTradeNo).map((t) => t.tradeNo)).toEqual([created.tradeNo]);
+    expect(
+      platform()
+        .trades()
+        .filter((t) => t.outTradeNo === req.outTradeNo)
+        .map((t) => t.tradeNo),
+    ).toEqual([created.tradeNo]);
   });
 
   it('a seeded 5xx rate fails deterministically', async () => {
@@ -138,7 +162,15 @@ describe('payment platform client against the simulator', () => {
     for (let run = 0; run < 2; run++) {
       platform().setFaults({ errorRate: 0.5, seed: 42 }); // naming the seed restarts the sequence
       const outcomes: boolean[] = [];
-      for (let i = 0; i < 8; i++) outcomes.push(await client().queryTrade('x').then(() => true, () => false));
+      for (let i = 0; i < 8; i++)
+        outcomes.push(
+          await client()
+            .queryTrade('x')
+            .then(
+              () => true,
+              () => false,
+            ),
+        );
       runs.push(outcomes);
     }
     expect(runs[0]).toEqual(runs[1]);
@@ -148,7 +180,9 @@ describe('payment platform client against the simulator', () => {
 
   it('a timeout is retryable and has no status; so is a refused connection', async () => {
     platform().setFaults({ latencyMs: 300 });
-    const err = await client({ timeoutMs: 30 }).queryTrade('x').catch((e: unknown) => e);
+    const err = await client({ timeoutMs: 30 })
+      .queryTrade('x')
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'retryable', status: undefined, message: expect.stringContaining('timed out') });
     const closed = createPaymentPlatformClient({ baseUrl: 'http://127.0.0.1:1', secret: SECRET, timeoutMs: 1_000 });
     await expect(closed.queryTrade('x')).rejects.toMatchObject({ kind: 'retryable', status: undefined, message: expect.stringContaining('network error') });
@@ -173,7 +207,9 @@ describe('notification delivery faults', () => {
     await platform().settled();
     expect(receivedFor(req.outTradeNo)).toHaveLength(3);
     for (const r of receivedFor(req.outTradeNo)) expect(verify(r.signature, r.rawBody, [SECRET], Date.now() / 1000)).toEqual({ ok: true });
-    const n = platform().notifications().find((x) => x.outTradeNo === req.outTradeNo);
+    const n = platform()
+      .notifications()
+      .find((x) => x.outTradeNo === req.outTradeNo);
     expect(n?.attempts.map((a) => a.httpStatus)).toEqual([500, 200, 200]);
     expect(n).toMatchObject({ delivered: true, finished: true });
   });
@@ -184,7 +220,11 @@ describe('notification delivery faults', () => {
     await client().createTrade(req);
     await platform().settled();
     expect(receivedFor(req.outTradeNo)).toHaveLength(4);
-    expect(platform().notifications().find((x) => x.outTradeNo === req.outTradeNo)).toMatchObject({ delivered: false, finished: true });
+    expect(
+      platform()
+        .notifications()
+        .find((x) => x.outTradeNo === req.outTradeNo),
+    ).toMatchObject({ delivered: false, finished: true });
   });
 
   it('drop: never sends; the trade is still SUCCESS when queried', async () => {
@@ -194,7 +234,11 @@ describe('notification delivery faults', () => {
     await platform().settled();
     expect(receivedFor(req.outTradeNo)).toHaveLength(0);
     expect(await client().queryTrade(req.outTradeNo)).toMatchObject({ status: 'SUCCESS' });
-    expect(platform().notifications().find((x) => x.outTradeNo === req.outTradeNo)).toMatchObject({ dropped: true, attempts: [] });
+    expect(
+      platform()
+        .notifications()
+        .find((x) => x.outTradeNo === req.outTradeNo),
+    ).toMatchObject({ dropped: true, attempts: [] });
   });
 
   it('duplicate: N copies of the same notification, each signed', async () => {
@@ -211,7 +255,13 @@ describe('notification delivery faults', () => {
     platform().setFaults({ reorderNext: true });
     const first = trade();
     await client().createTrade(first);
-    await waitUntil(() => platform().notifications().find((n) => n.outTradeNo === first.outTradeNo), 'held notification');
+    await waitUntil(
+      () =>
+        platform()
+          .notifications()
+          .find((n) => n.outTradeNo === first.outTradeNo),
+      'held notification',
+    );
     const second = trade();
     await client().createTrade(second);
     await waitUntil(() => received.length === 2, 'both notifications');

@@ -40,14 +40,16 @@ const problemsOf = (json: unknown): string => {
 describe('the shipped templates', () => {
   const templates = loadSmsTemplates(projectFile('sms-templates.json'));
 
-  it('render today\'s texts, signature first; the parameters are exactly the placeholders', () => {
+  it("render today's texts, signature first; the parameters are exactly the placeholders", () => {
     expect(templates.render('code', { subject: '体育包', amount: '¥38.00', code: '482913', ttlMinutes: '5' })).toEqual({
       templateId: 'TVPAY_CODE',
       signName: '有线电视',
       params: { subject: '体育包', amount: '¥38.00', code: '482913', ttlMinutes: '5' },
       text: '【有线电视】您正在订购「体育包」，金额¥38.00。验证码482913，5分钟内有效，请勿告诉他人。',
     });
-    expect(templates.render('order', { name: '体育包', amount: '¥38.00' }).text).toBe('【有线电视】您已订购「体育包」，金额¥38.00，请在手机上输入短信验证码确认支付。');
+    expect(templates.render('order', { name: '体育包', amount: '¥38.00' }).text).toBe(
+      '【有线电视】您已订购「体育包」，金额¥38.00，请在手机上输入短信验证码确认支付。',
+    );
     expect(templates.render('payment-failed', { name: '体育包' })).toMatchObject({ templateId: 'TVPAY_PAYMENT_FAILED', params: { name: '体育包' } });
   });
 
@@ -55,7 +57,7 @@ describe('the shipped templates', () => {
     expect(templates.render('paid', { name: '{amount}', amount: '¥1.00' }).text).toBe('【有线电视】「{amount}」已支付¥1.00，频道即将开通。');
   });
 
-  it('an operator\'s own ids, texts and signature are used as written; unused parameters are not sent', () => {
+  it("an operator's own ids, texts and signature are used as written; unused parameters are not sent", () => {
     const own = parseSmsTemplates({ ...withTemplate('paid', { templateId: 'SMS_245170012', text: '已收到您的付款，{name}马上开通' }), signName: '某某广电' });
     expect(own.render('paid', { name: '体育包', amount: '¥38.00' })).toEqual({
       templateId: 'SMS_245170012',
@@ -74,7 +76,9 @@ describe('a bad templates file is refused, naming the problem', () => {
   });
 
   it('an unknown placeholder', () => {
-    expect(problemsOf(withTemplate('paid', { text: '「{name}」已支付{price}' }))).toBe('SMS templates: templates.paid.text: unknown placeholder {price} (known: name, amount)');
+    expect(problemsOf(withTemplate('paid', { text: '「{name}」已支付{price}' }))).toBe(
+      'SMS templates: templates.paid.text: unknown placeholder {price} (known: name, amount)',
+    );
   });
 
   it('a brace that is not part of a placeholder', () => {
@@ -143,7 +147,7 @@ describe('what goes to the SMS gateway', () => {
   });
   afterAll(() => gateway.close());
 
-  it('POST /messages carries the template id, the signature, the parameters and the rendered text; the TV\'s date is in China Standard Time', async () => {
+  it("POST /messages carries the template id, the signature, the parameters and the rendered text; the TV's date is in China Standard Time", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tvpay-sms-own-'));
     const file = join(dir, 'sms-templates.json');
     writeFileSync(file, JSON.stringify(withTemplate('order', { templateId: 'SMS_0002', text: '订购{name}，{amount}' })));
@@ -168,10 +172,17 @@ describe('what goes to the SMS gateway', () => {
         text: expect.stringMatching(new RegExp(`^【有线电视】您正在订购「.*」，金额¥38\\.00。验证码${t.codeFor(paymentId)}，5分钟内有效，请勿告诉他人。$`)),
       });
       const tv = bodies.find((b) => b['templateId'] === 'SMS_0002');
-      expect(tv).toMatchObject({ to: { smartcardId: expect.any(String) }, params: { name: '体育包 Sports (1 month)', amount: '¥38.00' }, text: '【有线电视】订购体育包 Sports (1 month)，¥38.00' });
+      expect(tv).toMatchObject({
+        to: { smartcardId: expect.any(String) },
+        params: { name: '体育包 Sports (1 month)', amount: '¥38.00' },
+        text: '【有线电视】订购体育包 Sports (1 month)，¥38.00',
+      });
 
       expect((await t.confirm(paymentId, t.codeFor(paymentId))).statusCode).toBe(200);
-      const provisioned = await waitUntil(async () => gateway.requests.find((r) => r.body['templateId'] === 'TVPAY_PROVISIONED')?.body, 'the TV told the channels are open');
+      const provisioned = await waitUntil(
+        async () => gateway.requests.find((r) => r.body['templateId'] === 'TVPAY_PROVISIONED')?.body,
+        'the TV told the channels are open',
+      );
       const order = await orderInStatus(t, placed.json<{ orderId: string }>().orderId, 'provisioned');
       const validUntil = (order['boss'] as { validUntil: string }).validUntil;
       expect(validUntil.slice(0, 10)).not.toBe(accountingDay(validUntil));

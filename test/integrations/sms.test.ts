@@ -75,11 +75,16 @@ describe('SMS client against the simulator', () => {
 
   it('5xx and timeouts are retryable; the error holds neither the phone number nor the text', async () => {
     sms().setFaults({ failNext: 1 });
-    const err = await client().send({ messageId: 'm-5xx', to: { msisdn: '13800138003' }, ...tpl({ code: '111111' }), text: 'Code 111111' }).catch((e: unknown) => e);
+    const err = await client()
+      .send({ messageId: 'm-5xx', to: { msisdn: '13800138003' }, ...tpl({ code: '111111' }), text: 'Code 111111' })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'retryable', status: 503, system: 'sms' });
     expect(String(err)).not.toMatch(/13800138003|111111/);
     sms().setFaults({ latencyMs: 300 });
-    await expect(client(30).send({ messageId: 'm-slow', to: { msisdn: '13800138003' }, ...tpl(), text: 'x' })).rejects.toMatchObject({ kind: 'retryable', status: undefined });
+    await expect(client(30).send({ messageId: 'm-slow', to: { msisdn: '13800138003' }, ...tpl(), text: 'x' })).rejects.toMatchObject({
+      kind: 'retryable',
+      status: undefined,
+    });
   });
 
   it('like a template platform, refuses a message without its template id or parameters (400), and stores the template with the text', async () => {
@@ -88,7 +93,13 @@ describe('SMS client against the simulator', () => {
     expect((await post({ messageId: 'm-noparams', to: { msisdn: '13800138009' }, templateId: 'T', signName: '有线电视', text: 'x' })).status).toBe(400);
     await client().send({ messageId: 'm-tpl', to: { msisdn: '13800138009' }, ...tpl({ code: '123456' }), text: '【有线电视】验证码123456' });
     expect((await inspect('msisdn=13800138009')).messages).toEqual([
-      expect.objectContaining({ messageId: 'm-tpl', templateId: 'TVPAY_TEST', signName: '有线电视', params: { code: '123456' }, text: '【有线电视】验证码123456' }),
+      expect.objectContaining({
+        messageId: 'm-tpl',
+        templateId: 'TVPAY_TEST',
+        signName: '有线电视',
+        params: { code: '123456' },
+        text: '【有线电视】验证码123456',
+      }),
     ]);
   });
 

@@ -7,6 +7,7 @@ import { packageVersion } from '../../app/project.ts';
 import { startTestLedger } from '../support/ledger-app.ts';
 import { redoclyFindings, spectralFindings, type Finding } from './linters.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: a test walks the generated document freely; a wrong step fails the test
 type Json = Record<string, any>;
 
 let doc: Json;
@@ -144,7 +145,8 @@ describe('the document', () => {
   it('documents Idempotency-Key, Idempotent-Replayed, Retry-After and X-Request-Id', () => {
     const place = operation('placeOrder');
     expect((place.parameters as Json[]).find((p) => p.name === 'idempotency-key')?.required).toBe(true);
-    for (const status of ['200', '201']) expect(place.responses[status].headers['Idempotent-Replayed']).toEqual({ $ref: '#/components/headers/IdempotentReplayed' });
+    for (const status of ['200', '201'])
+      expect(place.responses[status].headers['Idempotent-Replayed']).toEqual({ $ref: '#/components/headers/IdempotentReplayed' });
     expect(operation('resendCode').responses['429'].headers['Retry-After']).toEqual({ $ref: '#/components/headers/RetryAfter' });
     expect(operation('getOrder').responses['503'].headers['Retry-After']).toEqual({ $ref: '#/components/headers/RetryAfter' });
     for (const { op } of operations(doc)) {

@@ -21,9 +21,9 @@ import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 
 type Rule = { alert: string; expr: string };
 
-const rules: Rule[] = (
-  parseYaml(readFileSync(join(PROJECT_ROOT, 'ops/prometheus/alerts.yml'), 'utf8')) as { groups: { rules: Rule[] }[] }
-).groups.flatMap((g) => g.rules);
+const rules: Rule[] = (parseYaml(readFileSync(join(PROJECT_ROOT, 'ops/prometheus/alerts.yml'), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap(
+  (g) => g.rules,
+);
 
 type Panel = { title?: string; targets?: { expr: string }[]; panels?: Panel[] };
 const dashboard = JSON.parse(readFileSync(join(PROJECT_ROOT, 'ops/grafana/tvpay-ledger.json'), 'utf8')) as { panels: Panel[] };
@@ -61,7 +61,14 @@ beforeAll(async () => {
   await orderInStatus(t, ok.orderId, 'provisioned');
   healthy = await scrape(t);
 
-  expect((await t.notify({ notificationId: 'forged', tradeNo: 'T', outTradeNo: ok.paymentId, status: 'SUCCESS', amount: { value: 1, currency: 'CNY' } }, { secret: 'not-the-platform-secret-0123' })).statusCode).toBe(401);
+  expect(
+    (
+      await t.notify(
+        { notificationId: 'forged', tradeNo: 'T', outTradeNo: ok.paymentId, status: 'SUCCESS', amount: { value: 1, currency: 'CNY' } },
+        { secret: 'not-the-platform-secret-0123' },
+      )
+    ).statusCode,
+  ).toBe(401);
   const { boss, platform } = t.service.integrations.simulated;
   if (!boss || !platform) throw new Error('expected the in-process simulators');
   boss.setFaults({ refuseAll: true });
@@ -141,8 +148,15 @@ describe('every metric and label the rules and the dashboard use exists in a fre
     for (const sel of selectorsOf(parse(expr.replaceAll('$__rate_interval', '5m')))) {
       const named = fresh.filter((s) => s.name === sel.name);
       expect(named.length, `${sel.name} in a fresh scrape`).toBeGreaterThan(0);
-      for (const m of sel.matchers) expect(named.some((s) => m.label in s.labels), `${sel.name} has a label ${m.label}`).toBe(true);
-      expect(named.some((s) => matches(sel, s)), `${sel.name}{${sel.matchers.map((m) => `${m.label}${m.op}"${m.value}"`).join(',')}} selects a series`).toBe(true);
+      for (const m of sel.matchers)
+        expect(
+          named.some((s) => m.label in s.labels),
+          `${sel.name} has a label ${m.label}`,
+        ).toBe(true);
+      expect(
+        named.some((s) => matches(sel, s)),
+        `${sel.name}{${sel.matchers.map((m) => `${m.label}${m.op}"${m.value}"`).join(',')}} selects a series`,
+      ).toBe(true);
     }
   });
 });

@@ -8,7 +8,11 @@ const at = '2026-11-25T08:00:00.000Z';
 const cases: Array<[string, { type: string; data: Record<string, unknown> }, Count[]]> = [
   ['an order placed', { type: 'OrderPlaced', data: { orderId: 'o' } }, [{ metric: 'orders', outcome: 'placed' }]],
   ['the first provisioning', { type: 'OrderProvisioned', data: { orderId: 'o', requestNo: 0, at } }, [{ metric: 'orders', outcome: 'provisioned' }]],
-  ['a reprovision by customer service', { type: 'OrderProvisioned', data: { orderId: 'o', requestNo: 2, at } }, [{ metric: 'orders', outcome: 'reprovisioned' }]],
+  [
+    'a reprovision by customer service',
+    { type: 'OrderProvisioned', data: { orderId: 'o', requestNo: 2, at } },
+    [{ metric: 'orders', outcome: 'reprovisioned' }],
+  ],
   ['an order waiting for the platform (no outcome yet)', { type: 'OrderPaymentPending', data: { orderId: 'o', paymentId: 'p', at } }, []],
   [
     'a payment succeeded: counted, and its fen charged',
@@ -18,7 +22,11 @@ const cases: Array<[string, { type: string; data: Record<string, unknown> }, Cou
       { metric: 'charged_fen', currency: 'CNY', fen: 3800 },
     ],
   ],
-  ['a payment failed at the platform', { type: 'PaymentFailed', data: { paymentId: 'p', reason: 'platform_failed', at } }, [{ metric: 'payments', outcome: 'failed', reason: 'platform_failed' }]],
+  [
+    'a payment failed at the platform',
+    { type: 'PaymentFailed', data: { paymentId: 'p', reason: 'platform_failed', at } },
+    [{ metric: 'payments', outcome: 'failed', reason: 'platform_failed' }],
+  ],
   [
     'an amount mismatch: flagged with the amount the platform reported',
     { type: 'PaymentFlagged', data: { paymentId: 'p', reason: 'amount_mismatch', expected: cny(3800), reported: cny(1), at } },
@@ -36,9 +44,21 @@ const cases: Array<[string, { type: string; data: Record<string, unknown> }, Cou
     ],
   ],
   ['a wrong code (no outcome yet)', { type: 'PaymentCodeRejected', data: { paymentId: 'p', wrongAttempts: 1, attemptsLeft: 4, at } }, []],
-  ['a BOSS task given up (written before reasons were recorded)', { type: 'TaskAbandoned', data: { taskId: 'boss:o:0', attempt: 3, error: 'x' } }, [{ metric: 'tasks_abandoned', kind: 'boss', reason: 'exhausted' }]],
-  ['a BOSS refusal', { type: 'TaskAbandoned', data: { taskId: 'boss:o:0', attempt: 1, error: 'x', reason: 'refused' } }, [{ metric: 'tasks_abandoned', kind: 'boss', reason: 'refused' }]],
-  ['money to return', { type: 'PaymentRefundRequested', data: { paymentId: 'p', orderId: 'o', refundNo: 'r', amount: cny(3800), reason: 'order_closed', at } }, [{ metric: 'payments', outcome: 'refund_requested', reason: 'order_closed' }]],
+  [
+    'a BOSS task given up (written before reasons were recorded)',
+    { type: 'TaskAbandoned', data: { taskId: 'boss:o:0', attempt: 3, error: 'x' } },
+    [{ metric: 'tasks_abandoned', kind: 'boss', reason: 'exhausted' }],
+  ],
+  [
+    'a BOSS refusal',
+    { type: 'TaskAbandoned', data: { taskId: 'boss:o:0', attempt: 1, error: 'x', reason: 'refused' } },
+    [{ metric: 'tasks_abandoned', kind: 'boss', reason: 'refused' }],
+  ],
+  [
+    'money to return',
+    { type: 'PaymentRefundRequested', data: { paymentId: 'p', orderId: 'o', refundNo: 'r', amount: cny(3800), reason: 'order_closed', at } },
+    [{ metric: 'payments', outcome: 'refund_requested', reason: 'order_closed' }],
+  ],
   ['a task retried (not given up)', { type: 'TaskAttemptFailed', data: { taskId: 'boss:o:0', attempt: 1, error: 'x', retryAt: at } }, []],
   ['an event of no counted kind', { type: 'SomethingElse', data: {} }, []],
 ];

@@ -11,7 +11,16 @@ type Line = Record<string, unknown> & { level: number; msg: string };
 
 const capture = (): { lines: () => Line[]; write: (s: string) => void } => {
   const raw: string[] = [];
-  return { write: (s) => void raw.push(s), lines: () => raw.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) };
+  return {
+    write: (s) => void raw.push(s),
+    lines: () =>
+      raw
+        .join('')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Line),
+  };
 };
 
 describe('redaction', () => {

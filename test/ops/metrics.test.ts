@@ -115,7 +115,10 @@ describe('HTTP requests', () => {
   it('notifications refused for their signature are counted by reason, and nothing else is', async () => {
     const t = await ledger({}, false);
     const body = { notificationId: 'n-1', tradeNo: 'T1', outTradeNo: 'p-1', status: 'SUCCESS', amount: { value: 3800, currency: 'CNY' } };
-    expect((await t.app.inject({ method: 'POST', url: '/v1/payment-notifications', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) })).statusCode).toBe(401);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/v1/payment-notifications', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) }))
+        .statusCode,
+    ).toBe(401);
     expect((await t.notify(body, { at: Math.floor(t.clock.now.getTime() / 1000) - 3600 })).statusCode).toBe(401);
     expect((await t.notify(body, { secret: 'someone-elses-secret-0123456789' })).statusCode).toBe(401);
     expect((await t.notify(body)).statusCode).toBe(404); // signed right, unknown payment: not a signature rejection
@@ -137,14 +140,22 @@ describe('business counters, from the log', () => {
     platform.setFaults({ dropNotifications: true });
     const odd = await placeAndConfirm(t, 'biz-2', { subscriberId: 'sub-odd' });
     const trade = await eventually(t, async () => platform.trades().find((x) => x.outTradeNo === odd.paymentId && x.status === 'SUCCESS'), 'the trade');
-    const notified = await t.notify({ notificationId: 'n-odd', tradeNo: trade.tradeNo, outTradeNo: odd.paymentId, status: 'SUCCESS', amount: { value: 1, currency: 'CNY' } });
+    const notified = await t.notify({
+      notificationId: 'n-odd',
+      tradeNo: trade.tradeNo,
+      outTradeNo: odd.paymentId,
+      status: 'SUCCESS',
+      amount: { value: 1, currency: 'CNY' },
+    });
     expect(notified.statusCode).toBe(200);
 
     const scrape = await eventually(
       t,
       async () => {
         const s = await scrapeOf(t);
-        return value(s, 'tvpay_orders_total', { outcome: 'reprovisioned' }) === 1 && value(s, 'tvpay_flagged_fen_total', { currency: 'CNY' }) === 1 ? s : undefined;
+        return value(s, 'tvpay_orders_total', { outcome: 'reprovisioned' }) === 1 && value(s, 'tvpay_flagged_fen_total', { currency: 'CNY' }) === 1
+          ? s
+          : undefined;
       },
       'the reprovision and the flag to be counted',
       { tickSeconds: 1 },
@@ -228,8 +239,8 @@ describe('the outbound backlog', () => {
     t.service.start();
     expect((await t.placeOrder({}, 'backlog-1')).statusCode).toBe(201);
     const queue = t.service.projections.get('outbound');
-  if (!queue) throw new Error('the outbound queue projection is not running');
-  await queue.waitFor(await t.service.ledger.store.headPosition());
+    if (!queue) throw new Error('the outbound queue projection is not running');
+    await queue.waitFor(await t.service.ledger.store.headPosition());
     t.clock.advance(90);
     const scrape = await scrapeOf(t);
     // The code SMS to the phone and the order SMS to the TV; the expiry is not due yet.
@@ -248,7 +259,10 @@ describe('the outbound backlog', () => {
       t,
       async () => {
         const s = await scrapeOf(t);
-        return value(s, 'tvpay_task_backlog', { kind: 'boss', status: 'failed' }) === 1 && value(s, 'tvpay_task_backlog', { kind: 'sms', status: 'pending' }) === 0 ? s : undefined;
+        return value(s, 'tvpay_task_backlog', { kind: 'boss', status: 'failed' }) === 1 &&
+          value(s, 'tvpay_task_backlog', { kind: 'sms', status: 'pending' }) === 0
+          ? s
+          : undefined;
       },
       'the BOSS task to fail',
       { tickSeconds: 4 },

@@ -49,10 +49,22 @@ describe('promql', () => {
   });
 
   it('or, unless, bool, clamp_min, and arithmetic with scalars', () => {
-    expect(evaluateAlert('tvpay_lag_seconds > 60 or tvpay_lag_seconds < 1', { now }).map((e) => e.labels.projection).sort()).toEqual(['orders', 'tasks']);
+    expect(
+      evaluateAlert('tvpay_lag_seconds > 60 or tvpay_lag_seconds < 1', { now })
+        .map((e) => e.labels.projection)
+        .sort(),
+    ).toEqual(['orders', 'tasks']);
     expect(evaluateAlert('tvpay_lag_seconds unless tvpay_lag_seconds > 60', { now })).toEqual([{ labels: { projection: 'orders' }, value: 0.5 }]);
-    expect(evaluateAlert('tvpay_lag_seconds > bool 60', { now }).map((e) => e.value).sort()).toEqual([0, 1]);
-    expect(evaluateAlert('clamp_min(tvpay_lag_seconds, 10) * 2 - 20', { now }).map((e) => e.value).sort((a, b) => a - b)).toEqual([0, 160]);
+    expect(
+      evaluateAlert('tvpay_lag_seconds > bool 60', { now })
+        .map((e) => e.value)
+        .sort(),
+    ).toEqual([0, 1]);
+    expect(
+      evaluateAlert('clamp_min(tvpay_lag_seconds, 10) * 2 - 20', { now })
+        .map((e) => e.value)
+        .sort((a, b) => a - b),
+    ).toEqual([0, 160]);
   });
 
   it('lists the selectors an expression needs, histogram_quantile included; refuses what it does not know', () => {

@@ -206,7 +206,14 @@ describe('refusals change nothing', () => {
     await stillReadable(paid.orderId);
     // The order in flight still reaches its phone: its code SMS needs the number.
     const code = t.codeFor(open.paymentId);
-    await eventually(t, async () => sms(t).messages({ msisdn: `+86${PHONE}` }).some((m) => m.text.includes(code)) || undefined, 'the code SMS of the open order');
+    await eventually(
+      t,
+      async () =>
+        sms(t)
+          .messages({ msisdn: `+86${PHONE}` })
+          .some((m) => m.text.includes(code)) || undefined,
+      'the code SMS of the open order',
+    );
     expect((await postAs(t, TOKENS.phone, `/v1/payments/${open.paymentId}/decline`)).statusCode).toBe(200);
     await orderInStatus(t, open.orderId, 'cancelled');
     expect((await eraseAs(TOKENS.admin, 'sub-1001')).statusCode).toBe(200);
@@ -253,7 +260,11 @@ describe('an order placed in the very instant of the erasure', () => {
       'the code SMS to give up on the erased number',
       { tickSeconds: 1 },
     );
-    expect(sms(t).messages().filter((m) => m.text.includes(code))).toEqual([]);
+    expect(
+      sms(t)
+        .messages()
+        .filter((m) => m.text.includes(code)),
+    ).toEqual([]);
     // Whoever knows the code anyway (the test derives it) confirms: the trade cannot be made without the number.
     expect((await t.confirm(placed.paymentId, code)).statusCode).toBe(200);
     expect(await orderInStatus(t, placed.orderId, 'payment_failed')).toMatchObject({ failureReason: 'trade_not_created' });

@@ -100,7 +100,11 @@ describe('events written before sealing, read by this version', () => {
       expect(replay.headers['idempotent-replayed']).toBe('true');
       expect(replay.json()).toMatchObject({ orderId: d.orderId });
       // Another body under that key is still refused.
-      expectProblem(await writesNothing(t, () => t.placeOrder({ subscriberId: 'sub-3003', msisdn: '13700137001', smartcardId: '8100000000000033' }, 'fx-d')), 422, 'idempotency-key-reused');
+      expectProblem(
+        await writesNothing(t, () => t.placeOrder({ subscriberId: 'sub-3003', msisdn: '13700137001', smartcardId: '8100000000000033' }, 'fx-d')),
+        422,
+        'idempotency-key-reused',
+      );
     });
 
     it('erasing a subscriber whose numbers are in plain text: every reader says "erased"; the answer says the log still holds it', async () => {
@@ -147,7 +151,9 @@ describe('npm run migrate -- --encrypt-pii', () => {
     expect(existsSync(join(dir, 'copy.db'))).toBe(false);
   });
 
-  it('copies the log with every number sealed, verified; the service runs on the copy, and an erasure there leaves the number in no file', { timeout: 180_000 }, async () => {
+  it('copies the log with every number sealed, verified; the service runs on the copy, and an erasure there leaves the number in no file', {
+    timeout: 180_000,
+  }, async () => {
     const source = tempDir();
     await writeLegacyLog(join(source, 'events.db'));
     const target = tempDir();
@@ -171,7 +177,9 @@ describe('npm run migrate -- --encrypt-pii', () => {
     const r = cli(['--encrypt-pii', '--to', copy], env);
     expect(r.status, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toContain(`verified: ${count} events,`);
-    expect(r.stdout).toMatch(/^verified: \d+ events, digest of every non-personal field [0-9a-f]{16}… identical in both stores; 8 phone numbers sealed, each opens to the source's \(1 erased subscriber\(s\) keep none\)$/m);
+    expect(r.stdout).toMatch(
+      /^verified: \d+ events, digest of every non-personal field [0-9a-f]{16}… identical in both stores; 8 phone numbers sealed, each opens to the source's \(1 erased subscriber\(s\) keep none\)$/m,
+    );
     // The copy's files hold no number in any spelling; the source still does (the operator destroys it).
     const everyNumber = ['13800138000', '13900139000', '13700137000'].flatMap(spellings);
     expect(filesHolding(target, everyNumber)).toEqual([]);
@@ -247,7 +255,8 @@ describe('sealing a copy of the log', () => {
         onBatch: () => undefined,
         transform: async (e) => {
           const data = await honest(e);
-          if (e.streamId === `payment-${c.paymentId}` && e.type === 'PaymentRequested') return { ...data, msisdn: await personalData.seal('sub-2002', '8613900139001') };
+          if (e.streamId === `payment-${c.paymentId}` && e.type === 'PaymentRequested')
+            return { ...data, msisdn: await personalData.seal('sub-2002', '8613900139001') };
           if (e.streamId === `order-${a.orderId}` && e.type === 'OrderPaid') return { ...data, amount: { value: 1, currency: 'CNY' } };
           return data;
         },

@@ -17,7 +17,9 @@ import { startTestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 import { eraseAs, household, OTHER_PHONE, PHONE } from './support.ts';
 
-it('`npm run rebuild -- orders subscribers erasure` after an erasure and a key store restored from backup: the key is destroyed again, "erased" stays, search by that phone finds nothing, the other subscriber is whole', { timeout: 120_000 }, async () => {
+it('`npm run rebuild -- orders subscribers erasure` after an erasure and a key store restored from backup: the key is destroyed again, "erased" stays, search by that phone finds nothing, the other subscriber is whole', {
+  timeout: 120_000,
+}, async () => {
   const t = await startTestLedger({ RETRY_BASE_MS: '5' }, { process: true });
   try {
     const { paid, other } = await household(t);

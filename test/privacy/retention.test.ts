@@ -12,11 +12,14 @@ import { quietSince } from '../../projections/subscribers.ts';
 import { codeFromSms, eventually, orderInStatus } from '../flow/support.ts';
 import { startTestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
+import { waitUntil } from '../support/wait.ts';
 import { provisioned, settled, type Placed } from './support.ts';
 
 type Line = { msg: string; erased?: number; leftInFlight?: number };
 
-it('erases only the subscribers quiet for longer than PII_RETENTION_DAYS; the recently active and the one in flight keep their numbers', { timeout: 120_000 }, async () => {
+it('erases only the subscribers quiet for longer than PII_RETENTION_DAYS; the recently active and the one in flight keep their numbers', {
+  timeout: 120_000,
+}, async () => {
   const t = await startTestLedger({ RETRY_BASE_MS: '5', RETRY_MAX_ATTEMPTS: '2', PII_RETENTION_DAYS: '30' }, { process: true });
   try {
     // Day 0: sub-old buys and is provisioned; sub-stuck pays, but BOSS never answers (paid, not provisioned).
@@ -26,15 +29,25 @@ it('erases only the subscribers quiet for longer than PII_RETENTION_DAYS; the re
     expect((await t.confirm(stuck.paymentId, await codeFromSms(t, '+8613900139000'))).statusCode).toBe(200);
     await orderInStatus(t, stuck.orderId, 'paid');
     // BOSS gives up (a failed task waits for customer service to reprovision): the order stays paid, in flight.
-    await eventually(t, async () => {
-      const r = await t.app.inject({ method: 'GET', url: `/v1/outbound?kind=boss&status=failed&orderId=${stuck.orderId}`, headers: bearer(TOKENS.service) });
-      return r.json<{ items: unknown[] }>().items.length === 1 || undefined;
-    }, 'the BOSS task to give up', { tickSeconds: 1 });
+    await eventually(
+      t,
+      async () => {
+        const r = await t.app.inject({ method: 'GET', url: `/v1/outbound?kind=boss&status=failed&orderId=${stuck.orderId}`, headers: bearer(TOKENS.service) });
+        return r.json<{ items: unknown[] }>().items.length === 1 || undefined;
+      },
+      'the BOSS task to give up',
+      { tickSeconds: 1 },
+    );
     t.service.integrations.simulated.boss?.setFaults({ failOperations: [] });
     // Day 31: sub-recent was quiet too, then bought again today.
     await provisioned(t, 'ret-recent-1', { subscriberId: 'sub-recent', smartcardId: '8100000000000503', msisdn: '13700137000' });
     t.clock.advance(31 * 24 * 3600);
-    const recent = await provisioned(t, 'ret-recent-2', { subscriberId: 'sub-recent', smartcardId: '8100000000000503', msisdn: '13700137000', productId: 'opera-month' });
+    const recent = await provisioned(t, 'ret-recent-2', {
+      subscriberId: 'sub-recent',
+      smartcardId: '8100000000000503',
+      msisdn: '13700137000',
+      productId: 'opera-month',
+    });
     await settled(t);
     // The read model's index answers who is quiet: the retention task asks it, nothing reads history.
     const cutoff = new Date(t.clock.now.getTime() - 30 * 24 * 3600_000);
@@ -49,12 +62,7 @@ it('erases only the subscribers quiet for longer than PII_RETENTION_DAYS; the re
     try {
       await service.app.ready();
       service.start();
-      const deadline = Date.now() + 30_000;
-      let run: Line | undefined;
-      while (!(run = lines.find((l) => l.msg.startsWith('pii retention:')))) {
-        if (Date.now() > deadline) throw new Error('the retention run did not finish');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      const run = await waitUntil(async () => lines.find((l) => l.msg.startsWith('pii retention:')), 'the retention run to finish', { timeoutMs: 30_000 });
       expect(run).toMatchObject({ msg: 'pii retention: 1 subscriber(s) erased', erased: 1, leftInFlight: 1 });
       const erasures = (await service.ledger.store.readStream('subscriber-sub-old')).map((e) => e.data);
       expect(erasures).toEqual([expect.objectContaining({ subscriberId: 'sub-old', reason: 'retention', by: { role: 'system', client: 'pii-retention' } })]);

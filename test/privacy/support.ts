@@ -5,7 +5,7 @@ import { expect } from 'vitest';
 import { accountingDay } from '../../projections/finance.ts';
 import { postAs } from '../api/support.ts';
 import { caughtUp, codeFromSms, orderInStatus } from '../flow/support.ts';
-import { type TestLedger } from '../support/ledger-app.ts';
+import type { TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 
 export const PHONE = '13800138000';
@@ -19,7 +19,10 @@ export const eraseAs = (t: TestLedger, token: string | undefined, subscriberId: 
 /** The numbers the order's history shows, event by event, to this role. */
 export const numbersIn = async (t: TestLedger, orderId: string, token: string = TOKENS.admin): Promise<string[]> => {
   const r = await t.app.inject({ method: 'GET', url: `/v1/orders/${orderId}/history`, headers: bearer(token) });
-  return r.json<{ events: { type: string; data: Record<string, unknown> }[] }>().events.filter((e) => 'msisdn' in e.data).map((e) => `${e.type}:${String(e.data.msisdn)}`);
+  return r
+    .json<{ events: { type: string; data: Record<string, unknown> }[] }>()
+    .events.filter((e) => 'msisdn' in e.data)
+    .map((e) => `${e.type}:${String(e.data.msisdn)}`);
 };
 
 export const search = async (t: TestLedger, query: string): Promise<Record<string, unknown>[]> =>
@@ -52,7 +55,9 @@ export const settled = async (t: TestLedger): Promise<void> => {
     await caughtUp(t);
     const r = await t.app.inject({ method: 'GET', url: '/v1/outbound?status=pending&limit=200', headers: bearer(TOKENS.service) });
     const now = t.clock.now.toISOString();
-    const busy = r.json<{ items: { nextAttemptAt: string | null; claimedBy: string | null }[] }>().items.filter((i) => i.claimedBy !== null || (i.nextAttemptAt ?? '') <= now);
+    const busy = r
+      .json<{ items: { nextAttemptAt: string | null; claimedBy: string | null }[] }>()
+      .items.filter((i) => i.claimedBy !== null || (i.nextAttemptAt ?? '') <= now);
     if (busy.length === 0) return;
     if (Date.now() > deadline) throw new Error(`outbound work still due: ${JSON.stringify(busy)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));

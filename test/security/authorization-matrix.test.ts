@@ -74,22 +74,47 @@ const MATRIX: Record<RouteKey, Entry> = {
   'GET /demo/api/products': { public: true, ok: 200, request: () => get('/demo/api/products') },
   'GET /demo/api/tv': { public: true, ok: 200, request: () => get('/demo/api/tv') },
   'GET /demo/api/phone': { public: true, ok: 200, request: () => get('/demo/api/phone') },
-  'POST /demo/api/tv/orders': { public: true, ok: 201, request: () => post('/demo/api/tv/orders', { productId: 'sports-month', key: `demo-key-matrix-${++demoKeys}` }) },
-  'POST /demo/api/phone/payments/:paymentId/confirm': { public: true, ok: 404, request: (r) => post(`/demo/api/phone/payments/${r.paymentId}/confirm`, { code: '123456' }) },
+  'POST /demo/api/tv/orders': {
+    public: true,
+    ok: 201,
+    request: () => post('/demo/api/tv/orders', { productId: 'sports-month', key: `demo-key-matrix-${++demoKeys}` }),
+  },
+  'POST /demo/api/phone/payments/:paymentId/confirm': {
+    public: true,
+    ok: 404,
+    request: (r) => post(`/demo/api/phone/payments/${r.paymentId}/confirm`, { code: '123456' }),
+  },
   'POST /demo/api/phone/payments/:paymentId/decline': { public: true, ok: 404, request: (r) => post(`/demo/api/phone/payments/${r.paymentId}/decline`) },
-  'POST /demo/api/phone/payments/:paymentId/resend-code': { public: true, ok: 404, request: (r) => post(`/demo/api/phone/payments/${r.paymentId}/resend-code`) },
+  'POST /demo/api/phone/payments/:paymentId/resend-code': {
+    public: true,
+    ok: 404,
+    request: (r) => post(`/demo/api/phone/payments/${r.paymentId}/resend-code`),
+  },
   'GET /v1/dev/sms': { roles: ['admin'], ok: 200, request: () => get('/v1/dev/sms') },
   // the open platform
   'GET /v1/products': { roles: ['open-platform', 'customer-service'], ok: 200, request: () => get('/v1/products') },
   'POST /v1/orders': {
     roles: ['open-platform'],
     ok: 201,
-    request: (r) => ({ ...post('/v1/orders', { ...orderBody(), subscriberId: `${r.subscriberId}-again` }), headers: { 'idempotency-key': `again-${r.orderId}` } }),
+    request: (r) => ({
+      ...post('/v1/orders', { ...orderBody(), subscriberId: `${r.subscriberId}-again` }),
+      headers: { 'idempotency-key': `again-${r.orderId}` },
+    }),
   },
   'GET /v1/orders/:orderId': { roles: ['open-platform', 'customer-service'], scoped: true, ok: 200, request: (r) => get(`/v1/orders/${r.orderId}`) },
-  'POST /v1/orders/:orderId/cancel': { roles: ['open-platform', 'customer-service'], scoped: true, ok: 200, fresh: true, request: (r) => post(`/v1/orders/${r.orderId}/cancel`) },
+  'POST /v1/orders/:orderId/cancel': {
+    roles: ['open-platform', 'customer-service'],
+    scoped: true,
+    ok: 200,
+    fresh: true,
+    request: (r) => post(`/v1/orders/${r.orderId}/cancel`),
+  },
   // a card's entitlements are the card's, whichever client sold them
-  'GET /v1/smartcards/:smartcardId/entitlements': { roles: ['open-platform', 'customer-service'], ok: 200, request: (r) => get(`/v1/smartcards/${r.smartcardId}/entitlements`) },
+  'GET /v1/smartcards/:smartcardId/entitlements': {
+    roles: ['open-platform', 'customer-service'],
+    ok: 200,
+    request: (r) => get(`/v1/smartcards/${r.smartcardId}/entitlements`),
+  },
   // the phone: payments by id; confirming takes the code sent to the subscriber's phone
   'GET /v1/payments/:paymentId': { roles: ['phone-app', 'customer-service'], ok: 200, request: (r) => get(`/v1/payments/${r.paymentId}`) },
   'POST /v1/payments/:paymentId/confirm': {
@@ -115,7 +140,11 @@ const MATRIX: Record<RouteKey, Entry> = {
   'POST /v1/orders/:orderId/reprovision': { roles: ['customer-service'], ok: 409, request: (r) => post(`/v1/orders/${r.orderId}/reprovision`) },
   'GET /v1/outbound': { roles: ['customer-service', 'admin'], ok: 200, request: (r) => get(`/v1/outbound?orderId=${r.orderId}`) },
   'GET /v1/provisioning': { roles: ['customer-service'], ok: 200, request: (r) => get(`/v1/provisioning?orderId=${r.orderId}`) },
-  'POST /v1/payments/:paymentId/resolve': { roles: ['admin'], ok: 409, request: (r) => post(`/v1/payments/${r.paymentId}/resolve`, { decision: 'refund', reason: 'matrix' }) },
+  'POST /v1/payments/:paymentId/resolve': {
+    roles: ['admin'],
+    ok: 409,
+    request: (r) => post(`/v1/payments/${r.paymentId}/resolve`, { decision: 'refund', reason: 'matrix' }),
+  },
   'POST /v1/subscribers/:subscriberId/erasure': { roles: ['admin'], ok: 409, fresh: true, request: (r) => post(`/v1/subscribers/${r.subscriberId}/erasure`) },
   'GET /v1/finance/days': { roles: ['admin'], ok: 200, request: () => get(`/v1/finance/days?from=${DAY}&to=${DAY}`) },
   'GET /v1/finance/entries': { roles: ['admin'], ok: 200, request: () => get(`/v1/finance/entries?day=${DAY}`) },
@@ -201,8 +230,11 @@ describe('authorization matrix', () => {
           const res = await t.app.inject({ ...req, headers: { ...req.headers, ...(token !== undefined && bearer(token)) } });
           const cell = `${route} as ${caller} on ${owner === 'own' ? 'client A’s' : 'client B’s'} resource`;
           seen.push(cell);
-          if (res.statusCode !== want) wrong.push(`${cell}: ${res.statusCode}, not ${want} (${res.body.replace(/\s+/g, " ").slice(0, 120)})`);
-          else if (want >= 400 && !(/^application\/problem\+json/.test(String(res.headers['content-type'])) && res.json<{ type?: string }>().type?.startsWith(PROBLEM_BASE))) {
+          if (res.statusCode !== want) wrong.push(`${cell}: ${res.statusCode}, not ${want} (${res.body.replace(/\s+/g, ' ').slice(0, 120)})`);
+          else if (
+            want >= 400 &&
+            !(/^application\/problem\+json/.test(String(res.headers['content-type'])) && res.json<{ type?: string }>().type?.startsWith(PROBLEM_BASE))
+          ) {
             wrong.push(`${cell}: ${want} but not problem+json`);
           }
         }

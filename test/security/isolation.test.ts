@@ -60,7 +60,9 @@ describe('open-platform clients are isolated', () => {
     const order = await placeAs(ACME_OLD, 'k-1');
     expect((await postAs(t, TOKENS.service, `/v1/orders/${order.orderId}/cancel`)).statusCode).toBe(200);
     const history = await getAs(t, TOKENS.admin, `/v1/orders/${order.orderId}/history`);
-    const actors = history.json<{ events: { type: string; metadata: { actor: { role: string; name?: string } } }[] }>().events.map((e) => [e.type, e.metadata.actor.role, e.metadata.actor.name]);
+    const actors = history
+      .json<{ events: { type: string; metadata: { actor: { role: string; name?: string } } }[] }>()
+      .events.map((e) => [e.type, e.metadata.actor.role, e.metadata.actor.name]);
     expect(actors).toContainEqual(['OrderPlaced', 'open-platform', 'acme']);
     expect(actors).toContainEqual(['OrderCancelled', 'customer-service', undefined]);
   });

@@ -157,7 +157,13 @@ describe('order placement per client', () => {
       expectLimited(await l.placeOrder({}, 'k-3'), 'orders-per-client');
       // From another address it is the same client.
       expectLimited(
-        await l.app.inject({ method: 'POST', url: '/v1/orders', headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': 'k-4' }, payload: orderBody(), remoteAddress: '10.0.0.5' }),
+        await l.app.inject({
+          method: 'POST',
+          url: '/v1/orders',
+          headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': 'k-4' },
+          payload: orderBody(),
+          remoteAddress: '10.0.0.5',
+        }),
         'orders-per-client',
       );
     });

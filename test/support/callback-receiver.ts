@@ -40,5 +40,4 @@ export const startReceiver = async () => {
   };
 };
 
-
 export type CallbackReceiver = Awaited<ReturnType<typeof startReceiver>>;

@@ -15,7 +15,6 @@ import { sign } from '../../integrations/signature.ts';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import { API_TOKENS, bearer, CODE_SECRET, orderBody, PLATFORM_SECRET, TOKENS, type OrderBody } from './fixtures.ts';
 
-
 export type TestLedger = {
   app: FastifyInstance;
   service: Service;
@@ -33,7 +32,6 @@ export type TestLedger = {
   confirm(paymentId: string, code: string): Promise<LightMyRequestResponse>;
   notify(body: Record<string, unknown>, opts?: { secret?: string; at?: number }): Promise<LightMyRequestResponse>;
 };
-
 
 export type TestLedgerOptions = {
   /** Where the app's pino logger writes (set LOG_LEVEL in extraEnv to see anything). */
@@ -84,8 +82,7 @@ export const startTestLedger = async (extraEnv: Record<string, string> = {}, opt
         payload: { ...orderBody(), ...body },
       }),
     codeFor: (paymentId, seq = 1) => deriveCode(CODE_SECRET, paymentId, seq),
-    confirm: (paymentId, code) =>
-      app.inject({ method: 'POST', url: `/v1/payments/${paymentId}/confirm`, headers: bearer(TOKENS.phone), payload: { code } }),
+    confirm: (paymentId, code) => app.inject({ method: 'POST', url: `/v1/payments/${paymentId}/confirm`, headers: bearer(TOKENS.phone), payload: { code } }),
     notify: (body, opts = {}) => {
       const raw = JSON.stringify(body);
       const at = opts.at ?? Math.floor(clock.now.getTime() / 1000);

@@ -22,7 +22,7 @@ type Value = { kind: 'vector'; elements: Element[] } | { kind: 'scalar'; value: 
 
 /* ---------------------------------------------------------------- exposition format */
 
-const unescape = (s: string): string => s.replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
+const unescapeLabel = (s: string): string => s.replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
 
 /** Parses the Prometheus text format (what /metrics serves). */
 export const parseScrape = (text: string): Sample[] => {
@@ -32,7 +32,7 @@ export const parseScrape = (text: string): Sample[] => {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/.exec(line);
     if (!m) throw new Error(`not a sample line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] ?? ''] = unescape(l[2] ?? '');
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] ?? ''] = unescapeLabel(l[2] ?? '');
     const raw = m[3] ?? '';
     const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
     samples.push({ name: m[1] ?? '', labels, value });
@@ -53,7 +53,8 @@ type Node =
   | { type: 'aggregate'; op: 'sum' | 'max' | 'min' | 'avg' | 'count'; grouping: Grouping; expr: Node }
   | { type: 'binary'; op: string; bool: boolean; left: Node; right: Node };
 
-const TOKEN = /\s*(?:(\d+(?:\.\d+)?(?:e[+-]?\d+)?)(?![a-zA-Z_\d.])|(\d+[smhd])|([a-zA-Z_:][a-zA-Z0-9_:]*)|("(?:[^"\\]|\\.)*")|(=~|!~|!=|==|>=|<=|[-+*/(){}[\],=<>]))/y;
+const TOKEN =
+  /\s*(?:(\d+(?:\.\d+)?(?:e[+-]?\d+)?)(?![a-zA-Z_\d.])|(\d+[smhd])|([a-zA-Z_:][a-zA-Z0-9_:]*)|("(?:[^"\\]|\\.)*")|(=~|!~|!=|==|>=|<=|[-+*/(){}[\],=<>]))/y;
 type Token = { kind: 'number' | 'duration' | 'ident' | 'string' | 'op'; text: string };
 
 const tokenize = (src: string): Token[] => {
@@ -67,7 +68,7 @@ const tokenize = (src: string): Token[] => {
     if (m[1] !== undefined) tokens.push({ kind: 'number', text: m[1] });
     else if (m[2] !== undefined) tokens.push({ kind: 'duration', text: m[2] });
     else if (m[3] !== undefined) tokens.push({ kind: 'ident', text: m[3] });
-    else if (m[4] !== undefined) tokens.push({ kind: 'string', text: unescape(m[4].slice(1, -1)) });
+    else if (m[4] !== undefined) tokens.push({ kind: 'string', text: unescapeLabel(m[4].slice(1, -1)) });
     else tokens.push({ kind: 'op', text: m[5] ?? '' });
   }
   return tokens;
@@ -172,15 +173,18 @@ export const parse = (src: string): Node => {
     return { type: 'selector', selector: selector(t.text) };
   };
 
-  const binary = (operand: () => Node, ops: string[]): (() => Node) => () => {
-    let left = operand();
-    while (isOp(...ops)) {
-      const op = next().text;
-      const bool = isOp('bool') ? (next(), true) : false;
-      left = { type: 'binary', op, bool, left, right: operand() };
-    }
-    return left;
-  };
+  const binary =
+    (operand: () => Node, ops: string[]): (() => Node) =>
+    () => {
+      let left = operand();
+      while (isOp(...ops)) {
+        const op = next().text;
+        const bool = isOp('bool');
+        if (bool) next();
+        left = { type: 'binary', op, bool, left, right: operand() };
+      }
+      return left;
+    };
   const mul = binary(primary, ['*', '/']);
   const add = binary(mul, ['+', '-']);
   const cmp = binary(add, [...COMPARISONS]);

@@ -11,7 +11,7 @@ const recorder = () => {
   return { waits, sleep: async (ms: number) => void waits.push(ms) };
 };
 
-describe('withRetry (the partner-client tests\' retry helper)', () => {
+describe("withRetry (the partner-client tests' retry helper)", () => {
   it('retries retryable errors until the call succeeds', async () => {
     const { waits, sleep } = recorder();
     let calls = 0;
@@ -31,8 +31,24 @@ describe('withRetry (the partner-client tests\' retry helper)', () => {
   it('stops at once on a final error and on errors that are not OutboundErrors', async () => {
     const { waits, sleep } = recorder();
     let calls = 0;
-    await expect(withRetry(async () => { calls++; throw final(); }, { baseMs: 10, maxAttempts: 5, sleep })).rejects.toMatchObject({ kind: 'final', status: 422 });
-    await expect(withRetry(async () => { calls++; throw new TypeError('bug'); }, { baseMs: 10, maxAttempts: 5, sleep })).rejects.toBeInstanceOf(TypeError);
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw final();
+        },
+        { baseMs: 10, maxAttempts: 5, sleep },
+      ),
+    ).rejects.toMatchObject({ kind: 'final', status: 422 });
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new TypeError('bug');
+        },
+        { baseMs: 10, maxAttempts: 5, sleep },
+      ),
+    ).rejects.toBeInstanceOf(TypeError);
     expect(calls).toBe(2);
     expect(waits).toEqual([]);
   });
@@ -42,7 +58,13 @@ describe('withRetry (the partner-client tests\' retry helper)', () => {
     let calls = 0;
     const retries: number[] = [];
     await expect(
-      withRetry(async () => { calls++; throw retryable(); }, { baseMs: 10, maxAttempts: 3, sleep, onRetry: ({ attempt }) => retries.push(attempt) }),
+      withRetry(
+        async () => {
+          calls++;
+          throw retryable();
+        },
+        { baseMs: 10, maxAttempts: 3, sleep, onRetry: ({ attempt }) => retries.push(attempt) },
+      ),
     ).rejects.toMatchObject({ kind: 'retryable', status: 503 });
     expect(calls).toBe(3);
     expect(waits).toHaveLength(2);
@@ -51,7 +73,14 @@ describe('withRetry (the partner-client tests\' retry helper)', () => {
 
   it('grows the backoff exponentially with full jitter, capped', async () => {
     const { waits, sleep } = recorder();
-    await expect(withRetry(async () => { throw retryable(); }, { baseMs: 1000, maxAttempts: 6, maxDelayMs: 10_000, sleep, random: () => 0.999 })).rejects.toBeInstanceOf(OutboundError);
+    await expect(
+      withRetry(
+        async () => {
+          throw retryable();
+        },
+        { baseMs: 1000, maxAttempts: 6, maxDelayMs: 10_000, sleep, random: () => 0.999 },
+      ),
+    ).rejects.toBeInstanceOf(OutboundError);
     expect(waits).toEqual([999, 1998, 3996, 7992, 9990]);
   });
 });

@@ -30,11 +30,25 @@ export const table = (caption, headers, rows, props = {}) =>
     'table',
     props,
     h('caption', {}, caption),
-    h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col' }, x)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        headers.map((x) => h('th', { scope: 'col' }, x)),
+      ),
+    ),
     h(
       'tbody',
       {},
-      rows.map((cells) => h('tr', {}, cells.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c))))),
+      rows.map((cells) =>
+        h(
+          'tr',
+          {},
+          cells.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c))),
+        ),
+      ),
     ),
   );
 

@@ -49,17 +49,25 @@ const renderShell = () => {
   const here = location.hash.split('?')[0];
   nav.replaceChildren(
     ...(s
-      ? [h('ul', {}, PLACES.filter((p) => p.allowed()).map((p) => h('li', {}, h('a', { href: p.href, ...(here === p.href && { 'aria-current': 'page' }) }, t(p.label)))))]
-      : []),
-  );
-  document.getElementById('who').replaceChildren(
-    ...(s
       ? [
-          h('span', {}, t('app.signedInAs', { who: actorWords({ role: s.role, name: s.name, client: s.client }) })),
-          h('button', { type: 'button', class: 'link', id: 'signout', onclick: () => signOut() }, t('app.signout')),
+          h(
+            'ul',
+            {},
+            PLACES.filter((p) => p.allowed()).map((p) => h('li', {}, h('a', { href: p.href, ...(here === p.href && { 'aria-current': 'page' }) }, t(p.label)))),
+          ),
         ]
       : []),
   );
+  document
+    .getElementById('who')
+    .replaceChildren(
+      ...(s
+        ? [
+            h('span', {}, t('app.signedInAs', { who: actorWords({ role: s.role, name: s.name, client: s.client }) })),
+            h('button', { type: 'button', class: 'link', id: 'signout', onclick: () => signOut() }, t('app.signout')),
+          ]
+        : []),
+    );
 };
 
 const home = () => (may('GET', '/v1/orders') ? '#/search' : may('GET', '/v1/finance/days') ? '#/finance' : '#/search');

@@ -59,7 +59,11 @@ export const orderStatus = (s) => (has(`status.${s}`) ? t(`status.${s}`) : s);
 export const paymentStatus = (s) => (has(`pstatus.${s}`) ? t(`pstatus.${s}`) : s);
 
 export const taskStatus = (task) =>
-  task.status === 'pending' && task.attempts > 0 ? t('task.retrying', { n: task.attempts }) : has(`task.${task.status}`) ? t(`task.${task.status}`) : task.status;
+  task.status === 'pending' && task.attempts > 0
+    ? t('task.retrying', { n: task.attempts })
+    : has(`task.${task.status}`)
+      ? t(`task.${task.status}`)
+      : task.status;
 
 export const kindWords = (kind) => (has(`kind.${kind}`) ? t(`kind.${kind}`) : kind);
 

@@ -91,7 +91,9 @@ const codeForm = (p) => {
     code,
     h('p', { id: 'code-hint', class: 'hint' }, `验证码 ${time(p.codeExpiresAt).slice(11, 16)} 前有效，还可输错 ${p.attemptsLeft} 次`),
     h('button', { type: 'submit', id: 'confirm', class: 'primary' }, '确认支付'),
-    h('div', { class: 'row' },
+    h(
+      'div',
+      { class: 'row' },
       h('button', { type: 'button', id: 'decline', onclick: askDecline }, '拒绝'),
       h(
         'button',
@@ -148,11 +150,15 @@ const renderInbox = (inbox) => {
   const key = JSON.stringify(inbox);
   if (key === shownInbox) return;
   shownInbox = key;
-  document.getElementById('inbox').replaceChildren(
-    ...(inbox.length
-      ? inbox.map((m) => h('li', {}, h('span', { class: 'from' }, '有线电视'), h('time', { datetime: m.receivedAt }, time(m.receivedAt).slice(5, 16)), h('p', {}, m.text)))
-      : [h('li', { class: 'none' }, '没有短信')]),
-  );
+  document
+    .getElementById('inbox')
+    .replaceChildren(
+      ...(inbox.length
+        ? inbox.map((m) =>
+            h('li', {}, h('span', { class: 'from' }, '有线电视'), h('time', { datetime: m.receivedAt }, time(m.receivedAt).slice(5, 16)), h('p', {}, m.text)),
+          )
+        : [h('li', { class: 'none' }, '没有短信')]),
+    );
 };
 
 every(REFRESH_MS, async () => {

@@ -136,12 +136,14 @@ const render = (tv) => {
   const key = JSON.stringify([tv.messages, tv.entitlements]);
   if (key !== lastTv) {
     lastTv = key;
-    document.getElementById('tv-messages').replaceChildren(
-      ...tv.messages.map((m) => h('li', {}, h('time', { datetime: m.receivedAt }, time(m.receivedAt).slice(11, 16)), ' ', m.text)),
-    );
-    document.getElementById('tv-open').replaceChildren(
-      ...(tv.entitlements.length ? tv.entitlements.map((e) => h('li', {}, `${e.name}：至 ${day(e.validUntil)}`)) : [h('li', { class: 'none' }, '暂无')]),
-    );
+    document
+      .getElementById('tv-messages')
+      .replaceChildren(...tv.messages.map((m) => h('li', {}, h('time', { datetime: m.receivedAt }, time(m.receivedAt).slice(11, 16)), ' ', m.text)));
+    document
+      .getElementById('tv-open')
+      .replaceChildren(
+        ...(tv.entitlements.length ? tv.entitlements.map((e) => h('li', {}, `${e.name}：至 ${day(e.validUntil)}`)) : [h('li', { class: 'none' }, '暂无')]),
+      );
   }
   if (at.name === 'order' && tv.order?.orderId === at.placed.orderId) {
     const p = progress(tv.order);

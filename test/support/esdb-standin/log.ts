@@ -10,11 +10,7 @@
  *   answered without a position; a partial match is a wrong expected version.
  */
 
-export type Expected =
-  | { kind: 'any' }
-  | { kind: 'no_stream' }
-  | { kind: 'stream_exists' }
-  | { kind: 'revision'; revision: bigint };
+export type Expected = { kind: 'any' } | { kind: 'no_stream' } | { kind: 'stream_exists' } | { kind: 'revision'; revision: bigint };
 
 export type ProposedEvent = {
   id: string;
@@ -65,8 +61,7 @@ export function createLog(): Log {
   let nextPosition = FIRST_POSITION;
   let waiters: (() => void)[] = [];
 
-  const lastRevision = (events: LogRecord[] | undefined): bigint | null =>
-    events && events.length > 0 ? BigInt(events.length - 1) : null;
+  const lastRevision = (events: LogRecord[] | undefined): bigint | null => (events && events.length > 0 ? BigInt(events.length - 1) : null);
 
   /** Are `ids` already the events at revisions from, from+1, …? true / false / 'partial'. */
   const matchesAt = (events: LogRecord[], from: number, ids: readonly string[]): boolean | 'partial' => {

@@ -17,18 +17,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { Binary, Long, ObjectId } from 'mongodb';
-import {
-  applyUpdate,
-  clone,
-  CommandError,
-  idKey,
-  isPlainObject,
-  matches,
-  sortDocs,
-  upsertSeed,
-  valuesEqual,
-  type Bson,
-} from './values.ts';
+import { applyUpdate, clone, CommandError, idKey, isPlainObject, matches, sortDocs, upsertSeed, valuesEqual, type Bson } from './values.ts';
 import { encodeReply, OP_QUERY, parseRequest, takeMessages, type Request } from './wire.ts';
 
 export type StandinOptions = { replicaSet?: boolean };
@@ -153,9 +142,7 @@ export async function startMongoStandin(options: StandinOptions = {}): Promise<S
     ...(cmd['helloOk'] === true ? { helloOk: true } : {}),
     isWritablePrimary: true,
     ismaster: true,
-    ...(replicaSet
-      ? { setName: 'rs0', setVersion: 1, electionId, hosts: [address], primary: address, me: address, secondary: false }
-      : {}),
+    ...(replicaSet ? { setName: 'rs0', setVersion: 1, electionId, hosts: [address], primary: address, me: address, secondary: false } : {}),
     maxBsonObjectSize: 16 * 1024 * 1024,
     maxMessageSizeBytes: 48_000_000,
     maxWriteBatchSize: 100_000,
@@ -189,7 +176,8 @@ export async function startMongoStandin(options: StandinOptions = {}): Promise<S
           if (!isPlainObject(spec) || !isPlainObject(spec['key']) || typeof spec['name'] !== 'string') throw new CommandError(2, 'BadValue', 'bad index spec');
           if (spec['unique'] === true) throw new CommandError(2, 'BadValue', 'stand-in: unique secondary indexes are not supported');
           const same = existing.find((i) => i['name'] === spec['name']);
-          if (same && !valuesEqual(same['key'], spec['key'])) throw new CommandError(86, 'IndexKeySpecsConflict', `index ${spec['name']} exists with other keys`);
+          if (same && !valuesEqual(same['key'], spec['key']))
+            throw new CommandError(86, 'IndexKeySpecsConflict', `index ${spec['name']} exists with other keys`);
           if (!same) existing.push({ v: 2, key: spec['key'], name: spec['name'] });
         }
         indexes.set(ns, existing);
@@ -206,7 +194,10 @@ export async function startMongoStandin(options: StandinOptions = {}): Promise<S
           throw new CommandError(2, 'BadValue', 'stand-in: projections are not supported');
         }
         const filter = requireDoc(cmd['filter'], 'filter');
-        let rows = sortDocs(access.all(ns).filter((d) => matches(d, filter)), requireDoc(cmd['sort'], 'sort'));
+        let rows = sortDocs(
+          access.all(ns).filter((d) => matches(d, filter)),
+          requireDoc(cmd['sort'], 'sort'),
+        );
         rows = rows.slice(num(cmd['skip']));
         const limit = Math.abs(num(cmd['limit']));
         if (limit > 0) rows = rows.slice(0, limit);
@@ -309,7 +300,10 @@ export async function startMongoStandin(options: StandinOptions = {}): Promise<S
           throw new CommandError(2, 'BadValue', 'stand-in: projections are not supported');
         }
         const query = requireDoc(cmd['query'], 'query');
-        const old = sortDocs(access.all(ns).filter((d) => matches(d, query)), requireDoc(cmd['sort'], 'sort'))[0];
+        const old = sortDocs(
+          access.all(ns).filter((d) => matches(d, query)),
+          requireDoc(cmd['sort'], 'sort'),
+        )[0];
         const returnNew = cmd['new'] === true;
         if (cmd['remove'] === true) {
           if (old) access.put(ns, idKey(old['_id']), null);
@@ -399,7 +393,7 @@ export async function startMongoStandin(options: StandinOptions = {}): Promise<S
 
   const failFor = (db: string, name: string, cmd: Bson): FailPoint | null => {
     const fp = failPoint;
-    if (!fp || !fp.commands.has(name)) return null;
+    if (!fp?.commands.has(name)) return null;
     const target = cmd[name];
     if (fp.namespace !== undefined && fp.namespace !== `${db}.${String(target)}`) return null;
     fp.remaining -= 1;

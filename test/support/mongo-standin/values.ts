@@ -141,7 +141,7 @@ const unsetPath = (doc: Bson, path: string): void => {
 export const isOperatorDoc = (v: unknown): v is Bson => {
   if (!isPlainObject(v)) return false;
   const first = Object.keys(v)[0];
-  return first !== undefined && first.startsWith('$');
+  return first?.startsWith('$') ?? false;
 };
 
 const asFilters = (v: unknown, op: string): Bson[] => {
@@ -221,7 +221,7 @@ export const sortDocs = (docs: Bson[], sort: Bson | undefined): Bson[] => {
 /** The document an upsert starts from: the filter's equality conditions (top level and inside $and). */
 export const upsertSeed = (filter: Bson, seed: Bson = {}): Bson => {
   for (const [key, cond] of Object.entries(filter)) {
-    if (key === '$and') asFilters(cond, key).forEach((f) => upsertSeed(f, seed));
+    if (key === '$and') for (const f of asFilters(cond, key)) upsertSeed(f, seed);
     else if (key.startsWith('$')) continue;
     else if (isOperatorDoc(cond)) {
       if ('$eq' in cond) setPath(seed, key, cloneValue(cond['$eq']));

@@ -12,9 +12,27 @@ const tally = (x) => `${t('finance.count', { n: x.count })} · ${money(x.amount)
 
 const daysCsv = (r) =>
   [
-    csvLine([t('col.day'), `${t('col.charges')} #`, `${t('col.charges')} CNY`, `${t('col.refunds')} #`, `${t('col.refunds')} CNY`, `${t('col.flagged')} #`, `${t('col.flagged')} CNY`, `${t('col.net')} CNY`]),
+    csvLine([
+      t('col.day'),
+      `${t('col.charges')} #`,
+      `${t('col.charges')} CNY`,
+      `${t('col.refunds')} #`,
+      `${t('col.refunds')} CNY`,
+      `${t('col.flagged')} #`,
+      `${t('col.flagged')} CNY`,
+      `${t('col.net')} CNY`,
+    ]),
     ...[...r.days, { ...r.total, day: t('finance.total') }].map((d) =>
-      csvLine([d.day, d.charges.count, yuan(d.charges.amount.value), d.refunds.count, yuan(d.refunds.amount.value), d.flagged.count, yuan(d.flagged.amount.value), yuan(d.net.value)]),
+      csvLine([
+        d.day,
+        d.charges.count,
+        yuan(d.charges.amount.value),
+        d.refunds.count,
+        yuan(d.refunds.amount.value),
+        d.flagged.count,
+        yuan(d.flagged.amount.value),
+        yuan(d.net.value),
+      ]),
     ),
   ].join('\r\n');
 
@@ -52,7 +70,11 @@ export const financeView = (q) => {
         h('h2', { id: 'details-title', tabindex: '-1' }, t('finance.details', { day })),
         ...(entries.length
           ? [
-              h('button', { type: 'button', id: 'export-day', onclick: () => download(`finance-entries-${day}.csv`, entriesCsv(entries)) }, t('finance.exportDay')),
+              h(
+                'button',
+                { type: 'button', id: 'export-day', onclick: () => download(`finance-entries-${day}.csv`, entriesCsv(entries)) },
+                t('finance.exportDay'),
+              ),
               table(
                 t('finance.details', { day }),
                 [t('col.time'), t('col.entryKind'), t('col.amount'), t('col.order'), t('col.trade'), t('col.product')],
@@ -79,20 +101,19 @@ export const financeView = (q) => {
     days.replaceChildren(h('p', {}, t('app.loading')));
     try {
       const r = await get('/v1/finance/days', { from, to });
-      const row = (d, header) => [
-        header,
-        tally(d.charges),
-        tally(d.refunds),
-        tally(d.flagged),
-        h('strong', {}, money(d.net)),
-      ];
+      const row = (d, header) => [header, tally(d.charges), tally(d.refunds), tally(d.flagged), h('strong', {}, money(d.net))];
       days.replaceChildren(
         h('button', { type: 'button', id: 'export-days', onclick: () => download(`finance-days-${from}-${to}.csv`, daysCsv(r)) }, t('finance.export')),
         table(
           t('finance.caption'),
           [t('col.day'), t('col.charges'), t('col.refunds'), t('col.flagged'), t('col.net')],
           [
-            ...r.days.map((d) => row(d, h('button', { type: 'button', class: 'link', 'aria-label': t('finance.detailsOf', { day: d.day }), onclick: () => showDay(d.day) }, d.day))),
+            ...r.days.map((d) =>
+              row(
+                d,
+                h('button', { type: 'button', class: 'link', 'aria-label': t('finance.detailsOf', { day: d.day }), onclick: () => showDay(d.day) }, d.day),
+              ),
+            ),
             row(r.total, t('finance.total')),
           ],
           { class: 'finance' },

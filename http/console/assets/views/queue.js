@@ -42,7 +42,16 @@ export const queueView = ({ signal }) => {
     items.length
       ? table(
           t('queue.caption'),
-          [...(canReprovision ? [t('col.select')] : []), t('col.order'), t('col.request'), t('col.status'), t('col.attempts'), t('col.lastError'), t('col.nextAttempt'), t('col.finishedAt')],
+          [
+            ...(canReprovision ? [t('col.select')] : []),
+            t('col.order'),
+            t('col.request'),
+            t('col.status'),
+            t('col.attempts'),
+            t('col.lastError'),
+            t('col.nextAttempt'),
+            t('col.finishedAt'),
+          ],
           items.map((x) => [
             ...(canReprovision
               ? [
@@ -101,7 +110,13 @@ export const queueView = ({ signal }) => {
     const summary = t('queue.result', { ok: outcomes.length - bad.length, bad: bad.length });
     result.replaceChildren(
       message(bad.length ? 'error' : 'ok', summary),
-      bad.length ? h('ul', {}, bad.map((o) => h('li', {}, `${o.id.slice(0, 8)}: ${o.why}`))) : null,
+      bad.length
+        ? h(
+            'ul',
+            {},
+            bad.map((o) => h('li', {}, `${o.id.slice(0, 8)}: ${o.why}`)),
+          )
+        : null,
     );
     announce(summary);
     onSelection();

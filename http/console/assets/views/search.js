@@ -13,11 +13,17 @@ const REFRESH_MS = 3000;
 const PAGE = 50;
 
 export const searchView = (q, { signal }) => {
-  const fields = FIELDS.filter((f) => (f === 'orderId' ? may('GET', '/v1/orders/:orderId') || may('GET', '/v1/orders/:orderId/history') : may('GET', '/v1/orders')));
+  const fields = FIELDS.filter((f) =>
+    f === 'orderId' ? may('GET', '/v1/orders/:orderId') || may('GET', '/v1/orders/:orderId/history') : may('GET', '/v1/orders'),
+  );
   const by = fields.includes(q.get('by')) ? q.get('by') : fields[0];
   const text = (q.get('q') ?? '').trim();
 
-  const select = h('select', { id: 'search-by', name: 'by' }, fields.map((f) => h('option', { value: f, ...(f === by && { selected: true }) }, t(`search.by.${f}`))));
+  const select = h(
+    'select',
+    { id: 'search-by', name: 'by' },
+    fields.map((f) => h('option', { value: f, ...(f === by && { selected: true }) }, t(`search.by.${f}`))),
+  );
   const input = h('input', { id: 'search-q', name: 'q', type: 'search', value: text, autocomplete: 'off', required: true, 'aria-describedby': 'search-hint' });
   const form = h(
     'form',
@@ -64,7 +70,14 @@ export const searchView = (q, { signal }) => {
     updatedAt(),
   ]);
 
-  const view = h('section', { 'aria-labelledby': 'page-title' }, heading(t('search.title')), form, h('p', { id: 'search-hint', class: 'hint' }, t('search.hint')), results.el);
+  const view = h(
+    'section',
+    { 'aria-labelledby': 'page-title' },
+    heading(t('search.title')),
+    form,
+    h('p', { id: 'search-hint', class: 'hint' }, t('search.hint')),
+    results.el,
+  );
 
   if (text && by === 'orderId') {
     if (UUID.test(text)) location.replace(`#/orders/${text.toLowerCase()}`);

@@ -6,7 +6,15 @@ import { heading, message } from '../ui.js';
 
 export const signInView = (note, onSignedIn) => {
   const feedback = h('div', { id: 'signin-feedback' }, note ? message('error', note) : null);
-  const token = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'signin-intro' });
+  const token = h('input', {
+    id: 'token',
+    name: 'token',
+    type: 'password',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    required: true,
+    'aria-describedby': 'signin-intro',
+  });
   const submit = h('button', { type: 'submit' }, t('signin.submit'));
   const form = h(
     'form',
@@ -25,7 +33,9 @@ export const signInView = (note, onSignedIn) => {
         const s = await signIn(value);
         submit.disabled = false;
         if (s.refused) {
-          feedback.replaceChildren(message('error', t(s.refused === 'wrongRole' ? 'signin.wrongRole' : s.refused === 'bad' ? 'signin.bad' : 'problem.network')));
+          feedback.replaceChildren(
+            message('error', t(s.refused === 'wrongRole' ? 'signin.wrongRole' : s.refused === 'bad' ? 'signin.bad' : 'problem.network')),
+          );
           token.select();
           token.focus();
           return;
