@@ -17,7 +17,7 @@ const benches: Record<string, Bench> = {
     describe: 'whole orders over HTTP, service and simulators as processes, vs a plain validated POST',
     load: async () => {
       const { run } = await import('./bench/flow.ts');
-      return (o) => run(o.flowArgs);
+      return (o) => run(o.flowArgs, o.log);
     },
   },
   replay: {
