@@ -133,7 +133,7 @@ describe('the compiled build', () => {
     expect(docker.cmd[0]).toBe('node');
     expect(docker.cmd.at(-1)).toBe('dist/scripts/start.js');
     expect(docker.healthcheck).toEqual(['node', 'dist/scripts/healthcheck.js']);
-    for (const file of [docker.cmd.at(-1), docker.healthcheck.at(-1), 'dist/integrations/simulators/serve.js']) {
+    for (const file of [docker.cmd.at(-1), docker.healthcheck.at(-1), 'dist/scripts/simulators.js']) {
       expect(existsSync(join(APP, file ?? '')), `${file} in the build`).toBe(true);
     }
     expect(readFileSync(join(APP, 'dist/scripts/start.js'), 'utf8')).toMatch(/from ['"]\.\.\/app\/config\.js['"]/);
@@ -179,7 +179,7 @@ describe('docker-compose.yml', () => {
     expect(new URL(config.publicBaseUrl ?? '').host).toBe('ledger:3000');
   });
 
-  it('its partners are the simulator containers, running the compiled serve.js from the same image on the ports the ledger calls', () => {
+  it('its partners are the simulator containers, running the compiled scripts/simulators.js from the same image on the ports the ledger calls', () => {
     const services = compose();
     const ledger = services.ledger;
     expect(ledger?.build).toBe('.');
@@ -194,7 +194,7 @@ describe('docker-compose.yml', () => {
       const command = sim?.command ?? [];
       expect(sim?.image, `${kind}: the ledger's image`).toBe(ledger?.image);
       expect(sim?.build, `${kind}: built like the ledger (never pulled)`).toBe('.');
-      expect(command.slice(0, 2)).toEqual(['node', 'dist/integrations/simulators/serve.js']);
+      expect(command.slice(0, 2)).toEqual(['node', 'dist/scripts/simulators.js']);
       expect(existsSync(join(APP, command[1] ?? ''))).toBe(true);
       expect(option(command, '--kind')).toBe(kind);
       expect(option(command, '--port')).toBe(url.port);
@@ -229,7 +229,7 @@ describe('the compiled service and simulators, started as the image starts them'
     const simChild = spawnProcess(
       'compiled sims',
       process.execPath,
-      ['dist/integrations/simulators/serve.js', '--kind', 'all', '--port', '0', '--host', '127.0.0.1', '--secret', PLATFORM_SECRET, '--boss-token', BOSS_TOKEN],
+      ['dist/scripts/simulators.js', '--kind', 'all', '--port', '0', '--host', '127.0.0.1', '--secret', PLATFORM_SECRET, '--boss-token', BOSS_TOKEN],
       { env: {}, cwd: APP },
     );
     const sims = await simulatorUrls(simChild);

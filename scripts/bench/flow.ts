@@ -3,7 +3,7 @@
  * limit of the same machine serving a plain validated JSON POST.
  *
  * - The service runs as `npm start` does (node --import tsx scripts/start.ts), on a free port, with a data
- *   dir of its own; the shipped simulators (integrations/simulators/serve.ts) run as another process and
+ *   dir of its own; the shipped simulators (scripts/simulators.ts) run as another process and
  *   answer at once. Everything talks over real HTTP on 127.0.0.1.
  * - One whole order, per simulated subscriber: POST /v1/orders (place) → the code SMS, read from the SMS
  *   simulator with a long-poll (GET /_sim/messages?msisdn=…&waitMs=…, answered when the message arrives)
@@ -291,7 +291,7 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
     [
       '--import',
       'tsx',
-      'integrations/simulators/serve.ts',
+      'scripts/simulators.ts',
       '--kind',
       'all',
       '--port',

@@ -17,7 +17,8 @@ const LIBRARIES = ['cli.ts', 'log-store.ts', 'progress.ts'];
 
 /**
  * What a script needs on its command line to get as far as reading the configuration; scripts not
- * listed read none (bench measures in temp dirs of its own, demo is an HTTP client of the service).
+ * listed read none (bench measures in temp dirs of its own, demo is an HTTP client of the service,
+ * simulators take their one secret on the command line or from PAYMENT_PLATFORM_SECRET).
  */
 const READS_CONFIG: Record<string, string[]> = {
   'audit.ts': [],
@@ -30,9 +31,9 @@ const READS_CONFIG: Record<string, string[]> = {
   'start.ts': [],
   'trail.ts': ['--order', 'o-1'],
 };
-const NO_CONFIG = ['bench.ts', 'demo.ts'];
-/** Scripts that report no results, so take no --json. */
-const NO_JSON = ['start.ts'];
+const NO_CONFIG = ['bench.ts', 'demo.ts', 'simulators.ts'];
+/** Scripts that report no results, so take no --json (simulators prints its URLs as JSON always). */
+const NO_JSON = ['simulators.ts', 'start.ts'];
 
 const scripts = readdirSync(join(PROJECT_ROOT, 'scripts'))
   .filter((f) => f.endsWith('.ts') && !LIBRARIES.includes(f))

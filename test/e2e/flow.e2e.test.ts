@@ -1,6 +1,6 @@
 /**
  * End to end, real processes: the service (`scripts/start.ts`) and the three simulators
- * (`serve.ts`) on 127.0.0.1, driven over HTTP only. The happy path of the patent, the
+ * (`npm run simulators`) on 127.0.0.1, driven over HTTP only. The happy path of the patent, the
  * subscriber's refusals, and notifications that arrive duplicated and out of order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-/** The three simulators as one real process (integrations/simulators/serve.ts), and their inspection API. */
+/** The three simulators as one real process (`npm run simulators`, scripts/simulators.ts), and their inspection API. */
 import { BOSS_TOKEN, PLATFORM_SECRET } from '../support/fixtures.ts';
 import { Timeout } from '../support/wait.ts';
 import { spawnChild, type Child } from './processes.ts';
@@ -17,14 +17,14 @@ const isSimUrls = (v: unknown): v is SimUrls =>
   typeof v.boss === 'string' &&
   typeof v.sms === 'string';
 
-/** Starts the three simulators (serve.ts --kind all) and reads the one JSON line with their URLs. */
+/** Starts the three simulators (scripts/simulators.ts --kind all) and reads the one JSON line with their URLs. */
 export async function startSimulators(extraArgs: string[] = [], timeoutMs = 30_000): Promise<Simulators> {
   const child = spawnChild(
     'sims',
     [
       '--import',
       'tsx',
-      'integrations/simulators/serve.ts',
+      'scripts/simulators.ts',
       '--kind',
       'all',
       '--port',
@@ -42,7 +42,7 @@ export async function startSimulators(extraArgs: string[] = [], timeoutMs = 30_0
   return { urls: await simulatorUrls(child, timeoutMs), child };
 }
 
-/** Reads the one JSON line with their URLs that serve.ts prints once listening; kills the child on failure. */
+/** Reads the one JSON line with their URLs that scripts/simulators.ts prints once listening; kills the child on failure. */
 export async function simulatorUrls(child: Child, timeoutMs = 30_000): Promise<SimUrls> {
   return new Promise<SimUrls>((resolveUrls, reject) => {
     let buffered = '';

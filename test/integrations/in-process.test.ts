@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { createIntegrations } from '../../integrations/index.ts';
 import { OutboundError } from '../../integrations/ports.ts';
 import { verify } from '../../integrations/signature.ts';
+import { runChild } from '../support/run-script.ts';
 
 describe('createIntegrations with nothing configured: in-process simulators', () => {
   it('runs the whole contract in-process; notifications go through the injected transport, signed', async () => {
@@ -66,15 +68,16 @@ describe('createIntegrations with nothing configured: in-process simulators', ()
   });
 });
 
-describe('serve.ts CLI', () => {
-  it('prints one JSON line with the URLs once listening, and serves them', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'integrations/simulators/serve.ts', '--kind', 'all', '--port', '0', '--secret', 'cli-secret'], {
+describe('npm run simulators (scripts/simulators.ts)', () => {
+  it('prints one JSON line with the URLs once listening, serves them, and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/simulators.ts', '--kind', 'all', '--port', '0', '--secret', 'cli-secret'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    let exitCode: number | null = null;
     try {
       const line = await new Promise<string>((resolve, reject) => {
         createInterface({ input: child.stdout }).once('line', resolve);
-        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+        child.once('exit', (code) => reject(new Error(`simulators exited with ${code}`)));
       });
       const urls = JSON.parse(line) as Record<string, string>;
       expect(Object.keys(urls).sort()).toEqual(['boss', 'platform', 'sms']);
@@ -82,9 +85,37 @@ describe('serve.ts CLI', () => {
       const res = await fetch(`${urls.platform}/_sim/faults`);
       expect(await res.json()).toMatchObject({ failNext: 0, dropNotifications: false });
     } finally {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const exited = new Promise<void>((resolve) =>
+        child.once('exit', (code) => {
+          exitCode = code;
+          resolve();
+        }),
+      );
       child.kill('SIGTERM');
       await exited;
+    }
+    expect(exitCode).toBe(0);
+  });
+
+  it('refuses what it cannot use, with the exit code that says why: 64 usage, 78 no platform secret, 69 a port taken', async () => {
+    // Only PATH in the environment: no PAYMENT_PLATFORM_SECRET from the test run.
+    const run = (argv: string[]) => runChild('scripts/simulators.ts', argv, {}, { cwd: process.cwd() });
+    expect(await run(['--kind', 'bank'])).toMatchObject({ code: 64, stdout: '', stderr: 'simulators: --kind: platform, boss, sms or all\n' });
+    expect(await run(['--latency-ms', 'slow'])).toMatchObject({ code: 64, stderr: 'simulators: --latency-ms: a number from 0 to 600000\n' });
+    expect(await run(['--kind', 'platform'])).toMatchObject({
+      code: 78,
+      stdout: '',
+      stderr: 'simulators: configuration: the platform simulator needs --secret (or PAYMENT_PLATFORM_SECRET)\n',
+    });
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const r = await run(['--kind', 'sms', '--port', String(port)]);
+      expect(r).toMatchObject({ code: 69, stdout: '' });
+      expect(r.stderr).toMatch(/^simulators: cannot listen on 127\.0\.0\.1: .*EADDRINUSE/);
+    } finally {
+      taken.close();
     }
   });
 });
