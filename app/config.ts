@@ -2,6 +2,7 @@
  * Configuration from the environment (API.md, "Configuration"). Pure: the
  * composition root passes process.env in; nothing else reads it.
  */
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseApiTokens, DEV_TOKENS, type TokenTable } from '../http/auth.ts';
@@ -54,6 +55,8 @@ export type Config = {
   breaker: { threshold: number; cooldownMs: number };
   /** Per partner lane: calls in flight at once and one call's timeout. */
   lanes: { sms: LaneConfig; platform: LaneConfig; boss: LaneConfig; callback: LaneConfig };
+  /** The proxies whose X-Forwarded-For is believed (TRUST_PROXY); empty: the socket's address is the client's. */
+  trustProxy: string[];
   /** Abuse limits (http/limits.ts): requests allowed per key in one window. */
   limits: { windowSeconds: number; max: Record<LimitName, number> };
   logLevel: string;
@@ -80,6 +83,30 @@ const rotationList = z.string().superRefine((value, ctx) => {
     if (entry.length < SECRET_MIN) ctx.addIssue({ code: 'custom', message: `entry ${i + 1} of ${entries.length} is shorter than ${SECRET_MIN} characters` });
   });
 });
+/** proxy-addr's names for address ranges (fastify's trustProxy), besides addresses and CIDR blocks. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+/**
+ * TRUST_PROXY: the proxies whose X-Forwarded-For names the client, comma-separated addresses, CIDR
+ * blocks or range names. Never "everyone": then any caller could pick the address its limits count.
+ */
+const trustedProxies = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== ''),
+  )
+  .superRefine((entries, ctx) => {
+    entries.forEach((entry, i) => {
+      const [address, prefix, ...rest] = entry.split('/');
+      const bits = isIP(address ?? '');
+      const ok =
+        PROXY_RANGES.includes(entry) ||
+        (bits !== 0 && rest.length === 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (bits === 4 ? 32 : 128))));
+      if (!ok) ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not an address, a CIDR block or one of ${PROXY_RANGES.join(', ')}` });
+    });
+  });
 /** Partners that are simulated in-process while their URL is unset: never in production. */
 const PARTNER_URLS = ['PAYMENT_PLATFORM_URL', 'BOSS_URL', 'SMS_GATEWAY_URL'] as const;
 
@@ -87,6 +114,7 @@ const envSchema = z.object({
   NODE_ENV: z.string().optional(),
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  TRUST_PROXY: trustedProxies.default([]),
   DATA_DIR: z.string().min(1).default('./data'),
   /** Default: the catalog.json shipped with the service, wherever it is started from. */
   CATALOG_FILE: z.string().min(1).default(projectFile('catalog.json')),
@@ -213,6 +241,7 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
       boss: { concurrency: e.BOSS_CONCURRENCY, timeoutMs: e.BOSS_TIMEOUT_MS },
       callback: { concurrency: e.OPEN_PLATFORM_CALLBACK_CONCURRENCY, timeoutMs: e.OPEN_PLATFORM_CALLBACK_TIMEOUT_MS },
     },
+    trustProxy: e.TRUST_PROXY,
     limits: {
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
       max: {

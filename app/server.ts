@@ -47,6 +47,8 @@ export type ServerDeps = {
   subscribers?: SubscriberRoutes;
   /** Abuse limits (requests per window, per key). */
   limits: Pick<LimitsOptions, 'windowSeconds' | 'max'>;
+  /** TRUST_PROXY: the proxies whose X-Forwarded-For names the client (the address the limits count); none: the socket's. */
+  trustProxy?: readonly string[];
   /** PUBLIC_BASE_URL: listed first among the OpenAPI document's servers. */
   publicBaseUrl?: string;
 };
@@ -68,6 +70,7 @@ export const buildServer = async (deps: ServerDeps): Promise<FastifyInstance> =>
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 64 * 1024,
+    trustProxy: deps.trustProxy && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
     return503OnClosing: true,
     logController: new ProbesAtDebug(),
     // The router's and the HTTP parser's refusals are problem+json too, and never echo the path.

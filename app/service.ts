@@ -180,6 +180,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     tokens: config.tokens,
     platformSecrets: config.paymentPlatformSecrets,
     limits: config.limits,
+    trustProxy: config.trustProxy,
     logger,
     health: { ready, metrics: () => metrics.registry.metrics() },
     queries: { reads, ledger, msisdnKey, caughtUp },

@@ -177,6 +177,22 @@ describe('loadConfig', () => {
     expect(c.limits).toMatchObject({ windowSeconds: 10, max: { 'auth-failures-per-ip': 3, 'orders-per-client': 7, 'confirm-per-payment': 10 } });
   });
 
+  it('TRUST_PROXY: none by default; addresses, CIDR blocks and range names; "everyone" or a bad entry is refused, naming its place', () => {
+    expect(loadConfig({}).trustProxy).toEqual([]);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.1,loopback,fd00::/8' }).trustProxy).toEqual(['10.0.0.0/8', '192.0.2.1', 'loopback', 'fd00::/8']);
+    for (const [bad, entry] of [
+      ['true', 1],
+      ['*', 1],
+      ['10.0.0.0/8,0.0.0.0/33', 2],
+      ['10.0.0.0/8/1', 1],
+      ['proxy.internal', 1],
+    ] as const) {
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(
+        new RegExp(`^TRUST_PROXY: entry ${entry} is not an address, a CIDR block or one of loopback, linklocal, uniquelocal`),
+      );
+    }
+  });
+
   it('an empty variable counts as unset', () => {
     expect(loadConfig({ PORT: '', EVENTSTORE_URL: '' })).toMatchObject({ port: 3000, eventstoreUrl: undefined });
   });

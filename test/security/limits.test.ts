@@ -172,3 +172,39 @@ describe('order placement per client', () => {
     expect(await rateLimited(l, 'orders-per-client')).toBe(2);
   });
 });
+
+describe('the client address behind a proxy (TRUST_PROXY)', () => {
+  /** A wrong code (or `code`) for the payment, from `remoteAddress`, saying it forwards `forwardedFor`. */
+  const confirmVia = (l: TestLedger, paymentId: string, forwardedFor: string, remoteAddress: string, code = wrongCode(l, paymentId)) =>
+    l.app.inject({
+      method: 'POST',
+      url: `/v1/payments/${paymentId}/confirm`,
+      headers: { ...bearer(TOKENS.phone), 'x-forwarded-for': forwardedFor },
+      payload: { code },
+      remoteAddress,
+    });
+
+  it('from a trusted proxy, each forwarded client has its own per-address limit', async () => {
+    const l = await start({ TRUST_PROXY: '10.1.0.0/16', RATE_LIMIT_CONFIRM_PER_IP: '2', RATE_LIMIT_CONFIRM_PER_PAYMENT: '1000' });
+    const p = await placed(l, 'proxy-1');
+    for (let i = 0; i < 2; i++) expectProblem(await confirmVia(l, p.paymentId, '198.51.100.7', '10.1.2.3'), 422, 'wrong-code');
+    expectLimited(await confirmVia(l, p.paymentId, '198.51.100.7', '10.1.2.3'), 'confirm-per-ip');
+    // Another phone behind the same proxy is not held back by the first one: its right code confirms.
+    expect((await confirmVia(l, p.paymentId, '203.0.113.9', '10.1.2.3', l.codeFor(p.paymentId))).statusCode).toBe(200);
+  });
+
+  it('from anyone else the header is ignored: a caller cannot pick its address to escape the limit', async () => {
+    const l = await start({ TRUST_PROXY: '10.1.0.0/16', RATE_LIMIT_CONFIRM_PER_IP: '2', RATE_LIMIT_CONFIRM_PER_PAYMENT: '1000' });
+    const p = await placed(l, 'proxy-2');
+    expectProblem(await confirmVia(l, p.paymentId, '198.51.100.1', '192.0.2.50'), 422, 'wrong-code');
+    expectProblem(await confirmVia(l, p.paymentId, '198.51.100.2', '192.0.2.50'), 422, 'wrong-code');
+    expectLimited(await confirmVia(l, p.paymentId, '198.51.100.3', '192.0.2.50'), 'confirm-per-ip');
+  });
+
+  it('unset, X-Forwarded-For is never believed, even from the loopback', async () => {
+    const l = await start({ RATE_LIMIT_CONFIRM_PER_IP: '1', RATE_LIMIT_CONFIRM_PER_PAYMENT: '1000' });
+    const p = await placed(l, 'proxy-3');
+    expectProblem(await confirmVia(l, p.paymentId, '198.51.100.1', '127.0.0.1'), 422, 'wrong-code');
+    expectLimited(await confirmVia(l, p.paymentId, '198.51.100.2', '127.0.0.1'), 'confirm-per-ip');
+  });
+});
