@@ -59,7 +59,7 @@ describe('e2e: SIGKILL during projection batches', () => {
     for (const o of seeded) await waitForStatus(api, o.orderId, 'provisioned', 60_000);
 
     // A backlog too: the same log, the read models gone. The next start catches up in batches of many events.
-    expect(await service.child.stop(10_000)).toEqual({ code: 0, signal: null });
+    expect(await service.child.stop(30_000)).toEqual({ code: 0, signal: null });
     for (const suffix of ['', '-wal', '-shm']) rmSync(join(data.path, `read.db${suffix}`), { force: true });
     const events = await openSqliteEventStore(join(data.path, 'events.db'));
     const head = await events.headPosition();
@@ -110,7 +110,7 @@ describe('e2e: SIGKILL during projection batches', () => {
     service = await startService({ dataDir: data.path, port, sims: sims.urls, env });
     for (const o of seeded) await waitForStatus(api, o.orderId, 'provisioned', 60_000);
     for (const orderId of during) await waitForStatus(api, orderId, 'awaiting_confirmation', 60_000);
-    expect(await service.child.stop(10_000)).toEqual({ code: 0, signal: null });
+    expect(await service.child.stop(30_000)).toEqual({ code: 0, signal: null });
 
     const { kept, fresh, orders } = await compareWithFreshBuild(service.env);
     expect(kept['orders']).toHaveLength(orders);

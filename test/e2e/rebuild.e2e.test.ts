@@ -105,7 +105,7 @@ describe('e2e: npm run rebuild while the service serves', () => {
     if (last) expect((await api.entitlements(last.smartcardId)).body.entitlements).toHaveLength(1);
 
     // Equal to read models built from nothing out of the same log.
-    expect(await service.child.stop(10_000)).toEqual({ code: 0, signal: null });
+    expect(await service.child.stop(30_000)).toEqual({ code: 0, signal: null });
     const { kept, fresh, orders, versions } = await compareWithFreshBuild(service.env);
     expect(versions).toEqual({ orders: 2, entitlements: 2, outbound: 2, finance: 2 });
     expect(kept['orders']).toHaveLength(orders);
