@@ -1,7 +1,8 @@
 /**
  * The HTTP server: fastify with zod, problem+json, authentication, OpenAPI at /docs, and every route
- * plugin registered with only what it needs. The one place that knows every route's dependencies:
- * a route that cannot see a secret cannot leak it.
+ * plugin registered with only what it needs. The one place that knows every route's dependencies.
+ * No route holds a secret: one-time codes and phone numbers are capabilities (derive, check, seal,
+ * reveal) whose keys stay inside them; what a route cannot see, it cannot leak.
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
@@ -98,7 +99,12 @@ export const buildServer = async (deps: ServerDeps): Promise<FastifyInstance> =>
   await app.register(catalogRoutes, { catalog: ledger.catalog });
   await app.register(orderRoutes, { ledger });
   await app.register(paymentRoutes, { ledger });
-  await app.register(notificationRoutes, { ledger, platformSecrets: deps.platformSecrets, ...(deps.observe && { observe: deps.observe }) });
+  await app.register(notificationRoutes, {
+    ledger,
+    platformSecrets: deps.platformSecrets,
+    failedAuthentication: (req) => app.failedAuthentication(req),
+    ...(deps.observe && { observe: deps.observe }),
+  });
   if (deps.queries) {
     await app.register(queryRoutes, deps.queries);
     await app.register(financeRoutes, { reads: deps.queries.reads });

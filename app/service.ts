@@ -34,6 +34,7 @@ import { createMetrics, timedAppends, type Metrics } from './metrics.ts';
 import { startOutbound } from './outbound.ts';
 import { loadCatalog, loadSmsTemplates, packageVersion } from './project.ts';
 import { codeSecretFor } from './secrets.ts';
+import { oneTimeCodes } from '../commands/one-time-code.ts';
 import { buildServer } from './server.ts';
 import { composePrivacy } from './privacy.ts';
 import { openEventStore, openReadStore, privacyConfigOf } from './stores.ts';
@@ -91,7 +92,7 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     now,
     catalog,
     personalData: privacy.personalData,
-    codeSecret,
+    codes: oneTimeCodes(codeSecret),
     orderTtlSeconds: config.orderTtlSeconds,
     codeTtlSeconds: config.codeTtlSeconds,
     observe: metrics.observeCommand,

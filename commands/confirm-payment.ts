@@ -5,7 +5,6 @@ import { paymentAggregate } from './aggregates.ts';
 import type { LedgerDeps } from './deps.ts';
 import { execute, type CommandContext } from './execute.ts';
 import { followUpInline } from './follow-up.ts';
-import { presentedCode } from './one-time-code.ts';
 
 /**
  * The code is checked by the decider against the state it decides on (inside execute's retry loop).
@@ -22,7 +21,7 @@ export const confirmPayment = async (
   const result = await execute(
     deps,
     paymentAggregate,
-    { type: 'ConfirmPayment', paymentId, code: presentedCode(deps.codeSecret, paymentId, code), attemptId: randomUUID(), now: deps.now() },
+    { type: 'ConfirmPayment', paymentId, code: deps.codes.presented(paymentId, code), attemptId: randomUUID(), now: deps.now() },
     { ...ctx, commandKey: `confirm:${paymentId}` },
   );
   await followUpInline(deps, result.appended);

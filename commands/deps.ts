@@ -2,14 +2,15 @@ import type { Catalog } from '../domain/catalog.ts';
 import type { NewEvent } from '../stores/event-store.ts';
 import type { CommandDeps } from './execute.ts';
 import type { PersonalData } from '../domain/personal-data.ts';
+import type { OneTimeCodes } from './one-time-code.ts';
 
 /** What the command handlers need: the store and clock, plus the ledger's rules of the house. */
 export type LedgerDeps = CommandDeps & {
   catalog: Catalog;
   /** Seals phone numbers with each subscriber's key before they reach an event; opens them where a role needs them. */
   personalData: PersonalData;
-  /** Derives one-time codes; never logged. */
-  codeSecret: string;
+  /** Derives and checks one-time codes; its secret stays inside. */
+  codes: OneTimeCodes;
   orderTtlSeconds: number;
   codeTtlSeconds: number;
   /**

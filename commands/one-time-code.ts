@@ -23,3 +23,20 @@ export const codeMatches = (secret: string, paymentId: string, seq: number, pres
 export const presentedCode = (secret: string, paymentId: string, presented: string): PresentedCode => ({
   matches: (seq) => codeMatches(secret, paymentId, seq, presented),
 });
+
+/**
+ * The ledger's one-time codes as a capability: it derives a code and checks a presented one, and
+ * never gives its secret out, so whatever holds the ledger's dependencies (a route, an action) holds
+ * no secret it could log or leak.
+ */
+export type OneTimeCodes = {
+  /** Code number `seq` of the payment, for the SMS that carries it. */
+  code(paymentId: string, seq: number): string;
+  /** What the decider needs of a code the phone presented for the payment. */
+  presented(paymentId: string, presented: string): PresentedCode;
+};
+
+export const oneTimeCodes = (secret: string): OneTimeCodes => ({
+  code: (paymentId, seq) => deriveCode(secret, paymentId, seq),
+  presented: (paymentId, presented) => presentedCode(secret, paymentId, presented),
+});

@@ -110,6 +110,16 @@ export const tooManyRequests = (limit: LimitName, retryAfterSeconds: number): Ht
     { limit },
   );
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Counts a failed authentication the route found itself (a bad platform signature) against the
+     * caller's address; throws the 429 once the address is past its limit.
+     */
+    failedAuthentication(req: FastifyRequest): Promise<void>;
+  }
+}
+
 const limits: FastifyPluginAsync<LimitsOptions> = async (app, opts) => {
   await app.register(rateLimit, { global: false, store: CountingStore });
   const timeWindow = opts.windowSeconds * 1000;
@@ -126,6 +136,8 @@ const limits: FastifyPluginAsync<LimitsOptions> = async (app, opts) => {
     req.log.info({ limit }, 'request refused: rate limited');
     throw tooManyRequests(limit, Math.max(1, r.ttlInSeconds));
   };
+
+  app.decorate('failedAuthentication', (req: FastifyRequest) => count(req, 'auth-failures-per-ip'));
 
   // Only requests that will be refused as unauthenticated are counted: a caller with a valid token
   // is never slowed by someone else guessing tokens from the same address.

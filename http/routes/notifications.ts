@@ -3,7 +3,7 @@
  * maybe concurrently. The signature is checked over the raw body before anything is
  * parsed or recorded; a bad or stale signature records nothing.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { LedgerDeps } from '../../commands/deps.ts';
 import { recordPlatformResult } from '../../commands/record-platform-result.ts';
 import { PaymentNotFound } from '../../domain/errors.ts';
@@ -28,9 +28,11 @@ export type NotificationRoutes = {
   /** Accepted signing secrets (rotation: all of them are tried). */
   platformSecrets: readonly string[];
   observe?: Pick<HttpObserver, 'notificationRejected'>;
+  /** A bad signature is a failed authentication: counted per address, 429 past the limit (http/limits.ts). */
+  failedAuthentication?: (req: FastifyRequest) => Promise<void>;
 };
 
-export const notificationRoutes: FastifyPluginAsync<NotificationRoutes> = async (app, { ledger, platformSecrets, observe }) => {
+export const notificationRoutes: FastifyPluginAsync<NotificationRoutes> = async (app, { ledger, platformSecrets, observe, failedAuthentication }) => {
   // Scoped to this plugin: keep the raw text, which the signature covers.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     req.rawBody = typeof body === 'string' ? body : body.toString('utf8');
@@ -68,6 +70,7 @@ export const notificationRoutes: FastifyPluginAsync<NotificationRoutes> = async 
       if (!check.ok) {
         observe?.notificationRejected(check.reason);
         req.log.warn({ reason: check.reason }, 'notification refused: signature %s', check.reason);
+        await failedAuthentication?.(req);
         throw new HttpProblem(401, 'bad-signature', 'Unauthorized', `the X-Platform-Signature is ${check.reason}`);
       }
       let json: unknown;

@@ -1,6 +1,5 @@
 /** Messages to the phone and to the TV (patent claim 3), through the SMS gateway; the task id is the messageId. */
 import type { LedgerDeps } from '../../commands/deps.ts';
-import { deriveCode } from '../../commands/one-time-code.ts';
 import { accountingDay } from '../../domain/accounts.ts';
 import { formatMoney } from '../../domain/money.ts';
 import { assertNever } from '../../domain/never.ts';
@@ -34,7 +33,7 @@ const messageFor = async (ledger: LedgerDeps, templates: SmsTemplates, task: Tas
     const ttlMinutes = Math.max(1, Math.round((Date.parse(p.code.expiresAt) - Date.parse(p.code.sentAt)) / 60_000));
     const to = await phoneOf(ledger, p.msisdn, p.orderId);
     if (to === undefined) return ERASED_PHONE;
-    const code = deriveCode(ledger.codeSecret, p.paymentId, p.code.seq);
+    const code = ledger.codes.code(p.paymentId, p.code.seq);
     const params = { subject: p.subject, amount: formatMoney(p.amount), code, ttlMinutes: String(ttlMinutes) };
     return message({ msisdn: to }, templates.render('code', params));
   }

@@ -9,7 +9,7 @@ import { LIMIT_NAMES, type LimitName } from '../../http/limits.ts';
 import { API_TOKENS, bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { waitUntil } from '../support/wait.ts';
-import { countOf, expectProblem, placed, writesNothing } from '../api/support.ts';
+import { confirmed, countOf, expectProblem, placed, writesNothing } from '../api/support.ts';
 
 let t: TestLedger | undefined;
 afterEach(async () => {
@@ -67,6 +67,27 @@ describe('failed authentication per address', () => {
     expect((await guess(TOKENS.openPlatform)).statusCode).toBe(200);
     // Another address is not held back by this one's guesses.
     expectProblem(await l.app.inject({ method: 'GET', url: '/v1/products', headers: bearer('guess-0004'), remoteAddress: '10.0.0.9' }), 401, 'unauthorized');
+  });
+
+  it('a payment notification with a bad signature is a failed authentication too; a well-signed one from that address still goes through', async () => {
+    const l = await start({ RATE_LIMIT_AUTH_FAILURES_PER_IP: '2' });
+    const p = await confirmed(l, 'bad-signature');
+    const notification = {
+      notificationId: 'ntf-limits-1',
+      tradeNo: 'T-limits-1',
+      outTradeNo: p.paymentId,
+      status: 'SUCCESS',
+      amount: { value: 3800, currency: 'CNY' },
+      paidAt: l.clock.now.toISOString(),
+    };
+    const forged = () => l.notify(notification, { secret: 'a-secret-the-platform-never-had-0123456789' });
+    expectProblem(await forged(), 401, 'bad-signature');
+    expectProblem(await forged(), 401, 'bad-signature');
+    expectLimited(await forged(), 'auth-failures-per-ip');
+    expect(await rateLimited(l, 'auth-failures-per-ip')).toBe(1);
+    expect(countOf(await l.allEvents(), 'PaymentSucceeded')).toBe(0);
+    expect((await l.notify(notification)).statusCode).toBe(200);
+    expect(countOf(await l.allEvents(), 'PaymentSucceeded')).toBe(1);
   });
 
   it('successful requests and wrong roles (403) are not counted as failed authentication', async () => {
