@@ -1,12 +1,15 @@
 /**
  * Spectral (`spectral:oas`) and Redocly (`recommended`) run on a document in memory, as an operator's
- * platform team runs them from the command line. Rules switched off, each with its reason, are in
- * test/openapi/lint-rules.ts.
+ * platform team runs them from the command line. Redocly reads the shipped redocly.yaml and
+ * .redocly.lint-ignore.yaml (rules off and places ignored, each with its reason); Spectral's rules
+ * switched off (none) are in test/openapi/lint-rules.ts.
  */
-import { createConfig, lintFromString } from '@redocly/openapi-core';
+import { join } from 'node:path';
+import { lintFromString, loadConfig } from '@redocly/openapi-core';
 import { Spectral, type RulesetDefinition } from '@stoplight/spectral-core';
 import { oas } from '@stoplight/spectral-rulesets';
-import { REDOCLY_IGNORED, REDOCLY_RULES, SPECTRAL_RULES } from './lint-rules.ts';
+import { PROJECT_ROOT } from '../../app/project.ts';
+import { SPECTRAL_RULES } from './lint-rules.ts';
 
 export type Finding = { tool: 'spectral' | 'redocly'; severity: 'error' | 'warning'; rule: string; where: string; message: string };
 
@@ -27,11 +30,10 @@ export const spectralFindings = async (doc: unknown): Promise<Finding[]> => {
     }));
 };
 
+/** The document as an operator saves it beside the shipped redocly.yaml and .redocly.lint-ignore.yaml. */
 export const redoclyFindings = async (doc: unknown): Promise<Finding[]> => {
-  const source = 'openapi.json';
-  const ignore = { [source]: Object.fromEntries(Object.entries(REDOCLY_IGNORED).map(([rule, { pointers }]) => [rule, new Set(pointers)])) };
-  const config = await createConfig({ extends: ['recommended'], rules: REDOCLY_RULES }, { ignore });
-  const problems = await lintFromString({ source: JSON.stringify(doc, null, 2), absoluteRef: source, config });
+  const config = await loadConfig({ configPath: join(PROJECT_ROOT, 'redocly.yaml') });
+  const problems = await lintFromString({ source: JSON.stringify(doc, null, 2), absoluteRef: join(PROJECT_ROOT, 'openapi.json'), config });
   return problems
     .filter((p) => !p.ignored && (p.severity === 'error' || p.severity === 'warn'))
     .map((p) => ({
