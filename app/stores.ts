@@ -10,8 +10,17 @@ import type { Config } from './config.ts';
 import type { PrivacyConfig } from './privacy.ts';
 import { dataKeySecretsFor } from './secrets.ts';
 
-export const openEventStore = async (config: Pick<Config, 'eventstoreUrl' | 'dataDir'>): Promise<EventStore> =>
-  config.eventstoreUrl ? openEsdbEventStore(config.eventstoreUrl) : openSqliteEventStore(join(config.dataDir, 'events.db'));
+/** Where the event log lives: the EventStoreDB server at EVENTSTORE_URL, else the embedded file DATA_DIR/events.db. */
+export type EventStoreLocation = { kind: 'esdb'; url: string } | { kind: 'sqlite'; file: string };
+
+/** The one rule for which event store runs; the service and the scripts both ask here. */
+export const eventStoreLocation = (config: Pick<Config, 'eventstoreUrl' | 'dataDir'>): EventStoreLocation =>
+  config.eventstoreUrl ? { kind: 'esdb', url: config.eventstoreUrl } : { kind: 'sqlite', file: join(config.dataDir, 'events.db') };
+
+export const openEventStoreAt = async (where: EventStoreLocation): Promise<EventStore> =>
+  where.kind === 'esdb' ? openEsdbEventStore(where.url) : openSqliteEventStore(where.file);
+
+export const openEventStore = async (config: Pick<Config, 'eventstoreUrl' | 'dataDir'>): Promise<EventStore> => openEventStoreAt(eventStoreLocation(config));
 
 /** The database named in a MongoDB connection string (`mongodb://host/<db>?…`), if any. */
 const mongoDatabase = (url: string): string | undefined => /^mongodb(?:\+srv)?:\/\/[^/?]+\/([^?]+)/.exec(url)?.[1];

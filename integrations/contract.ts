@@ -12,8 +12,8 @@ const id = z.string().min(1).max(256);
 
 export const tradeStatus = z.enum(['PROCESSING', 'SUCCESS', 'FAILED', 'CLOSED']);
 
-/** POST /trades → 200. */
-export const tradeCreated = z.object({ tradeNo: id });
+/** POST /trades → 200: PROCESSING when new; a repeat may tell the trade's status now. */
+export const tradeCreated = z.object({ tradeNo: id, status: tradeStatus });
 
 /** GET /trades/{outTradeNo} → 200. */
 export const trade = z.object({ tradeNo: id, status: tradeStatus, amount: money, paidAt: z.string().min(1).optional() });
@@ -21,8 +21,8 @@ export const trade = z.object({ tradeNo: id, status: tradeStatus, amount: money,
 /** POST /refunds → 200. */
 export const refundAnswer = z.object({ refundNo: id, status: z.enum(['SUCCESS', 'PROCESSING']) });
 
-/** BOSS POST /entitlements → 200. */
-export const entitlementOpened = z.object({ bossRef: id });
+/** BOSS POST /entitlements → 200: opened, so ACTIVE; anything else is not the goods. */
+export const entitlementOpened = z.object({ bossRef: id, status: z.literal('ACTIVE') });
 
 /** What we send: the requests the simulators check like the real partners would. */
 export const createTradeRequest = z.object({ outTradeNo: id, amount: money, msisdn: id, subject: id, notifyUrl: id, expiresAt: id });

@@ -458,7 +458,7 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 
 /**
  * Runs the flow bench with the options `npm run bench` handed on (scripts/bench.ts parses and checks
- * them, and owns --help and --json); its figures go to `log`, its progress to stderr.
+ * them, and owns --help and --json); its figures go to `log`, its progress to stderr when that is a terminal.
  */
 export const run = async (argv: readonly string[], log: (line: string) => void): Promise<boolean> => {
   const v = parseOptions(OPTIONS, argv, { json: false }).values;
@@ -467,7 +467,10 @@ export const run = async (argv: readonly string[], log: (line: string) => void):
   const warmup = count('warmup', v.warmup, 0);
   const limitRequests = count('limit-requests', v['limit-requests'], 1);
   const preloadEvents = count('preload', v.preload, 0);
-  const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  // Progress, like every script's (scripts/progress.ts): on a terminal only, so a log or a pipe gets the figures alone.
+  const say = (line: string): void => {
+    if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+  };
 
   const base = { concurrency, orders, warmup, cpuProf: v['cpu-prof'], say };
   const show = (label: string, f: FlowFigures): void => {
