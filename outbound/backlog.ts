@@ -3,9 +3,13 @@
  * counted per kind from the queue, with the oldest next try of those still to run. Done tasks are
  * not backlog and are not read (they grow with every order).
  */
+import { z } from 'zod';
 import type { ReadView } from '../projections/projection.ts';
 import { OUTBOUND_TASKS } from './queue.ts';
 import { TASK_KINDS, type TaskStatus } from './task.ts';
+
+/** What the gauges read of a queued task's document (outbound/queue.ts writes it); a malformed one throws. */
+const backlogRow = z.object({ kind: z.enum(TASK_KINDS), nextTryAt: z.string().optional() });
 
 type Row = { kind: string; status: string; count: number; oldestDueAt: Date | null };
 
@@ -27,8 +31,8 @@ export const readTaskBacklog = (reads: ReadView) => async (): Promise<Row[]> => 
         ...(cursor && { cursor }),
       });
       for (const doc of page.items) {
-        const kind = typeof doc.kind === 'string' ? doc.kind : 'other';
-        const due = status === 'pending' && typeof doc.nextTryAt === 'string' ? new Date(doc.nextTryAt) : null;
+        const { kind, nextTryAt } = backlogRow.parse(doc);
+        const due = status === 'pending' && nextTryAt !== undefined ? new Date(nextTryAt) : null;
         const row = byKind.get(kind) ?? { kind, status, count: 0, oldestDueAt: null };
         row.count++;
         if (due && (!row.oldestDueAt || due < row.oldestDueAt)) row.oldestDueAt = due;

@@ -102,10 +102,9 @@ const memoryId = {
   payment: (paymentId: string) => `payment:${paymentId}`,
 };
 
-const pendingOf = (group: Doc | null): string[] => {
-  const v = group?.pending;
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-};
+/** A card's (or a payment's) tasks waiting in order, as stored; a malformed document throws. */
+const storedGroup = z.object({ pending: z.array(z.string()) });
+const pendingOf = (group: Doc | null): string[] => (group ? storedGroup.parse(group).pending : []);
 
 export const outboundQueueProjection = (opts: ScheduleOptions): Projection => ({
   name: 'outbound',

@@ -23,10 +23,9 @@ type DayTotals = { day: string; charges: Tally; refunds: Tally; flagged: Tally; 
 
 const emptyDay = (d: string): DayTotals => ({ day: d, charges: { count: 0, fen: 0 }, refunds: { count: 0, fen: 0 }, flagged: { count: 0, fen: 0 }, netFen: 0 });
 
-const fenOf = (entry: Doc): number => {
-  const a = entry.amount;
-  return typeof a === 'object' && a !== null && 'value' in a && typeof a.value === 'number' ? a.value : 0;
-};
+/** What a day's totals read of a stored finance entry; a malformed one is a read-model bug: it throws. */
+const storedAmount = z.object({ amount: z.object({ value: z.number().int(), currency: z.string() }) });
+const fenOf = (entry: Doc): number => storedAmount.parse(entry).amount.value;
 
 /** Counts an entry into its day: charges and refunds make the net; flagged money is kept apart. */
 const add = (t: DayTotals, entry: Doc): void => {
