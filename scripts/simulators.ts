@@ -19,6 +19,14 @@ const number = (option: string, raw: string, min: number, max: number): number =
   return n;
 };
 
+/** node's arguments that run all three simulators on 127.0.0.1, each on a port the OS picks (the e2e tests, the flow bench). */
+export const allSimulatorsArgs = (secret: string, bossToken: string): string[] => [
+  '--import',
+  'tsx',
+  'scripts/simulators.ts',
+  ...['--kind', 'all', '--port', '0', '--host', '127.0.0.1', '--secret', secret, '--boss-token', bossToken],
+];
+
 export const simulatorsScript = defineScript({
   name: 'simulators',
   usage: `npm run simulators -- [options]   (node dist/scripts/simulators.js in the image)

@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openReadStore } from '../../app/stores.ts';
 import { parseOptions } from '../cli.ts';
+import { allSimulatorsArgs } from '../simulators.ts';
 import { logFile } from './replay-log.ts';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -287,24 +288,7 @@ type FlowOptions = { concurrency: number; orders: number; warmup: number; preloa
 /** One whole run: simulators, receiver, service (optionally on a preloaded store), warm-up, measurement. */
 const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tvpay-bench-flow-'));
-  const sims = spawnNode(
-    [
-      '--import',
-      'tsx',
-      'scripts/simulators.ts',
-      '--kind',
-      'all',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--secret',
-      PLATFORM_SECRET,
-      '--boss-token',
-      BOSS_TOKEN,
-    ],
-    {},
-  );
+  const sims = spawnNode(allSimulatorsArgs(PLATFORM_SECRET, BOSS_TOKEN), {});
   const receiver = await callbackReceiver();
   const c = client(o.concurrency);
   let service: Proc | undefined;

@@ -1,4 +1,5 @@
 /** The three simulators as one real process (`npm run simulators`, scripts/simulators.ts), and their inspection API. */
+import { allSimulatorsArgs } from '../../scripts/simulators.ts';
 import { BOSS_TOKEN, PLATFORM_SECRET } from '../support/fixtures.ts';
 import { Timeout } from '../support/wait.ts';
 import { spawnChild, type Child } from './processes.ts';
@@ -19,26 +20,7 @@ const isSimUrls = (v: unknown): v is SimUrls =>
 
 /** Starts the three simulators (scripts/simulators.ts --kind all) and reads the one JSON line with their URLs. */
 export async function startSimulators(extraArgs: string[] = [], timeoutMs = 30_000): Promise<Simulators> {
-  const child = spawnChild(
-    'sims',
-    [
-      '--import',
-      'tsx',
-      'scripts/simulators.ts',
-      '--kind',
-      'all',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--secret',
-      PLATFORM_SECRET,
-      '--boss-token',
-      BOSS_TOKEN,
-      ...extraArgs,
-    ],
-    {},
-  );
+  const child = spawnChild('sims', [...allSimulatorsArgs(PLATFORM_SECRET, BOSS_TOKEN), ...extraArgs], {});
   return { urls: await simulatorUrls(child, timeoutMs), child };
 }
 
