@@ -85,6 +85,16 @@ export const buildServer = async (deps: ServerDeps): Promise<FastifyInstance> =>
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  // Once closing, every answer ends its connection. Idle connections are closed when the close
+  // starts; one busy then would otherwise stay open for its keep-alive (72 s), and a client that keeps
+  // its connections (the platform, a load balancer) would hold the shutdown past its deadline.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   // Before authentication (failed attempts are counted before they are refused) and before any route.
   await app.register(limitsPlugin, { ...deps.limits, tokens: deps.tokens, ...(deps.observe && { onLimited: deps.observe.rateLimited }) });
   // Before any route, so every route's roles are known and enforced.
