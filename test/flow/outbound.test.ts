@@ -3,10 +3,12 @@
  * simulators and a test clock (real time only where a call must time out). Each scenario is a row of
  * the fault-injection findings that the engine was rebuilt for; each waits on conditions, never sleeps.
  */
+import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditLog } from '../../scripts/audit/audit-log.ts';
 import { accountingDay } from '../../projections/finance.ts';
 import { OUTBOUND_TASKS, dueQuery } from '../../outbound/queue.ts';
+import { expectProblem, newEvents, typesOf } from '../api/support.ts';
 import { startReceiver, type CallbackReceiver } from '../support/callback-receiver.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
@@ -351,59 +353,79 @@ describe('nothing gives up silently', () => {
 });
 
 describe('resend and confirm keep their rules under bursts', () => {
-  // The payment's own rules are under test: the HTTP limit per payment (test/security/limits.test.ts)
-  // would refuse most of each burst before the payment sees it.
-  const unlimited = { RATE_LIMIT_CONFIRM_PER_PAYMENT: '1000' };
+  // The payment's own rules are under test: the HTTP limits per payment and per address
+  // (test/security/limits.test.ts) would refuse most of each burst before the payment sees it.
+  const unlimited = { RATE_LIMIT_CONFIRM_PER_PAYMENT: '1000', RATE_LIMIT_CONFIRM_PER_IP: '1000' };
 
-  it('30 concurrent wrong guesses, all with one request id: exactly five are checked, then the payment is closed', async () => {
-    t = await startTestLedger(unlimited);
-    const placed = (await t.placeOrder(orderBody(), 'burst')).json<{ paymentId: string }>();
-    const right = t.codeFor(placed.paymentId);
-    const wrong = Array.from({ length: 30 }, (_, i) => String((Number(right) + 1 + i) % 1_000_000).padStart(6, '0'));
-    const responses = await Promise.all(
-      wrong.map((code) =>
-        t.app.inject({
-          method: 'POST',
-          url: `/v1/payments/${placed.paymentId}/confirm`,
-          headers: { ...bearer(TOKENS.phone), 'x-request-id': 'x' },
-          payload: { code },
-        }),
-      ),
-    );
-    expect(responses.filter((r) => r.statusCode === 422)).toHaveLength(5);
-    expect(responses.filter((r) => r.statusCode >= 500)).toEqual([]);
-    const all = await t.allEvents();
-    expect(all.filter((e) => e.type === 'PaymentCodeRejected')).toHaveLength(5);
-    expect(all.filter((e) => e.type === 'PaymentFailed')).toHaveLength(1);
-    expect((await t.confirm(placed.paymentId, right)).statusCode).toBe(409);
-  });
+  /** `n` six-digit codes, none of them `right`. */
+  const wrongCodes = (right: string, n: number): string[] => Array.from({ length: n }, (_, i) => String((Number(right) + 1 + i) % 1_000_000).padStart(6, '0'));
+  const guess = (paymentId: string, code: string, requestId: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: `/v1/payments/${paymentId}/confirm`,
+      headers: { ...bearer(TOKENS.phone), 'x-request-id': requestId },
+      payload: { code },
+    });
 
-  it('the right code inside a burst of wrong ones with one request id: 200 means confirmed and on its way to the platform, never a stored rejection', async () => {
-    for (let round = 0; round < 5; round++) {
+  it.each([
+    [30, 'all with one request id', () => 'x'],
+    [300, 'all with one request id', () => 'x'],
+    [40, 'each with its own request id', (i: number) => `guess-${i}`],
+  ])(
+    '%i concurrent wrong guesses, %s: exactly five are checked (422, attemptsLeft 4…0), the rest are refused (409) and change nothing; the payment fails, the order is cancelled',
+    async (n, _how, requestId) => {
       t = await startTestLedger(unlimited);
+      const placed = (await t.placeOrder(orderBody(), 'burst')).json<{ orderId: string; paymentId: string }>();
+      const right = t.codeFor(placed.paymentId);
+      let responses: LightMyRequestResponse[] = [];
+      const written = await newEvents(t, async () => {
+        responses = await Promise.all(wrongCodes(right, n).map((code, i) => guess(placed.paymentId, code, requestId(i))));
+      });
+
+      const checked = responses.filter((r) => r.statusCode === 422);
+      const refused = responses.filter((r) => r.statusCode !== 422);
+      expect(checked.map((r) => expectProblem(r, 422, 'wrong-code').attemptsLeft).sort()).toEqual([0, 1, 2, 3, 4]);
+      expect(refused).toHaveLength(n - 5);
+      for (const r of refused) expectProblem(r, 409);
+      // The burst wrote the five strikes and their consequence, nothing else: every refusal changed nothing.
+      expect(typesOf(written).sort()).toEqual([...Array<string>(5).fill('PaymentCodeRejected'), 'OrderCancelled', 'PaymentFailed'].sort());
+      expect(written.find((e) => e.type === 'PaymentFailed')?.data).toMatchObject({ paymentId: placed.paymentId, reason: 'too_many_wrong_codes' });
+      expect(written.find((e) => e.type === 'OrderCancelled')?.data).toMatchObject({ orderId: placed.orderId, reason: 'too_many_wrong_codes' });
+      expectProblem(await t.confirm(placed.paymentId, right), 409, 'payment-closed');
+    },
+  );
+
+  it('the right code inside a burst of wrong ones with one request id: 200 means confirmed and the trade reaches the platform, never a stored rejection; otherwise nothing is sent', async () => {
+    for (let round = 0; round < 5; round++) {
+      t = await startTestLedger(unlimited, { process: true });
       const placed = (await t.placeOrder(orderBody(), `burst-right-${round}`)).json<{ orderId: string; paymentId: string }>();
       const right = t.codeFor(placed.paymentId);
-      const codes = [...Array.from({ length: 9 }, (_, i) => String((Number(right) + 1 + i) % 1_000_000).padStart(6, '0')), right];
-      const responses = await Promise.all(
-        codes.map((code) =>
-          t.app.inject({
-            method: 'POST',
-            url: `/v1/payments/${placed.paymentId}/confirm`,
-            headers: { ...bearer(TOKENS.phone), 'x-request-id': 'same' },
-            payload: { code },
-          }),
-        ),
-      );
+      const codes = [...wrongCodes(right, 9), right];
+      const responses = await Promise.all(codes.map((code) => guess(placed.paymentId, code, 'same')));
       const rightAnswer = responses[9];
-      const types = (await t.allEvents()).map((e) => e.type);
+      const tradesOfPayment = () =>
+        platform()
+          .trades()
+          .filter((x) => x.outTradeNo === placed.paymentId);
       if (rightAnswer?.statusCode === 200) {
+        const types = (await t.allEvents()).map((e) => e.type);
         expect(types).toContain('PaymentConfirmed');
         expect(types).toContain('OrderPaymentPending');
+        await eventually(t, async () => (tradesOfPayment().length > 0 ? true : undefined), 'the trade at the platform');
+        expect(tradesOfPayment()).toEqual([expect.objectContaining({ outTradeNo: placed.paymentId, amount: { value: 3800, currency: 'CNY' } })]);
+        // Its notification answered before closing: a close while it is in flight waits for the keep-alive connection (~72 s).
+        await platform().settled();
       } else {
         expect([409, 422]).toContain(rightAnswer?.statusCode);
+        await orderInStatus(t, placed.orderId, 'cancelled');
+        await caughtUp(t);
+        const types = (await t.allEvents()).map((e) => e.type);
         expect(types).not.toContain('PaymentConfirmed');
+        // No trade was ever asked for, so none can be sent later either.
+        expect(await outbound(`orderId=${placed.orderId}&kind=trade`)).toEqual([]);
+        expect(tradesOfPayment()).toEqual([]);
       }
-      expect(types.filter((x) => x === 'PaymentCodeRejected').length).toBeLessThanOrEqual(5);
+      expect((await t.allEvents()).filter((e) => e.type === 'PaymentCodeRejected').length).toBeLessThanOrEqual(5);
       if (round < 4) await t.close();
     }
   });

@@ -7,6 +7,7 @@ import { postAs } from '../api/support.ts';
 import { caughtUp, codeFromSms, orderInStatus } from '../flow/support.ts';
 import type { TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
+import { waitUntil } from '../support/wait.ts';
 
 export const PHONE = '13800138000';
 export const OTHER_PHONE = '13900139000';
@@ -50,18 +51,20 @@ export const declined = async (t: TestLedger, key: string, body: Record<string, 
 
 /** Waits until the outbound work is done: every read model caught up, and no task due or claimed now. */
 export const settled = async (t: TestLedger): Promise<void> => {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    await caughtUp(t);
-    const r = await t.app.inject({ method: 'GET', url: '/v1/outbound?status=pending&limit=200', headers: bearer(TOKENS.service) });
-    const now = t.clock.now.toISOString();
-    const busy = r
-      .json<{ items: { nextAttemptAt: string | null; claimedBy: string | null }[] }>()
-      .items.filter((i) => i.claimedBy !== null || (i.nextAttemptAt ?? '') <= now);
-    if (busy.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`outbound work still due: ${JSON.stringify(busy)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  let busy: unknown[] = [];
+  await waitUntil(
+    async () => {
+      await caughtUp(t);
+      const r = await t.app.inject({ method: 'GET', url: '/v1/outbound?status=pending&limit=200', headers: bearer(TOKENS.service) });
+      const now = t.clock.now.toISOString();
+      busy = r
+        .json<{ items: { nextAttemptAt: string | null; claimedBy: string | null }[] }>()
+        .items.filter((i) => i.claimedBy !== null || (i.nextAttemptAt ?? '') <= now);
+      return busy.length === 0;
+    },
+    () => `no outbound work due; still due: ${JSON.stringify(busy)}`,
+    { intervalMs: 10 },
+  );
 };
 
 /** Two orders of sub-1001 (PHONE; one provisioned, one declined) and one of sub-2002 (OTHER_PHONE), all settled. */
@@ -121,6 +124,9 @@ export const everyAnswer = async (
     ['service', '/v1/outbound?limit=200'],
     ['admin', `/v1/finance/days?from=${day}&to=${day}`],
     ['admin', `/v1/finance/entries?day=${day}`],
+    ['admin', `/v1/finance/journal?from=${day}&to=${day}&limit=1000`],
+    ['admin', `/v1/finance/journal?from=${day}&to=${day}&format=csv`],
+    ['admin', `/v1/finance/trial-balance?day=${day}`],
     ['service', '/console/api/session'],
   );
   const answers: Answer[] = [];
