@@ -12,7 +12,7 @@ import { expectProblem, newEvents, typesOf } from '../api/support.ts';
 import { startReceiver, type CallbackReceiver } from '../support/callback-receiver.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
-import { caughtUp, codeFromSms, eventually, getOrder, historyTypes, orderInStatus, placeAndConfirm, sms } from './support.ts';
+import { caughtUp, codeFromSms, eventually, getOrder, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, sms } from './support.ts';
 
 let t: TestLedger;
 let receiver: CallbackReceiver | undefined;
@@ -22,16 +22,8 @@ afterEach(async () => {
   receiver = undefined;
 });
 
-const platform = () => {
-  const p = t.service.integrations.simulated.platform;
-  if (!p) throw new Error('expected the in-process platform simulator');
-  return p;
-};
-const boss = () => {
-  const b = t.service.integrations.simulated.boss;
-  if (!b) throw new Error('expected the in-process BOSS simulator');
-  return b;
-};
+const platform = () => platformSim(t);
+const boss = () => bossSim(t);
 const get = (url: string, token: string = TOKENS.service) => t.app.inject({ method: 'GET', url, headers: bearer(token) });
 const post = (url: string, token: string, payload?: Record<string, unknown>) =>
   t.app.inject({ method: 'POST', url, headers: bearer(token), ...(payload && { payload }) });

@@ -39,10 +39,21 @@ export const orderInStatus = (t: TestLedger, orderId: string, status: string, op
     opts,
   );
 
+/** The in-process simulators of a test ledger (none when the partner is configured by URL). */
 export const sms = (t: TestLedger) => {
   const s = t.service.integrations.simulated.sms;
   if (!s) throw new Error('expected the in-process SMS simulator');
   return s;
+};
+export const platformSim = (t: TestLedger) => {
+  const p = t.service.integrations.simulated.platform;
+  if (!p) throw new Error('expected the in-process platform simulator');
+  return p;
+};
+export const bossSim = (t: TestLedger) => {
+  const b = t.service.integrations.simulated.boss;
+  if (!b) throw new Error('expected the in-process BOSS simulator');
+  return b;
 };
 
 const codeMessages = (t: TestLedger, msisdn: string) =>

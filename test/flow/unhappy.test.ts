@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 import { stacks } from './stacks.ts';
-import { caughtUp, codeFromSms, eventually, historyTypes, orderInStatus, placeAndConfirm, sms } from './support.ts';
+import { caughtUp, codeFromSms, eventually, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, sms } from './support.ts';
 
 describe.each(stacks)('on $name', (stack) => {
   let t: TestLedger;
@@ -21,16 +21,8 @@ describe.each(stacks)('on $name', (stack) => {
     await closeStack();
   });
 
-  const platform = () => {
-    const p = t.service.integrations.simulated.platform;
-    if (!p) throw new Error('expected the in-process platform simulator');
-    return p;
-  };
-  const boss = () => {
-    const b = t.service.integrations.simulated.boss;
-    if (!b) throw new Error('expected the in-process BOSS simulator');
-    return b;
-  };
+  const platform = () => platformSim(t);
+  const boss = () => bossSim(t);
 
   describe('timers', () => {
     it('an order never confirmed expires after ORDER_TTL_SECONDS, its payment is voided and a late confirm is refused', async () => {
