@@ -12,7 +12,7 @@ import { expectProblem, newEvents, typesOf } from '../api/support.ts';
 import { startReceiver, type CallbackReceiver } from '../support/callback-receiver.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
-import { caughtUp, codeFromSms, eventually, getOrder, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, sms } from './support.ts';
+import { caughtUp, codeFromSms, eventually, getOrder, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, sms, smsArrives } from './support.ts';
 
 let t: TestLedger;
 let receiver: CallbackReceiver | undefined;
@@ -98,16 +98,7 @@ describe('money is never stranded', () => {
     const failed = await orderInStatus(t, o.orderId, 'payment_failed', { tickSeconds: 10 });
     expect(failed.failureReason).toBe('trade_not_created');
     expect(platform().trades()).toHaveLength(0);
-    await eventually(
-      t,
-      async () =>
-        sms(t)
-          .messages({ msisdn: '+8613800138000' })
-          .some((m) => m.text.includes('支付未成功'))
-          ? true
-          : undefined,
-      'the failure SMS',
-    );
+    await smsArrives(t, { msisdn: '+8613800138000' }, '支付未成功', 'the failure SMS');
   });
 
   it('SUCCESS after FAILED (a notification storm): the money goes back on its own, with an SMS and a callback', async () => {
@@ -129,16 +120,7 @@ describe('money is never stranded', () => {
     expect(await historyTypes(t, o.orderId)).toEqual(
       expect.arrayContaining(['PaymentFailed', 'OrderPaymentFailed', 'PaymentFlagged', 'PaymentRefundRequested', 'PaymentRefunded', 'OrderRefunded']),
     );
-    await eventually(
-      t,
-      async () =>
-        sms(t)
-          .messages({ msisdn: '+8613800138000' })
-          .some((m) => m.text.includes('退款'))
-          ? true
-          : undefined,
-      'the refund SMS',
-    );
+    await smsArrives(t, { msisdn: '+8613800138000' }, '退款', 'the refund SMS');
     await eventually(t, async () => receiver?.delivered().find((r) => r.body.orderId === o.orderId && r.body.status === 'refunded'), 'the refunded callback', {
       tickSeconds: 1,
     });
@@ -273,16 +255,7 @@ describe('lanes, not a line', () => {
 
     const fresh = await placeAndConfirm(t, 'unaffected', { subscriberId: 'fresh', smartcardId: 'fresh-card', msisdn: '13511112222' });
     await orderInStatus(t, fresh.orderId, 'provisioned', { tickSeconds: 1 });
-    await eventually(
-      t,
-      async () =>
-        sms(t)
-          .messages({ smartcardId: 'fresh-card' })
-          .some((m) => m.text.includes('已开通'))
-          ? true
-          : undefined,
-      'the TV told',
-    );
+    await smsArrives(t, { smartcardId: 'fresh-card' }, '已开通', 'the TV told');
     // The stuck cards recover: each card's first request, then its renewal starting where the first ends.
     boss().setFaults({ busySmartcards: [] });
     await eventually(t, async () => ((await outbound('kind=boss&status=done&limit=200')).length === 69 ? true : undefined), 'every BOSS request done', {

@@ -45,6 +45,19 @@ export const sms = (t: TestLedger) => {
   if (!s) throw new Error('expected the in-process SMS simulator');
   return s;
 };
+/** Waits until a message containing `text` reached the phone or the TV. */
+export const smsArrives = (t: TestLedger, to: { msisdn: string } | { smartcardId: string }, text: string, what: string): Promise<true> =>
+  eventually(
+    t,
+    async () =>
+      sms(t)
+        .messages(to)
+        .some((m) => m.text.includes(text))
+        ? true
+        : undefined,
+    what,
+  );
+
 export const platformSim = (t: TestLedger) => {
   const p = t.service.integrations.simulated.platform;
   if (!p) throw new Error('expected the in-process platform simulator');

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 import { stacks } from './stacks.ts';
-import { caughtUp, codeFromSms, eventually, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, sms } from './support.ts';
+import { caughtUp, codeFromSms, eventually, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, smsArrives } from './support.ts';
 
 describe.each(stacks)('on $name', (stack) => {
   let t: TestLedger;
@@ -99,16 +99,7 @@ describe.each(stacks)('on $name', (stack) => {
       await orderInStatus(t, o.orderId, 'refunded');
       expect(platform().refunds()).toEqual([expect.objectContaining({ outTradeNo: o.paymentId, amount: { value: 3800, currency: 'CNY' } })]);
       expect(await historyTypes(t, o.orderId)).toEqual(expect.arrayContaining(['OrderPaid', 'OrderProvisioningFailed', 'PaymentRefunded', 'OrderRefunded']));
-      await eventually(
-        t,
-        async () =>
-          sms(t)
-            .messages({ msisdn: '+8613800138000' })
-            .some((m) => m.text.includes('退款'))
-            ? true
-            : undefined,
-        'the refund SMS',
-      );
+      await smsArrives(t, { msisdn: '+8613800138000' }, '退款', 'the refund SMS');
       const ent = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-refused/entitlements', headers: bearer(TOKENS.service) });
       expect(ent.json().entitlements).toEqual([]);
     });
