@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accountingDay } from '../projections/finance.ts';
 import { auditLog } from '../scripts/audit/audit-log.ts';
 import { expectProblem } from './api/support.ts';
-import { caughtUp, eventually, getOrder, orderInStatus, placeAndConfirm } from './flow/support.ts';
+import { bossSim, caughtUp, eventually, getOrder, orderInStatus, placeAndConfirm, platformSim } from './flow/support.ts';
 import { startTestLedger, type TestLedger } from './support/ledger-app.ts';
 import { bearer, TOKENS } from './support/fixtures.ts';
 
@@ -20,9 +20,8 @@ const get = (url: string, token: string = TOKENS.admin) => t.app.inject({ method
 
 describe('finance ledger', () => {
   it('a charge, a refund and money flagged for review: daily totals, entries, and the audit agree to the fen', async () => {
-    const platform = t.service.integrations.simulated.platform;
-    const boss = t.service.integrations.simulated.boss;
-    if (!platform || !boss) throw new Error('expected the in-process simulators');
+    const platform = platformSim(t);
+    const boss = bossSim(t);
     boss.setFaults({ refuseSmartcards: ['card-fin-refused'] });
     const paid = await placeAndConfirm(t, 'fin-paid');
     const refunded = await placeAndConfirm(t, 'fin-refunded', { smartcardId: 'card-fin-refused', productId: 'kids-quarter' });

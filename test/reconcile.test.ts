@@ -13,7 +13,7 @@ import { listen, platformHandler } from '../integrations/simulators/http-server.
 import { reconcileScript } from '../scripts/reconcile.ts';
 import { compareDay, type DayReport } from '../scripts/reconcile/compare.ts';
 import { replayPayments, type OurPayment } from '../scripts/reconcile/ours.ts';
-import { caughtUp, eventually, orderInStatus, placeAndConfirm } from './flow/support.ts';
+import { caughtUp, eventually, orderInStatus, placeAndConfirm, platformSim } from './flow/support.ts';
 import { startTestLedger, type TestLedger } from './support/ledger-app.ts';
 import { PLATFORM_SECRET } from './support/fixtures.ts';
 import { runChild, runInProcess } from './support/run-script.ts';
@@ -173,11 +173,7 @@ describe('against the platform the service talked to', () => {
   });
   afterEach(async () => t.close());
 
-  const platform = () => {
-    const p = t.service.integrations.simulated.platform;
-    if (!p) throw new Error('expected the in-process platform simulator');
-    return p;
-  };
+  const platform = () => platformSim(t);
 
   /** Paid, refunded after BOSS refused the card, failed at the platform, flagged (amount mismatch), declined. */
   const driveOrders = async () => {

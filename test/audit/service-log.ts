@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import type { RecordedEvent } from '../../stores/event-store.ts';
 import { EVENTS_SCHEMA } from '../../stores/sqlite/event-store.ts';
-import { caughtUp, codeFromSms, eventually, orderInStatus, placeAndConfirm } from '../flow/support.ts';
+import { bossSim, caughtUp, codeFromSms, eventually, orderInStatus, placeAndConfirm, platformSim } from '../flow/support.ts';
 import type { TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 
@@ -30,9 +30,8 @@ export type ServiceLog = {
 };
 
 export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
-  const platform = t.service.integrations.simulated.platform;
-  const boss = t.service.integrations.simulated.boss;
-  if (!platform || !boss) throw new Error('expected the in-process simulators');
+  const platform = platformSim(t);
+  const boss = bossSim(t);
   const phone = bearer(TOKENS.phone);
 
   const expired = (await t.placeOrder({ smartcardId: 'card-expired', msisdn: '13700000001' }, 'log-expired')).json<Placed>();

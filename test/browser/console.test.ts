@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { accountingDay } from '../../projections/finance.ts';
 import { readTaskEvent } from '../../outbound/task.ts';
-import { eventually, getOrder, orderInStatus } from '../flow/support.ts';
+import { bossSim, eventually, getOrder, orderInStatus } from '../flow/support.ts';
 import type { TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 import { BROWSER_TEST_TIMEOUT_MS, AGENT, launchChromium, screenshot, serve, textMatches, watchErrors } from './support.ts';
@@ -54,8 +54,7 @@ let inQueue: Placed;
 beforeAll(async () => {
   browser = await launchChromium();
   ({ t, base } = await serve({ RETRY_MAX_ATTEMPTS: '2' }));
-  const boss = t.service.integrations.simulated.boss;
-  if (!boss) throw new Error('expected the BOSS simulator');
+  const boss = bossSim(t);
   boss.setFaults({ failNext: 4 });
   byPhone = await failedProvisioning('console-by-phone', '13900139000', 'card-console-1');
   inQueue = await failedProvisioning('console-queue', '13700137000', 'card-console-2');

@@ -10,7 +10,7 @@ import { startReceiver, type CallbackReceiver, type Received } from '../support/
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 import { stacks } from './stacks.ts';
-import { caughtUp, eventually, orderInStatus, placeAndConfirm } from './support.ts';
+import { bossSim, caughtUp, eventually, orderInStatus, placeAndConfirm, platformSim } from './support.ts';
 
 const SECRET = 'test-callback-secret-0123456789';
 const PHONE = '13800138000';
@@ -148,9 +148,7 @@ describe('with OPEN_PLATFORM_CALLBACK_URL', () => {
 
   it('BOSS refuses for good: `paid`, then `provisioning_failed` with its reason, then `refunded`', async () => {
     t = await start();
-    const boss = t.service.integrations.simulated.boss;
-    if (!boss) throw new Error('expected the in-process BOSS simulator');
-    boss.setFaults({ refuseSmartcards: ['card-refused'] });
+    bossSim(t).setFaults({ refuseSmartcards: ['card-refused'] });
     const o = await placeAndConfirm(t, 'cb-refund', { smartcardId: 'card-refused' });
     await orderInStatus(t, o.orderId, 'refunded');
     await eventually(t, deliveredWith(o.orderId, 'refunded'), 'the refunded callback');
@@ -164,9 +162,7 @@ describe('with OPEN_PLATFORM_CALLBACK_URL', () => {
 
   it('the platform fails the payment: a `payment_failed` callback with its reason', async () => {
     t = await start();
-    const platform = t.service.integrations.simulated.platform;
-    if (!platform) throw new Error('expected the in-process platform simulator');
-    platform.setFaults({ failMsisdnSuffixes: ['0004'] });
+    platformSim(t).setFaults({ failMsisdnSuffixes: ['0004'] });
     const o = await placeAndConfirm(t, 'cb-pay-failed', { msisdn: '13800130004' });
     const r = await eventually(t, deliveredWith(o.orderId, 'payment_failed'), 'the payment_failed callback');
     expect(r.body).toMatchObject({ status: 'payment_failed', reason: expect.any(String) });

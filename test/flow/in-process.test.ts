@@ -7,6 +7,7 @@ import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 import { waitUntil } from '../support/wait.ts';
 import { stacks } from './stacks.ts';
+import { sms } from './support.ts';
 
 let t: TestLedger;
 let closeStack: () => Promise<void>;
@@ -30,9 +31,13 @@ describe.each(stacks)('in-process flow on $name', (stack) => {
 
   it('order → code by SMS → confirm → paid → BOSS → entitlement, SMS to phone and TV', async () => {
     const placed = (await t.placeOrder({ smartcardId: 'card-1' }, 'flow-1')).json<{ orderId: string; paymentId: string }>();
-    const sms = t.service.integrations.simulated.sms;
-    if (!sms) throw new Error('expected the in-process SMS simulator');
-    const codeSms = await eventually(async () => sms.messages({ msisdn: '13800138000' }).find((m) => /验证码/.test(m.text)), 'the code SMS');
+    const codeSms = await eventually(
+      async () =>
+        sms(t)
+          .messages({ msisdn: '13800138000' })
+          .find((m) => /验证码/.test(m.text)),
+      'the code SMS',
+    );
     const code = /验证码(\d{6})/.exec(codeSms.text)?.[1];
     expect(code).toBe(t.codeFor(placed.paymentId));
     expect((await t.confirm(placed.paymentId, code ?? '')).statusCode).toBe(200);
@@ -50,7 +55,7 @@ describe.each(stacks)('in-process flow on $name', (stack) => {
     expect(entitlements).toEqual([expect.objectContaining({ productId: 'sports-month', channels: expect.arrayContaining(['CCTV-5 HD']) })]);
     // The paid notices are tasks of their own: provisioning may finish before they are sent.
     const paidTexts = () =>
-      sms
+      sms(t)
         .messages()
         .map((m) => `${'msisdn' in m.to ? 'phone' : 'tv'}:${m.text}`)
         .filter((x) => x.includes('已支付'));

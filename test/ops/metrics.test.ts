@@ -12,7 +12,7 @@ import { createLogger } from '../../http/logger.ts';
 import { createMetrics } from '../../app/metrics.ts';
 import { packageVersion } from '../../app/project.ts';
 import { TASK_KINDS } from '../../outbound/task.ts';
-import { eventually, orderInStatus, placeAndConfirm } from '../flow/support.ts';
+import { eventually, orderInStatus, placeAndConfirm, platformSim } from '../flow/support.ts';
 import { parseScrape, type Labels, type Sample } from '../support/promql.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
@@ -135,8 +135,7 @@ describe('business counters, from the log', () => {
     await orderInStatus(t, ok.orderId, 'provisioned');
     expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${ok.orderId}/reprovision`, headers: bearer(TOKENS.service) })).statusCode).toBe(202);
 
-    const platform = t.service.integrations.simulated.platform;
-    if (!platform) throw new Error('expected the in-process platform');
+    const platform = platformSim(t);
     platform.setFaults({ dropNotifications: true });
     const odd = await placeAndConfirm(t, 'biz-2', { subscriberId: 'sub-odd' });
     const trade = await eventually(t, async () => platform.trades().find((x) => x.outTradeNo === odd.paymentId && x.status === 'SUCCESS'), 'the trade');
