@@ -27,6 +27,12 @@ const ROUTES = [
   [/^\/finance$/, (_m, q, ctx) => financeView(q, ctx)],
 ];
 
+/** The page the address asks for (`#/orders/…`), or '' for none or the sign-in itself. */
+const pageAsked = () => {
+  const path = location.hash.replace(/^#/, '').split('?')[0];
+  return path && path !== '/signin' ? location.hash : '';
+};
+
 let leaving = new AbortController();
 /** Where the agent was going when the console asked them to sign in. */
 let afterSignIn = '';
@@ -80,12 +86,12 @@ const route = () => {
   const [path, query] = location.hash.replace(/^#/, '').split('?');
   const q = new URLSearchParams(query ?? '');
   if (!current()) {
-    if (path !== '/signin' && path) afterSignIn = location.hash;
+    afterSignIn = pageAsked() || afterSignIn;
     main().replaceChildren(
       signInView(signInNote, () => {
-        // A page opened while the sign-in was under way is where the agent goes, not the home page.
-        const opened = ROUTES.some(([re]) => re.test(location.hash.replace(/^#/, '').split('?')[0])) ? location.hash : '';
-        const to = afterSignIn || opened || home();
+        // Asked again when the answer comes: a page opened while the sign-in was under way, whose
+        // hashchange has not run yet, is where the agent goes, not the home page.
+        const to = afterSignIn || pageAsked() || home();
         afterSignIn = '';
         signInNote = '';
         if (location.hash === to) route();
