@@ -4,10 +4,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { trailScript } from '../scripts/trail.ts';
-import type { Trail, TrailNode } from '../scripts/trail/collect.ts';
+import type { Trail } from '../scripts/trail/collect.ts';
 import { caughtUp, eventually, orderInStatus, placeAndConfirm } from './flow/support.ts';
 import { startTestLedger, type TestLedger } from './support/ledger-app.ts';
 import { runChild, runInProcess } from './support/run-script.ts';
+import { trailNodes } from './support/trail.ts';
 
 let t: TestLedger;
 beforeEach(async () => {
@@ -16,13 +17,6 @@ beforeEach(async () => {
 afterEach(async () => t.close());
 
 const trail = (args: string[]) => runInProcess(trailScript, args, { DATA_DIR: t.dataDir });
-const walk = (nodes: readonly TrailNode[], out: TrailNode[] = []): TrailNode[] => {
-  for (const n of nodes) {
-    out.push(n);
-    walk(n.caused, out);
-  }
-  return out;
-};
 
 describe('npm run trail', () => {
   it('an order whose provisioning failed once: the causal tree, the BOSS attempts and answers, in text and JSON', async () => {
@@ -41,7 +35,7 @@ describe('npm run trail', () => {
     const report = JSON.parse(json.stdout) as Trail;
     expect(report.orders).toHaveLength(1);
     const [order] = report.orders;
-    const nodes = walk(order?.roots.flatMap((r) => r.nodes) ?? []);
+    const nodes = trailNodes(order?.roots.flatMap((r) => r.nodes) ?? []);
     const byType = (type: string) => nodes.find((n) => n.event.type === type);
     // Cause before effect, as the workflow links them.
     expect(byType('PaymentSucceeded')?.caused.map((n) => n.event.type)).toContain('OrderPaid');

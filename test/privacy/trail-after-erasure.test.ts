@@ -5,11 +5,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { trailScript } from '../../scripts/trail.ts';
-import type { Trail, TrailNode } from '../../scripts/trail/collect.ts';
+import type { Trail } from '../../scripts/trail/collect.ts';
 import { caughtUp } from '../flow/support.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { TOKENS } from '../support/fixtures.ts';
 import { runInProcess } from '../support/run-script.ts';
+import { trailNodes } from '../support/trail.ts';
 import { eraseAs, household, OTHER_PHONE, PHONE, spellings } from './support.ts';
 
 let t: TestLedger;
@@ -22,18 +23,8 @@ const trail = (args: string[]) => runInProcess(trailScript, args, { DATA_DIR: t.
 const MASKED = '138****8000';
 
 /** Every event of the order's trail, with the attempts of the tasks it created. */
-const eventsOf = (report: Trail): { type: string; data: Record<string, unknown> }[] => {
-  const out: { type: string; data: Record<string, unknown> }[] = [];
-  const walk = (nodes: readonly TrailNode[]): void => {
-    for (const n of nodes) {
-      out.push(n.event);
-      for (const task of n.tasks) out.push(...task.attempts);
-      walk(n.caused);
-    }
-  };
-  for (const o of report.orders) for (const r of o.roots) walk(r.nodes);
-  return out;
-};
+const eventsOf = (report: Trail): { type: string; data: Record<string, unknown> }[] =>
+  trailNodes(report.orders.flatMap((o) => o.roots.flatMap((r) => r.nodes))).flatMap((n) => [n.event, ...n.tasks.flatMap((task) => task.attempts)]);
 const numbersIn = (report: Trail): string[] => eventsOf(report).flatMap((e) => ('msisdn' in e.data ? [`${e.type}:${String(e.data.msisdn)}`] : []));
 
 describe('npm run trail after an erasure', () => {
