@@ -15,7 +15,6 @@ import type { Projection } from '../projections/projection.ts';
 import { quietSince, subscriberFacts, subscribersProjection } from '../projections/subscribers.ts';
 import type { EventStore } from '../stores/event-store.ts';
 import type { KeyStore } from '../stores/key-store.ts';
-import { openMongoKeyStore } from '../stores/mongodb/key-store.ts';
 import type { ReadStore } from '../stores/read-store.ts';
 import { openSqliteKeyStore } from '../stores/sqlite/key-store.ts';
 
@@ -55,7 +54,10 @@ export const openPersonalData = async (
   store: EventStore,
   now: () => Date,
 ): Promise<{ personalData: PersonalData; keys: KeyStore }> => {
-  const keys: KeyStore = config.mongodb ? await openMongoKeyStore(config.mongodb.url, config.mongodb.database) : openSqliteKeyStore(config.dataKeysFile);
+  // The MongoDB client is loaded only when configured (app/stores.ts says why).
+  const keys: KeyStore = config.mongodb
+    ? await (await import('../stores/mongodb/key-store.ts')).openMongoKeyStore(config.mongodb.url, config.mongodb.database)
+    : openSqliteKeyStore(config.dataKeysFile);
   return { keys, personalData: createPersonalData({ keys, masterSecrets: config.dataKeySecrets, erasures: erasureRecords(store), now }) };
 };
 

@@ -13,17 +13,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../app/config.ts';
-import { privacyConfigOf } from '../app/stores.ts';
+import { openEventStoreAt, privacyConfigOf } from '../app/stores.ts';
 import { openPersonalData } from '../app/privacy.ts';
-import { openEsdbEventStore } from '../stores/esdb/event-store.ts';
 import { parsePosition, positionToString, type EventStore, type From } from '../stores/event-store.ts';
-import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { EXIT, EXIT_CODES_HELP, defineScript, printReport, progress, runScript, unavailable, usageError } from './cli.ts';
 import { copyLog, digestLog } from './migrate/copy-log.ts';
 import { checkSealed, digestWithoutPii, erasedIn, piiSealer } from './migrate/seal-pii.ts';
 
 const isEsdb = (s: string): boolean => /^(esdb|kurrentdb|kdb|esdb\+discover|kurrentdb\+discover):\/\//.test(s);
-const openStore = (where: string): Promise<EventStore> => (isEsdb(where) ? openEsdbEventStore(where) : openSqliteEventStore(where));
+const openStore = (where: string): Promise<EventStore> => openEventStoreAt(isEsdb(where) ? { kind: 'esdb', url: where } : { kind: 'sqlite', file: where });
 /** Names a store in messages without its credentials. */
 const named = (where: string): string => (isEsdb(where) ? where.replace(/\/\/[^@/]*@/, '//…@') : where);
 
