@@ -25,7 +25,11 @@ const READ_MODELS = ['orders', 'entitlements', 'outbound', 'finance'];
 
 let t: TestLedger | undefined;
 const closers: Array<() => Promise<void>> = [];
+/** Ends the test's own traffic (queries, orders): a failed test must not leave it asking a closed service. */
+let stopTraffic: (() => Promise<void>) | undefined;
 afterEach(async () => {
+  await stopTraffic?.();
+  stopTraffic = undefined;
   await t?.close();
   t = undefined;
   for (const close of closers.splice(0).reverse()) await close();
@@ -102,6 +106,11 @@ describe.each(stacks)('rebuild while serving, on $name', (stack) => {
       // Bounded: a rebuild that never ends fails the test instead of placing orders forever.
       while (loading && during.length < 200) during.push(await order());
     })();
+    stopTraffic = async () => {
+      serving = false;
+      loading = false;
+      await Promise.allSettled([queries, load]);
+    };
 
     const { events, reads } = await ownStores(ledger, 'tvpay_read');
     const result = await rebuild(models, { events, reads, owner: 'rebuild-test', now: () => ledger.clock.now, batch: { maxEvents: 50 } });
@@ -113,7 +122,8 @@ describe.each(stacks)('rebuild while serving, on $name', (stack) => {
     await expect.poll(() => during.length, { timeout: 30_000 }).toBeGreaterThan(countAtSwitch + 2);
     loading = false;
     await load;
-    for (const o of during) await orderInStatus(ledger, o.orderId, 'provisioned');
+    // Up to 200 orders' tasks may still be queued behind the switch: the first wait covers draining them.
+    for (const o of during) await orderInStatus(ledger, o.orderId, 'provisioned', { timeoutMs: 60_000 });
     serving = false;
     await queries;
     expect(failures).toEqual([]);

@@ -28,7 +28,7 @@ export const getOrder = async (t: TestLedger, orderId: string): Promise<OrderVie
   return r.statusCode === 200 ? r.json<OrderView>() : undefined;
 };
 
-export const orderInStatus = (t: TestLedger, orderId: string, status: string, opts: { tickSeconds?: number } = {}): Promise<OrderView> =>
+export const orderInStatus = (t: TestLedger, orderId: string, status: string, opts: { tickSeconds?: number; timeoutMs?: number } = {}): Promise<OrderView> =>
   eventually(
     t,
     async () => {
