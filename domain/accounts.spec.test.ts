@@ -3,27 +3,13 @@
  * the fen, a refund reversing what was not yet recognised.
  */
 import { describe, expect, it } from 'vitest';
+import { orderPlaced } from '../test/support/events.ts';
 import { balancesOf, foldJournal, isBalanced, spreadOverDays, type JournalEntry } from './accounts.ts';
 import type { OrderEvent } from './order/order.ts';
 import type { PaymentEvent } from './payment/payment.ts';
 
 const cny = (value: number) => ({ value, currency: 'CNY' as const });
-const placed: OrderEvent = {
-  type: 'OrderPlaced',
-  data: {
-    orderId: 'o1',
-    paymentId: 'p1',
-    subscriberId: 's',
-    smartcardId: 'c',
-    msisdn: '8613800138000',
-    product: { productId: 'sports-month', name: 'Sports', channels: ['CCTV-5'], periodDays: 30 },
-    amount: cny(3800),
-    placedAt: '2026-11-25T08:00:00.000Z',
-    expiresAt: '2026-11-25T08:15:00.000Z',
-    client: 'x',
-    requestHash: 'h',
-  },
-};
+const placed = orderPlaced({ orderId: 'o1', paymentId: 'p1', amount: cny(3800), placedAt: '2026-11-25T08:00:00.000Z' });
 const succeeded = (at = '2026-11-25T08:00:03.000Z'): PaymentEvent => ({
   type: 'PaymentSucceeded',
   data: { paymentId: 'p1', orderId: 'o1', tradeNo: 'T1', notificationId: 'N1', source: 'notification', amount: cny(3800), paidAt: at, at },

@@ -3,6 +3,7 @@
  * given these events, when this command, then these events (or this error).
  */
 import { describe, expect, it } from 'vitest';
+import { orderPlaced } from '../../test/support/events.ts';
 import { spec } from '../../test/support/given.ts';
 import type { Product } from '../catalog.ts';
 import { IdempotencyKeyReused, OrderNotCancellable, OrderNotFound, OrderNotPayable, OrderNotProvisionable, OrderNotRefundable } from '../errors.ts';
@@ -77,22 +78,16 @@ const markProvisioningFailed = (requestNo = 0): OrderCommand => ({
 const requestReprovision = (now = at(200)): OrderCommand => ({ type: 'RequestReprovision', orderId, now });
 const markRefunded = (): OrderCommand => ({ type: 'MarkRefunded', orderId, refundNo: 'refund-1', amount: cny(3800), now: at(300) });
 
-const placed: OrderEvent = {
-  type: 'OrderPlaced',
-  data: {
-    orderId,
-    paymentId,
-    subscriberId: 'sub-1',
-    smartcardId: 'card-1',
-    msisdn: '8613800138000',
-    product: { productId: 'sports-month', name: '体育包 Sports (1 month)', channels: ['CCTV-5 HD', 'CCTV-5+ HD'], periodDays: 30 },
-    amount: cny(3800),
-    placedAt: T0.toISOString(),
-    expiresAt: EXPIRES_AT,
-    client: 'open-platform',
-    requestHash: 'hash-a',
-  },
-};
+const placed = orderPlaced({
+  orderId,
+  paymentId,
+  product: { productId: 'sports-month', name: '体育包 Sports (1 month)', channels: ['CCTV-5 HD', 'CCTV-5+ HD'], periodDays: 30 },
+  amount: cny(3800),
+  placedAt: T0.toISOString(),
+  expiresAt: EXPIRES_AT,
+  client: 'open-platform',
+  requestHash: 'hash-a',
+});
 const pending: OrderEvent = { type: 'OrderPaymentPending', data: { orderId, paymentId, at: iso(30) } };
 const paid: OrderEvent = { type: 'OrderPaid', data: { orderId, paymentId, tradeNo: 'trade-1', amount: cny(3800), paidAt: iso(60) } };
 const paymentFailed: OrderEvent = { type: 'OrderPaymentFailed', data: { orderId, reason: 'platform_failed', at: iso(70) } };

@@ -3,6 +3,7 @@
  * given these events, when this command, then these events (or this error).
  */
 import { describe, expect, it } from 'vitest';
+import { paymentRequested } from '../../test/support/events.ts';
 import { spec } from '../../test/support/given.ts';
 import {
   CodeExpired,
@@ -101,20 +102,17 @@ const reviewPayment = (decision: 'accept' | 'refund'): PaymentCommand => ({
 const recordTradeNotCreated = (): PaymentCommand => ({ type: 'RecordTradeNotCreated', paymentId, detail: 'no trade', now: at(1100) });
 const recordRefund = (): PaymentCommand => ({ type: 'RecordRefund', paymentId, refundNo: 'refund-1', amount, now: at(300) });
 
-const requested = (payBySeconds = PAY_BY_SECONDS): PaymentEvent => ({
-  type: 'PaymentRequested',
-  data: {
+const requested = (payBySeconds = PAY_BY_SECONDS): PaymentEvent =>
+  paymentRequested({
     paymentId,
     orderId,
     amount,
-    msisdn: '8613800138000',
     subject: '体育包 Sports (1 month)',
     requestedAt: T0.toISOString(),
     payBy: iso(payBySeconds),
     codeSeq: 1,
     codeExpiresAt: iso(CODE_TTL),
-  },
-});
+  });
 const rejected = (wrongAttempts: number, seconds = 30, attemptId = 'a1'): PaymentEvent => ({
   type: 'PaymentCodeRejected',
   data: { paymentId, wrongAttempts, attemptsLeft: 5 - wrongAttempts, attemptId, at: iso(seconds) },
