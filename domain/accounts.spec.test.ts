@@ -29,6 +29,20 @@ const refunded = (at: string, fen = 3800): PaymentEvent => ({
   type: 'PaymentRefunded',
   data: { paymentId: 'p1', orderId: 'o1', refundNo: 'R1', amount: cny(fen), at },
 });
+/** The platform reported `fen` for the 3800 the order costs. */
+const flagged = (fen: number): PaymentEvent => ({
+  type: 'PaymentFlagged',
+  data: {
+    paymentId: 'p1',
+    orderId: 'o1',
+    reason: 'amount_mismatch',
+    notificationId: 'N1',
+    tradeNo: 'T1',
+    expected: cny(3800),
+    reported: cny(fen),
+    at: '2026-11-25T08:00:03.000Z',
+  },
+});
 const journal = (...events: (OrderEvent | PaymentEvent)[]) => foldJournal(events.map((event, i) => ({ eventId: `e${i}`, event })));
 const upTo = (entries: Iterable<JournalEntry>, day: string) => [...entries].filter((e) => e.day <= day);
 
@@ -125,19 +139,6 @@ describe('journal entries', () => {
   });
 
   it('flagged money accepted by an admin pays the order: out of the receivable and suspense, into cash and deferred revenue', () => {
-    const flagged: PaymentEvent = {
-      type: 'PaymentFlagged',
-      data: {
-        paymentId: 'p1',
-        orderId: 'o1',
-        reason: 'amount_mismatch',
-        notificationId: 'N1',
-        tradeNo: 'T1',
-        expected: cny(3800),
-        reported: cny(3700),
-        at: '2026-11-25T08:00:03.000Z',
-      },
-    };
     const accepted: PaymentEvent = {
       type: 'PaymentSucceeded',
       data: {
@@ -151,7 +152,7 @@ describe('journal entries', () => {
         at: '2026-11-25T09:00:00.000Z',
       },
     };
-    const { entries } = journal(placed, flagged, accepted);
+    const { entries } = journal(placed, flagged(3700), accepted);
     expect(balancesOf(entries.values())).toEqual({
       cash_at_platform: 3700,
       platform_receivable: 0,
@@ -164,26 +165,13 @@ describe('journal entries', () => {
   });
 
   it('flagged money is a receivable against suspense, never revenue; refunded, both clear', () => {
-    const flagged: PaymentEvent = {
-      type: 'PaymentFlagged',
-      data: {
-        paymentId: 'p1',
-        orderId: 'o1',
-        reason: 'amount_mismatch',
-        notificationId: 'N1',
-        tradeNo: 'T1',
-        expected: cny(3800),
-        reported: cny(3801),
-        at: '2026-11-25T08:00:03.000Z',
-      },
-    };
-    expect(balancesOf(journal(placed, flagged).entries.values())).toMatchObject({
+    expect(balancesOf(journal(placed, flagged(3801)).entries.values())).toMatchObject({
       platform_receivable: 3801,
       suspense_flagged: -3801,
       revenue: 0,
       deferred_revenue: 0,
     });
-    expect(balancesOf(journal(placed, flagged, refunded('2026-11-26T00:00:00.000Z', 3801)).entries.values())).toMatchObject({
+    expect(balancesOf(journal(placed, flagged(3801), refunded('2026-11-26T00:00:00.000Z', 3801)).entries.values())).toMatchObject({
       platform_receivable: 0,
       suspense_flagged: 0,
     });
