@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { orderPlaced } from '../../test/support/events.ts';
+import { byStatus } from '../../test/support/by-status.ts';
 import { spec } from '../../test/support/given.ts';
 import type { Product } from '../catalog.ts';
 import { IdempotencyKeyReused, OrderNotCancellable, OrderNotFound, OrderNotPayable, OrderNotProvisionable, OrderNotRefundable } from '../errors.ts';
@@ -120,8 +121,8 @@ const reach: Record<Placed, OrderEvent[]> = {
   expired: [placed, expired],
   payment_failed: [placed, paymentFailed],
 };
-const ALL = Object.keys(reach) as Placed[];
-const except = (...statuses: Placed[]): Placed[] => ALL.filter((s) => !statuses.includes(s));
+const inStatus = byStatus(order, reach, 'order', { orderId });
+const { all: ALL, except } = inStatus;
 
 // --- specs ------------------------------------------------------------------------------------
 
@@ -136,12 +137,7 @@ describe('PlaceOrder', () => {
     order.given().when(placeOrder()).then(placed);
   });
 
-  it.each(ALL)('the same client and request again (a retry) adds nothing, even when %s', (status) => {
-    order
-      .given(...reach[status])
-      .when(placeOrder())
-      .thenNothing();
-  });
+  inStatus.addsNothing(ALL, placeOrder(), 'the same client and request again (a retry) adds nothing, even when %s');
 
   it('the same key with another request body is refused', () => {
     order
@@ -227,21 +223,11 @@ describe('MarkPaymentPending', () => {
       .thenThrows(OrderNotPayable, { state: 'awaiting_confirmation' });
   });
 
-  it.each(['cancelled', 'expired', 'payment_failed'] as const)('a %s order → OrderNotPayable', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaymentPending(at(30)))
-      .thenThrows(OrderNotPayable, { orderId, state: status });
-  });
+  inStatus.refuses(['cancelled', 'expired', 'payment_failed'], markPaymentPending(at(30)), OrderNotPayable);
 
   // Suspected bug (decide.ts:127-129): markPaid accepts an order whose pending step was not recorded yet, so the
   // pending step can arrive late; for the same payment it is "already so", not a conflict.
-  it.each(['paid', 'provisioned'] as const)('the same payment arriving late on a %s order adds nothing', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaymentPending(at(30)))
-      .thenNothing();
-  });
+  inStatus.addsNothing(['paid', 'provisioned'], markPaymentPending(at(30)), 'the same payment arriving late on a %s order adds nothing');
 });
 
 describe('MarkPaid', () => {
@@ -276,19 +262,8 @@ describe('MarkPaid', () => {
       .then({ type: 'OrderPaid', data: { orderId, paymentId, tradeNo: 'trade-1', amount: cny(3800), paidAt: iso(TTL + 30) } });
   });
 
-  it.each(['paid', 'provisioned', 'provisioning_failed', 'refunded'] as const)('a duplicate on a %s order adds nothing', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaid())
-      .thenNothing();
-  });
-
-  it.each(['cancelled', 'expired', 'payment_failed'] as const)('a %s order → OrderNotPayable', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaid())
-      .thenThrows(OrderNotPayable, { orderId, state: status });
-  });
+  inStatus.addsNothing(['paid', 'provisioned', 'provisioning_failed', 'refunded'], markPaid(), 'a duplicate on a %s order adds nothing');
+  inStatus.refuses(['cancelled', 'expired', 'payment_failed'], markPaid(), OrderNotPayable);
 });
 
 describe('MarkPaymentFailed', () => {
@@ -299,19 +274,8 @@ describe('MarkPaymentFailed', () => {
       .then(paymentFailed);
   });
 
-  it.each(['payment_failed', 'cancelled', 'expired'] as const)('a %s order adds nothing', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaymentFailed())
-      .thenNothing();
-  });
-
-  it.each(['paid', 'provisioned', 'provisioning_failed', 'refunded'] as const)('a %s order → OrderNotPayable', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaymentFailed())
-      .thenThrows(OrderNotPayable, { orderId, state: status });
-  });
+  inStatus.addsNothing(['payment_failed', 'cancelled', 'expired'], markPaymentFailed());
+  inStatus.refuses(['paid', 'provisioned', 'provisioning_failed', 'refunded'], markPaymentFailed(), OrderNotPayable);
 });
 
 describe('CancelOrder', () => {
@@ -323,30 +287,18 @@ describe('CancelOrder', () => {
     order.given(placed, cancelled('customer')).when(cancelOrder('declined')).thenNothing();
   });
 
-  it.each(except('awaiting_confirmation', 'cancelled'))('a %s order → OrderNotCancellable', (status) => {
-    order
-      .given(...reach[status])
-      .when(cancelOrder())
-      .thenThrows(OrderNotCancellable, { orderId, state: status });
-  });
+  inStatus.refuses(except('awaiting_confirmation', 'cancelled'), cancelOrder(), OrderNotCancellable);
 
-  it.each(['expired', 'payment_failed'] as const)('a cancel from the payment (declined, 5 wrong codes) finds a %s order already closed: nothing', (status) => {
-    order
-      .given(...reach[status])
-      .when(cancelOrder('declined'))
-      .thenNothing();
-    order
-      .given(...reach[status])
-      .when(cancelOrder('too_many_wrong_codes'))
-      .thenNothing();
-  });
+  for (const reason of ['declined', 'too_many_wrong_codes'] as const) {
+    inStatus.addsNothing(['expired', 'payment_failed'], cancelOrder(reason), `a cancel from the payment (${reason}) finds a %s order already closed: nothing`);
+  }
 
-  it.each(['payment_pending', 'paid', 'provisioned'] as const)('a cancel from the payment still refuses a %s order', (status) => {
-    order
-      .given(...reach[status])
-      .when(cancelOrder('declined'))
-      .thenThrows(OrderNotCancellable, { state: status });
-  });
+  inStatus.refuses(
+    ['payment_pending', 'paid', 'provisioned'],
+    cancelOrder('declined'),
+    OrderNotCancellable,
+    'a cancel from the payment still refuses a %s order',
+  );
 });
 
 describe('ExpireOrder', () => {
@@ -371,12 +323,7 @@ describe('ExpireOrder', () => {
       .thenNothing();
   });
 
-  it.each(except('awaiting_confirmation'))('a %s order past its deadline adds nothing', (status) => {
-    order
-      .given(...reach[status])
-      .when(expireOrder(at(TTL + 60)))
-      .thenNothing();
-  });
+  inStatus.addsNothing(except('awaiting_confirmation'), expireOrder(at(TTL + 60)), 'a %s order past its deadline adds nothing');
 });
 
 describe('MarkProvisioned', () => {
@@ -408,12 +355,7 @@ describe('MarkProvisioned', () => {
       .thenNothing();
   });
 
-  it.each(except('paid', 'provisioned'))('a %s order → OrderNotProvisionable', (status) => {
-    order
-      .given(...reach[status])
-      .when(markProvisioned(0))
-      .thenThrows(OrderNotProvisionable, { orderId, state: status });
-  });
+  inStatus.refuses(except('paid', 'provisioned'), markProvisioned(0), OrderNotProvisionable);
 });
 
 describe('MarkProvisioningFailed', () => {
@@ -448,12 +390,7 @@ describe('MarkProvisioningFailed', () => {
       .thenNothing();
   });
 
-  it.each(except('paid', 'provisioned', 'provisioning_failed'))('a %s order → OrderNotProvisionable', (status) => {
-    order
-      .given(...reach[status])
-      .when(markProvisioningFailed(0))
-      .thenThrows(OrderNotProvisionable, { orderId, state: status });
-  });
+  inStatus.refuses(except('paid', 'provisioned', 'provisioning_failed'), markProvisioningFailed(0), OrderNotProvisionable);
 });
 
 describe('RequestReprovision', () => {
@@ -482,12 +419,7 @@ describe('RequestReprovision', () => {
       .then(reprovisionRequested(2, 250));
   });
 
-  it.each(except('paid', 'provisioned'))('a %s order → OrderNotProvisionable', (status) => {
-    order
-      .given(...reach[status])
-      .when(requestReprovision())
-      .thenThrows(OrderNotProvisionable, { orderId, state: status });
-  });
+  inStatus.refuses(except('paid', 'provisioned'), requestReprovision(), OrderNotProvisionable);
 });
 
 describe('MarkRefunded', () => {
@@ -513,12 +445,12 @@ describe('MarkRefunded', () => {
     expect(foldOrder([...reach[status], refunded])).toMatchObject({ status: 'refunded', refundNo: 'refund-1' });
   });
 
-  it.each(['awaiting_confirmation', 'paid', 'provisioned'] as const)('a %s order → OrderNotRefundable (it has or may still get its goods)', (status) => {
-    order
-      .given(...reach[status])
-      .when(markRefunded())
-      .thenThrows(OrderNotRefundable, { orderId, state: status });
-  });
+  inStatus.refuses(
+    ['awaiting_confirmation', 'paid', 'provisioned'],
+    markRefunded(),
+    OrderNotRefundable,
+    'a %s order → OrderNotRefundable (it has or may still get its goods)',
+  );
 });
 
 describe('evolve', () => {

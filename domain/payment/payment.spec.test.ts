@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { paymentRequested } from '../../test/support/events.ts';
+import { byStatus } from '../../test/support/by-status.ts';
 import { spec } from '../../test/support/given.ts';
 import {
   CodeExpired,
@@ -177,8 +178,8 @@ const reach: Record<Requested, PaymentEvent[]> = {
   refunding: [requested(), confirmed(), submitted, succeeded(), refundRequested('order_closed')],
   refunded: [requested(), confirmed(), submitted, succeeded(), refunded],
 };
-const ALL = Object.keys(reach) as Requested[];
-const except = (...statuses: Requested[]): Requested[] => ALL.filter((s) => !statuses.includes(s));
+const inStatus = byStatus(payment, reach, 'payment', { paymentId });
+const { all: ALL, except } = inStatus;
 const CLOSED = ['failed', 'declined', 'voided', 'flagged', 'refunding', 'refunded'] as const;
 const ALREADY_CONFIRMED = ['confirmed', 'submitted', 'succeeded'] as const;
 
@@ -195,12 +196,7 @@ describe('RequestPayment', () => {
     payment.given().when(requestPayment()).then(requested());
   });
 
-  it.each(ALL)('again on a %s payment adds nothing', (status) => {
-    payment
-      .given(...reach[status])
-      .when(requestPayment())
-      .thenNothing();
-  });
+  inStatus.addsNothing(ALL, requestPayment(), 'again on a %s payment adds nothing');
 });
 
 describe('commands on a payment that does not exist', () => {
@@ -285,19 +281,8 @@ describe('ConfirmPayment', () => {
       .thenThrows(OrderNotPayable);
   });
 
-  it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(confirmPayment(true, 31))
-      .thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
-  });
-
-  it.each(CLOSED)('a %s payment → PaymentClosed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(confirmPayment(true, 31))
-      .thenThrows(PaymentClosed, { paymentId, state: status });
-  });
+  inStatus.refuses(ALREADY_CONFIRMED, confirmPayment(true, 31), PaymentAlreadyConfirmed);
+  inStatus.refuses(CLOSED, confirmPayment(true, 31), PaymentClosed);
 
   it('two attempts at the same moment record different facts (neither passes for a retry of the other)', () => {
     const one = payment
@@ -365,19 +350,8 @@ describe('ResendCode', () => {
     payment.given(requested()).when(resendCode(PAY_BY_SECONDS)).thenThrows(OrderNotPayable, { orderId });
   });
 
-  it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(resendCode(120))
-      .thenThrows(PaymentAlreadyConfirmed, { state: status });
-  });
-
-  it.each(CLOSED)('a %s payment → PaymentClosed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(resendCode(120))
-      .thenThrows(PaymentClosed, { state: status });
-  });
+  inStatus.refuses(ALREADY_CONFIRMED, resendCode(120), PaymentAlreadyConfirmed);
+  inStatus.refuses(CLOSED, resendCode(120), PaymentClosed);
 });
 
 describe('DeclinePayment', () => {
@@ -392,19 +366,8 @@ describe('DeclinePayment', () => {
       .thenNothing();
   });
 
-  it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(declinePayment())
-      .thenThrows(PaymentAlreadyConfirmed, { state: status });
-  });
-
-  it.each(['failed', 'voided', 'flagged', 'refunded'] as const)('a %s payment → PaymentClosed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(declinePayment())
-      .thenThrows(PaymentClosed, { state: status });
-  });
+  inStatus.refuses(ALREADY_CONFIRMED, declinePayment(), PaymentAlreadyConfirmed);
+  inStatus.refuses(['failed', 'voided', 'flagged', 'refunded'], declinePayment(), PaymentClosed);
 });
 
 describe('RecordTradeCreated', () => {
@@ -415,19 +378,8 @@ describe('RecordTradeCreated', () => {
       .then(submitted);
   });
 
-  it.each(['submitted', 'succeeded', 'failed', 'flagged', 'refunding', 'refunded'] as const)('a %s payment adds nothing', (status) => {
-    payment
-      .given(...reach[status])
-      .when(recordTrade())
-      .thenNothing();
-  });
-
-  it.each(['awaiting_confirmation', 'declined', 'voided'] as const)('a %s payment → PaymentNotSubmittable', (status) => {
-    payment
-      .given(...reach[status])
-      .when(recordTrade())
-      .thenThrows(PaymentNotSubmittable, { paymentId, state: status });
-  });
+  inStatus.addsNothing(['submitted', 'succeeded', 'failed', 'flagged', 'refunding', 'refunded'], recordTrade());
+  inStatus.refuses(['awaiting_confirmation', 'declined', 'voided'], recordTrade(), PaymentNotSubmittable);
 });
 
 describe('RecordPlatformResult', () => {
@@ -504,20 +456,9 @@ describe('RecordPlatformResult', () => {
       .thenNothing();
   });
 
-  it.each(['SUCCESS', 'FAILED', 'CLOSED', 'PROCESSING'] as const)('%s on a flagged, refunding or refunded payment adds nothing', (result) => {
-    payment
-      .given(...reach.flagged)
-      .when(platformResult(result))
-      .thenNothing();
-    payment
-      .given(...reach.refunding)
-      .when(platformResult(result))
-      .thenNothing();
-    payment
-      .given(...reach.refunded)
-      .when(platformResult(result))
-      .thenNothing();
-  });
+  for (const result of ['SUCCESS', 'FAILED', 'CLOSED', 'PROCESSING'] as const) {
+    inStatus.addsNothing(['flagged', 'refunding', 'refunded'], platformResult(result), `${result} on a %s payment adds nothing`);
+  }
 
   it('SUCCESS paidAt far from our clock is recorded as the platform said; `at` is ours', () => {
     payment
@@ -536,14 +477,9 @@ describe('RecordPlatformResult', () => {
     },
   );
 
-  it.each(['awaiting_confirmation', 'declined', 'voided', 'failed'] as const)('FAILED, CLOSED or PROCESSING on a %s payment adds nothing', (status) => {
-    for (const result of ['FAILED', 'CLOSED', 'PROCESSING'] as const) {
-      payment
-        .given(...reach[status])
-        .when(platformResult(result))
-        .thenNothing();
-    }
-  });
+  for (const result of ['FAILED', 'CLOSED', 'PROCESSING'] as const) {
+    inStatus.addsNothing(['awaiting_confirmation', 'declined', 'voided', 'failed'], platformResult(result), `${result} on a %s payment adds nothing`);
+  }
 });
 
 describe('VoidPayment', () => {
@@ -554,19 +490,8 @@ describe('VoidPayment', () => {
       .then(voided('order_cancelled'));
   });
 
-  it.each(['voided', 'declined', 'failed'] as const)('a %s payment adds nothing', (status) => {
-    payment
-      .given(...reach[status])
-      .when(voidPayment())
-      .thenNothing();
-  });
-
-  it.each(['submitted', 'succeeded', 'flagged', 'refunding', 'refunded'] as const)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(voidPayment())
-      .thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
-  });
+  inStatus.addsNothing(['voided', 'declined', 'failed'], voidPayment());
+  inStatus.refuses(['submitted', 'succeeded', 'flagged', 'refunding', 'refunded'], voidPayment(), PaymentAlreadyConfirmed);
 });
 
 describe('RecordTradeNotCreated', () => {
@@ -577,12 +502,7 @@ describe('RecordTradeNotCreated', () => {
       .then(failed('trade_not_created', 'no trade', 1100));
   });
 
-  it.each(except('confirmed'))('a %s payment adds nothing (it has its answer)', (status) => {
-    payment
-      .given(...reach[status])
-      .when(recordTradeNotCreated())
-      .thenNothing();
-  });
+  inStatus.addsNothing(except('confirmed'), recordTradeNotCreated(), 'a %s payment adds nothing (it has its answer)');
 });
 
 describe('RequestRefund', () => {
@@ -603,19 +523,8 @@ describe('RequestRefund', () => {
       .then(refundRequested('order_closed', cny(1)));
   });
 
-  it.each(['refunding', 'refunded'] as const)('a %s payment adds nothing', (status) => {
-    payment
-      .given(...reach[status])
-      .when(requestRefund())
-      .thenNothing();
-  });
-
-  it.each(except('succeeded', 'refunding', 'refunded'))('a %s payment → PaymentNotRefundable', (status) => {
-    payment
-      .given(...reach[status])
-      .when(requestRefund())
-      .thenThrows(PaymentNotRefundable, { paymentId, state: status });
-  });
+  inStatus.addsNothing(['refunding', 'refunded'], requestRefund());
+  inStatus.refuses(except('succeeded', 'refunding', 'refunded'), requestRefund(), PaymentNotRefundable);
 });
 
 describe('ReviewPayment', () => {
@@ -651,12 +560,7 @@ describe('ReviewPayment', () => {
       .thenThrows(PaymentNotReviewable);
   });
 
-  it.each(except('flagged'))('a %s payment → PaymentNotReviewable', (status) => {
-    payment
-      .given(...reach[status])
-      .when(reviewPayment('refund'))
-      .thenThrows(PaymentNotReviewable, { paymentId, state: status });
-  });
+  inStatus.refuses(except('flagged'), reviewPayment('refund'), PaymentNotReviewable);
 });
 
 describe('RecordRefund', () => {
@@ -674,12 +578,7 @@ describe('RecordRefund', () => {
       .thenNothing();
   });
 
-  it.each(except('succeeded', 'flagged', 'refunding', 'refunded'))('a %s payment → PaymentNotRefundable', (status) => {
-    payment
-      .given(...reach[status])
-      .when(recordRefund())
-      .thenThrows(PaymentNotRefundable, { paymentId, state: status });
-  });
+  inStatus.refuses(except('succeeded', 'flagged', 'refunding', 'refunded'), recordRefund(), PaymentNotRefundable);
 });
 
 describe('evolve', () => {
