@@ -267,12 +267,7 @@ describe('MarkPaid', () => {
 });
 
 describe('MarkPaymentFailed', () => {
-  it.each(['awaiting_confirmation', 'payment_pending'] as const)('a %s order → OrderPaymentFailed', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaymentFailed('platform_failed'))
-      .then(paymentFailed);
-  });
+  inStatus.gives(['awaiting_confirmation', 'payment_pending'], markPaymentFailed('platform_failed'), [paymentFailed]);
 
   inStatus.addsNothing(['payment_failed', 'cancelled', 'expired'], markPaymentFailed());
   inStatus.refuses(['paid', 'provisioned', 'provisioning_failed', 'refunded'], markPaymentFailed(), OrderNotPayable);
@@ -366,12 +361,7 @@ describe('MarkProvisioningFailed', () => {
       .then(provisioningFailed(0));
   });
 
-  it('a failed order adds nothing', () => {
-    order
-      .given(...reach.provisioning_failed)
-      .when(markProvisioningFailed(0))
-      .thenNothing();
-  });
+  inStatus.addsNothing(['provisioning_failed'], markProvisioningFailed(0));
 
   it('a failed reprovision leaves a provisioned order as it is', () => {
     order
@@ -430,12 +420,7 @@ describe('MarkRefunded', () => {
       .then(refunded);
   });
 
-  it('a refunded order adds nothing', () => {
-    order
-      .given(...reach.refunded)
-      .when(markRefunded())
-      .thenNothing();
-  });
+  inStatus.addsNothing(['refunded'], markRefunded());
 
   it.each(['payment_pending', 'cancelled', 'expired', 'payment_failed'] as const)('money that arrived for a %s order goes back → OrderRefunded', (status) => {
     order

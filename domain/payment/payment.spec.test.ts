@@ -359,12 +359,7 @@ describe('DeclinePayment', () => {
     payment.given(requested()).when(declinePayment(40)).then(declined);
   });
 
-  it('a declined payment adds nothing', () => {
-    payment
-      .given(...reach.declined)
-      .when(declinePayment(41))
-      .thenNothing();
-  });
+  inStatus.addsNothing(['declined'], declinePayment(41));
 
   inStatus.refuses(ALREADY_CONFIRMED, declinePayment(), PaymentAlreadyConfirmed);
   inStatus.refuses(['failed', 'voided', 'flagged', 'refunded'], declinePayment(), PaymentClosed);
@@ -483,12 +478,7 @@ describe('RecordPlatformResult', () => {
 });
 
 describe('VoidPayment', () => {
-  it.each(['awaiting_confirmation', 'confirmed'] as const)('a %s payment → PaymentVoided', (status) => {
-    payment
-      .given(...reach[status])
-      .when(voidPayment('order_cancelled'))
-      .then(voided('order_cancelled'));
-  });
+  inStatus.gives(['awaiting_confirmation', 'confirmed'], voidPayment('order_cancelled'), [voided('order_cancelled')]);
 
   inStatus.addsNothing(['voided', 'declined', 'failed'], voidPayment());
   inStatus.refuses(['submitted', 'succeeded', 'flagged', 'refunding', 'refunded'], voidPayment(), PaymentAlreadyConfirmed);
@@ -564,19 +554,8 @@ describe('ReviewPayment', () => {
 });
 
 describe('RecordRefund', () => {
-  it.each(['succeeded', 'flagged', 'refunding'] as const)('a %s payment → PaymentRefunded', (status) => {
-    payment
-      .given(...reach[status])
-      .when(recordRefund())
-      .then(refunded);
-  });
-
-  it('a refunded payment adds nothing', () => {
-    payment
-      .given(...reach.refunded)
-      .when(recordRefund())
-      .thenNothing();
-  });
+  inStatus.gives(['succeeded', 'flagged', 'refunding'], recordRefund(), [refunded]);
+  inStatus.addsNothing(['refunded'], recordRefund());
 
   inStatus.refuses(except('succeeded', 'flagged', 'refunding', 'refunded'), recordRefund(), PaymentNotRefundable);
 });
