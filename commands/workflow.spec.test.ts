@@ -7,6 +7,7 @@ import { OrderNotPayable } from '../domain/errors.ts';
 import { cny } from '../domain/money.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
 import type { PaymentEvent } from '../domain/payment/payment.ts';
+import { orderPlaced, paymentRequested } from '../test/support/events.ts';
 import { paymentIdFor } from './ids.ts';
 import { react, type FollowUp, type LedgerEvent } from './workflow.ts';
 
@@ -18,22 +19,7 @@ const amount = cny(3800);
 
 const when = (e: LedgerEvent): FollowUp[] => react(e, env);
 
-const placed: OrderEvent = {
-  type: 'OrderPlaced',
-  data: {
-    orderId,
-    paymentId,
-    subscriberId: 'sub-1',
-    smartcardId: 'card-1',
-    msisdn: '8613800138000',
-    product: { productId: 'sports-month', name: 'Sports', channels: ['CCTV-5'], periodDays: 30 },
-    amount,
-    placedAt: '2026-11-25T08:00:00.000Z',
-    expiresAt: '2026-11-25T08:15:00.000Z',
-    client: 'open-platform/abc',
-    requestHash: 'h',
-  },
-};
+const placed = orderPlaced({ orderId, paymentId, amount, placedAt: '2026-11-25T08:00:00.000Z', expiresAt: '2026-11-25T08:15:00.000Z' });
 
 describe('order events', () => {
   it('OrderPlaced → request the payment, its code living from the moment the order was placed', () => {
@@ -147,10 +133,7 @@ describe('payment events', () => {
 
   const at = now.toISOString();
   const quiet: PaymentEvent[] = [
-    {
-      type: 'PaymentRequested',
-      data: { paymentId, orderId, amount, msisdn: '8613800138000', subject: 'Sports', requestedAt: at, payBy: at, codeSeq: 1, codeExpiresAt: at },
-    },
+    paymentRequested({ paymentId, orderId, amount, requestedAt: at, payBy: at, codeExpiresAt: at }),
     { type: 'PaymentCodeRejected', data: { paymentId, wrongAttempts: 1, attemptsLeft: 4, at } },
     { type: 'PaymentCodeResent', data: { paymentId, codeSeq: 2, codeExpiresAt: at, at } },
     { type: 'PaymentSubmitted', data: { paymentId, tradeNo: 'T1', at } },

@@ -3,27 +3,13 @@
  * the fen, a refund reversing what was not yet recognised.
  */
 import { describe, expect, it } from 'vitest';
+import { orderPlaced } from '../test/support/events.ts';
 import { balancesOf, foldJournal, isBalanced, spreadOverDays, type JournalEntry } from './accounts.ts';
 import type { OrderEvent } from './order/order.ts';
 import type { PaymentEvent } from './payment/payment.ts';
 
 const cny = (value: number) => ({ value, currency: 'CNY' as const });
-const placed: OrderEvent = {
-  type: 'OrderPlaced',
-  data: {
-    orderId: 'o1',
-    paymentId: 'p1',
-    subscriberId: 's',
-    smartcardId: 'c',
-    msisdn: '8613800138000',
-    product: { productId: 'sports-month', name: 'Sports', channels: ['CCTV-5'], periodDays: 30 },
-    amount: cny(3800),
-    placedAt: '2026-11-25T08:00:00.000Z',
-    expiresAt: '2026-11-25T08:15:00.000Z',
-    client: 'x',
-    requestHash: 'h',
-  },
-};
+const placed = orderPlaced({ orderId: 'o1', paymentId: 'p1', amount: cny(3800), placedAt: '2026-11-25T08:00:00.000Z' });
 const succeeded = (at = '2026-11-25T08:00:03.000Z'): PaymentEvent => ({
   type: 'PaymentSucceeded',
   data: { paymentId: 'p1', orderId: 'o1', tradeNo: 'T1', notificationId: 'N1', source: 'notification', amount: cny(3800), paidAt: at, at },
@@ -42,6 +28,20 @@ const provisioned: OrderEvent = {
 const refunded = (at: string, fen = 3800): PaymentEvent => ({
   type: 'PaymentRefunded',
   data: { paymentId: 'p1', orderId: 'o1', refundNo: 'R1', amount: cny(fen), at },
+});
+/** The platform reported `fen` for the 3800 the order costs. */
+const flagged = (fen: number): PaymentEvent => ({
+  type: 'PaymentFlagged',
+  data: {
+    paymentId: 'p1',
+    orderId: 'o1',
+    reason: 'amount_mismatch',
+    notificationId: 'N1',
+    tradeNo: 'T1',
+    expected: cny(3800),
+    reported: cny(fen),
+    at: '2026-11-25T08:00:03.000Z',
+  },
 });
 const journal = (...events: (OrderEvent | PaymentEvent)[]) => foldJournal(events.map((event, i) => ({ eventId: `e${i}`, event })));
 const upTo = (entries: Iterable<JournalEntry>, day: string) => [...entries].filter((e) => e.day <= day);
@@ -139,19 +139,6 @@ describe('journal entries', () => {
   });
 
   it('flagged money accepted by an admin pays the order: out of the receivable and suspense, into cash and deferred revenue', () => {
-    const flagged: PaymentEvent = {
-      type: 'PaymentFlagged',
-      data: {
-        paymentId: 'p1',
-        orderId: 'o1',
-        reason: 'amount_mismatch',
-        notificationId: 'N1',
-        tradeNo: 'T1',
-        expected: cny(3800),
-        reported: cny(3700),
-        at: '2026-11-25T08:00:03.000Z',
-      },
-    };
     const accepted: PaymentEvent = {
       type: 'PaymentSucceeded',
       data: {
@@ -165,7 +152,7 @@ describe('journal entries', () => {
         at: '2026-11-25T09:00:00.000Z',
       },
     };
-    const { entries } = journal(placed, flagged, accepted);
+    const { entries } = journal(placed, flagged(3700), accepted);
     expect(balancesOf(entries.values())).toEqual({
       cash_at_platform: 3700,
       platform_receivable: 0,
@@ -178,26 +165,13 @@ describe('journal entries', () => {
   });
 
   it('flagged money is a receivable against suspense, never revenue; refunded, both clear', () => {
-    const flagged: PaymentEvent = {
-      type: 'PaymentFlagged',
-      data: {
-        paymentId: 'p1',
-        orderId: 'o1',
-        reason: 'amount_mismatch',
-        notificationId: 'N1',
-        tradeNo: 'T1',
-        expected: cny(3800),
-        reported: cny(3801),
-        at: '2026-11-25T08:00:03.000Z',
-      },
-    };
-    expect(balancesOf(journal(placed, flagged).entries.values())).toMatchObject({
+    expect(balancesOf(journal(placed, flagged(3801)).entries.values())).toMatchObject({
       platform_receivable: 3801,
       suspense_flagged: -3801,
       revenue: 0,
       deferred_revenue: 0,
     });
-    expect(balancesOf(journal(placed, flagged, refunded('2026-11-26T00:00:00.000Z', 3801)).entries.values())).toMatchObject({
+    expect(balancesOf(journal(placed, flagged(3801), refunded('2026-11-26T00:00:00.000Z', 3801)).entries.values())).toMatchObject({
       platform_receivable: 0,
       suspense_flagged: 0,
     });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { cny } from '../domain/money.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
 import type { PaymentEvent } from '../domain/payment/payment.ts';
+import { orderPlaced, paymentRequested } from '../test/support/events.ts';
 import { tasksFor, type Cause, type Memory } from './schedule.ts';
 
 const at = '2026-11-25T08:05:00.000Z';
@@ -26,22 +27,7 @@ const brief = (e: OrderEvent | PaymentEvent, o = opts, m = memory) =>
     ...(t.deadline && { deadline: t.deadline }),
   }));
 
-const placed: OrderEvent = {
-  type: 'OrderPlaced',
-  data: {
-    orderId,
-    paymentId,
-    subscriberId: 'sub-1',
-    smartcardId: 'card-1',
-    msisdn: '8613800138000',
-    product: { productId: 'sports-month', name: 'Sports', channels: ['CCTV-5'], periodDays: 30 },
-    amount,
-    placedAt: at,
-    expiresAt: '2026-11-25T08:20:00.000Z',
-    client: 'c',
-    requestHash: 'h',
-  },
-};
+const placed = orderPlaced({ orderId, paymentId, placedAt: at, expiresAt: '2026-11-25T08:20:00.000Z' });
 
 describe('order events', () => {
   it('OrderPlaced → the expiry timer at the deadline, and the order message to the TV at once', () => {
@@ -106,20 +92,7 @@ describe('order events', () => {
 
 describe('payment events', () => {
   it('PaymentRequested → the code SMS at once, tried until the order can no longer be paid', () => {
-    const e: PaymentEvent = {
-      type: 'PaymentRequested',
-      data: {
-        paymentId,
-        orderId,
-        amount,
-        msisdn: '8613800138000',
-        subject: 'Sports',
-        requestedAt: at,
-        payBy: '2026-11-25T08:15:00.000Z',
-        codeSeq: 1,
-        codeExpiresAt: at,
-      },
-    };
+    const e = paymentRequested({ paymentId, orderId, requestedAt: at, payBy: '2026-11-25T08:15:00.000Z', codeSeq: 1, codeExpiresAt: at });
     expect(brief(e)).toEqual([{ id: `sms:${paymentId}:code:1`, kind: 'sms', dueAt: at, template: 'code', deadline: '2026-11-25T08:15:00.000Z' }]);
   });
 

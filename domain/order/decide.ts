@@ -5,6 +5,7 @@
  */
 import { IdempotencyKeyReused, OrderNotCancellable, OrderNotFound, OrderNotPayable, OrderNotProvisionable, OrderNotRefundable } from '../errors.ts';
 import type { Money } from '../money.ts';
+import { isPast, refusePastDeadline } from '../deadline.ts';
 import { assertNever } from '../never.ts';
 import type { Product } from '../catalog.ts';
 import type { StoredMsisdn } from '../personal-data.ts';
@@ -117,28 +118,61 @@ const place = (cmd: PlaceOrder, state: Order): OrderEvent[] => {
   ];
 };
 
-const isPastExpiry = (state: Placed, now: Date): boolean => now.getTime() >= Date.parse(state.expiresAt);
+/**
+ * Where an order stands with its money: waiting for the subscriber, waiting for the platform, paid
+ * (the money arrived, whatever came after it), or closed unpaid.
+ */
+type PaymentStage = 'awaiting' | 'pending' | 'paid' | 'closed';
+const paymentStage = {
+  awaiting_confirmation: 'awaiting',
+  payment_pending: 'pending',
+  paid: 'paid',
+  provisioned: 'paid',
+  provisioning_failed: 'paid',
+  refunded: 'paid',
+  cancelled: 'closed',
+  expired: 'closed',
+  payment_failed: 'closed',
+} as const satisfies Record<Placed['status'], PaymentStage>;
 
-const markPaymentPending = (cmd: MarkPaymentPending, state: Placed): OrderEvent[] => {
-  if (state.paymentId !== cmd.paymentId) throw new OrderNotPayable(state.orderId, state.status, 'paid by another payment');
-  switch (state.status) {
-    case 'awaiting_confirmation':
-      if (isPastExpiry(state, cmd.now)) throw new OrderNotPayable(state.orderId, state.status, 'past its payment deadline');
-      return [{ type: 'OrderPaymentPending', data: { orderId: state.orderId, paymentId: cmd.paymentId, at: iso(cmd.now) } }];
-    case 'payment_pending':
-    case 'paid':
-    case 'provisioned':
-    case 'provisioning_failed':
-    case 'refunded':
-      // Already pending or further along (a payment result may overtake this step).
+type PaymentStep = MarkPaymentPending | MarkPaid | MarkPaymentFailed;
+type Verdict = 'record' | 'already' | 'refuse';
+/**
+ * What the payment's word does to an order at each stage: record its event, find it already so, or
+ * refuse it (OrderNotPayable). A payment result may overtake the pending step, so a paid order has
+ * nothing to add for a late one; a failure cannot unpay a paid order.
+ */
+const PAYMENT_STEPS = {
+  MarkPaymentPending: { awaiting: 'record', pending: 'already', paid: 'already', closed: 'refuse' },
+  MarkPaid: { awaiting: 'record', pending: 'record', paid: 'already', closed: 'refuse' },
+  MarkPaymentFailed: { awaiting: 'record', pending: 'record', paid: 'refuse', closed: 'already' },
+} as const satisfies Record<PaymentStep['type'], Record<PaymentStage, Verdict>>;
+
+const byStage = (cmd: PaymentStep, state: Placed, record: () => OrderEvent[]): OrderEvent[] => {
+  const verdict: Verdict = PAYMENT_STEPS[cmd.type][paymentStage[state.status]];
+  switch (verdict) {
+    case 'record':
+      return record();
+    case 'already':
       return [];
-    case 'cancelled':
-    case 'expired':
-    case 'payment_failed':
+    case 'refuse':
       throw new OrderNotPayable(state.orderId, state.status);
     default:
-      return assertNever(state);
+      return assertNever(verdict);
   }
+};
+
+/** An order is paid by the one payment it was placed with. */
+const refuseOtherPayment = (state: Placed, paymentId: string): void => {
+  if (state.paymentId !== paymentId) throw new OrderNotPayable(state.orderId, state.status, 'paid by another payment');
+};
+
+const markPaymentPending = (cmd: MarkPaymentPending, state: Placed): OrderEvent[] => {
+  refuseOtherPayment(state, cmd.paymentId);
+  return byStage(cmd, state, () => {
+    refusePastDeadline(state.orderId, state.expiresAt, cmd.now);
+    return [{ type: 'OrderPaymentPending', data: { orderId: state.orderId, paymentId: cmd.paymentId, at: iso(cmd.now) } }];
+  });
 };
 
 /**
@@ -149,55 +183,24 @@ const markPaymentPending = (cmd: MarkPaymentPending, state: Placed): OrderEvent[
  * and `npm run audit` names the payment for a manual refund.
  */
 const markPaid = (cmd: MarkPaid, state: Placed): OrderEvent[] => {
-  if (state.paymentId !== cmd.paymentId) throw new OrderNotPayable(state.orderId, state.status, 'paid by another payment');
-  switch (state.status) {
-    case 'awaiting_confirmation':
-    case 'payment_pending':
-      return [
-        {
-          type: 'OrderPaid',
-          data: {
-            orderId: state.orderId,
-            paymentId: cmd.paymentId,
-            tradeNo: cmd.tradeNo,
-            amount: cmd.amount,
-            paidAt: cmd.paidAt,
-            ...(cmd.platformPaidAt !== undefined && { platformPaidAt: cmd.platformPaidAt }),
-          },
-        },
-      ];
-    case 'paid':
-    case 'provisioned':
-    case 'provisioning_failed':
-    case 'refunded':
-      return [];
-    case 'cancelled':
-    case 'expired':
-    case 'payment_failed':
-      throw new OrderNotPayable(state.orderId, state.status);
-    default:
-      return assertNever(state);
-  }
+  refuseOtherPayment(state, cmd.paymentId);
+  return byStage(cmd, state, () => [
+    {
+      type: 'OrderPaid',
+      data: {
+        orderId: state.orderId,
+        paymentId: cmd.paymentId,
+        tradeNo: cmd.tradeNo,
+        amount: cmd.amount,
+        paidAt: cmd.paidAt,
+        ...(cmd.platformPaidAt !== undefined && { platformPaidAt: cmd.platformPaidAt }),
+      },
+    },
+  ]);
 };
 
-const markPaymentFailed = (cmd: MarkPaymentFailed, state: Placed): OrderEvent[] => {
-  switch (state.status) {
-    case 'awaiting_confirmation':
-    case 'payment_pending':
-      return [{ type: 'OrderPaymentFailed', data: { orderId: state.orderId, reason: cmd.reason, at: iso(cmd.now) } }];
-    case 'payment_failed':
-    case 'cancelled':
-    case 'expired':
-      return [];
-    case 'paid':
-    case 'provisioned':
-    case 'provisioning_failed':
-    case 'refunded':
-      throw new OrderNotPayable(state.orderId, state.status);
-    default:
-      return assertNever(state);
-  }
-};
+const markPaymentFailed = (cmd: MarkPaymentFailed, state: Placed): OrderEvent[] =>
+  byStage(cmd, state, () => [{ type: 'OrderPaymentFailed', data: { orderId: state.orderId, reason: cmd.reason, at: iso(cmd.now) } }]);
 
 /**
  * Only an order still waiting for the subscriber's confirmation can be cancelled; once money may move,
@@ -213,7 +216,7 @@ const cancel = (cmd: CancelOrder, state: Placed): OrderEvent[] => {
 
 /** A timer's command: early or late, it is safe; only a due, unconfirmed order expires. */
 const expire = (cmd: ExpireOrder, state: Placed): OrderEvent[] =>
-  state.status === 'awaiting_confirmation' && isPastExpiry(state, cmd.now)
+  state.status === 'awaiting_confirmation' && isPast(state.expiresAt, cmd.now)
     ? [{ type: 'OrderExpired', data: { orderId: state.orderId, at: iso(cmd.now) } }]
     : [];
 

@@ -3,6 +3,8 @@
  * given these events, when this command, then these events (or this error).
  */
 import { describe, expect, it } from 'vitest';
+import { orderPlaced } from '../../test/support/events.ts';
+import { byStatus } from '../../test/support/by-status.ts';
 import { spec } from '../../test/support/given.ts';
 import type { Product } from '../catalog.ts';
 import { IdempotencyKeyReused, OrderNotCancellable, OrderNotFound, OrderNotPayable, OrderNotProvisionable, OrderNotRefundable } from '../errors.ts';
@@ -77,22 +79,16 @@ const markProvisioningFailed = (requestNo = 0): OrderCommand => ({
 const requestReprovision = (now = at(200)): OrderCommand => ({ type: 'RequestReprovision', orderId, now });
 const markRefunded = (): OrderCommand => ({ type: 'MarkRefunded', orderId, refundNo: 'refund-1', amount: cny(3800), now: at(300) });
 
-const placed: OrderEvent = {
-  type: 'OrderPlaced',
-  data: {
-    orderId,
-    paymentId,
-    subscriberId: 'sub-1',
-    smartcardId: 'card-1',
-    msisdn: '8613800138000',
-    product: { productId: 'sports-month', name: '体育包 Sports (1 month)', channels: ['CCTV-5 HD', 'CCTV-5+ HD'], periodDays: 30 },
-    amount: cny(3800),
-    placedAt: T0.toISOString(),
-    expiresAt: EXPIRES_AT,
-    client: 'open-platform',
-    requestHash: 'hash-a',
-  },
-};
+const placed = orderPlaced({
+  orderId,
+  paymentId,
+  product: { productId: 'sports-month', name: '体育包 Sports (1 month)', channels: ['CCTV-5 HD', 'CCTV-5+ HD'], periodDays: 30 },
+  amount: cny(3800),
+  placedAt: T0.toISOString(),
+  expiresAt: EXPIRES_AT,
+  client: 'open-platform',
+  requestHash: 'hash-a',
+});
 const pending: OrderEvent = { type: 'OrderPaymentPending', data: { orderId, paymentId, at: iso(30) } };
 const paid: OrderEvent = { type: 'OrderPaid', data: { orderId, paymentId, tradeNo: 'trade-1', amount: cny(3800), paidAt: iso(60) } };
 const paymentFailed: OrderEvent = { type: 'OrderPaymentFailed', data: { orderId, reason: 'platform_failed', at: iso(70) } };
@@ -125,8 +121,8 @@ const reach: Record<Placed, OrderEvent[]> = {
   expired: [placed, expired],
   payment_failed: [placed, paymentFailed],
 };
-const ALL = Object.keys(reach) as Placed[];
-const except = (...statuses: Placed[]): Placed[] => ALL.filter((s) => !statuses.includes(s));
+const inStatus = byStatus(order, reach, 'order', { orderId });
+const { all: ALL, except } = inStatus;
 
 // --- specs ------------------------------------------------------------------------------------
 
@@ -141,12 +137,7 @@ describe('PlaceOrder', () => {
     order.given().when(placeOrder()).then(placed);
   });
 
-  it.each(ALL)('the same client and request again (a retry) adds nothing, even when %s', (status) => {
-    order
-      .given(...reach[status])
-      .when(placeOrder())
-      .thenNothing();
-  });
+  inStatus.addsNothing(ALL, placeOrder(), 'the same client and request again (a retry) adds nothing, even when %s');
 
   it('the same key with another request body is refused', () => {
     order
@@ -232,21 +223,11 @@ describe('MarkPaymentPending', () => {
       .thenThrows(OrderNotPayable, { state: 'awaiting_confirmation' });
   });
 
-  it.each(['cancelled', 'expired', 'payment_failed'] as const)('a %s order → OrderNotPayable', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaymentPending(at(30)))
-      .thenThrows(OrderNotPayable, { orderId, state: status });
-  });
+  inStatus.refuses(['cancelled', 'expired', 'payment_failed'], markPaymentPending(at(30)), OrderNotPayable);
 
   // Suspected bug (decide.ts:127-129): markPaid accepts an order whose pending step was not recorded yet, so the
   // pending step can arrive late; for the same payment it is "already so", not a conflict.
-  it.each(['paid', 'provisioned'] as const)('the same payment arriving late on a %s order adds nothing', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaymentPending(at(30)))
-      .thenNothing();
-  });
+  inStatus.addsNothing(['paid', 'provisioned'], markPaymentPending(at(30)), 'the same payment arriving late on a %s order adds nothing');
 });
 
 describe('MarkPaid', () => {
@@ -281,42 +262,15 @@ describe('MarkPaid', () => {
       .then({ type: 'OrderPaid', data: { orderId, paymentId, tradeNo: 'trade-1', amount: cny(3800), paidAt: iso(TTL + 30) } });
   });
 
-  it.each(['paid', 'provisioned', 'provisioning_failed', 'refunded'] as const)('a duplicate on a %s order adds nothing', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaid())
-      .thenNothing();
-  });
-
-  it.each(['cancelled', 'expired', 'payment_failed'] as const)('a %s order → OrderNotPayable', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaid())
-      .thenThrows(OrderNotPayable, { orderId, state: status });
-  });
+  inStatus.addsNothing(['paid', 'provisioned', 'provisioning_failed', 'refunded'], markPaid(), 'a duplicate on a %s order adds nothing');
+  inStatus.refuses(['cancelled', 'expired', 'payment_failed'], markPaid(), OrderNotPayable);
 });
 
 describe('MarkPaymentFailed', () => {
-  it.each(['awaiting_confirmation', 'payment_pending'] as const)('a %s order → OrderPaymentFailed', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaymentFailed('platform_failed'))
-      .then(paymentFailed);
-  });
+  inStatus.gives(['awaiting_confirmation', 'payment_pending'], markPaymentFailed('platform_failed'), [paymentFailed]);
 
-  it.each(['payment_failed', 'cancelled', 'expired'] as const)('a %s order adds nothing', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaymentFailed())
-      .thenNothing();
-  });
-
-  it.each(['paid', 'provisioned', 'provisioning_failed', 'refunded'] as const)('a %s order → OrderNotPayable', (status) => {
-    order
-      .given(...reach[status])
-      .when(markPaymentFailed())
-      .thenThrows(OrderNotPayable, { orderId, state: status });
-  });
+  inStatus.addsNothing(['payment_failed', 'cancelled', 'expired'], markPaymentFailed());
+  inStatus.refuses(['paid', 'provisioned', 'provisioning_failed', 'refunded'], markPaymentFailed(), OrderNotPayable);
 });
 
 describe('CancelOrder', () => {
@@ -328,30 +282,18 @@ describe('CancelOrder', () => {
     order.given(placed, cancelled('customer')).when(cancelOrder('declined')).thenNothing();
   });
 
-  it.each(except('awaiting_confirmation', 'cancelled'))('a %s order → OrderNotCancellable', (status) => {
-    order
-      .given(...reach[status])
-      .when(cancelOrder())
-      .thenThrows(OrderNotCancellable, { orderId, state: status });
-  });
+  inStatus.refuses(except('awaiting_confirmation', 'cancelled'), cancelOrder(), OrderNotCancellable);
 
-  it.each(['expired', 'payment_failed'] as const)('a cancel from the payment (declined, 5 wrong codes) finds a %s order already closed: nothing', (status) => {
-    order
-      .given(...reach[status])
-      .when(cancelOrder('declined'))
-      .thenNothing();
-    order
-      .given(...reach[status])
-      .when(cancelOrder('too_many_wrong_codes'))
-      .thenNothing();
-  });
+  for (const reason of ['declined', 'too_many_wrong_codes'] as const) {
+    inStatus.addsNothing(['expired', 'payment_failed'], cancelOrder(reason), `a cancel from the payment (${reason}) finds a %s order already closed: nothing`);
+  }
 
-  it.each(['payment_pending', 'paid', 'provisioned'] as const)('a cancel from the payment still refuses a %s order', (status) => {
-    order
-      .given(...reach[status])
-      .when(cancelOrder('declined'))
-      .thenThrows(OrderNotCancellable, { state: status });
-  });
+  inStatus.refuses(
+    ['payment_pending', 'paid', 'provisioned'],
+    cancelOrder('declined'),
+    OrderNotCancellable,
+    'a cancel from the payment still refuses a %s order',
+  );
 });
 
 describe('ExpireOrder', () => {
@@ -376,12 +318,7 @@ describe('ExpireOrder', () => {
       .thenNothing();
   });
 
-  it.each(except('awaiting_confirmation'))('a %s order past its deadline adds nothing', (status) => {
-    order
-      .given(...reach[status])
-      .when(expireOrder(at(TTL + 60)))
-      .thenNothing();
-  });
+  inStatus.addsNothing(except('awaiting_confirmation'), expireOrder(at(TTL + 60)), 'a %s order past its deadline adds nothing');
 });
 
 describe('MarkProvisioned', () => {
@@ -413,12 +350,7 @@ describe('MarkProvisioned', () => {
       .thenNothing();
   });
 
-  it.each(except('paid', 'provisioned'))('a %s order → OrderNotProvisionable', (status) => {
-    order
-      .given(...reach[status])
-      .when(markProvisioned(0))
-      .thenThrows(OrderNotProvisionable, { orderId, state: status });
-  });
+  inStatus.refuses(except('paid', 'provisioned'), markProvisioned(0), OrderNotProvisionable);
 });
 
 describe('MarkProvisioningFailed', () => {
@@ -429,12 +361,7 @@ describe('MarkProvisioningFailed', () => {
       .then(provisioningFailed(0));
   });
 
-  it('a failed order adds nothing', () => {
-    order
-      .given(...reach.provisioning_failed)
-      .when(markProvisioningFailed(0))
-      .thenNothing();
-  });
+  inStatus.addsNothing(['provisioning_failed'], markProvisioningFailed(0));
 
   it('a failed reprovision leaves a provisioned order as it is', () => {
     order
@@ -453,12 +380,7 @@ describe('MarkProvisioningFailed', () => {
       .thenNothing();
   });
 
-  it.each(except('paid', 'provisioned', 'provisioning_failed'))('a %s order → OrderNotProvisionable', (status) => {
-    order
-      .given(...reach[status])
-      .when(markProvisioningFailed(0))
-      .thenThrows(OrderNotProvisionable, { orderId, state: status });
-  });
+  inStatus.refuses(except('paid', 'provisioned', 'provisioning_failed'), markProvisioningFailed(0), OrderNotProvisionable);
 });
 
 describe('RequestReprovision', () => {
@@ -487,12 +409,7 @@ describe('RequestReprovision', () => {
       .then(reprovisionRequested(2, 250));
   });
 
-  it.each(except('paid', 'provisioned'))('a %s order → OrderNotProvisionable', (status) => {
-    order
-      .given(...reach[status])
-      .when(requestReprovision())
-      .thenThrows(OrderNotProvisionable, { orderId, state: status });
-  });
+  inStatus.refuses(except('paid', 'provisioned'), requestReprovision(), OrderNotProvisionable);
 });
 
 describe('MarkRefunded', () => {
@@ -503,12 +420,7 @@ describe('MarkRefunded', () => {
       .then(refunded);
   });
 
-  it('a refunded order adds nothing', () => {
-    order
-      .given(...reach.refunded)
-      .when(markRefunded())
-      .thenNothing();
-  });
+  inStatus.addsNothing(['refunded'], markRefunded());
 
   it.each(['payment_pending', 'cancelled', 'expired', 'payment_failed'] as const)('money that arrived for a %s order goes back → OrderRefunded', (status) => {
     order
@@ -518,12 +430,12 @@ describe('MarkRefunded', () => {
     expect(foldOrder([...reach[status], refunded])).toMatchObject({ status: 'refunded', refundNo: 'refund-1' });
   });
 
-  it.each(['awaiting_confirmation', 'paid', 'provisioned'] as const)('a %s order → OrderNotRefundable (it has or may still get its goods)', (status) => {
-    order
-      .given(...reach[status])
-      .when(markRefunded())
-      .thenThrows(OrderNotRefundable, { orderId, state: status });
-  });
+  inStatus.refuses(
+    ['awaiting_confirmation', 'paid', 'provisioned'],
+    markRefunded(),
+    OrderNotRefundable,
+    'a %s order → OrderNotRefundable (it has or may still get its goods)',
+  );
 });
 
 describe('evolve', () => {

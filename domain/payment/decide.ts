@@ -5,7 +5,6 @@
  */
 import {
   CodeExpired,
-  OrderNotPayable,
   PaymentAlreadyConfirmed,
   PaymentClosed,
   PaymentNotFound,
@@ -14,6 +13,7 @@ import {
   PaymentNotSubmittable,
   ResendLimitReached,
 } from '../errors.ts';
+import { isPast, refusePastDeadline } from '../deadline.ts';
 import { sameMoney, type Money } from '../money.ts';
 import { assertNever } from '../never.ts';
 import type { StoredMsisdn } from '../personal-data.ts';
@@ -22,8 +22,10 @@ import {
   MAX_WRONG_CODES,
   RESEND_INTERVAL_SECONDS,
   refundNoFor,
+  type FailureReason,
   type Payment,
   type PaymentEvent,
+  type PaymentSucceeded,
   type RefundReason,
   type ResultSource,
   type ReviewDecision,
@@ -176,8 +178,8 @@ const requireAwaiting = (state: Requested): Awaiting => {
 
 const confirm = (cmd: ConfirmPayment, current: Requested): PaymentEvent[] => {
   const state = requireAwaiting(current);
-  if (cmd.now.getTime() >= Date.parse(state.payBy)) throw new OrderNotPayable(state.orderId, 'awaiting_confirmation', 'past its payment deadline');
-  if (cmd.now.getTime() >= Date.parse(state.code.expiresAt)) throw new CodeExpired(state.paymentId);
+  refusePastDeadline(state.orderId, state.payBy, cmd.now);
+  if (isPast(state.code.expiresAt, cmd.now)) throw new CodeExpired(state.paymentId);
   const at = iso(cmd.now);
   if (cmd.code.matches(state.code.seq)) {
     return [{ type: 'PaymentConfirmed', data: { paymentId: state.paymentId, orderId: state.orderId, attemptId: cmd.attemptId, at } }];
@@ -189,18 +191,12 @@ const confirm = (cmd: ConfirmPayment, current: Requested): PaymentEvent[] => {
     data: { paymentId: state.paymentId, wrongAttempts, attemptsLeft, attemptId: cmd.attemptId, at },
   };
   if (attemptsLeft > 0) return [rejected];
-  return [
-    rejected,
-    {
-      type: 'PaymentFailed',
-      data: { paymentId: state.paymentId, orderId: state.orderId, reason: 'too_many_wrong_codes', detail: `${MAX_WRONG_CODES} wrong codes`, at },
-    },
-  ];
+  return [rejected, failed(state, 'too_many_wrong_codes', `${MAX_WRONG_CODES} wrong codes`, at)];
 };
 
 const resend = (cmd: ResendCode, current: Requested): PaymentEvent[] => {
   const state = requireAwaiting(current);
-  if (cmd.now.getTime() >= Date.parse(state.payBy)) throw new OrderNotPayable(state.orderId, 'awaiting_confirmation', 'past its payment deadline');
+  refusePastDeadline(state.orderId, state.payBy, cmd.now);
   // No Retry-After here: no more codes will ever be sent for this payment.
   if (state.code.resends >= MAX_RESENDS) throw new ResendLimitReached(state.paymentId);
   // A code that never reached the gateway is no reason to wait.
@@ -272,36 +268,17 @@ const recordResult = (cmd: RecordPlatformResult, state: Requested): PaymentEvent
           return [];
         case 'SUCCESS':
           if (!sameMoney(cmd.amount, state.amount)) return [flag('amount_mismatch')];
+          // The platform's clock, recorded and shown; `at` (ours) is the time of record.
           return [
-            {
-              type: 'PaymentSucceeded',
-              data: {
-                paymentId: state.paymentId,
-                orderId: state.orderId,
-                tradeNo: cmd.tradeNo,
-                notificationId: cmd.notificationId,
-                source: cmd.source,
-                amount: cmd.amount,
-                // The platform's clock, recorded and shown; `at` (ours) is the time of record.
-                paidAt: cmd.paidAt ?? at,
-                at,
-              },
-            },
+            succeeded(
+              state,
+              { tradeNo: cmd.tradeNo, notificationId: cmd.notificationId, source: cmd.source, amount: cmd.amount, paidAt: cmd.paidAt ?? at },
+              at,
+            ),
           ];
         case 'FAILED':
         case 'CLOSED':
-          return [
-            {
-              type: 'PaymentFailed',
-              data: {
-                paymentId: state.paymentId,
-                orderId: state.orderId,
-                reason: cmd.status === 'FAILED' ? 'platform_failed' : 'platform_closed',
-                detail: cmd.failureReason ?? cmd.status,
-                at,
-              },
-            },
-          ];
+          return [failed(state, cmd.status === 'FAILED' ? 'platform_failed' : 'platform_closed', cmd.failureReason ?? cmd.status, at)];
         default:
           return assertNever(cmd.status);
       }
@@ -325,15 +302,22 @@ const refundRequested = (state: Requested, amount: Money, reason: RefundReason, 
   data: { paymentId: state.paymentId, orderId: state.orderId, refundNo: refundNoFor(state.orderId), amount, reason, at },
 });
 
+const failed = (state: Requested, reason: FailureReason, detail: string, at: string): PaymentEvent => ({
+  type: 'PaymentFailed',
+  data: { paymentId: state.paymentId, orderId: state.orderId, reason, detail, at },
+});
+
+/** The trade that paid, as the platform reported it (or as an admin accepted it). */
+type Trade = Omit<PaymentSucceeded['data'], 'paymentId' | 'orderId' | 'at'>;
+const succeeded = (state: Requested, trade: Trade, at: string): PaymentEvent => ({
+  type: 'PaymentSucceeded',
+  data: { paymentId: state.paymentId, orderId: state.orderId, ...trade, at },
+});
+
 /** Only a payment whose trade was never created can end this way; anything else already has an answer. */
 const recordTradeNotCreated = (cmd: RecordTradeNotCreated, state: Requested): PaymentEvent[] => {
   if (state.status !== 'confirmed') return [];
-  return [
-    {
-      type: 'PaymentFailed',
-      data: { paymentId: state.paymentId, orderId: state.orderId, reason: 'trade_not_created', detail: cmd.detail, at: iso(cmd.now) },
-    },
-  ];
+  return [failed(state, 'trade_not_created', cmd.detail, iso(cmd.now))];
 };
 
 /** The order closed before the payment reached the platform: the payment will never be sent. */
@@ -394,19 +378,7 @@ const review = (cmd: ReviewPayment, state: Requested): PaymentEvent[] => {
     case 'accept':
       return [
         reviewed,
-        {
-          type: 'PaymentSucceeded',
-          data: {
-            paymentId: state.paymentId,
-            orderId: state.orderId,
-            tradeNo: state.tradeNo,
-            notificationId: state.notificationId,
-            source: 'review',
-            amount: state.reported,
-            paidAt: at,
-            at,
-          },
-        },
+        succeeded(state, { tradeNo: state.tradeNo, notificationId: state.notificationId, source: 'review', amount: state.reported, paidAt: at }, at),
       ];
     case 'refund':
       return [reviewed, refundRequested(state, state.reported, 'review', at)];

@@ -3,6 +3,8 @@
  * given these events, when this command, then these events (or this error).
  */
 import { describe, expect, it } from 'vitest';
+import { paymentRequested } from '../../test/support/events.ts';
+import { byStatus } from '../../test/support/by-status.ts';
 import { spec } from '../../test/support/given.ts';
 import {
   CodeExpired,
@@ -101,20 +103,17 @@ const reviewPayment = (decision: 'accept' | 'refund'): PaymentCommand => ({
 const recordTradeNotCreated = (): PaymentCommand => ({ type: 'RecordTradeNotCreated', paymentId, detail: 'no trade', now: at(1100) });
 const recordRefund = (): PaymentCommand => ({ type: 'RecordRefund', paymentId, refundNo: 'refund-1', amount, now: at(300) });
 
-const requested = (payBySeconds = PAY_BY_SECONDS): PaymentEvent => ({
-  type: 'PaymentRequested',
-  data: {
+const requested = (payBySeconds = PAY_BY_SECONDS): PaymentEvent =>
+  paymentRequested({
     paymentId,
     orderId,
     amount,
-    msisdn: '8613800138000',
     subject: '体育包 Sports (1 month)',
     requestedAt: T0.toISOString(),
     payBy: iso(payBySeconds),
     codeSeq: 1,
     codeExpiresAt: iso(CODE_TTL),
-  },
-});
+  });
 const rejected = (wrongAttempts: number, seconds = 30, attemptId = 'a1'): PaymentEvent => ({
   type: 'PaymentCodeRejected',
   data: { paymentId, wrongAttempts, attemptsLeft: 5 - wrongAttempts, attemptId, at: iso(seconds) },
@@ -179,8 +178,8 @@ const reach: Record<Requested, PaymentEvent[]> = {
   refunding: [requested(), confirmed(), submitted, succeeded(), refundRequested('order_closed')],
   refunded: [requested(), confirmed(), submitted, succeeded(), refunded],
 };
-const ALL = Object.keys(reach) as Requested[];
-const except = (...statuses: Requested[]): Requested[] => ALL.filter((s) => !statuses.includes(s));
+const inStatus = byStatus(payment, reach, 'payment', { paymentId });
+const { all: ALL, except } = inStatus;
 const CLOSED = ['failed', 'declined', 'voided', 'flagged', 'refunding', 'refunded'] as const;
 const ALREADY_CONFIRMED = ['confirmed', 'submitted', 'succeeded'] as const;
 
@@ -197,12 +196,7 @@ describe('RequestPayment', () => {
     payment.given().when(requestPayment()).then(requested());
   });
 
-  it.each(ALL)('again on a %s payment adds nothing', (status) => {
-    payment
-      .given(...reach[status])
-      .when(requestPayment())
-      .thenNothing();
-  });
+  inStatus.addsNothing(ALL, requestPayment(), 'again on a %s payment adds nothing');
 });
 
 describe('commands on a payment that does not exist', () => {
@@ -287,19 +281,8 @@ describe('ConfirmPayment', () => {
       .thenThrows(OrderNotPayable);
   });
 
-  it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(confirmPayment(true, 31))
-      .thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
-  });
-
-  it.each(CLOSED)('a %s payment → PaymentClosed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(confirmPayment(true, 31))
-      .thenThrows(PaymentClosed, { paymentId, state: status });
-  });
+  inStatus.refuses(ALREADY_CONFIRMED, confirmPayment(true, 31), PaymentAlreadyConfirmed);
+  inStatus.refuses(CLOSED, confirmPayment(true, 31), PaymentClosed);
 
   it('two attempts at the same moment record different facts (neither passes for a retry of the other)', () => {
     const one = payment
@@ -367,19 +350,8 @@ describe('ResendCode', () => {
     payment.given(requested()).when(resendCode(PAY_BY_SECONDS)).thenThrows(OrderNotPayable, { orderId });
   });
 
-  it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(resendCode(120))
-      .thenThrows(PaymentAlreadyConfirmed, { state: status });
-  });
-
-  it.each(CLOSED)('a %s payment → PaymentClosed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(resendCode(120))
-      .thenThrows(PaymentClosed, { state: status });
-  });
+  inStatus.refuses(ALREADY_CONFIRMED, resendCode(120), PaymentAlreadyConfirmed);
+  inStatus.refuses(CLOSED, resendCode(120), PaymentClosed);
 });
 
 describe('DeclinePayment', () => {
@@ -387,26 +359,10 @@ describe('DeclinePayment', () => {
     payment.given(requested()).when(declinePayment(40)).then(declined);
   });
 
-  it('a declined payment adds nothing', () => {
-    payment
-      .given(...reach.declined)
-      .when(declinePayment(41))
-      .thenNothing();
-  });
+  inStatus.addsNothing(['declined'], declinePayment(41));
 
-  it.each(ALREADY_CONFIRMED)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(declinePayment())
-      .thenThrows(PaymentAlreadyConfirmed, { state: status });
-  });
-
-  it.each(['failed', 'voided', 'flagged', 'refunded'] as const)('a %s payment → PaymentClosed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(declinePayment())
-      .thenThrows(PaymentClosed, { state: status });
-  });
+  inStatus.refuses(ALREADY_CONFIRMED, declinePayment(), PaymentAlreadyConfirmed);
+  inStatus.refuses(['failed', 'voided', 'flagged', 'refunded'], declinePayment(), PaymentClosed);
 });
 
 describe('RecordTradeCreated', () => {
@@ -417,19 +373,8 @@ describe('RecordTradeCreated', () => {
       .then(submitted);
   });
 
-  it.each(['submitted', 'succeeded', 'failed', 'flagged', 'refunding', 'refunded'] as const)('a %s payment adds nothing', (status) => {
-    payment
-      .given(...reach[status])
-      .when(recordTrade())
-      .thenNothing();
-  });
-
-  it.each(['awaiting_confirmation', 'declined', 'voided'] as const)('a %s payment → PaymentNotSubmittable', (status) => {
-    payment
-      .given(...reach[status])
-      .when(recordTrade())
-      .thenThrows(PaymentNotSubmittable, { paymentId, state: status });
-  });
+  inStatus.addsNothing(['submitted', 'succeeded', 'failed', 'flagged', 'refunding', 'refunded'], recordTrade());
+  inStatus.refuses(['awaiting_confirmation', 'declined', 'voided'], recordTrade(), PaymentNotSubmittable);
 });
 
 describe('RecordPlatformResult', () => {
@@ -506,20 +451,9 @@ describe('RecordPlatformResult', () => {
       .thenNothing();
   });
 
-  it.each(['SUCCESS', 'FAILED', 'CLOSED', 'PROCESSING'] as const)('%s on a flagged, refunding or refunded payment adds nothing', (result) => {
-    payment
-      .given(...reach.flagged)
-      .when(platformResult(result))
-      .thenNothing();
-    payment
-      .given(...reach.refunding)
-      .when(platformResult(result))
-      .thenNothing();
-    payment
-      .given(...reach.refunded)
-      .when(platformResult(result))
-      .thenNothing();
-  });
+  for (const result of ['SUCCESS', 'FAILED', 'CLOSED', 'PROCESSING'] as const) {
+    inStatus.addsNothing(['flagged', 'refunding', 'refunded'], platformResult(result), `${result} on a %s payment adds nothing`);
+  }
 
   it('SUCCESS paidAt far from our clock is recorded as the platform said; `at` is ours', () => {
     payment
@@ -538,37 +472,16 @@ describe('RecordPlatformResult', () => {
     },
   );
 
-  it.each(['awaiting_confirmation', 'declined', 'voided', 'failed'] as const)('FAILED, CLOSED or PROCESSING on a %s payment adds nothing', (status) => {
-    for (const result of ['FAILED', 'CLOSED', 'PROCESSING'] as const) {
-      payment
-        .given(...reach[status])
-        .when(platformResult(result))
-        .thenNothing();
-    }
-  });
+  for (const result of ['FAILED', 'CLOSED', 'PROCESSING'] as const) {
+    inStatus.addsNothing(['awaiting_confirmation', 'declined', 'voided', 'failed'], platformResult(result), `${result} on a %s payment adds nothing`);
+  }
 });
 
 describe('VoidPayment', () => {
-  it.each(['awaiting_confirmation', 'confirmed'] as const)('a %s payment → PaymentVoided', (status) => {
-    payment
-      .given(...reach[status])
-      .when(voidPayment('order_cancelled'))
-      .then(voided('order_cancelled'));
-  });
+  inStatus.gives(['awaiting_confirmation', 'confirmed'], voidPayment('order_cancelled'), [voided('order_cancelled')]);
 
-  it.each(['voided', 'declined', 'failed'] as const)('a %s payment adds nothing', (status) => {
-    payment
-      .given(...reach[status])
-      .when(voidPayment())
-      .thenNothing();
-  });
-
-  it.each(['submitted', 'succeeded', 'flagged', 'refunding', 'refunded'] as const)('a %s payment → PaymentAlreadyConfirmed', (status) => {
-    payment
-      .given(...reach[status])
-      .when(voidPayment())
-      .thenThrows(PaymentAlreadyConfirmed, { paymentId, state: status });
-  });
+  inStatus.addsNothing(['voided', 'declined', 'failed'], voidPayment());
+  inStatus.refuses(['submitted', 'succeeded', 'flagged', 'refunding', 'refunded'], voidPayment(), PaymentAlreadyConfirmed);
 });
 
 describe('RecordTradeNotCreated', () => {
@@ -579,12 +492,7 @@ describe('RecordTradeNotCreated', () => {
       .then(failed('trade_not_created', 'no trade', 1100));
   });
 
-  it.each(except('confirmed'))('a %s payment adds nothing (it has its answer)', (status) => {
-    payment
-      .given(...reach[status])
-      .when(recordTradeNotCreated())
-      .thenNothing();
-  });
+  inStatus.addsNothing(except('confirmed'), recordTradeNotCreated(), 'a %s payment adds nothing (it has its answer)');
 });
 
 describe('RequestRefund', () => {
@@ -605,19 +513,8 @@ describe('RequestRefund', () => {
       .then(refundRequested('order_closed', cny(1)));
   });
 
-  it.each(['refunding', 'refunded'] as const)('a %s payment adds nothing', (status) => {
-    payment
-      .given(...reach[status])
-      .when(requestRefund())
-      .thenNothing();
-  });
-
-  it.each(except('succeeded', 'refunding', 'refunded'))('a %s payment → PaymentNotRefundable', (status) => {
-    payment
-      .given(...reach[status])
-      .when(requestRefund())
-      .thenThrows(PaymentNotRefundable, { paymentId, state: status });
-  });
+  inStatus.addsNothing(['refunding', 'refunded'], requestRefund());
+  inStatus.refuses(except('succeeded', 'refunding', 'refunded'), requestRefund(), PaymentNotRefundable);
 });
 
 describe('ReviewPayment', () => {
@@ -653,35 +550,14 @@ describe('ReviewPayment', () => {
       .thenThrows(PaymentNotReviewable);
   });
 
-  it.each(except('flagged'))('a %s payment → PaymentNotReviewable', (status) => {
-    payment
-      .given(...reach[status])
-      .when(reviewPayment('refund'))
-      .thenThrows(PaymentNotReviewable, { paymentId, state: status });
-  });
+  inStatus.refuses(except('flagged'), reviewPayment('refund'), PaymentNotReviewable);
 });
 
 describe('RecordRefund', () => {
-  it.each(['succeeded', 'flagged', 'refunding'] as const)('a %s payment → PaymentRefunded', (status) => {
-    payment
-      .given(...reach[status])
-      .when(recordRefund())
-      .then(refunded);
-  });
+  inStatus.gives(['succeeded', 'flagged', 'refunding'], recordRefund(), [refunded]);
+  inStatus.addsNothing(['refunded'], recordRefund());
 
-  it('a refunded payment adds nothing', () => {
-    payment
-      .given(...reach.refunded)
-      .when(recordRefund())
-      .thenNothing();
-  });
-
-  it.each(except('succeeded', 'flagged', 'refunding', 'refunded'))('a %s payment → PaymentNotRefundable', (status) => {
-    payment
-      .given(...reach[status])
-      .when(recordRefund())
-      .thenThrows(PaymentNotRefundable, { paymentId, state: status });
-  });
+  inStatus.refuses(except('succeeded', 'flagged', 'refunding', 'refunded'), recordRefund(), PaymentNotRefundable);
 });
 
 describe('evolve', () => {
