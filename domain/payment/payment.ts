@@ -14,6 +14,7 @@
  * mismatch waits for an admin's review (accept: it pays the order; refund).
  */
 import type { Money } from '../money.ts';
+import { eventReader } from '../event-reader.ts';
 import { assertNever } from '../never.ts';
 import type { StoredMsisdn } from '../personal-data.ts';
 
@@ -235,8 +236,8 @@ export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
   }
 };
 
-/** Every payment event type: a new one that is not listed here fails the typecheck. */
-const PAYMENT_EVENT_TYPES = {
+/** A stored event as a payment event, or undefined for another type. */
+export const readPaymentEvent = eventReader<PaymentEvent>({
   PaymentRequested: true,
   PaymentCodeRejected: true,
   PaymentCodeResent: true,
@@ -250,12 +251,6 @@ const PAYMENT_EVENT_TYPES = {
   PaymentRefundRequested: true,
   PaymentReviewed: true,
   PaymentRefunded: true,
-} satisfies Record<PaymentEvent['type'], true>;
-
-const isPaymentEventType = (type: string): type is PaymentEvent['type'] => Object.hasOwn(PAYMENT_EVENT_TYPES, type);
-
-/** A stored event as a payment event, or undefined for another type (schema version 1: the type selects the shape). */
-export const readPaymentEvent = (e: { type: string; data: Record<string, unknown> }): PaymentEvent | undefined =>
-  isPaymentEventType(e.type) ? ({ type: e.type, data: e.data } as PaymentEvent) : undefined;
+});
 
 export const foldPayment = (events: readonly PaymentEvent[]): Payment => events.reduce(evolvePayment, initialPayment);
