@@ -13,6 +13,7 @@
  * revision), so of any number of workers sharing the event store exactly one makes each attempt.
  * A claim lapses at `until`; a task whose claim lapsed without an outcome may be claimed again.
  */
+import { eventReader } from '../domain/event-reader.ts';
 import { assertNever } from '../domain/never.ts';
 
 export const TASK_KINDS = ['expire', 'trade', 'query', 'boss', 'refund', 'sms', 'callback'] as const;
@@ -119,20 +120,14 @@ export const evolveTask = (state: TaskState, event: TaskEvent): TaskState => {
   }
 };
 
-/** Every task event type: a new one that is not listed here fails the typecheck. */
-const TASK_EVENT_TYPES = {
+/** A stored event as a task event, or undefined for another type. */
+export const readTaskEvent = eventReader<TaskEvent>({
   TaskAttemptClaimed: true,
   TaskAttemptFailed: true,
   TaskDeferred: true,
   TaskCompleted: true,
   TaskAbandoned: true,
-} satisfies Record<TaskEvent['type'], true>;
-
-const isTaskEventType = (type: string): type is TaskEvent['type'] => Object.hasOwn(TASK_EVENT_TYPES, type);
-
-/** A stored event as a task event (written by this module, schema version 1), or undefined. */
-export const readTaskEvent = (e: { type: string; data: Record<string, unknown> }): TaskEvent | undefined =>
-  isTaskEventType(e.type) ? ({ type: e.type, data: e.data } as TaskEvent) : undefined;
+});
 
 export const foldTask = (events: readonly TaskEvent[]): TaskState => events.reduce(evolveTask, initialTask);
 

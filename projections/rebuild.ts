@@ -18,10 +18,10 @@
  * the live runner's; a build that dies is abandoned (the live version never noticed) and the next
  * rebuild starts over. The build holds its leases by renewal; if one is lost, it stops.
  */
-import { LeaseLost, type Lease, type ReadStore } from '../stores/read-store.ts';
-import type { EventStore, Position, RecordedEvent } from '../stores/event-store.ts';
+import { LeaseLost, type Lease } from '../stores/read-store.ts';
+import type { Position, RecordedEvent } from '../stores/event-store.ts';
 import { openBatch, type Batch } from './batch.ts';
-import type { BatchLimits } from './runner.ts';
+import { DEFAULT_LEASE_TTL_MS, type BatchLimits, type ConsumerDeps } from './runner.ts';
 import type { Projection } from './projection.ts';
 
 export type RebuildPhase = 'replay' | 'index' | 'switch' | 'drop' | 'done';
@@ -38,14 +38,9 @@ export type RebuildProgress = {
   seconds: number;
 };
 
-export type RebuildDeps = {
-  events: EventStore;
-  reads: ReadStore;
-  owner: string;
-  now: () => Date;
-  leaseTtlMs?: number;
-  /** Events per commit and per page while replaying. */
-  batch?: Partial<BatchLimits>;
+/** `batch`: events per commit while replaying. */
+export type RebuildDeps = ConsumerDeps & {
+  /** Events per page while replaying. */
   pageSize?: number;
   /** Called after every page, and at each phase change. */
   onProgress?: (p: RebuildProgress) => void;
@@ -78,7 +73,7 @@ const fractionOf = (at: Position | null, head: Position | null): number => {
 };
 
 export const rebuild = async (projections: readonly Projection[], deps: RebuildDeps): Promise<RebuildResult> => {
-  const ttl = deps.leaseTtlMs ?? 15_000;
+  const ttl = deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const limits: BatchLimits = { ...DEFAULT_REBUILD_BATCH, ...deps.batch };
   const maxEvents = deps.reads.atomicCommit ? limits.maxEvents : 1;
   const pageSize = deps.pageSize ?? DEFAULT_PAGE;

@@ -31,15 +31,22 @@ export const DEFAULT_BATCH: BatchLimits = { maxEvents: 1000, maxMs: 50 };
 /** Events read per page while catching up. */
 const PAGE_SIZE = 1000;
 
-export type RunnerDeps = {
+/** What a consumer writing a projection's version needs: the log, the read store, a lease held as `owner`, batches. */
+export type ConsumerDeps = {
   events: EventStore;
   reads: ReadStore;
   /** This process, for the lease. */
   owner: string;
-  logger: Logger;
   now: () => Date;
   leaseTtlMs?: number;
   batch?: Partial<BatchLimits>;
+};
+
+/** A lease lasts this long past its last renewal, the live runner's and a rebuild's alike. */
+export const DEFAULT_LEASE_TTL_MS = 15_000;
+
+export type RunnerDeps = ConsumerDeps & {
+  logger: Logger;
   /** Called after each batch has committed, with its events in log order (each event once per version). */
   onCommitted?: (events: readonly RecordedEvent[]) => void;
 };
@@ -80,7 +87,6 @@ const orIdle = <T>(p: Promise<T>): Promise<T | typeof IDLE> =>
     );
   });
 
-const DEFAULT_LEASE_TTL_MS = 15_000;
 /** How often a consumer without the lease asks again: soon after a rebuild's switch, it carries on. */
 const STANDBY_POLL_MS = 1000;
 /** Between tries of a failing event or lease: the backoff rule's ceiling (one consumer, nobody to spread out from). */

@@ -10,7 +10,6 @@
  * - `subscriber_orders`: { orderId, subscriberId, status } — which subscriber each order belongs to.
  */
 import { z } from 'zod';
-import { assertNever } from '../domain/never.ts';
 import { readOrderEvent, type OrderEvent, type OrderStatus } from '../domain/order/order.ts';
 import { isSealed } from '../domain/personal-data.ts';
 import { readSubscriberEvent, type SubscriberFacts } from '../domain/subscriber/subscriber.ts';
@@ -47,38 +46,28 @@ export const subscribersProjection = (): Projection => ({
   },
 });
 
-/** The status an order event leaves its order in, and when it happened (our clock). */
-const stepOf = (e: OrderEvent): { status: OrderStatus | undefined; at: string } => {
-  switch (e.type) {
-    case 'OrderPlaced':
-      return { status: 'awaiting_confirmation', at: e.data.placedAt };
-    case 'OrderPaymentPending':
-      return { status: 'payment_pending', at: e.data.at };
-    case 'OrderPaid':
-      return { status: 'paid', at: e.data.paidAt };
-    case 'OrderPaymentFailed':
-      return { status: 'payment_failed', at: e.data.at };
-    case 'OrderCancelled':
-      return { status: 'cancelled', at: e.data.at };
-    case 'OrderExpired':
-      return { status: 'expired', at: e.data.at };
-    case 'OrderProvisioned':
-      return { status: 'provisioned', at: e.data.at };
-    case 'OrderProvisioningFailed':
-      return { status: 'provisioning_failed', at: e.data.at };
-    case 'OrderReprovisionRequested':
-      return { status: undefined, at: e.data.at };
-    case 'OrderRefunded':
-      return { status: 'refunded', at: e.data.at };
-    default:
-      return assertNever(e);
-  }
-};
+/** The status each order event leaves its order in (undefined: as it was). */
+const STATUS_AFTER = {
+  OrderPlaced: 'awaiting_confirmation',
+  OrderPaymentPending: 'payment_pending',
+  OrderPaid: 'paid',
+  OrderPaymentFailed: 'payment_failed',
+  OrderCancelled: 'cancelled',
+  OrderExpired: 'expired',
+  OrderProvisioned: 'provisioned',
+  OrderProvisioningFailed: 'provisioning_failed',
+  OrderReprovisionRequested: undefined,
+  OrderRefunded: 'refunded',
+} satisfies Record<OrderEvent['type'], OrderStatus | undefined>;
+
+/** When an order event happened (our clock). */
+const atOf = (e: OrderEvent): string => (e.type === 'OrderPlaced' ? e.data.placedAt : e.type === 'OrderPaid' ? e.data.paidAt : e.data.at);
 
 const later = (a: string | undefined, b: string): string => (a !== undefined && a > b ? a : b);
 
 const onOrder = async (e: OrderEvent, view: ReadView): Promise<WriteOp[]> => {
-  const { status, at } = stepOf(e);
+  const status = STATUS_AFTER[e.type];
+  const at = atOf(e);
   const link = e.type === 'OrderPlaced' ? null : await view.get(SUBSCRIBER_ORDERS, e.data.orderId);
   const subscriberId = e.type === 'OrderPlaced' ? e.data.subscriberId : link ? storedLink.parse(link).subscriberId : undefined;
   if (subscriberId === undefined) return []; // an order this read model never saw placed

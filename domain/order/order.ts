@@ -12,6 +12,7 @@
  * payment_failed (the platform charged after we closed the payment) also end refunded.
  */
 import type { Money } from '../money.ts';
+import { eventReader } from '../event-reader.ts';
 import { assertNever } from '../never.ts';
 import type { StoredMsisdn } from '../personal-data.ts';
 
@@ -218,8 +219,8 @@ export const facts = (state: Exclude<Order, { status: 'none' }>): OrderFacts => 
   requestHash: state.requestHash,
 });
 
-/** Every order event type: a new one that is not listed here fails the typecheck. */
-const ORDER_EVENT_TYPES = {
+/** A stored event as an order event, or undefined for another type. */
+export const readOrderEvent = eventReader<OrderEvent>({
   OrderPlaced: true,
   OrderPaymentPending: true,
   OrderPaid: true,
@@ -230,12 +231,6 @@ const ORDER_EVENT_TYPES = {
   OrderProvisioningFailed: true,
   OrderReprovisionRequested: true,
   OrderRefunded: true,
-} satisfies Record<OrderEvent['type'], true>;
-
-const isOrderEventType = (type: string): type is OrderEvent['type'] => Object.hasOwn(ORDER_EVENT_TYPES, type);
-
-/** A stored event as an order event, or undefined for another type. Stored events were written by this decider (schema version 1): the type selects the shape. */
-export const readOrderEvent = (e: { type: string; data: Record<string, unknown> }): OrderEvent | undefined =>
-  isOrderEventType(e.type) ? ({ type: e.type, data: e.data } as OrderEvent) : undefined;
+});
 
 export const foldOrder = (events: readonly OrderEvent[]): Order => events.reduce(evolveOrder, initialOrder);

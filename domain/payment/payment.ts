@@ -14,6 +14,7 @@
  * mismatch waits for an admin's review (accept: it pays the order; refund).
  */
 import type { Money } from '../money.ts';
+import { eventReader } from '../event-reader.ts';
 import { assertNever } from '../never.ts';
 import type { StoredMsisdn } from '../personal-data.ts';
 
@@ -163,6 +164,13 @@ export const paymentFacts = (state: Exclude<Payment, { status: 'none' }>): Payme
 /** The trade number, once the platform has given one. */
 export const tradeNoOf = (state: Payment): string | undefined => ('tradeNo' in state ? state.tradeNo : undefined);
 
+/** A requested payment's state apart from its facts, in each status. */
+type Beyond<P> = P extends unknown ? Omit<P, keyof PaymentFacts> : never;
+
+/** The payment moved to `next`, its facts kept; an event for a payment never requested changes nothing. */
+const moved = (state: Payment, next: Beyond<Exclude<Payment, { status: 'none' }>>): Payment =>
+  state.status === 'none' ? state : { ...paymentFacts(state), ...next };
+
 export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
   switch (event.type) {
     case 'PaymentRequested': {
@@ -186,57 +194,50 @@ export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
     case 'PaymentConfirmed':
       return state.status === 'awaiting_confirmation' ? { ...paymentFacts(state), status: 'confirmed', confirmedAt: event.data.at } : state;
     case 'PaymentDeclined':
-      return state.status === 'none' ? state : { ...paymentFacts(state), status: 'declined', at: event.data.at };
+      return moved(state, { status: 'declined', at: event.data.at });
     case 'PaymentSubmitted':
       return state.status === 'confirmed' ? { ...state, status: 'submitted', tradeNo: event.data.tradeNo } : state;
     case 'PaymentSucceeded':
-      return state.status === 'none'
-        ? state
-        : {
-            ...paymentFacts(state),
-            status: 'succeeded',
-            tradeNo: event.data.tradeNo,
-            paidAt: event.data.paidAt,
-            notificationId: event.data.notificationId,
-            charged: event.data.amount,
-          };
+      return moved(state, {
+        status: 'succeeded',
+        tradeNo: event.data.tradeNo,
+        paidAt: event.data.paidAt,
+        notificationId: event.data.notificationId,
+        charged: event.data.amount,
+      });
     case 'PaymentFailed':
-      return state.status === 'none' ? state : { ...paymentFacts(state), status: 'failed', reason: event.data.reason, detail: event.data.detail };
+      return moved(state, { status: 'failed', reason: event.data.reason, detail: event.data.detail });
     case 'PaymentFlagged':
-      return state.status === 'none'
-        ? state
-        : {
-            ...paymentFacts(state),
-            status: 'flagged',
-            reason: event.data.reason,
-            notificationId: event.data.notificationId,
-            tradeNo: event.data.tradeNo,
-            reported: event.data.reported,
-          };
+      return moved(state, {
+        status: 'flagged',
+        reason: event.data.reason,
+        notificationId: event.data.notificationId,
+        tradeNo: event.data.tradeNo,
+        reported: event.data.reported,
+      });
     case 'PaymentVoided':
-      return state.status === 'none' ? state : { ...paymentFacts(state), status: 'voided', reason: event.data.reason };
+      return moved(state, { status: 'voided', reason: event.data.reason });
     case 'PaymentRefundRequested':
-      return state.status === 'none' || state.status === 'refunded'
+      return state.status === 'refunded'
         ? state
-        : {
-            ...paymentFacts(state),
+        : moved(state, {
             status: 'refunding',
             refundNo: event.data.refundNo,
             tradeNo: tradeNoOf(state) ?? '',
             refund: event.data.amount,
             reason: event.data.reason,
-          };
+          });
     case 'PaymentReviewed':
       return state;
     case 'PaymentRefunded':
-      return state.status === 'none' ? state : { ...paymentFacts(state), status: 'refunded', refundNo: event.data.refundNo, tradeNo: tradeNoOf(state) ?? '' };
+      return moved(state, { status: 'refunded', refundNo: event.data.refundNo, tradeNo: tradeNoOf(state) ?? '' });
     default:
       return assertNever(event);
   }
 };
 
-/** Every payment event type: a new one that is not listed here fails the typecheck. */
-const PAYMENT_EVENT_TYPES = {
+/** A stored event as a payment event, or undefined for another type. */
+export const readPaymentEvent = eventReader<PaymentEvent>({
   PaymentRequested: true,
   PaymentCodeRejected: true,
   PaymentCodeResent: true,
@@ -250,12 +251,6 @@ const PAYMENT_EVENT_TYPES = {
   PaymentRefundRequested: true,
   PaymentReviewed: true,
   PaymentRefunded: true,
-} satisfies Record<PaymentEvent['type'], true>;
-
-const isPaymentEventType = (type: string): type is PaymentEvent['type'] => Object.hasOwn(PAYMENT_EVENT_TYPES, type);
-
-/** A stored event as a payment event, or undefined for another type (schema version 1: the type selects the shape). */
-export const readPaymentEvent = (e: { type: string; data: Record<string, unknown> }): PaymentEvent | undefined =>
-  isPaymentEventType(e.type) ? ({ type: e.type, data: e.data } as PaymentEvent) : undefined;
+});
 
 export const foldPayment = (events: readonly PaymentEvent[]): Payment => events.reduce(evolvePayment, initialPayment);

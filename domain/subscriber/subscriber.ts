@@ -8,6 +8,7 @@
  * (commands/erase-subscriber.ts); the events stay as they are, amounts and ids untouched, and every
  * sealed copy of the number becomes unreadable at once.
  */
+import { eventReader } from '../event-reader.ts';
 import { assertNever } from '../never.ts';
 
 export type ErasureReason = 'request' | 'retention';
@@ -51,14 +52,8 @@ export const evolveSubscriber = (state: Subscriber, event: SubscriberEvent): Sub
   }
 };
 
-/** Every subscriber event type: a new one that is not listed here fails the typecheck. */
-const SUBSCRIBER_EVENT_TYPES = { SubscriberErased: true } satisfies Record<SubscriberEvent['type'], true>;
-
-const isSubscriberEventType = (type: string): type is SubscriberEvent['type'] => Object.hasOwn(SUBSCRIBER_EVENT_TYPES, type);
-
-/** A stored event as a subscriber event, or undefined for another type (schema version 1: the type selects the shape). */
-export const readSubscriberEvent = (e: { type: string; data: Record<string, unknown> }): SubscriberEvent | undefined =>
-  isSubscriberEventType(e.type) ? ({ type: e.type, data: e.data } as SubscriberEvent) : undefined;
+/** A stored event as a subscriber event, or undefined for another type. */
+export const readSubscriberEvent = eventReader<SubscriberEvent>({ SubscriberErased: true });
 
 /** What erasure needs to know of a subscriber (from the subscribers read model, caught up by the caller). */
 export type SubscriberFacts = { known: boolean; inFlight: string[]; plainNumbers: boolean };
