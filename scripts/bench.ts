@@ -4,7 +4,7 @@
  * (true when its targets are met); a bench's own options are declared here, parsed with the rest.
  * Exit code 1 when any target is missed.
  */
-import { EXIT, EXIT_CODES_HELP, defineScript, runScript, usageError } from './cli.ts';
+import { EXIT, EXIT_CODES_HELP, defineScript, runScript, usageError, wholeNumber } from './cli.ts';
 
 type Log = (line: string) => void;
 type BenchOptions = { log: Log; events: number; runs: number; flowArgs: string[] };
@@ -26,12 +26,14 @@ const benches: Record<string, Bench> = {
   },
 };
 
-/** A whole number of at least `min`, or a usage error naming the option. */
-const count = (option: string, value: string, min: number): number => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw usageError(`--${option}: a whole number, at least ${min}`);
-  return n;
-};
+/** The flow bench's whole-number options and their least values (scripts/bench/flow.ts reads them). */
+const FLOW_COUNTS = [
+  ['concurrency', 1],
+  ['orders', 1],
+  ['warmup', 0],
+  ['limit-requests', 1],
+  ['preload', 0],
+] as const;
 
 export type BenchReport = { passed: boolean; benches: { name: string; passed: boolean; lines: string[] }[] };
 
@@ -69,8 +71,13 @@ Exit 1: a bench missed its target.`,
   main: async (o, io, requested) => {
     const unknown = requested.filter((name) => !(name in benches));
     if (unknown.length > 0) throw usageError(`unknown bench: ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
-    const events = count('events', o.events, 1000);
-    const runs = count('runs', o.runs, 1);
+    const events = wholeNumber('events', o.events, 1000);
+    const runs = wholeNumber('runs', o.runs, 1);
+    // The flow's counts are checked here too, so a bad one is a usage error before any bench runs.
+    for (const [k, min] of FLOW_COUNTS) {
+      const v = o[k];
+      if (v !== undefined) wholeNumber(k, v, min);
+    }
     // The flow bench parses its own options (scripts/bench/flow.ts): hand them on as given.
     const flowArgs = (['concurrency', 'orders', 'warmup', 'limit-requests', 'preload', 'cpu-prof'] as const).flatMap((k) => {
       const v = o[k];

@@ -43,6 +43,13 @@ export class CliError extends Error {
 export const usageError = (message: string): CliError => new CliError(EXIT.usage, message);
 export const unavailable = (message: string): CliError => new CliError(EXIT.unavailable, message);
 
+/** An option's whole number of at least `min`, or a usage error naming the option. */
+export const wholeNumber = (option: string, value: string, min: number): number => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) throw usageError(`--${option}: a whole number, at least ${min}`);
+  return n;
+};
+
 /** What the exit codes mean, for every script's --help. */
 export const EXIT_CODES_HELP = `Exit codes: 0 ok, 1 findings, 64 usage, 69 unavailable (could not run), 70 internal error, 78 configuration.`;
 

@@ -33,7 +33,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openReadStore } from '../../app/stores.ts';
-import { parseOptions } from '../cli.ts';
+import { parseOptions, wholeNumber } from '../cli.ts';
 import { allSimulatorsArgs } from '../simulators.ts';
 import { logFile } from './replay-log.ts';
 
@@ -431,12 +431,6 @@ const limitRun = async (concurrency: number, requests: number): Promise<number> 
 
 /* --------------------------------------------------------------------- run */
 
-const count = (name: string, raw: string, min: number): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}`);
-  return n;
-};
-
 const ms = (x: number): string => (x < 10 ? x.toFixed(1) : String(Math.round(x)));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 
@@ -446,11 +440,11 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en');
  */
 export const run = async (argv: readonly string[], log: (line: string) => void): Promise<boolean> => {
   const v = parseOptions(OPTIONS, argv, { json: false }).values;
-  const concurrency = count('concurrency', v.concurrency, 1);
-  const orders = count('orders', v.orders, 1);
-  const warmup = count('warmup', v.warmup, 0);
-  const limitRequests = count('limit-requests', v['limit-requests'], 1);
-  const preloadEvents = count('preload', v.preload, 0);
+  const concurrency = wholeNumber('concurrency', v.concurrency, 1);
+  const orders = wholeNumber('orders', v.orders, 1);
+  const warmup = wholeNumber('warmup', v.warmup, 0);
+  const limitRequests = wholeNumber('limit-requests', v['limit-requests'], 1);
+  const preloadEvents = wholeNumber('preload', v.preload, 0);
   // Progress, like every script's (scripts/progress.ts): on a terminal only, so a log or a pipe gets the figures alone.
   const say = (line: string): void => {
     if (process.stderr.isTTY) process.stderr.write(`${line}\n`);

@@ -119,4 +119,14 @@ describe('bench', () => {
       stderr: 'bench: --events: a whole number, at least 1000\n',
     });
   });
+
+  it("a bad count for the flow bench is a usage error (64) before any bench runs, not the bench's internal error", async () => {
+    for (const [args, stderr] of [
+      [['flow', '-n', 'lots'], 'bench: --orders: a whole number, at least 1\n'],
+      [['store', 'flow', '--warmup', ''], 'bench: --warmup: a whole number, at least 0\n'],
+      [['flow', '-c', '0'], 'bench: --concurrency: a whole number, at least 1\n'],
+    ] as const) {
+      expect(await runInProcess(benchScript, [...args], {})).toMatchObject({ code: 64, stdout: '', stderr });
+    }
+  });
 });
