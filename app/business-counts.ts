@@ -6,7 +6,7 @@
  * `Record<…>` tables make the compiler name any new reason or outcome the domain adds.
  */
 import type { StoredEvent } from '../commands/aggregates.ts';
-import type { Currency } from '../domain/money.ts';
+import type { Currency, Money } from '../domain/money.ts';
 import { assertNever } from '../domain/never.ts';
 import { readOrderEvent, type OrderEvent } from '../domain/order/order.ts';
 import { readPaymentEvent, type FailureReason, type FlagReason, type PaymentEvent, type RefundReason, type VoidReason } from '../domain/payment/payment.ts';
@@ -89,30 +89,23 @@ const orderCounts = (e: OrderEvent): Count[] => {
 };
 
 const paymentCounts = (e: PaymentEvent): Count[] => {
+  const payment = (outcome: PaymentOutcome['outcome'], reason = 'none'): Count => ({ metric: 'payments', outcome, reason });
+  const fen = (metric: Extract<Count, { fen: number }>['metric'], m: Money): Count => ({ metric, currency: m.currency, fen: m.value });
   switch (e.type) {
     case 'PaymentSucceeded':
-      return [
-        { metric: 'payments', outcome: 'succeeded', reason: 'none' },
-        { metric: 'charged_fen', currency: e.data.amount.currency, fen: e.data.amount.value },
-      ];
+      return [payment('succeeded'), fen('charged_fen', e.data.amount)];
     case 'PaymentFailed':
-      return [{ metric: 'payments', outcome: 'failed', reason: e.data.reason }];
+      return [payment('failed', e.data.reason)];
     case 'PaymentDeclined':
-      return [{ metric: 'payments', outcome: 'declined', reason: 'none' }];
+      return [payment('declined')];
     case 'PaymentVoided':
-      return [{ metric: 'payments', outcome: 'voided', reason: e.data.reason }];
+      return [payment('voided', e.data.reason)];
     case 'PaymentFlagged':
-      return [
-        { metric: 'payments', outcome: 'flagged', reason: e.data.reason },
-        { metric: 'flagged_fen', currency: e.data.reported.currency, fen: e.data.reported.value },
-      ];
+      return [payment('flagged', e.data.reason), fen('flagged_fen', e.data.reported)];
     case 'PaymentRefunded':
-      return [
-        { metric: 'payments', outcome: 'refunded', reason: 'none' },
-        { metric: 'refunded_fen', currency: e.data.amount.currency, fen: e.data.amount.value },
-      ];
+      return [payment('refunded'), fen('refunded_fen', e.data.amount)];
     case 'PaymentRefundRequested':
-      return [{ metric: 'payments', outcome: 'refund_requested', reason: e.data.reason }];
+      return [payment('refund_requested', e.data.reason)];
     case 'PaymentRequested':
     case 'PaymentCodeRejected':
     case 'PaymentCodeResent':

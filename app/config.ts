@@ -107,6 +107,11 @@ const trustedProxies = z
       if (!ok) ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not an address, a CIDR block or one of ${PROXY_RANGES.join(', ')}` });
     });
   });
+/** Every partner lane: calls in flight at once (its own default), and one call's timeout. */
+const laneConcurrency = (fallback: number) => int(1, 256).default(fallback);
+const laneTimeoutMs = int(100, 120_000).default(5000);
+/** RATE_LIMIT_*: requests one key may make in a window; unset, the limit's default (http/limits.ts). */
+const limitMax = (name: LimitName) => int(1, 1_000_000).default(LIMIT_DEFAULTS[name]);
 /** Partners that are simulated in-process while their URL is unset: never in production. */
 const PARTNER_URLS = ['PAYMENT_PLATFORM_URL', 'BOSS_URL', 'SMS_GATEWAY_URL'] as const;
 
@@ -150,21 +155,21 @@ const envSchema = z.object({
   LEASE_TTL_MS: int(1000, 600_000).default(15_000),
   OUTBOUND_BREAKER_THRESHOLD: int(1, 1000).default(5),
   OUTBOUND_BREAKER_COOLDOWN_MS: int(10, 600_000).default(2000),
-  SMS_CONCURRENCY: int(1, 256).default(16),
-  SMS_TIMEOUT_MS: int(100, 120_000).default(5000),
-  PAYMENT_PLATFORM_CONCURRENCY: int(1, 256).default(16),
-  PAYMENT_PLATFORM_TIMEOUT_MS: int(100, 120_000).default(5000),
-  BOSS_CONCURRENCY: int(1, 256).default(8),
-  BOSS_TIMEOUT_MS: int(100, 120_000).default(5000),
-  OPEN_PLATFORM_CALLBACK_CONCURRENCY: int(1, 256).default(4),
-  OPEN_PLATFORM_CALLBACK_TIMEOUT_MS: int(100, 120_000).default(5000),
+  SMS_CONCURRENCY: laneConcurrency(16),
+  SMS_TIMEOUT_MS: laneTimeoutMs,
+  PAYMENT_PLATFORM_CONCURRENCY: laneConcurrency(16),
+  PAYMENT_PLATFORM_TIMEOUT_MS: laneTimeoutMs,
+  BOSS_CONCURRENCY: laneConcurrency(8),
+  BOSS_TIMEOUT_MS: laneTimeoutMs,
+  OPEN_PLATFORM_CALLBACK_CONCURRENCY: laneConcurrency(4),
+  OPEN_PLATFORM_CALLBACK_TIMEOUT_MS: laneTimeoutMs,
   RATE_LIMIT_WINDOW_SECONDS: int(1, 24 * 3600).default(60),
-  RATE_LIMIT_AUTH_FAILURES_PER_IP: int(1, 1_000_000).default(LIMIT_DEFAULTS['auth-failures-per-ip']),
-  RATE_LIMIT_CONFIRM_PER_PAYMENT: int(1, 1_000_000).default(LIMIT_DEFAULTS['confirm-per-payment']),
-  RATE_LIMIT_CONFIRM_PER_IP: int(1, 1_000_000).default(LIMIT_DEFAULTS['confirm-per-ip']),
-  RATE_LIMIT_RESEND_PER_PAYMENT: int(1, 1_000_000).default(LIMIT_DEFAULTS['resend-per-payment']),
-  RATE_LIMIT_RESEND_PER_IP: int(1, 1_000_000).default(LIMIT_DEFAULTS['resend-per-ip']),
-  RATE_LIMIT_ORDERS_PER_CLIENT: int(1, 1_000_000).default(LIMIT_DEFAULTS['orders-per-client']),
+  RATE_LIMIT_AUTH_FAILURES_PER_IP: limitMax('auth-failures-per-ip'),
+  RATE_LIMIT_CONFIRM_PER_PAYMENT: limitMax('confirm-per-payment'),
+  RATE_LIMIT_CONFIRM_PER_IP: limitMax('confirm-per-ip'),
+  RATE_LIMIT_RESEND_PER_PAYMENT: limitMax('resend-per-payment'),
+  RATE_LIMIT_RESEND_PER_IP: limitMax('resend-per-ip'),
+  RATE_LIMIT_ORDERS_PER_CLIENT: limitMax('orders-per-client'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

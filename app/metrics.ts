@@ -90,84 +90,89 @@ export const createMetrics = (opts: MetricsOptions): Metrics => {
   const startedAt = Date.now();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const registers = [registry];
+  /** A counter in this registry, with the `known` series exported at 0 from the start. */
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[], known: readonly Record<L, string>[]): Counter<L> => {
+    const c = new Counter({ name, help, labelNames, registers: [registry] });
+    for (const labels of known) c.inc(labels, 0);
+    return c;
+  };
+  const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> =>
+    new Histogram({ name, help, labelNames, buckets, registers: [registry] });
+  /** A gauge in this registry; `collect` runs at every scrape, before it is read. */
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], collect?: () => Promise<void>): Gauge<L> =>
+    new Gauge({ name, help, labelNames, registers: [registry], ...(collect && { collect }) });
 
-  new Gauge({ name: 'tvpay_build_info', help: 'The running version (package.json) and Node.js; always 1', labelNames: ['version', 'node'], registers }).set(
+  gauge('tvpay_build_info', 'The running version (package.json) and Node.js; always 1', ['version', 'node']).set(
     { version: opts.version, node: process.version },
     1,
   );
 
   // ---- HTTP
-  const httpRequests = new Counter({
-    name: 'tvpay_http_requests_total',
-    help: 'HTTP requests by route pattern, method and status class (unmatched: no route)',
-    labelNames: ['route', 'method', 'status_class'],
-    registers,
-  });
-  const httpSeconds = new Histogram({
-    name: 'tvpay_http_request_duration_seconds',
-    help: 'HTTP request duration, from arrival to the response sent, by route pattern and method',
-    labelNames: ['route', 'method'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers,
-  });
-  const rejected = new Counter({
-    name: 'tvpay_notifications_rejected_total',
-    help: 'Payment notifications refused for their X-Platform-Signature (401), by reason',
-    labelNames: ['reason'],
-    registers,
-  });
-  for (const reason of Object.keys(REJECTIONS)) rejected.inc({ reason }, 0);
-  const rateLimited = new Counter({
-    name: 'tvpay_rate_limited_total',
-    help: 'Requests refused (429) by an abuse limit, by limit (RATE_LIMIT_* in the configuration)',
-    labelNames: ['limit'],
-    registers,
-  });
-  for (const limit of LIMIT_NAMES) rateLimited.inc({ limit }, 0);
+  const httpRequests = counter(
+    'tvpay_http_requests_total',
+    'HTTP requests by route pattern, method and status class (unmatched: no route)',
+    ['route', 'method', 'status_class'],
+    [],
+  );
+  const httpSeconds = histogram(
+    'tvpay_http_request_duration_seconds',
+    'HTTP request duration, from arrival to the response sent, by route pattern and method',
+    ['route', 'method'],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
+  const rejected = counter(
+    'tvpay_notifications_rejected_total',
+    'Payment notifications refused for their X-Platform-Signature (401), by reason',
+    ['reason'],
+    Object.keys(REJECTIONS).map((reason) => ({ reason })),
+  );
+  const rateLimited = counter(
+    'tvpay_rate_limited_total',
+    'Requests refused (429) by an abuse limit, by limit (RATE_LIMIT_* in the configuration)',
+    ['limit'],
+    LIMIT_NAMES.map((limit) => ({ limit })),
+  );
 
   // ---- commands and the event store
-  const commands = new Counter({ name: 'tvpay_commands_total', help: 'Commands by name and outcome', labelNames: ['command', 'outcome'], registers });
-  const commandSeconds = new Histogram({
-    name: 'tvpay_command_duration_seconds',
-    help: 'Command duration (read, decide, append)',
-    labelNames: ['command'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers,
-  });
-  for (const command of Object.keys(COMMANDS)) {
-    for (const outcome of Object.keys(COMMAND_OUTCOMES)) commands.inc({ command, outcome }, 0);
-    commandSeconds.zero({ command });
-  }
-  const appendSeconds = new Histogram({
-    name: 'tvpay_event_append_seconds',
-    help: 'Event store append latency (durable)',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
-    registers,
-  });
+  const commands = counter(
+    'tvpay_commands_total',
+    'Commands by name and outcome',
+    ['command', 'outcome'],
+    Object.keys(COMMANDS).flatMap((command) => Object.keys(COMMAND_OUTCOMES).map((outcome) => ({ command, outcome }))),
+  );
+  const commandSeconds = histogram(
+    'tvpay_command_duration_seconds',
+    'Command duration (read, decide, append)',
+    ['command'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  );
+  for (const command of Object.keys(COMMANDS)) commandSeconds.zero({ command });
+  const appendSeconds = histogram(
+    'tvpay_event_append_seconds',
+    'Event store append latency (durable)',
+    [],
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  );
 
   // ---- outbound work
-  const outbound = new Counter({
-    name: 'tvpay_outbound_calls_total',
-    help: 'Calls to the payment platform, BOSS and SMS gateway by outcome',
-    labelNames: ['system', 'task', 'outcome'],
-    registers,
-  });
-  for (const task of TASK_KINDS) for (const outcome of Object.keys(OUTBOUND_OUTCOMES)) outbound.inc({ system: SYSTEM_OF[task], task, outcome }, 0);
-  const abandoned = new Counter({
-    name: 'tvpay_tasks_abandoned_total',
-    help: 'Outbound tasks given up, by kind and reason (refused: a final answer; exhausted: out of attempts; deadline: no answer in time)',
-    labelNames: ['kind', 'reason'],
-    registers,
-  });
-  for (const kind of TASK_KINDS) for (const reason of TASK_GIVE_UP_REASONS) abandoned.inc({ kind, reason }, 0);
-  const skew = new Counter({
-    name: 'tvpay_partner_clock_skew_total',
-    help: 'Partner timestamps further from our clock than PARTNER_CLOCK_SKEW_SECONDS (recorded, never used to schedule)',
-    labelNames: ['partner'],
-    registers,
-  });
-  skew.inc({ partner: 'payment-platform' }, 0);
+  const outbound = counter(
+    'tvpay_outbound_calls_total',
+    'Calls to the payment platform, BOSS and SMS gateway by outcome',
+    ['system', 'task', 'outcome'],
+    TASK_KINDS.flatMap((task) => Object.keys(OUTBOUND_OUTCOMES).map((outcome) => ({ system: SYSTEM_OF[task], task, outcome }))),
+  );
+  const abandoned = counter(
+    'tvpay_tasks_abandoned_total',
+    'Outbound tasks given up, by kind and reason (refused: a final answer; exhausted: out of attempts; deadline: no answer in time)',
+    ['kind', 'reason'],
+    TASK_KINDS.flatMap((kind) => TASK_GIVE_UP_REASONS.map((reason) => ({ kind, reason }))),
+  );
+  const skew = counter(
+    'tvpay_partner_clock_skew_total',
+    'Partner timestamps further from our clock than PARTNER_CLOCK_SKEW_SECONDS (recorded, never used to schedule)',
+    ['partner'],
+    [{ partner: 'payment-platform' }],
+  );
 
   let readBacklog: (() => Promise<void>) | undefined;
   let reading: Promise<void> | undefined;
@@ -179,47 +184,38 @@ export const createMetrics = (opts: MetricsOptions): Metrics => {
     });
     await reading;
   };
-  const backlog = new Gauge({
-    name: 'tvpay_task_backlog',
-    help: 'Outbound tasks by kind and status (pending: still to run; failed: given up, waiting for a person)',
-    labelNames: ['kind', 'status'],
-    registers,
-    collect: refreshBacklog,
-  });
-  const overdue = new Gauge({
-    name: 'tvpay_task_backlog_overdue_seconds',
-    help: 'How long the oldest task still to run has been due, by kind and status (0: none is due)',
-    labelNames: ['kind', 'status'],
-    registers,
-    collect: refreshBacklog,
-  });
+  const backlog = gauge(
+    'tvpay_task_backlog',
+    'Outbound tasks by kind and status (pending: still to run; failed: given up, waiting for a person)',
+    ['kind', 'status'],
+    refreshBacklog,
+  );
+  const overdue = gauge(
+    'tvpay_task_backlog_overdue_seconds',
+    'How long the oldest task still to run has been due, by kind and status (0: none is due)',
+    ['kind', 'status'],
+    refreshBacklog,
+  );
 
   // ---- the business, from the log
-  const orders = new Counter({
-    name: 'tvpay_orders_total',
-    help: 'Orders reaching each outcome (placed, paid, provisioned, …)',
-    labelNames: ['outcome'],
-    registers,
-  });
-  for (const outcome of ORDER_OUTCOMES) orders.inc({ outcome }, 0);
-  const payments = new Counter({
-    name: 'tvpay_payments_total',
-    help: 'Payments by outcome and reason (failed: too_many_wrong_codes or the platform’s answer; flagged: held for review)',
-    labelNames: ['outcome', 'reason'],
-    registers,
-  });
-  for (const p of PAYMENT_OUTCOMES) payments.inc({ outcome: p.outcome, reason: p.reason }, 0);
+  const orders = counter(
+    'tvpay_orders_total',
+    'Orders reaching each outcome (placed, paid, provisioned, …)',
+    ['outcome'],
+    ORDER_OUTCOMES.map((outcome) => ({ outcome })),
+  );
+  const payments = counter(
+    'tvpay_payments_total',
+    'Payments by outcome and reason (failed: too_many_wrong_codes or the platform’s answer; flagged: held for review)',
+    ['outcome', 'reason'],
+    PAYMENT_OUTCOMES,
+  );
+  const byCurrency = CURRENCY_CODES.map((currency) => ({ currency }));
   const fen = {
-    charged_fen: new Counter({ name: 'tvpay_charged_fen_total', help: 'Money charged (payments succeeded), in fen', labelNames: ['currency'], registers }),
-    refunded_fen: new Counter({ name: 'tvpay_refunded_fen_total', help: 'Money refunded, in fen', labelNames: ['currency'], registers }),
-    flagged_fen: new Counter({
-      name: 'tvpay_flagged_fen_total',
-      help: 'Money flagged for review (the amount the platform reported), in fen',
-      labelNames: ['currency'],
-      registers,
-    }),
+    charged_fen: counter('tvpay_charged_fen_total', 'Money charged (payments succeeded), in fen', ['currency'], byCurrency),
+    refunded_fen: counter('tvpay_refunded_fen_total', 'Money refunded, in fen', ['currency'], byCurrency),
+    flagged_fen: counter('tvpay_flagged_fen_total', 'Money flagged for review (the amount the platform reported), in fen', ['currency'], byCurrency),
   };
-  for (const counter of Object.values(fen)) for (const currency of CURRENCY_CODES) counter.inc({ currency }, 0);
 
   const count = (c: Count): void => {
     switch (c.metric) {
@@ -242,15 +238,14 @@ export const createMetrics = (opts: MetricsOptions): Metrics => {
 
   // ---- projections
   let watch: (() => Promise<void>) | undefined;
-  const lag = new Gauge({
-    name: 'tvpay_projection_lag_seconds',
-    help: 'Age of the newest event a projection has not processed yet (0 when caught up)',
-    labelNames: ['projection'],
-    registers,
-    async collect() {
+  const lag = gauge(
+    'tvpay_projection_lag_seconds',
+    'Age of the newest event a projection has not processed yet (0 when caught up)',
+    ['projection'],
+    async () => {
       await watch?.();
     },
-  });
+  );
 
   return {
     registry,

@@ -8,24 +8,17 @@
  * Signed like the platform's notifications (signature.ts) but with OPEN_PLATFORM_CALLBACK_SECRET, and
  * signed again on every attempt, so a retry hours later is not stale. One attempt per call.
  */
-import { DEFAULT_TIMEOUT_MS, ensureOk, httpCall, type CallTarget, type FetchFn } from './http-call.ts';
+import { DEFAULT_TIMEOUT_MS, ensureOk, httpCall, type CallTarget } from './http-call.ts';
 import type { OpenPlatform, OrderCallback } from './ports.ts';
-import { sign } from './signature.ts';
+import { signer, type SignedClientOptions } from './signed-client.ts';
 
 export const CALLBACK_SIGNATURE_HEADER = 'x-ledger-signature';
 
-export type OpenPlatformClientOptions = {
-  url: string;
-  secret: string;
-  timeoutMs?: number;
-  fetch?: FetchFn;
-  /** Clock for the signature timestamp; default Date.now. */
-  nowMs?: () => number;
-};
+export type OpenPlatformClientOptions = SignedClientOptions & { url: string };
 
 export function createOpenPlatformClient(o: OpenPlatformClientOptions): OpenPlatform {
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const nowMs = o.nowMs ?? Date.now;
+  const signed = signer(o);
   return {
     async deliver(callback: OrderCallback) {
       const t: CallTarget = { system: 'open-platform', operation: 'POST order callback' };
@@ -37,7 +30,7 @@ export function createOpenPlatformClient(o: OpenPlatformClientOptions): OpenPlat
         headers: {
           'content-type': 'application/json',
           'idempotency-key': callback.callbackId,
-          [CALLBACK_SIGNATURE_HEADER]: sign(o.secret, body, nowMs() / 1000),
+          [CALLBACK_SIGNATURE_HEADER]: signed(body),
         },
         body,
         timeoutMs,

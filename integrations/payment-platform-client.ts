@@ -3,30 +3,23 @@
  * like the notifications (X-Platform-Signature over the raw JSON body; a GET over the empty body)
  * and carries Idempotency-Key = outTradeNo or refundNo. One attempt per call.
  */
-import { sign } from './signature.ts';
+import { signer, type SignedClientOptions } from './signed-client.ts';
 import { refundAnswer, trade as tradeAnswer, tradeCreated } from './contract.ts';
-import { DEFAULT_TIMEOUT_MS, ensureOk, httpCall, joinUrl, parseAnswer, type CallTarget, type FetchFn } from './http-call.ts';
+import { DEFAULT_TIMEOUT_MS, ensureOk, httpCall, joinUrl, parseAnswer, type CallTarget } from './http-call.ts';
 import type { CreateTradeRequest, PaymentPlatform, RefundRequest, Trade } from './ports.ts';
 
-export type PaymentPlatformClientOptions = {
-  baseUrl: string;
-  secret: string;
-  timeoutMs?: number;
-  fetch?: FetchFn;
-  /** Clock for the signature timestamp; default Date.now. */
-  nowMs?: () => number;
-};
+export type PaymentPlatformClientOptions = SignedClientOptions & { baseUrl: string };
 
 export function createPaymentPlatformClient(o: PaymentPlatformClientOptions): PaymentPlatform {
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const nowMs = o.nowMs ?? Date.now;
+  const signed = signer(o);
 
   const call = (t: CallTarget, method: 'GET' | 'POST', path: string, idempotencyKey: string, payload?: unknown) => {
     const body = payload === undefined ? '' : JSON.stringify(payload);
     const headers: Record<string, string> = {
       accept: 'application/json',
       'idempotency-key': idempotencyKey,
-      'x-platform-signature': sign(o.secret, body, nowMs() / 1000),
+      'x-platform-signature': signed(body),
     };
     if (method === 'POST') headers['content-type'] = 'application/json';
     return httpCall({

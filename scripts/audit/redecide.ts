@@ -20,8 +20,8 @@
 import { canonicalJson, paymentIdFor } from '../../commands/ids.ts';
 import { react, type FollowUp } from '../../commands/workflow.ts';
 import { decideOrder, type OrderCommand } from '../../domain/order/decide.ts';
-import { evolveOrder, initialOrder, type Order, type OrderEvent } from '../../domain/order/order.ts';
-import { decidePayment, type PaymentCommand } from '../../domain/payment/decide.ts';
+import { evolveOrder, initialOrder, type CancelReason, type Order, type OrderEvent } from '../../domain/order/order.ts';
+import { decidePayment, type PaymentCommand, type RecordPlatformResult, type RequestRefund } from '../../domain/payment/decide.ts';
 import { evolvePayment, initialPayment, type Payment, type PaymentEvent } from '../../domain/payment/payment.ts';
 import { assertNever } from '../../domain/never.ts';
 import { cny, type Money } from '../../domain/money.ts';
@@ -89,12 +89,38 @@ const causeOf = <T extends DomainEvent['type']>(ctx: Ctx, ...types: T[]): Extrac
 
 const noCause = (event: string, causes: string): Problem => ({ rule: 'missing-cause', message: `${event} is not caused by ${causes} earlier in the log` });
 
+/** What the workflow cancels an order after, by the cancellation's reason (the customer's own has no cause). */
+const CANCEL_CAUSES: Record<Exclude<CancelReason, 'customer'>, string> = {
+  declined: 'a PaymentDeclined',
+  too_many_wrong_codes: 'the PaymentFailed of the fifth wrong code',
+};
+/** What the workflow asks for a refund after, by the refund's reason. */
+const REFUND_CAUSES: Record<RequestRefund['reason'], string> = {
+  order_closed: 'a PaymentSucceeded its order refused',
+  provisioning_failed: 'an OrderProvisioningFailed',
+};
+
 /** Order statuses in which the order has accepted its payment, so money may reach the platform. */
 const ACCEPTED: ReadonlySet<Order['status']> = new Set(['payment_pending', 'paid', 'provisioned', 'provisioning_failed', 'refunded', 'payment_failed']);
 const orderAccepted = (ctx: Ctx, what: string): Problem | undefined =>
   ACCEPTED.has(ctx.order.status)
     ? undefined
     : { rule: 'money-without-order', message: `${what} while its order is ${ctx.order.status}: the order never accepted this payment` };
+
+/** The platform's result, as of the event's time; by notification, with no notification or trade number, unless given. */
+const platformResult = (
+  d: { paymentId: string; at: string },
+  result: Pick<RecordPlatformResult, 'status' | 'amount'> &
+    Partial<Pick<RecordPlatformResult, 'source' | 'notificationId' | 'tradeNo' | 'paidAt' | 'failureReason'>>,
+): RecordPlatformResult => ({
+  type: 'RecordPlatformResult',
+  paymentId: d.paymentId,
+  source: 'notification',
+  notificationId: '',
+  tradeNo: '',
+  ...result,
+  now: at(d.at),
+});
 
 const moneyOf = (p: Payment): Money => ('amount' in p ? p.amount : cny(0));
 
@@ -150,14 +176,7 @@ export const ORDER_RULES: { [K in keyof OrderData]: Entry<OrderData[K], OrderCom
     command: (d, ctx) =>
       d.reason === 'customer'
         ? { type: 'CancelOrder', orderId: d.orderId, reason: d.reason, now: at(d.at) }
-        : fromCause(
-            ctx,
-            d.at,
-            'order',
-            'CancelOrder',
-            `OrderCancelled (${d.reason})`,
-            d.reason === 'declined' ? 'a PaymentDeclined' : 'the PaymentFailed of the fifth wrong code',
-          ),
+        : fromCause(ctx, d.at, 'order', 'CancelOrder', `OrderCancelled (${d.reason})`, CANCEL_CAUSES[d.reason]),
   },
   OrderExpired: { command: (d) => ({ type: 'ExpireOrder', orderId: d.orderId, now: at(d.at) }) },
   OrderProvisioned: {
@@ -231,17 +250,8 @@ export const PAYMENT_RULES: { [K in keyof PaymentData]: Entry<PaymentData[K], Pa
     guard: (_d, ctx) => orderAccepted(ctx, 'trade created'),
   },
   PaymentSucceeded: {
-    command: (d) => ({
-      type: 'RecordPlatformResult',
-      paymentId: d.paymentId,
-      source: d.source,
-      notificationId: d.notificationId,
-      tradeNo: d.tradeNo,
-      status: 'SUCCESS',
-      amount: d.amount,
-      paidAt: d.paidAt,
-      now: at(d.at),
-    }),
+    command: (d) =>
+      platformResult(d, { source: d.source, notificationId: d.notificationId, tradeNo: d.tradeNo, status: 'SUCCESS', amount: d.amount, paidAt: d.paidAt }),
     guard: (d, ctx) =>
       ctx.payment.status === 'submitted' && ctx.payment.tradeNo !== d.tradeNo
         ? { rule: 'trade', message: `paid by trade ${d.tradeNo}, but the trade created for this payment is ${ctx.payment.tradeNo}` }
@@ -257,33 +267,14 @@ export const PAYMENT_RULES: { [K in keyof PaymentData]: Entry<PaymentData[K], Pa
           return { type: 'RecordTradeNotCreated', paymentId: d.paymentId, detail: d.detail, now: at(d.at) };
         case 'platform_failed':
         case 'platform_closed':
-          return {
-            type: 'RecordPlatformResult',
-            paymentId: d.paymentId,
-            source: 'notification',
-            notificationId: '',
-            tradeNo: '',
-            status: d.reason === 'platform_failed' ? 'FAILED' : 'CLOSED',
-            amount: moneyOf(ctx.payment),
-            failureReason: d.detail,
-            now: at(d.at),
-          };
+          return platformResult(d, { status: d.reason === 'platform_failed' ? 'FAILED' : 'CLOSED', amount: moneyOf(ctx.payment), failureReason: d.detail });
         default:
           return assertNever(d.reason);
       }
     },
   },
   PaymentFlagged: {
-    command: (d) => ({
-      type: 'RecordPlatformResult',
-      paymentId: d.paymentId,
-      source: 'notification',
-      notificationId: d.notificationId,
-      tradeNo: d.tradeNo,
-      status: 'SUCCESS',
-      amount: d.reported,
-      now: at(d.at),
-    }),
+    command: (d) => platformResult(d, { notificationId: d.notificationId, tradeNo: d.tradeNo, status: 'SUCCESS', amount: d.reported }),
   },
   PaymentVoided: { command: (d) => ({ type: 'VoidPayment', paymentId: d.paymentId, reason: d.reason, now: at(d.at) }) },
   PaymentRefundRequested: {
@@ -291,26 +282,10 @@ export const PAYMENT_RULES: { [K in keyof PaymentData]: Entry<PaymentData[K], Pa
       switch (d.reason) {
         case 'order_closed':
         case 'provisioning_failed':
-          return fromCause(
-            ctx,
-            d.at,
-            'payment',
-            'RequestRefund',
-            `PaymentRefundRequested (${d.reason})`,
-            d.reason === 'order_closed' ? 'a PaymentSucceeded its order refused' : 'an OrderProvisioningFailed',
-          );
+          return fromCause(ctx, d.at, 'payment', 'RequestRefund', `PaymentRefundRequested (${d.reason})`, REFUND_CAUSES[d.reason]);
         case 'unexpected_success':
           // Only ever the second half of a decision on money for a closed payment.
-          return {
-            type: 'RecordPlatformResult',
-            paymentId: d.paymentId,
-            source: 'notification',
-            notificationId: '',
-            tradeNo: '',
-            status: 'SUCCESS',
-            amount: d.amount,
-            now: at(d.at),
-          };
+          return platformResult(d, { status: 'SUCCESS', amount: d.amount });
         case 'review':
           return { type: 'ReviewPayment', paymentId: d.paymentId, decision: 'refund', reason: '', by: { role: '', client: '' }, now: at(d.at) };
         default:

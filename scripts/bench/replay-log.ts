@@ -48,8 +48,10 @@ type Piece = string | { slot: number } | { timeMs: number };
 const TOKENS = { open: 'bench-open-platform-token', phone: 'bench-phone-token', service: 'bench-service-token' } as const;
 const CODE_SECRET = 'bench-code-secret-0123456789abcdef0123456789';
 
+type Placed = { orderId: string; paymentId: string };
+
 type Player = {
-  place(card: string, productId?: string): Promise<{ orderId: string; paymentId: string }>;
+  place(card: string, productId?: string): Promise<Placed>;
   confirm(paymentId: string, seq?: number, code?: string): Promise<void>;
   post(url: string, token: string): Promise<void>;
   until(orderId: string, status: string): Promise<void>;
@@ -57,106 +59,69 @@ type Player = {
   platform(patch: Record<string, unknown>): void;
 };
 
+/** One order: placed, `act` done on it, then followed until it reaches `status`. */
+const oneOrder = async (s: Player, status: string, act: (o: Placed) => Promise<void> = async () => {}): Promise<void> => {
+  const o = await s.place('card-a');
+  await act(o);
+  await s.until(o.orderId, status);
+};
+
+/** One order confirmed with the right code, until it reaches `status`. */
+const paidOrder = (s: Player, status: string): Promise<void> => oneOrder(s, status, (o) => s.confirm(o.paymentId));
+
+/** Plays `play` with a simulator's faults set, and sets them back to `normal` after. */
+const withFaults = async (
+  setFaults: Player['boss'],
+  fault: Record<string, unknown>,
+  normal: Record<string, unknown>,
+  play: () => Promise<void>,
+): Promise<void> => {
+  setFaults(fault);
+  await play();
+  setFaults(normal);
+};
+
 const SCENARIOS: readonly Scenario[] = [
-  {
-    name: 'happy',
-    weight: 60,
-    play: async (s) => {
-      const o = await s.place('card-a');
-      await s.confirm(o.paymentId);
-      await s.until(o.orderId, 'provisioned');
-    },
-  },
+  { name: 'happy', weight: 60, play: (s) => paidOrder(s, 'provisioned') },
   {
     name: 'renewal',
     weight: 10,
     play: async (s) => {
-      for (let i = 0; i < 2; i++) {
-        const o = await s.place('card-a');
-        await s.confirm(o.paymentId);
-        await s.until(o.orderId, 'provisioned');
-      }
+      for (let i = 0; i < 2; i++) await paidOrder(s, 'provisioned');
     },
   },
   {
     name: 'wrong-code',
     weight: 5,
-    play: async (s) => {
-      const o = await s.place('card-a');
-      await s.confirm(o.paymentId, 1, '000000').catch(() => undefined);
-      await s.confirm(o.paymentId);
-      await s.until(o.orderId, 'provisioned');
-    },
+    play: (s) =>
+      oneOrder(s, 'provisioned', async (o) => {
+        await s.confirm(o.paymentId, 1, '000000').catch(() => undefined);
+        await s.confirm(o.paymentId);
+      }),
   },
   {
     name: 'code-resent',
     weight: 4,
-    play: async (s) => {
-      const o = await s.place('card-a');
-      await s.post(`/v1/payments/${o.paymentId}/resend-code`, TOKENS.phone);
-      await s.confirm(o.paymentId, 2);
-      await s.until(o.orderId, 'provisioned');
-    },
+    play: (s) =>
+      oneOrder(s, 'provisioned', async (o) => {
+        await s.post(`/v1/payments/${o.paymentId}/resend-code`, TOKENS.phone);
+        await s.confirm(o.paymentId, 2);
+      }),
   },
-  {
-    name: 'boss-refusal-refund',
-    weight: 4,
-    play: async (s) => {
-      s.boss({ refuseAll: true });
-      const o = await s.place('card-a');
-      await s.confirm(o.paymentId);
-      await s.until(o.orderId, 'refunded');
-      s.boss({ refuseAll: false });
-    },
-  },
+  { name: 'boss-refusal-refund', weight: 4, play: (s) => withFaults(s.boss, { refuseAll: true }, { refuseAll: false }, () => paidOrder(s, 'refunded')) },
   {
     name: 'payment-failed',
     weight: 4,
-    play: async (s) => {
-      s.platform({ failMsisdnSuffixes: [REC_MSISDN.slice(-4)] });
-      const o = await s.place('card-a');
-      await s.confirm(o.paymentId);
-      await s.until(o.orderId, 'payment_failed');
-      s.platform({ failMsisdnSuffixes: [] });
-    },
+    play: (s) => withFaults(s.platform, { failMsisdnSuffixes: [REC_MSISDN.slice(-4)] }, { failMsisdnSuffixes: [] }, () => paidOrder(s, 'payment_failed')),
   },
   {
     name: 'notification-lost',
     weight: 3,
-    play: async (s) => {
-      s.platform({ dropNotifications: true });
-      const o = await s.place('card-a');
-      await s.confirm(o.paymentId);
-      await s.until(o.orderId, 'provisioned');
-      s.platform({ dropNotifications: false });
-    },
+    play: (s) => withFaults(s.platform, { dropNotifications: true }, { dropNotifications: false }, () => paidOrder(s, 'provisioned')),
   },
-  {
-    name: 'expired',
-    weight: 5,
-    play: async (s) => {
-      const o = await s.place('card-a');
-      await s.until(o.orderId, 'expired');
-    },
-  },
-  {
-    name: 'declined',
-    weight: 3,
-    play: async (s) => {
-      const o = await s.place('card-a');
-      await s.post(`/v1/payments/${o.paymentId}/decline`, TOKENS.phone);
-      await s.until(o.orderId, 'cancelled');
-    },
-  },
-  {
-    name: 'cancelled',
-    weight: 2,
-    play: async (s) => {
-      const o = await s.place('card-a');
-      await s.post(`/v1/orders/${o.orderId}/cancel`, TOKENS.open);
-      await s.until(o.orderId, 'cancelled');
-    },
-  },
+  { name: 'expired', weight: 5, play: (s) => oneOrder(s, 'expired') },
+  { name: 'declined', weight: 3, play: (s) => oneOrder(s, 'cancelled', (o) => s.post(`/v1/payments/${o.paymentId}/decline`, TOKENS.phone)) },
+  { name: 'cancelled', weight: 2, play: (s) => oneOrder(s, 'cancelled', (o) => s.post(`/v1/orders/${o.orderId}/cancel`, TOKENS.open)) },
 ];
 
 /* ------------------------------------------------------------------ record */

@@ -178,34 +178,23 @@ export const compareDay = (input: CompareInput): DayReport => {
   let inScope = new Set<string>(statement.lines.map((l) => l.outTradeNo));
   for (const p of payments.values()) {
     const base = { paymentId: p.paymentId, orderId: p.orderId, theirs: null };
+    /** Money the payment took on the day (`what`: a charge or flagged money): in scope, and unlisted unless a trade line names the payment. */
+    const tookOnTheDay = (m: { tradeNo: string; fen: number; at: string }, platformAt: string | undefined, what: string): void => {
+      inScope.add(p.paymentId);
+      if (tradeSeen.has(p.paymentId)) return;
+      items.push({
+        ...base,
+        kind: 'trade',
+        tradeNo: m.tradeNo,
+        refundNo: null,
+        ours: { status: p.status, fen: m.fen, at: m.at },
+        ...unlisted(m.at, platformAt, day, input.graceMs, what),
+      });
+    };
     const c = p.charge;
-    if (c && (statementDay(c.at) === day || statementDay(c.platformAt) === day)) {
-      inScope.add(p.paymentId);
-      if (!tradeSeen.has(p.paymentId)) {
-        items.push({
-          ...base,
-          kind: 'trade',
-          tradeNo: c.tradeNo,
-          refundNo: null,
-          ours: { status: p.status, fen: c.fen, at: c.at },
-          ...unlisted(c.at, c.platformAt, day, input.graceMs, 'charge'),
-        });
-      }
-    }
+    if (c && (statementDay(c.at) === day || statementDay(c.platformAt) === day)) tookOnTheDay(c, c.platformAt, 'charge');
     const f = p.flagged;
-    if (f && statementDay(f.at) === day) {
-      inScope.add(p.paymentId);
-      if (!tradeSeen.has(p.paymentId)) {
-        items.push({
-          ...base,
-          kind: 'trade',
-          tradeNo: f.tradeNo,
-          refundNo: null,
-          ours: { status: p.status, fen: f.fen, at: f.at },
-          ...unlisted(f.at, undefined, day, input.graceMs, 'flagged money'),
-        });
-      }
-    }
+    if (f && statementDay(f.at) === day) tookOnTheDay(f, undefined, 'flagged money');
     for (const r of p.refunds) {
       if (statementDay(r.at) !== day) continue;
       inScope.add(p.paymentId);

@@ -80,30 +80,25 @@ const detailScreen = (p) => {
   );
 };
 
-/** What the TV says about the order now, from the ledger's view of it. */
+/** What the TV says of an order in each status that needs nothing else of the order. */
+const SAYS = {
+  awaiting_confirmation: { text: '请在手机上确认支付', hint: '订单详情和验证码已发送到您的手机。' },
+  payment_pending: { text: '正在支付…', hint: '手机已确认，等待支付平台。' },
+  paid: { text: '支付成功，正在开通频道…', hint: '' },
+  cancelled: { text: '订单已取消', hint: '' },
+  expired: { text: '订单已过期（没有在手机上确认）', hint: '' },
+  payment_failed: { text: '支付未成功，订单已关闭', hint: '' },
+  provisioning_failed: { text: '频道未能开通，已为您退款', hint: '' },
+  refunded: { text: '频道未能开通，已为您退款', hint: '' },
+};
+
+/** What the TV says about the order now, from the ledger's view of it (none yet: as just placed). */
 const progress = (o) => {
-  switch (o?.status) {
-    case undefined:
-    case 'awaiting_confirmation':
-      return { text: '请在手机上确认支付', hint: '订单详情和验证码已发送到您的手机。' };
-    case 'payment_pending':
-      return { text: '正在支付…', hint: '手机已确认，等待支付平台。' };
-    case 'paid':
-      return { text: '支付成功，正在开通频道…', hint: '' };
-    case 'provisioned':
-      return { text: `频道已开通，有效期至 ${day(o.boss?.validUntil)}`, hint: `可以收看：${(o.product?.channels ?? []).join('、')}` };
-    case 'cancelled':
-      return { text: '订单已取消', hint: '' };
-    case 'expired':
-      return { text: '订单已过期（没有在手机上确认）', hint: '' };
-    case 'payment_failed':
-      return { text: '支付未成功，订单已关闭', hint: '' };
-    case 'provisioning_failed':
-    case 'refunded':
-      return { text: '频道未能开通，已为您退款', hint: '' };
-    default:
-      return { text: o.status, hint: '' };
+  const status = o?.status ?? 'awaiting_confirmation';
+  if (status === 'provisioned') {
+    return { text: `频道已开通，有效期至 ${day(o.boss?.validUntil)}`, hint: `可以收看：${(o.product?.channels ?? []).join('、')}` };
   }
+  return Object.hasOwn(SAYS, status) ? SAYS[status] : { text: status, hint: '' };
 };
 
 const orderScreen = (placed) => {

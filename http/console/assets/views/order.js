@@ -201,39 +201,39 @@ const paymentOf = ({ payment: p, order: o }) => {
   ]);
 };
 
-const none = () => h('p', { class: 'hint' }, t('order.none'));
+/** A table of one row per item; with no items, a line saying there are none. */
+const listOf = (items, caption, headers, row, props) =>
+  items.length ? table(caption, headers, items.map(row), props) : h('p', { class: 'hint' }, t('order.none'));
 
 const bossOf = (items) =>
-  items.length
-    ? table(
-        t('order.boss'),
-        [t('col.request'), t('col.status'), t('col.attempts'), t('col.lastError'), t('col.nextAttempt'), t('col.finishedAt')],
-        items.map((x) => [`#${x.requestNo}`, taskStatus(x), String(x.attempts), x.lastError ?? '', time(x.nextAttemptAt), time(x.finishedAt)]),
-        { class: 'boss-requests' },
-      )
-    : none();
+  listOf(
+    items,
+    t('order.boss'),
+    [t('col.request'), t('col.status'), t('col.attempts'), t('col.lastError'), t('col.nextAttempt'), t('col.finishedAt')],
+    (x) => [`#${x.requestNo}`, taskStatus(x), String(x.attempts), x.lastError ?? '', time(x.nextAttemptAt), time(x.finishedAt)],
+    { class: 'boss-requests' },
+  );
 
 const messagesOf = (items) =>
-  items.length
-    ? table(
-        t('order.messages'),
-        [t('col.message'), t('col.to'), t('col.status'), t('col.attempts'), t('col.time')],
-        items.map((x) => {
-          const m = messageWords(x);
-          return [m.what, m.to, taskStatus(x), String(x.attempts), time(x.finishedAt ?? x.createdAt)];
-        }),
-        { class: 'messages' },
-      )
-    : none();
+  listOf(
+    items,
+    t('order.messages'),
+    [t('col.message'), t('col.to'), t('col.status'), t('col.attempts'), t('col.time')],
+    (x) => {
+      const m = messageWords(x);
+      return [m.what, m.to, taskStatus(x), String(x.attempts), time(x.finishedAt ?? x.createdAt)];
+    },
+    { class: 'messages' },
+  );
 
 const otherOf = (items) =>
-  items.length
-    ? table(
-        t('order.otherWork'),
-        [t('col.kind'), t('col.status'), t('col.attempts'), t('col.lastError'), t('col.time')],
-        items.map((x) => [kindWords(x.kind), taskStatus(x), String(x.attempts), x.lastError ?? '', time(x.finishedAt ?? x.nextAttemptAt ?? x.createdAt)]),
-      )
-    : none();
+  listOf(items, t('order.otherWork'), [t('col.kind'), t('col.status'), t('col.attempts'), t('col.lastError'), t('col.time')], (x) => [
+    kindWords(x.kind),
+    taskStatus(x),
+    String(x.attempts),
+    x.lastError ?? '',
+    time(x.finishedAt ?? x.nextAttemptAt ?? x.createdAt),
+  ]);
 
 /** When it happened by the ledger's clock (the time the event carries), else when it was recorded. */
 const eventTime = (e) => {
