@@ -3,6 +3,7 @@
  * code matched (it holds the secret), and what time it is.
  * Returning [] means "already so": duplicates and retries are normal traffic.
  */
+import type { Actor } from '../actor.ts';
 import {
   CodeExpired,
   PaymentAlreadyConfirmed,
@@ -82,7 +83,7 @@ export type ReviewPayment = {
   paymentId: string;
   decision: ReviewDecision;
   reason: string;
-  by: { role: string; client: string; name?: string };
+  by: Actor;
   now: Date;
 };
 export type RecordRefund = { type: 'RecordRefund'; paymentId: string; refundNo: string; amount: Money; now: Date };

@@ -13,6 +13,7 @@
  * (failed, declined, voided, or never confirmed) is flagged and refunded at once; an amount
  * mismatch waits for an admin's review (accept: it pays the order; refund).
  */
+import type { Actor } from '../actor.ts';
 import type { Money } from '../money.ts';
 import { eventReader } from '../event-reader.ts';
 import { assertNever } from '../never.ts';
@@ -102,7 +103,7 @@ export type PaymentRefundRequested = {
 /** An admin resolved a flagged payment (an amount mismatch). `by` names who, for the history. */
 export type PaymentReviewed = {
   type: 'PaymentReviewed';
-  data: { paymentId: string; orderId: string; decision: ReviewDecision; reason: string; by: { role: string; client: string; name?: string }; at: string };
+  data: { paymentId: string; orderId: string; decision: ReviewDecision; reason: string; by: Actor; at: string };
 };
 export type PaymentRefunded = {
   type: 'PaymentRefunded';

@@ -3,6 +3,7 @@
  * ever ordered, which of its orders are still in flight, which data keys hold its numbers now) and
  * passes it in with the time and who asks.
  */
+import type { Actor } from '../actor.ts';
 import { SubscriberHasOrdersInFlight, SubscriberNotFound } from '../errors.ts';
 import { assertNever } from '../never.ts';
 import type { ErasureReason, Subscriber, SubscriberEvent } from './subscriber.ts';
@@ -20,7 +21,7 @@ export type EraseSubscriber = {
   inFlight: readonly string[];
   /** The data keys that hold the subscriber's numbers now. */
   keyIds: readonly string[];
-  by: { role: string; client: string; name?: string };
+  by: Actor;
   now: Date;
 };
 

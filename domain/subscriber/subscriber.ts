@@ -8,6 +8,7 @@
  * (commands/erase-subscriber.ts); the events stay as they are, amounts and ids untouched, and every
  * sealed copy of the number becomes unreadable at once.
  */
+import type { Actor } from '../actor.ts';
 import { eventReader } from '../event-reader.ts';
 import { assertNever } from '../never.ts';
 
@@ -21,7 +22,7 @@ export type SubscriberErased = {
     /** The data keys destroyed by this erasure: whatever they sealed can never be read again. */
     keyIds: string[];
     /** Who erased: an admin (request), or the retention task. */
-    by: { role: string; client: string; name?: string };
+    by: Actor;
     at: string;
   };
 };
