@@ -48,33 +48,23 @@ export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
 
   // The platform takes another amount: an admin sends it back; another time, an admin accepts it.
   const admin = bearer(TOKENS.admin);
-  const flaggedNow = async (p: Placed) =>
-    eventually(
+  /** Waits for the platform's other amount to flag the payment, then an admin decides. */
+  const resolveFlag = async (p: Placed, decision: 'refund' | 'accept', reason: string) => {
+    await eventually(
       t,
       async () => ((await t.service.ledger.store.readStream(`payment-${p.paymentId}`)).some((e) => e.type === 'PaymentFlagged') ? true : undefined),
       'the flag',
     );
+    const r = await t.app.inject({ method: 'POST', url: `/v1/payments/${p.paymentId}/resolve`, headers: admin, payload: { decision, reason } });
+    expect(r.statusCode, r.body).toBe(200);
+  };
   platform.setFaults({ amountMismatchFen: 1 });
   const flagged = await placeAndConfirm(t, 'log-flagged', { productId: 'opera-month', smartcardId: 'card-flagged', msisdn: '13700000003' });
-  await flaggedNow(flagged);
-  const refund = await t.app.inject({
-    method: 'POST',
-    url: `/v1/payments/${flagged.paymentId}/resolve`,
-    headers: admin,
-    payload: { decision: 'refund', reason: 'not what was ordered' },
-  });
-  expect(refund.statusCode, refund.body).toBe(200);
+  await resolveFlag(flagged, 'refund', 'not what was ordered');
   await orderInStatus(t, flagged.orderId, 'refunded');
   platform.setFaults({ amountMismatchFen: -100 });
   const accepted = await placeAndConfirm(t, 'log-accepted', { smartcardId: 'card-accepted', msisdn: '13700000008' });
-  await flaggedNow(accepted);
-  const accept = await t.app.inject({
-    method: 'POST',
-    url: `/v1/payments/${accepted.paymentId}/resolve`,
-    headers: admin,
-    payload: { decision: 'accept', reason: 'promotion price' },
-  });
-  expect(accept.statusCode, accept.body).toBe(200);
+  await resolveFlag(accepted, 'accept', 'promotion price');
   await orderInStatus(t, accepted.orderId, 'provisioned');
   platform.setFaults({ amountMismatchFen: 0 });
 
