@@ -12,6 +12,7 @@ import type { RecordedEvent } from '../../stores/event-store.ts';
 import { EVENTS_SCHEMA } from '../../stores/sqlite/event-store.ts';
 import { bossSim, caughtUp, codeFromSms, eventually, orderInStatus, placeAndConfirm, platformSim } from '../flow/support.ts';
 import type { TestLedger } from '../support/ledger-app.ts';
+import { notifyAbout, settledTrade } from '../support/platform-notifications.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 
 export type Placed = { orderId: string; paymentId: string };
@@ -71,14 +72,9 @@ export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
   // Money after a failure: the platform said FAILED, then SUCCESS; it goes back at once.
   platform.setFaults({ dropNotifications: true });
   const lateMoney = await placeAndConfirm(t, 'log-late', { smartcardId: 'card-late', msisdn: '13700000007' });
-  const lateTrade = await eventually(
-    t,
-    async () => platform.trades().find((x) => x.outTradeNo === lateMoney.paymentId && x.status === 'SUCCESS'),
-    'the late trade',
-  );
-  const base = { tradeNo: lateTrade.tradeNo, outTradeNo: lateMoney.paymentId, amount: { value: 3800, currency: 'CNY' } };
-  expect((await t.notify({ ...base, notificationId: 'late-failed', status: 'FAILED', failureReason: 'RISK_CONTROL' })).statusCode).toBe(200);
-  expect((await t.notify({ ...base, notificationId: 'late-success', status: 'SUCCESS', paidAt: t.clock.now.toISOString() })).statusCode).toBe(200);
+  const lateTrade = await settledTrade(t, lateMoney.paymentId);
+  expect((await notifyAbout(t, lateTrade, { notificationId: 'late-failed', status: 'FAILED', failureReason: 'RISK_CONTROL' })).statusCode).toBe(200);
+  expect((await notifyAbout(t, lateTrade, { notificationId: 'late-success', status: 'SUCCESS', paidAt: t.clock.now.toISOString() })).statusCode).toBe(200);
   await orderInStatus(t, lateMoney.orderId, 'refunded', { tickSeconds: 1 });
   platform.setFaults({ dropNotifications: false });
 
@@ -93,11 +89,7 @@ export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
   // A lost notification: the query after PAYMENT_QUERY_AFTER_SECONDS finds the money.
   platform.setFaults({ dropNotifications: true });
   const queried = await placeAndConfirm(t, 'log-queried', { smartcardId: 'card-queried', msisdn: '13700000006' });
-  await eventually(
-    t,
-    async () => (platform.trades().find((x) => x.outTradeNo === queried.paymentId)?.status === 'SUCCESS' ? true : undefined),
-    'the platform to settle',
-  );
+  await settledTrade(t, queried.paymentId);
   t.clock.advance(120);
   await orderInStatus(t, queried.orderId, 'provisioned', { tickSeconds: 1 });
   platform.setFaults({ dropNotifications: false });
