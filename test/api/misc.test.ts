@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
+import { confirmAfterAWrongCode, loggedWhile } from '../support/log-capture.ts';
 import { expectProblem, expectValidation, getAs, newEvents, placed, postAs, typesOf, UNKNOWN_ID, writesNothing } from './support.ts';
 
 type HistoryEvent = {
@@ -206,26 +207,13 @@ describe('with a fresh ledger', () => {
 });
 
 describe('logs', () => {
-  const capture = async (): Promise<{ t: TestLedger; lines: string[] }> => {
-    const lines: string[] = [];
-    const t = await startTestLedger({ LOG_LEVEL: 'trace' }, { logDestination: { write: (s: string) => void lines.push(s) } });
-    return { t, lines };
-  };
-
   it('after an order and a wrong + right confirm: no whole phone number, no code value, no token', async () => {
-    const { t, lines } = await capture();
     let codes: string[] = [];
-    try {
-      const { paymentId } = await placed(t);
-      const right = t.codeFor(paymentId);
-      const wrong = right === '987654' ? '456789' : '987654';
-      codes = [right, wrong];
-      expect((await t.confirm(paymentId, wrong)).statusCode).toBe(422);
-      expect((await t.confirm(paymentId, right)).statusCode).toBe(200);
-    } finally {
-      await t.close();
-    }
-    const log = lines.join('');
+    const log = (
+      await loggedWhile('trace', async (t) => {
+        codes = await confirmAfterAWrongCode(t, (await placed(t)).paymentId);
+      })
+    ).text();
     expect(log).toContain('order placed');
     expect(log).toContain('request refused: wrong-code');
     for (const secret of ['13800138000', '8613800138000', TOKENS.openPlatform, TOKENS.phone, ...codes]) {
@@ -235,9 +223,8 @@ describe('logs', () => {
   });
 
   it('refusals log no whole number and no token either (bad token, bad field, replay, cancel)', async () => {
-    const { t, lines } = await capture();
     const msisdn = '13912345678';
-    try {
+    const logged = await loggedWhile('trace', async (t) => {
       const { orderId } = await placed(t, 'k-1');
       await t.placeOrder({ msisdn }, 'k-own');
       await t.placeOrder({ msisdn: `+86${msisdn}` }, 'k-own');
@@ -251,10 +238,8 @@ describe('logs', () => {
         { notificationId: 'n', tradeNo: 'T', outTradeNo: 'x', status: 'SUCCESS', amount: { value: 1, currency: 'CNY' } },
         { secret: 'wrong-secret-0123456789' },
       );
-    } finally {
-      await t.close();
-    }
-    const log = lines.join('');
+    });
+    const log = logged.text();
     expect(log).toContain('request refused');
     for (const secret of [
       msisdn,
