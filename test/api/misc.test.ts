@@ -17,8 +17,6 @@ type HistoryEvent = {
 
 describe('with a fresh ledger', () => {
   let t: TestLedger;
-  /** The x-request-id the last request answered with. */
-  let requestIdSeen = '';
   beforeEach(async () => {
     t = await startTestLedger();
   });
@@ -137,24 +135,30 @@ describe('with a fresh ledger', () => {
   });
 
   describe('correlation metadata', () => {
-    it('events carry X-Correlation-Id, causationId = the request id, and the actor role', async () => {
+    /** Places an order with these headers besides the open platform's: the events it wrote, and the x-request-id it answered with. */
+    const placeWith = async (key: string, headers: Record<string, string>) => {
+      let requestId: unknown;
       const written = await newEvents(t, async () => {
         const res = await t.app.inject({
           method: 'POST',
           url: '/v1/orders',
-          headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': 'k-corr', 'x-correlation-id': 'stb-session-42' },
+          headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': key, ...headers },
           payload: orderBody(),
         });
         expect(res.statusCode).toBe(201);
-        const requestId = res.headers['x-request-id'];
-        expect(typeof requestId).toBe('string');
-        requestIdSeen = String(requestId);
+        requestId = res.headers['x-request-id'];
       });
+      return { written, requestId };
+    };
+
+    it('events carry X-Correlation-Id, causationId = the request id, and the actor role', async () => {
+      const { written, requestId } = await placeWith('k-corr', { 'x-correlation-id': 'stb-session-42' });
+      expect(typeof requestId).toBe('string');
       expect(typesOf(written)).toEqual(['OrderPlaced', 'PaymentRequested']);
       const [placedEvent, requested] = written;
       for (const e of written) expect(e.metadata.correlationId).toBe('stb-session-42');
       // The request caused the order; the order caused its payment request (the workflow's follow-up).
-      expect(placedEvent?.metadata.causationId).toBe(requestIdSeen);
+      expect(placedEvent?.metadata.causationId).toBe(requestId);
       expect(placedEvent?.metadata.actor.role).toBe('open-platform');
       expect(placedEvent?.metadata.actor.client).not.toContain(TOKENS.openPlatform);
       expect(requested?.metadata.causationId).toBe(placedEvent?.id);
@@ -181,17 +185,8 @@ describe('with a fresh ledger', () => {
     });
 
     it('an insane X-Correlation-Id is replaced by the request id', async () => {
-      const written = await newEvents(t, async () => {
-        const res = await t.app.inject({
-          method: 'POST',
-          url: '/v1/orders',
-          headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': 'k-bad-corr', 'x-correlation-id': 'has spaces and <script>' },
-          payload: orderBody(),
-        });
-        expect(res.statusCode).toBe(201);
-        requestIdSeen = String(res.headers['x-request-id']);
-      });
-      for (const e of written) expect(e.metadata.correlationId).toBe(requestIdSeen);
+      const { written, requestId } = await placeWith('k-bad-corr', { 'x-correlation-id': 'has spaces and <script>' });
+      for (const e of written) expect(e.metadata.correlationId).toBe(String(requestId));
     });
 
     it('a cancel by customer service names its role; the voiding follow-up is the process', async () => {
