@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectAnswer } from '../support/expect-answer.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import { confirmAfterAWrongCode, loggedWhile } from '../support/log-capture.ts';
@@ -101,9 +102,7 @@ describe('with a fresh ledger', () => {
 
   describe('operations and docs', () => {
     it('GET /healthz → 200 without a token', async () => {
-      const res = await getAs(t, undefined, '/healthz');
-      expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ status: 'ok' });
+      expectAnswer(await getAs(t, undefined, '/healthz'), 200, { status: 'ok' });
     });
 
     it('GET /docs/json lists every command endpoint', async () => {
