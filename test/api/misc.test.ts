@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectAnswer } from '../support/expect-answer.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
+import { confirmAfterAWrongCode, loggedWhile } from '../support/log-capture.ts';
 import { expectProblem, expectValidation, getAs, newEvents, placed, postAs, typesOf, UNKNOWN_ID, writesNothing } from './support.ts';
 
 type HistoryEvent = {
@@ -16,8 +18,6 @@ type HistoryEvent = {
 
 describe('with a fresh ledger', () => {
   let t: TestLedger;
-  /** The x-request-id the last request answered with. */
-  let requestIdSeen = '';
   beforeEach(async () => {
     t = await startTestLedger();
   });
@@ -102,9 +102,7 @@ describe('with a fresh ledger', () => {
 
   describe('operations and docs', () => {
     it('GET /healthz → 200 without a token', async () => {
-      const res = await getAs(t, undefined, '/healthz');
-      expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ status: 'ok' });
+      expectAnswer(await getAs(t, undefined, '/healthz'), 200, { status: 'ok' });
     });
 
     it('GET /docs/json lists every command endpoint', async () => {
@@ -136,24 +134,30 @@ describe('with a fresh ledger', () => {
   });
 
   describe('correlation metadata', () => {
-    it('events carry X-Correlation-Id, causationId = the request id, and the actor role', async () => {
+    /** Places an order with these headers besides the open platform's: the events it wrote, and the x-request-id it answered with. */
+    const placeWith = async (key: string, headers: Record<string, string>) => {
+      let requestId: unknown;
       const written = await newEvents(t, async () => {
         const res = await t.app.inject({
           method: 'POST',
           url: '/v1/orders',
-          headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': 'k-corr', 'x-correlation-id': 'stb-session-42' },
+          headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': key, ...headers },
           payload: orderBody(),
         });
         expect(res.statusCode).toBe(201);
-        const requestId = res.headers['x-request-id'];
-        expect(typeof requestId).toBe('string');
-        requestIdSeen = String(requestId);
+        requestId = res.headers['x-request-id'];
       });
+      return { written, requestId };
+    };
+
+    it('events carry X-Correlation-Id, causationId = the request id, and the actor role', async () => {
+      const { written, requestId } = await placeWith('k-corr', { 'x-correlation-id': 'stb-session-42' });
+      expect(typeof requestId).toBe('string');
       expect(typesOf(written)).toEqual(['OrderPlaced', 'PaymentRequested']);
       const [placedEvent, requested] = written;
       for (const e of written) expect(e.metadata.correlationId).toBe('stb-session-42');
       // The request caused the order; the order caused its payment request (the workflow's follow-up).
-      expect(placedEvent?.metadata.causationId).toBe(requestIdSeen);
+      expect(placedEvent?.metadata.causationId).toBe(requestId);
       expect(placedEvent?.metadata.actor.role).toBe('open-platform');
       expect(placedEvent?.metadata.actor.client).not.toContain(TOKENS.openPlatform);
       expect(requested?.metadata.causationId).toBe(placedEvent?.id);
@@ -180,17 +184,8 @@ describe('with a fresh ledger', () => {
     });
 
     it('an insane X-Correlation-Id is replaced by the request id', async () => {
-      const written = await newEvents(t, async () => {
-        const res = await t.app.inject({
-          method: 'POST',
-          url: '/v1/orders',
-          headers: { ...bearer(TOKENS.openPlatform), 'idempotency-key': 'k-bad-corr', 'x-correlation-id': 'has spaces and <script>' },
-          payload: orderBody(),
-        });
-        expect(res.statusCode).toBe(201);
-        requestIdSeen = String(res.headers['x-request-id']);
-      });
-      for (const e of written) expect(e.metadata.correlationId).toBe(requestIdSeen);
+      const { written, requestId } = await placeWith('k-bad-corr', { 'x-correlation-id': 'has spaces and <script>' });
+      for (const e of written) expect(e.metadata.correlationId).toBe(String(requestId));
     });
 
     it('a cancel by customer service names its role; the voiding follow-up is the process', async () => {
@@ -206,26 +201,13 @@ describe('with a fresh ledger', () => {
 });
 
 describe('logs', () => {
-  const capture = async (): Promise<{ t: TestLedger; lines: string[] }> => {
-    const lines: string[] = [];
-    const t = await startTestLedger({ LOG_LEVEL: 'trace' }, { logDestination: { write: (s: string) => void lines.push(s) } });
-    return { t, lines };
-  };
-
   it('after an order and a wrong + right confirm: no whole phone number, no code value, no token', async () => {
-    const { t, lines } = await capture();
     let codes: string[] = [];
-    try {
-      const { paymentId } = await placed(t);
-      const right = t.codeFor(paymentId);
-      const wrong = right === '987654' ? '456789' : '987654';
-      codes = [right, wrong];
-      expect((await t.confirm(paymentId, wrong)).statusCode).toBe(422);
-      expect((await t.confirm(paymentId, right)).statusCode).toBe(200);
-    } finally {
-      await t.close();
-    }
-    const log = lines.join('');
+    const log = (
+      await loggedWhile('trace', async (t) => {
+        codes = await confirmAfterAWrongCode(t, (await placed(t)).paymentId);
+      })
+    ).text();
     expect(log).toContain('order placed');
     expect(log).toContain('request refused: wrong-code');
     for (const secret of ['13800138000', '8613800138000', TOKENS.openPlatform, TOKENS.phone, ...codes]) {
@@ -235,9 +217,8 @@ describe('logs', () => {
   });
 
   it('refusals log no whole number and no token either (bad token, bad field, replay, cancel)', async () => {
-    const { t, lines } = await capture();
     const msisdn = '13912345678';
-    try {
+    const logged = await loggedWhile('trace', async (t) => {
       const { orderId } = await placed(t, 'k-1');
       await t.placeOrder({ msisdn }, 'k-own');
       await t.placeOrder({ msisdn: `+86${msisdn}` }, 'k-own');
@@ -251,10 +232,8 @@ describe('logs', () => {
         { notificationId: 'n', tradeNo: 'T', outTradeNo: 'x', status: 'SUCCESS', amount: { value: 1, currency: 'CNY' } },
         { secret: 'wrong-secret-0123456789' },
       );
-    } finally {
-      await t.close();
-    }
-    const log = lines.join('');
+    });
+    const log = logged.text();
     expect(log).toContain('request refused');
     for (const secret of [
       msisdn,

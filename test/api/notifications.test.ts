@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sign } from '../../integrations/signature.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { PLATFORM_SECRET } from '../support/fixtures.ts';
+import { atOnce, tally } from '../support/races.ts';
 import { confirmed, countOf, expectProblem, expectValidation, newEvents, placed, typesOf, writesNothing } from './support.ts';
 
 let t: TestLedger;
@@ -208,36 +209,25 @@ describe('POST /v1/payment-notifications', () => {
     expect(countOf(await t.allEvents(), 'OrderPaid')).toBe(2);
   });
 
-  it('20 concurrent copies of one notification: all 200 "success", exactly one PaymentSucceeded and one OrderPaid', async () => {
-    const { paymentId } = await confirmed(t);
-    const body = success(paymentId);
-    const responses = await Promise.all(Array.from({ length: 20 }, () => t.notify(body)));
-    expect(responses.map((r) => `${r.statusCode} ${r.body}`)).toEqual(Array.from({ length: 20 }, () => '200 success'));
-    const all = await t.allEvents();
-    expect(countOf(all, 'PaymentSucceeded')).toBe(1);
-    expect(countOf(all, 'OrderPaid')).toBe(1);
-    expect(countOf(all, 'PaymentFlagged')).toBe(0);
-  });
-
-  it('20 concurrent notifications with different ids for the same payment: exactly one PaymentSucceeded and one OrderPaid', async () => {
-    const { paymentId } = await confirmed(t);
-    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => t.notify(success(paymentId, { notificationId: `ntf-${i}` }))));
-    expect(responses.map((r) => `${r.statusCode} ${r.body}`)).toEqual(Array.from({ length: 20 }, () => '200 success'));
-    const all = await t.allEvents();
-    expect(countOf(all, 'PaymentSucceeded')).toBe(1);
-    expect(countOf(all, 'OrderPaid')).toBe(1);
-    expect(countOf(all, 'PaymentFlagged')).toBe(0);
-  });
+  for (const [what, nth] of [
+    ['copies of one notification', (paymentId: string) => success(paymentId)],
+    ['notifications with different ids for the same payment', (paymentId: string, i: number) => success(paymentId, { notificationId: `ntf-${i}` })],
+  ] as const) {
+    it(`20 concurrent ${what}: all 200 "success", exactly one PaymentSucceeded and one OrderPaid`, async () => {
+      const { paymentId } = await confirmed(t);
+      const responses = await atOnce(20, (i) => t.notify(nth(paymentId, i)));
+      expect(responses.map((r) => `${r.statusCode} ${r.body}`)).toEqual(Array.from({ length: 20 }, () => '200 success'));
+      expect(tally(await t.allEvents(), 'PaymentSucceeded', 'OrderPaid', 'PaymentFlagged')).toEqual({ PaymentSucceeded: 1, OrderPaid: 1, PaymentFlagged: 0 });
+    });
+  }
 
   it('20 concurrent mixed SUCCESS and FAILED: one final result, and the order agrees with it', async () => {
     const { paymentId } = await confirmed(t);
-    const responses = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        t.notify(
-          i % 2 === 0
-            ? success(paymentId, { notificationId: `ntf-${i}` })
-            : success(paymentId, { notificationId: `ntf-${i}`, status: 'FAILED', paidAt: undefined }),
-        ),
+    const responses = await atOnce(20, (i) =>
+      t.notify(
+        i % 2 === 0
+          ? success(paymentId, { notificationId: `ntf-${i}` })
+          : success(paymentId, { notificationId: `ntf-${i}`, status: 'FAILED', paidAt: undefined }),
       ),
     );
     expect(responses.every((r) => r.statusCode === 200 && r.body === 'success')).toBe(true);

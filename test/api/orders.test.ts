@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSealed } from '../../domain/personal-data.ts';
+import { expectAnswer } from '../support/expect-answer.ts';
+import { atOnce, tally } from '../support/races.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import { confirmed, countOf, expectProblem, expectValidation, newEvents, placed, postAs, typesOf, UNKNOWN_ID, writesNothing } from './support.ts';
@@ -86,23 +88,21 @@ describe('POST /v1/orders', () => {
   });
 
   it('10 concurrent copies (same key, same body): one order, the same body for all', async () => {
-    const responses = await Promise.all(Array.from({ length: 10 }, () => t.placeOrder()));
+    const responses = await atOnce(10, () => t.placeOrder());
     expect(responses.every((r) => r.statusCode === 201 || r.statusCode === 200)).toBe(true);
     expect(new Set(responses.map((r) => r.body)).size).toBe(1);
-    const events = await t.allEvents();
-    expect(countOf(events, 'OrderPlaced')).toBe(1);
-    expect(countOf(events, 'PaymentRequested')).toBe(1);
+    expect(tally(await t.allEvents(), 'OrderPlaced', 'PaymentRequested')).toEqual({ OrderPlaced: 1, PaymentRequested: 1 });
   });
 
   it('10 concurrent copies: all but the first answer Idempotent-Replayed: true (API.md)', async () => {
-    const responses = await Promise.all(Array.from({ length: 10 }, () => t.placeOrder()));
+    const responses = await atOnce(10, () => t.placeOrder());
     const replayed = responses.filter((r) => r.headers['idempotent-replayed'] === 'true');
     expect(replayed).toHaveLength(9);
     expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(1);
   });
 
   it('concurrent same key with two bodies: one order; the other body is refused 422', async () => {
-    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => t.placeOrder(i % 2 === 0 ? {} : { productId: 'movies-month' })));
+    const responses = await atOnce(10, (i) => t.placeOrder(i % 2 === 0 ? {} : { productId: 'movies-month' }));
     const events = await t.allEvents();
     expect(countOf(events, 'OrderPlaced')).toBe(1);
     const winner = events.find((e) => e.type === 'OrderPlaced');
@@ -222,19 +222,13 @@ describe('POST /v1/orders/{orderId}/cancel', () => {
 
   it('200 before payment: OrderCancelled(customer) + PaymentVoided; again → 200, nothing new', async () => {
     const { orderId, paymentId } = await placed(t);
-    const written = await newEvents(t, async () => {
-      const res = await cancel(orderId);
-      expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ orderId, status: 'cancelled' });
-    });
+    const written = await newEvents(t, async () => expectAnswer(await cancel(orderId), 200, { orderId, status: 'cancelled' }));
     expect(typesOf(written)).toEqual(['OrderCancelled', 'PaymentVoided']);
     expect(written[0]?.data).toMatchObject({ orderId, reason: 'customer' });
     expect(written[1]?.data).toMatchObject({ paymentId, reason: 'order_cancelled' });
 
     await writesNothing(t, async () => {
-      const again = await cancel(orderId, TOKENS.service);
-      expect(again.statusCode).toBe(200);
-      expect(again.json()).toEqual({ orderId, status: 'cancelled' });
+      expectAnswer(await cancel(orderId, TOKENS.service), 200, { orderId, status: 'cancelled' });
     });
   });
 

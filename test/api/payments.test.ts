@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectAnswer } from '../support/expect-answer.ts';
+import { atOnce, tally } from '../support/races.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { TOKENS } from '../support/fixtures.ts';
 import {
@@ -34,11 +36,7 @@ const confirmAs = (paymentId: string, token: string | undefined, payload: Record
 describe('POST /v1/payments/{paymentId}/confirm', () => {
   it('200 submitted: PaymentConfirmed + OrderPaymentPending', async () => {
     const { orderId, paymentId } = await placed(t);
-    const written = await newEvents(t, async () => {
-      const res = await t.confirm(paymentId, t.codeFor(paymentId));
-      expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ paymentId, status: 'submitted' });
-    });
+    const written = await newEvents(t, async () => expectAnswer(await t.confirm(paymentId, t.codeFor(paymentId)), 200, { paymentId, status: 'submitted' }));
     expect(typesOf(written)).toEqual(['PaymentConfirmed', 'OrderPaymentPending']);
     expect(written[1]?.data).toMatchObject({ orderId, paymentId });
   });
@@ -88,46 +86,43 @@ describe('POST /v1/payments/{paymentId}/confirm', () => {
   it('8 concurrent wrong codes: five 422 (attemptsLeft 4…0), then 409; exactly 5 rejections, one failure; never a 5xx', async () => {
     const { paymentId } = await placed(t);
     const wrong = wrongCode(t.codeFor(paymentId));
-    const responses = await Promise.all(Array.from({ length: 8 }, () => t.confirm(paymentId, wrong)));
+    const responses = await atOnce(8, () => t.confirm(paymentId, wrong));
     expect(responses.map((r) => r.statusCode).sort()).toEqual([409, 409, 409, 422, 422, 422, 422, 422]);
     const left = responses.filter((r) => r.statusCode === 422).map((r) => r.json<{ attemptsLeft: number }>().attemptsLeft);
     expect(left.sort()).toEqual([0, 1, 2, 3, 4]);
-    const all = await t.allEvents();
-    expect(countOf(all, 'PaymentCodeRejected')).toBe(5);
-    expect(countOf(all, 'PaymentFailed')).toBe(1);
-    expect(countOf(all, 'OrderCancelled')).toBe(1);
+    expect(tally(await t.allEvents(), 'PaymentCodeRejected', 'PaymentFailed', 'OrderCancelled')).toEqual({
+      PaymentCodeRejected: 5,
+      PaymentFailed: 1,
+      OrderCancelled: 1,
+    });
   });
 
   it('10 concurrent right codes: one 200, nine 409, one PaymentConfirmed', async () => {
     const { paymentId } = await placed(t);
-    const responses = await Promise.all(Array.from({ length: 10 }, () => t.confirm(paymentId, t.codeFor(paymentId))));
+    const responses = await atOnce(10, () => t.confirm(paymentId, t.codeFor(paymentId)));
     expect(responses.filter((r) => r.statusCode === 200)).toHaveLength(1);
     for (const r of responses.filter((x) => x.statusCode !== 200)) expectProblem(r, 409, 'payment-already-confirmed');
-    const all = await t.allEvents();
-    expect(countOf(all, 'PaymentConfirmed')).toBe(1);
-    expect(countOf(all, 'OrderPaymentPending')).toBe(1);
+    expect(tally(await t.allEvents(), 'PaymentConfirmed', 'OrderPaymentPending')).toEqual({ PaymentConfirmed: 1, OrderPaymentPending: 1 });
   });
 
-  it('422 code-expired past CODE_TTL (300 s), nothing written', async () => {
-    const { paymentId } = await placed(t);
-    t.clock.advance(300);
-    await writesNothing(t, async () => {
-      expectProblem(await t.confirm(paymentId, t.codeFor(paymentId)), 422, 'code-expired');
+  // The right code, too late.
+  for (const { name, after, status, type } of [
+    { name: '422 code-expired past CODE_TTL (300 s), nothing written', after: 300, status: 422, type: 'code-expired' },
+    { name: '409 past the order TTL (900 s): order-not-payable, nothing written', after: 901, status: 409, type: 'order-not-payable' },
+  ]) {
+    it(name, async () => {
+      const { paymentId } = await placed(t);
+      t.clock.advance(after);
+      await writesNothing(t, async () => {
+        expectProblem(await t.confirm(paymentId, t.codeFor(paymentId)), status, type);
+      });
     });
-  });
+  }
 
   it('just before CODE_TTL the code still works', async () => {
     const { paymentId } = await placed(t);
     t.clock.advance(299);
     expect((await t.confirm(paymentId, t.codeFor(paymentId))).statusCode).toBe(200);
-  });
-
-  it('409 past the order TTL (900 s): order-not-payable, nothing written', async () => {
-    const { paymentId } = await placed(t);
-    t.clock.advance(901);
-    await writesNothing(t, async () => {
-      expectProblem(await t.confirm(paymentId, t.codeFor(paymentId)), 409, 'order-not-payable');
-    });
   });
 
   it('404 for an unknown payment', async () => {
@@ -184,11 +179,9 @@ describe('POST /v1/payments/{paymentId}/resend-code', () => {
       expect(body.retryAfterSeconds).toBe(40);
     });
     t.clock.advance(40);
-    const written = await newEvents(t, async () => {
-      const res = await resend(paymentId);
-      expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ paymentId, codeExpiresAt: '2026-11-25T08:06:00.000Z', resendsLeft: 2 });
-    });
+    const written = await newEvents(t, async () =>
+      expectAnswer(await resend(paymentId), 200, { paymentId, codeExpiresAt: '2026-11-25T08:06:00.000Z', resendsLeft: 2 }),
+    );
     expect(typesOf(written)).toEqual(['PaymentCodeResent']);
     expect(written[0]?.data).toMatchObject({ paymentId, codeSeq: 2 });
 
@@ -248,11 +241,7 @@ describe('POST /v1/payments/{paymentId}/resend-code', () => {
 describe('POST /v1/payments/{paymentId}/decline', () => {
   it('200 declined: PaymentDeclined + OrderCancelled(declined); then confirm → 409; decline again → 200, nothing new', async () => {
     const { orderId, paymentId } = await placed(t);
-    const written = await newEvents(t, async () => {
-      const res = await decline(paymentId);
-      expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ paymentId, status: 'declined' });
-    });
+    const written = await newEvents(t, async () => expectAnswer(await decline(paymentId), 200, { paymentId, status: 'declined' }));
     expect(typesOf(written)).toEqual(['PaymentDeclined', 'OrderCancelled']);
     expect(written[1]?.data).toMatchObject({ orderId, reason: 'declined' });
 

@@ -12,6 +12,7 @@ import type { RecordedEvent } from '../../stores/event-store.ts';
 import { EVENTS_SCHEMA } from '../../stores/sqlite/event-store.ts';
 import { bossSim, caughtUp, codeFromSms, eventually, orderInStatus, placeAndConfirm, platformSim } from '../flow/support.ts';
 import type { TestLedger } from '../support/ledger-app.ts';
+import { notifyAbout, settledTrade } from '../support/platform-notifications.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 
 export type Placed = { orderId: string; paymentId: string };
@@ -48,47 +49,32 @@ export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
 
   // The platform takes another amount: an admin sends it back; another time, an admin accepts it.
   const admin = bearer(TOKENS.admin);
-  const flaggedNow = async (p: Placed) =>
-    eventually(
+  /** Waits for the platform's other amount to flag the payment, then an admin decides. */
+  const resolveFlag = async (p: Placed, decision: 'refund' | 'accept', reason: string) => {
+    await eventually(
       t,
       async () => ((await t.service.ledger.store.readStream(`payment-${p.paymentId}`)).some((e) => e.type === 'PaymentFlagged') ? true : undefined),
       'the flag',
     );
+    const r = await t.app.inject({ method: 'POST', url: `/v1/payments/${p.paymentId}/resolve`, headers: admin, payload: { decision, reason } });
+    expect(r.statusCode, r.body).toBe(200);
+  };
   platform.setFaults({ amountMismatchFen: 1 });
   const flagged = await placeAndConfirm(t, 'log-flagged', { productId: 'opera-month', smartcardId: 'card-flagged', msisdn: '13700000003' });
-  await flaggedNow(flagged);
-  const refund = await t.app.inject({
-    method: 'POST',
-    url: `/v1/payments/${flagged.paymentId}/resolve`,
-    headers: admin,
-    payload: { decision: 'refund', reason: 'not what was ordered' },
-  });
-  expect(refund.statusCode, refund.body).toBe(200);
+  await resolveFlag(flagged, 'refund', 'not what was ordered');
   await orderInStatus(t, flagged.orderId, 'refunded');
   platform.setFaults({ amountMismatchFen: -100 });
   const accepted = await placeAndConfirm(t, 'log-accepted', { smartcardId: 'card-accepted', msisdn: '13700000008' });
-  await flaggedNow(accepted);
-  const accept = await t.app.inject({
-    method: 'POST',
-    url: `/v1/payments/${accepted.paymentId}/resolve`,
-    headers: admin,
-    payload: { decision: 'accept', reason: 'promotion price' },
-  });
-  expect(accept.statusCode, accept.body).toBe(200);
+  await resolveFlag(accepted, 'accept', 'promotion price');
   await orderInStatus(t, accepted.orderId, 'provisioned');
   platform.setFaults({ amountMismatchFen: 0 });
 
   // Money after a failure: the platform said FAILED, then SUCCESS; it goes back at once.
   platform.setFaults({ dropNotifications: true });
   const lateMoney = await placeAndConfirm(t, 'log-late', { smartcardId: 'card-late', msisdn: '13700000007' });
-  const lateTrade = await eventually(
-    t,
-    async () => platform.trades().find((x) => x.outTradeNo === lateMoney.paymentId && x.status === 'SUCCESS'),
-    'the late trade',
-  );
-  const base = { tradeNo: lateTrade.tradeNo, outTradeNo: lateMoney.paymentId, amount: { value: 3800, currency: 'CNY' } };
-  expect((await t.notify({ ...base, notificationId: 'late-failed', status: 'FAILED', failureReason: 'RISK_CONTROL' })).statusCode).toBe(200);
-  expect((await t.notify({ ...base, notificationId: 'late-success', status: 'SUCCESS', paidAt: t.clock.now.toISOString() })).statusCode).toBe(200);
+  const lateTrade = await settledTrade(t, lateMoney.paymentId);
+  expect((await notifyAbout(t, lateTrade, { notificationId: 'late-failed', status: 'FAILED', failureReason: 'RISK_CONTROL' })).statusCode).toBe(200);
+  expect((await notifyAbout(t, lateTrade, { notificationId: 'late-success', status: 'SUCCESS', paidAt: t.clock.now.toISOString() })).statusCode).toBe(200);
   await orderInStatus(t, lateMoney.orderId, 'refunded', { tickSeconds: 1 });
   platform.setFaults({ dropNotifications: false });
 
@@ -103,11 +89,7 @@ export const writeServiceLog = async (t: TestLedger): Promise<ServiceLog> => {
   // A lost notification: the query after PAYMENT_QUERY_AFTER_SECONDS finds the money.
   platform.setFaults({ dropNotifications: true });
   const queried = await placeAndConfirm(t, 'log-queried', { smartcardId: 'card-queried', msisdn: '13700000006' });
-  await eventually(
-    t,
-    async () => (platform.trades().find((x) => x.outTradeNo === queried.paymentId)?.status === 'SUCCESS' ? true : undefined),
-    'the platform to settle',
-  );
+  await settledTrade(t, queried.paymentId);
   t.clock.advance(120);
   await orderInStatus(t, queried.orderId, 'provisioned', { tickSeconds: 1 });
   platform.setFaults({ dropNotifications: false });

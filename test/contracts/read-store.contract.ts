@@ -442,6 +442,15 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
       const statuses = async (version?: number): Promise<string[]> =>
         (await store.find('orders', { orderBy: { field: 'status', direction: 'asc' }, limit: 10 }, version)).items.map((d) => `${d.id}:${String(d.status)}`);
 
+      /** o1 is 'old' in the live version 1 and 'new' in version 2, built beside it and switched to: the build's lease. */
+      const switched = async (): Promise<Lease> => {
+        await store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'old' })]);
+        const build = await begin();
+        await store.commit(build, at(1), [upsert('orders', { id: 'o1', status: 'new' })]);
+        expect(await store.promote(build)).toBe(true);
+        return build;
+      };
+
       it('queries read the active version while a new one is built beside it, and the new one after the switch', async () => {
         await store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'old' })]);
         await store.commit(lease, at(2), [upsert('orders', { id: 'o2', status: 'old' })]);
@@ -474,10 +483,7 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
       });
 
       it("the switch retires the old version's lease: its consumer is fenced off and moves to the new version", async () => {
-        await store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'old' })]);
-        const build = await begin();
-        await store.commit(build, at(1), [upsert('orders', { id: 'o1', status: 'new' })]);
-        expect(await store.promote(build)).toBe(true);
+        const build = await switched();
         // The live consumer's next commit is refused and writes nothing; its lease cannot be had again.
         await expect(store.commit(lease, at(2), [upsert('orders', { id: 'o1', status: 'stale' })])).rejects.toBeInstanceOf(LeaseLost);
         expect(await store.acquireLease('orders-view', 'worker-a', TTL, later(1), 1)).toBeNull();
@@ -494,10 +500,7 @@ export function readStoreContract(name: string, open: OpenReadStore): void {
       });
 
       it('drops retired versions; queries keep answering from the active one', async () => {
-        await store.commit(lease, at(1), [upsert('orders', { id: 'o1', status: 'old' })]);
-        const build = await begin();
-        await store.commit(build, at(1), [upsert('orders', { id: 'o1', status: 'new' })]);
-        expect(await store.promote(build)).toBe(true);
+        await switched();
         await store.dropRetired('orders-view');
         expect(await statuses()).toEqual(['o1:new']);
         // Another rebuild later gets version 3 (numbers are never reused) and switches the same way.

@@ -9,14 +9,14 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RETIRED_OWNER } from '../../stores/read-query.ts';
 import { countOf, freshOrderBody, codeIn } from './scenarios.ts';
-import { freePort, killAll, mapLimit, tempDir } from './processes.ts';
+import { mapLimit } from './processes.ts';
 import { GiveUp, waitUntil } from '../support/wait.ts';
-import { ledgerApi, type Reply } from './http.ts';
-import { simApi, startSimulators, type SimApi, type Simulators, type SmsMessage } from './simulators.ts';
-import { startService, type RunningService } from './service.ts';
+import type { Reply } from './http.ts';
+import type { SmsMessage } from './simulators.ts';
+import { e2eStack } from '../support/e2e-stack.ts';
 import type { OrderBody } from '../support/fixtures.ts';
 
 const ORDERS = 200;
@@ -24,26 +24,8 @@ const CONCURRENCY = 20;
 /** Kill once this many orders have been opened at BOSS: paid and provisioning, most still to come. */
 const KILL_AFTER_ENTITLEMENTS = 40;
 
-let sims: Simulators;
-let sim: SimApi;
-let service: RunningService;
-let port: number;
-let data: { path: string; remove(): void };
-const api = ledgerApi(() => service.url);
-const env = { PAYMENT_QUERY_AFTER_SECONDS: '3', RETRY_BASE_MS: '50', RETRY_MAX_ATTEMPTS: '10' };
-
-beforeAll(async () => {
-  data = tempDir();
-  sims = await startSimulators();
-  sim = simApi(sims.urls);
-  port = await freePort();
-  service = await startService({ dataDir: data.path, port, sims: sims.urls, env });
-});
-
-afterAll(async () => {
-  await killAll();
-  data?.remove();
-});
+const e2e = e2eStack({ PAYMENT_QUERY_AFTER_SECONDS: '3', RETRY_BASE_MS: '50', RETRY_MAX_ATTEMPTS: '10' });
+const { api } = e2e;
 
 const isNetworkError = (err: unknown): boolean =>
   err instanceof Error && (err.name === 'TypeError' || err.name === 'TimeoutError' || err.name === 'AbortError');
@@ -85,7 +67,7 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
     const inbox = (async () => {
       while (polling) {
         try {
-          for (const m of await sim.messages()) {
+          for (const m of await e2e.sim.messages()) {
             const code = m.to.msisdn ? codeIn(m.text) : undefined;
             if (code && m.to.msisdn) codes.set(normalize(m.to.msisdn), code);
           }
@@ -101,18 +83,18 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
     let placedCount = 0;
     let confirmedCount = 0;
     const killer = (async (): Promise<AtKill> => {
-      await waitUntil(async () => (await sim.boss()).distinctRequestIds >= KILL_AFTER_ENTITLEMENTS, 'BOSS to open the first entitlements', {
+      await waitUntil(async () => (await e2e.sim.boss()).distinctRequestIds >= KILL_AFTER_ENTITLEMENTS, 'BOSS to open the first entitlements', {
         timeoutMs: 90_000,
         intervalMs: 20,
       });
-      await service.child.kill();
+      await e2e.service.child.kill();
       const at: AtKill = {
-        entitlements: (await sim.boss()).distinctRequestIds,
-        trades: (await sim.trades()).length,
+        entitlements: (await e2e.sim.boss()).distinctRequestIds,
+        trades: (await e2e.sim.trades()).length,
         placed: placedCount,
         confirmed: confirmedCount,
       };
-      service = await startService({ dataDir: data.path, port, sims: sims.urls, env });
+      await e2e.restart();
       return at;
     })();
     // Observed after the callers are done; never an unhandled rejection meanwhile.
@@ -175,7 +157,7 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
     expect(wrong).toEqual([]);
 
     // BOSS: one distinct entitlement request per paid order, for that order's card.
-    const boss = await sim.boss();
+    const boss = await e2e.sim.boss();
     expect(boss.distinctRequestIds).toBe(ORDERS);
     const perCard = new Map<string, number>();
     for (const e of boss.entitlements) perCard.set(e.smartcardId, (perCard.get(e.smartcardId) ?? 0) + 1);
@@ -184,18 +166,18 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
 
     // The platform: one trade per confirmed order, each paid, and no charge we do not know of.
     const paymentIds = new Set(results.map((r) => r.paymentId));
-    const trades = await sim.trades();
+    const trades = await e2e.sim.trades();
     expect(trades).toHaveLength(ORDERS);
     expect(trades.filter((t) => !paymentIds.has(t.outTradeNo)).map((t) => t.outTradeNo)).toEqual([]);
     expect(new Set(trades.map((t) => t.outTradeNo)).size).toBe(ORDERS);
     expect(trades.filter((t) => t.status !== 'SUCCESS')).toEqual([]);
-    expect(await sim.refunds()).toEqual([]);
+    expect(await e2e.sim.refunds()).toEqual([]);
 
     // SMS: one distinct "paid" message to each phone and to each TV, one code to each phone.
     const isPaid = (m: SmsMessage) => m.text.includes('已支付');
     const messages = await waitUntil(
       async () => {
-        const all = await sim.messages();
+        const all = await e2e.sim.messages();
         const phones = all.filter((m) => m.to.msisdn && isPaid(m)).length;
         const tvs = all.filter((m) => m.to.smartcardId && isPaid(m)).length;
         return phones >= ORDERS && tvs >= ORDERS ? all : undefined;
@@ -231,25 +213,25 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
       return r.body;
     });
     // BOSS answers slowly, so a call is in progress when the service is told to stop.
-    const before = (await sim.boss()).calls;
-    await sim.faults('boss', { latencyMs: 500 });
+    const before = (await e2e.sim.boss()).calls;
+    await e2e.sim.faults('boss', { latencyMs: 500 });
     try {
       await mapLimit(placed, 5, async (o, i) => {
         const msisdn = bodies[i]?.msisdn ?? '';
-        const code = await waitUntil(async () => (await sim.messages({ msisdn })).map((m) => codeIn(m.text)).find((c) => c !== undefined), 'the code SMS');
+        const code = await waitUntil(async () => (await e2e.sim.messages({ msisdn })).map((m) => codeIn(m.text)).find((c) => c !== undefined), 'the code SMS');
         expect((await api.confirm(o.paymentId, code)).status).toBe(200);
       });
-      await waitUntil(async () => (await sim.boss()).calls > before, 'a BOSS call in progress');
+      await waitUntil(async () => (await e2e.sim.boss()).calls > before, 'a BOSS call in progress');
       // Graceful is the claim, not fast: the service has its own deadline (25 s, then exit 70 with a log
       // line saying so); SIGKILL only past it.
-      const stopped = await service.child.stop(30_000);
-      expect(stopped, `the service's output:\n${service.child.output()}`).toEqual({ code: 0, signal: null });
+      const stopped = await e2e.service.child.stop(30_000);
+      expect(stopped, `the service's output:\n${e2e.service.child.output()}`).toEqual({ code: 0, signal: null });
     } finally {
-      await sim.faults('boss', { latencyMs: 0 });
+      await e2e.sim.faults('boss', { latencyMs: 0 });
     }
     // A graceful stop released every lease it held (projections and the outbound worker), so a restart
     // need not wait out their TTL: no lease in the read store has an owner.
-    const reads = new Database(join(data.path, 'read.db'), { readonly: true });
+    const reads = new Database(join(e2e.dataDir, 'read.db'), { readonly: true });
     try {
       const leases = reads.prepare('SELECT projection, owner FROM leases').all() as { projection: string; owner: string | null }[];
       expect(leases.length).toBeGreaterThan(0);
@@ -257,7 +239,7 @@ describe('e2e: SIGKILL with 200 orders in flight', () => {
     } finally {
       reads.close();
     }
-    service = await startService({ dataDir: data.path, port, sims: sims.urls, env });
+    await e2e.restart();
     await waitUntil(
       async () => {
         const statuses = await Promise.all(placed.map(async (o) => (await api.order(o.orderId)).body.status));

@@ -7,67 +7,37 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { comparePositions as compare, type Position } from '../../stores/event-store.ts';
 import { openSqliteEventStore } from '../../stores/sqlite/event-store.ts';
 import { openSqliteReadStore } from '../../stores/sqlite/read-store.ts';
 import { compareWithFreshBuild } from '../support/read-models.ts';
-import { freePort, killAll, mapLimit, startScript, tempDir } from './processes.ts';
-import { freshOrderBody, waitForCode, waitForStatus } from './scenarios.ts';
-import { ledgerApi } from './http.ts';
-import { simApi, startSimulators, type SimApi, type Simulators } from './simulators.ts';
-import { serviceEnv, startService, type RunningService } from './service.ts';
+import { mapLimit, startScript } from './processes.ts';
+import { freshOrderBody, waitForStatus } from './scenarios.ts';
+import { serviceEnv } from './service.ts';
+import { e2eStack } from '../support/e2e-stack.ts';
 import { waitUntil } from '../support/wait.ts';
 
 const READ_MODELS = ['orders', 'entitlements', 'outbound', 'finance'];
 const SEEDED = 150;
 
-let sims: Simulators;
-let sim: SimApi;
-let service: RunningService;
-let data: { path: string; remove(): void };
-let port: number;
-const api = ledgerApi(() => service.url);
-const env = { PAYMENT_QUERY_AFTER_SECONDS: '600' };
-
-beforeAll(async () => {
-  data = tempDir();
-  sims = await startSimulators();
-  sim = simApi(sims.urls);
-  port = await freePort();
-  service = await startService({ dataDir: data.path, port, sims: sims.urls, env });
-});
-
-afterAll(async () => {
-  await killAll();
-  data?.remove();
-});
-
-type Placed = { orderId: string; paymentId: string };
-
-const placeAndConfirm = async (): Promise<Placed> => {
-  const body = freshOrderBody();
-  const placed = await api.placeOrder(body, `durable-${body.subscriberId}`);
-  expect(placed.status).toBe(201);
-  expect((await api.confirm(placed.body.paymentId, await waitForCode(sim, body.msisdn))).status).toBe(200);
-  return { orderId: placed.body.orderId, paymentId: placed.body.paymentId };
-};
+const e2e = e2eStack({ PAYMENT_QUERY_AFTER_SECONDS: '600' });
+const { api } = e2e;
 
 describe('e2e: SIGKILL during projection batches', () => {
   it('after a restart, every read model equals one built from nothing: no event lost, none applied twice', { timeout: 300_000 }, async () => {
-    const seeded = await mapLimit(Array.from({ length: SEEDED }), 10, placeAndConfirm);
-    for (const o of seeded) await waitForStatus(api, o.orderId, 'provisioned', 60_000);
+    const seeded = await e2e.provisionedOrders(SEEDED, 'durable');
 
     // A backlog too: the same log, the read models gone. The next start catches up in batches of many events.
-    expect(await service.child.stop(30_000)).toEqual({ code: 0, signal: null });
-    for (const suffix of ['', '-wal', '-shm']) rmSync(join(data.path, `read.db${suffix}`), { force: true });
-    const events = await openSqliteEventStore(join(data.path, 'events.db'));
+    expect(await e2e.service.child.stop(30_000)).toEqual({ code: 0, signal: null });
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(e2e.dataDir, `read.db${suffix}`), { force: true });
+    const events = await openSqliteEventStore(join(e2e.dataDir, 'events.db'));
     const head = await events.headPosition();
     await events.close();
     if (!head) throw new Error('no events');
 
     // Started without waiting for it to be ready: the kill must land while it catches up.
-    const victim = startScript('start', [], serviceEnv({ dataDir: data.path, port, sims: sims.urls, env }));
+    const victim = startScript('start', [], serviceEnv(e2e.options));
     // Load while it catches up: orders placed as fast as four callers can (they retry until it answers).
     let loading = true;
     const during: string[] = [];
@@ -80,8 +50,8 @@ describe('e2e: SIGKILL during projection batches', () => {
       }
     });
     // Kill once the orders flow, while some projection holds events it has not committed yet.
-    const log = await openSqliteEventStore(join(data.path, 'events.db'));
-    const reads = openSqliteReadStore(join(data.path, 'read.db'));
+    const log = await openSqliteEventStore(join(e2e.dataDir, 'events.db'));
+    const reads = openSqliteReadStore(join(e2e.dataDir, 'read.db'));
     let midway: string | undefined;
     try {
       midway = await waitUntil(
@@ -107,12 +77,12 @@ describe('e2e: SIGKILL during projection batches', () => {
     await load;
 
     // Restart: the projections carry on from their checkpoints; the callers retry what was in flight.
-    service = await startService({ dataDir: data.path, port, sims: sims.urls, env });
+    await e2e.restart();
     for (const o of seeded) await waitForStatus(api, o.orderId, 'provisioned', 60_000);
     for (const orderId of during) await waitForStatus(api, orderId, 'awaiting_confirmation', 60_000);
-    expect(await service.child.stop(30_000)).toEqual({ code: 0, signal: null });
+    expect(await e2e.service.child.stop(30_000)).toEqual({ code: 0, signal: null });
 
-    const { kept, fresh, orders } = await compareWithFreshBuild(service.env);
+    const { kept, fresh, orders } = await compareWithFreshBuild(e2e.service.env);
     expect(kept['orders']).toHaveLength(orders);
     expect(kept).toEqual(fresh);
   });

@@ -3,39 +3,21 @@
  * (`npm run simulators`) on 127.0.0.1, driven over HTTP only. The happy path of the patent, the
  * subscriber's refusals, and notifications that arrive duplicated and out of order.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { comparePositions, countOf, eventTypes, freshOrderBody, waitForCode, waitForStatus } from './scenarios.ts';
-import { freePort, killAll, tempDir } from './processes.ts';
-import { ledgerApi } from './http.ts';
-import { simApi, startSimulators, type SimApi, type Simulators } from './simulators.ts';
-import { startService, type RunningService } from './service.ts';
+import { e2eStack } from '../support/e2e-stack.ts';
 import { waitUntil } from '../support/wait.ts';
 
-let sims: Simulators;
-let service: RunningService;
-let data: { path: string; remove(): void };
-let sim: SimApi;
-const api = ledgerApi(() => service.url);
-
-beforeAll(async () => {
-  data = tempDir();
-  sims = await startSimulators();
-  sim = simApi(sims.urls);
-  // The query timer is far away here: results come by notification.
-  service = await startService({ dataDir: data.path, port: await freePort(), sims: sims.urls, env: { PAYMENT_QUERY_AFTER_SECONDS: '120' } });
-});
-
-afterAll(async () => {
-  await killAll();
-  data?.remove();
-});
+// The query timer is far away here: results come by notification.
+const e2e = e2eStack({ PAYMENT_QUERY_AFTER_SECONDS: '120' });
+const { api } = e2e;
 
 /** Places an order for a fresh subscriber and returns it with the code sent to the phone. */
 const placeAndGetCode = async (over: Parameters<typeof freshOrderBody>[0] = {}) => {
   const body = freshOrderBody(over);
   const placed = await api.placeOrder(body, `key-${body.subscriberId}`);
   expect(placed.status).toBe(201);
-  const code = await waitForCode(sim, body.msisdn);
+  const code = await waitForCode(e2e.sim, body.msisdn);
   return { body, orderId: placed.body.orderId, paymentId: placed.body.paymentId, placed: placed.body, code };
 };
 
@@ -52,7 +34,7 @@ describe('e2e: the patent flow over real processes', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body.orderId).toBe(orderId);
 
-    const code = await waitForCode(sim, body.msisdn);
+    const code = await waitForCode(e2e.sim, body.msisdn);
     const confirmed = await api.confirm(paymentId, code);
     expect(confirmed.status).toBe(200);
     expect(confirmed.body).toEqual({ paymentId, status: 'submitted' });
@@ -72,17 +54,17 @@ describe('e2e: the patent flow over real processes', () => {
     expect(Date.parse(e?.validUntil ?? '') - Date.parse(e?.validFrom ?? '')).toBe(30 * 86_400_000);
 
     // BOSS has exactly this one entitlement for the card, with the same dates.
-    const boss = (await sim.boss()).entitlements.filter((x) => x.smartcardId === body.smartcardId);
+    const boss = (await e2e.sim.boss()).entitlements.filter((x) => x.smartcardId === body.smartcardId);
     expect(boss).toHaveLength(1);
     expect(boss[0]).toMatchObject({ productId: 'sports-month', validFrom: e?.validFrom, validUntil: e?.validUntil, status: 'ACTIVE' });
 
     // Patent claim 3: the paid message goes to the phone AND to the TV (the smartcard).
     await waitUntil(
-      async () => (await sim.messages({ smartcardId: body.smartcardId })).some((m) => m.text.includes('已开通')),
+      async () => (await e2e.sim.messages({ smartcardId: body.smartcardId })).some((m) => m.text.includes('已开通')),
       'the provisioned SMS to the TV',
     );
-    const phone = await sim.messages({ msisdn: body.msisdn });
-    const tv = await sim.messages({ smartcardId: body.smartcardId });
+    const phone = await e2e.sim.messages({ msisdn: body.msisdn });
+    const tv = await e2e.sim.messages({ smartcardId: body.smartcardId });
     expect(phone.filter((m) => m.text.includes('已支付'))).toHaveLength(1);
     expect(tv.filter((m) => m.text.includes('已支付'))).toHaveLength(1);
     expect(phone.filter((m) => m.text.includes('验证码'))).toHaveLength(1);
@@ -114,7 +96,7 @@ describe('e2e: the patent flow over real processes', () => {
     expect(JSON.stringify(history.body)).not.toContain(body.msisdn);
 
     // The platform has one trade for it, paid.
-    const trades = (await sim.trades()).filter((t) => t.outTradeNo === paymentId);
+    const trades = (await e2e.sim.trades()).filter((t) => t.outTradeNo === paymentId);
     expect(trades).toEqual([expect.objectContaining({ status: 'SUCCESS', amount: { value: 3800, currency: 'CNY' } })]);
   });
 
@@ -135,7 +117,7 @@ describe('e2e: the patent flow over real processes', () => {
     const history = await api.history(orderId);
     expect(countOf(history.body.events, 'PaymentCodeRejected')).toBe(5);
     expect(countOf(history.body.events, 'PaymentConfirmed')).toBe(0);
-    expect((await sim.trades()).some((t) => t.outTradeNo === paymentId)).toBe(false);
+    expect((await e2e.sim.trades()).some((t) => t.outTradeNo === paymentId)).toBe(false);
   });
 
   it('the subscriber declines on the phone: the order is cancelled and never charged', async () => {
@@ -146,40 +128,40 @@ describe('e2e: the patent flow over real processes', () => {
     const order = await waitForStatus(api, orderId, 'cancelled');
     expect(order.cancelReason).toBe('declined');
     expect((await api.confirm(paymentId, code)).status).toBe(409);
-    expect((await sim.trades()).some((t) => t.outTradeNo === paymentId)).toBe(false);
+    expect((await e2e.sim.trades()).some((t) => t.outTradeNo === paymentId)).toBe(false);
   });
 
   it('the platform declines the payment: payment_failed, SMS to the phone, nothing opened at BOSS', async () => {
-    await sim.faults('platform', { failMsisdnSuffixes: ['0404'] });
+    await e2e.sim.faults('platform', { failMsisdnSuffixes: ['0404'] });
     try {
       const { body, orderId, paymentId, code } = await placeAndGetCode({ msisdn: '13900000404' });
       expect((await api.confirm(paymentId, code)).status).toBe(200);
       const order = await waitForStatus(api, orderId, 'payment_failed');
       expect(order.failureReason).toBe('platform_failed');
-      await waitUntil(async () => (await sim.messages({ msisdn: body.msisdn })).some((m) => m.text.includes('支付未成功')), 'the payment-failed SMS');
-      expect((await sim.trades()).find((t) => t.outTradeNo === paymentId)?.status).toBe('FAILED');
-      expect((await sim.boss()).entitlements.some((e) => e.smartcardId === body.smartcardId)).toBe(false);
+      await waitUntil(async () => (await e2e.sim.messages({ msisdn: body.msisdn })).some((m) => m.text.includes('支付未成功')), 'the payment-failed SMS');
+      expect((await e2e.sim.trades()).find((t) => t.outTradeNo === paymentId)?.status).toBe('FAILED');
+      expect((await e2e.sim.boss()).entitlements.some((e) => e.smartcardId === body.smartcardId)).toBe(false);
       const history = await api.history(orderId);
       expect(countOf(history.body.events, 'PaymentFailed')).toBe(1);
       expect(countOf(history.body.events, 'OrderPaid')).toBe(0);
     } finally {
-      await sim.faults('platform', { failMsisdnSuffixes: [] });
+      await e2e.sim.faults('platform', { failMsisdnSuffixes: [] });
     }
   });
 
   it('duplicated and reordered notifications: exactly one PaymentSucceeded per payment, both orders provisioned', async () => {
     const a = await placeAndGetCode();
     const b = await placeAndGetCode();
-    await sim.faults('platform', { duplicateNotifications: 3, reorderNext: true });
+    await e2e.sim.faults('platform', { duplicateNotifications: 3, reorderNext: true });
     try {
       // A's notification is held until B's has been delivered: B is paid first.
       expect((await api.confirm(a.paymentId, a.code)).status).toBe(200);
-      await waitUntil(async () => (await sim.notifications()).some((n) => n.outTradeNo === a.paymentId && n.held), "A's notification to be held");
+      await waitUntil(async () => (await e2e.sim.notifications()).some((n) => n.outTradeNo === a.paymentId && n.held), "A's notification to be held");
       expect((await api.confirm(b.paymentId, b.code)).status).toBe(200);
       await Promise.all([waitForStatus(api, a.orderId, 'provisioned'), waitForStatus(api, b.orderId, 'provisioned')]);
       // Every copy of both notifications has been answered before we count.
       const sent = await waitUntil(async () => {
-        const ns = (await sim.notifications()).filter((n) => n.outTradeNo === a.paymentId || n.outTradeNo === b.paymentId);
+        const ns = (await e2e.sim.notifications()).filter((n) => n.outTradeNo === a.paymentId || n.outTradeNo === b.paymentId);
         return ns.length === 2 && ns.every((n) => n.finished) ? ns : undefined;
       }, 'every notification copy to be delivered');
       for (const n of sent) {
@@ -189,15 +171,15 @@ describe('e2e: the patent flow over real processes', () => {
         expect(new Set(n.attempts.filter((x) => x.accepted).map((x) => x.copy))).toEqual(new Set([1, 2, 3]));
       }
     } finally {
-      await sim.faults('platform', { duplicateNotifications: 1, reorderNext: false });
+      await e2e.sim.faults('platform', { duplicateNotifications: 1, reorderNext: false });
     }
     for (const o of [a, b]) {
       const h = (await api.history(o.orderId)).body.events;
       expect(countOf(h, 'PaymentSucceeded'), `PaymentSucceeded of ${o.orderId}`).toBe(1);
       expect(countOf(h, 'OrderPaid')).toBe(1);
       expect(countOf(h, 'OrderProvisioned')).toBe(1);
-      expect((await sim.boss()).entitlements.filter((e) => e.smartcardId === o.body.smartcardId)).toHaveLength(1);
-      expect((await sim.messages({ msisdn: o.body.msisdn })).filter((m) => m.text.includes('已支付'))).toHaveLength(1);
+      expect((await e2e.sim.boss()).entitlements.filter((e) => e.smartcardId === o.body.smartcardId)).toHaveLength(1);
+      expect((await e2e.sim.messages({ msisdn: o.body.msisdn })).filter((m) => m.text.includes('已支付'))).toHaveLength(1);
     }
     // Reordered: B's payment was recorded before A's.
     const paidPos = async (orderId: string) => (await api.history(orderId)).body.events.find((e) => e.type === 'PaymentSucceeded')?.position ?? '';

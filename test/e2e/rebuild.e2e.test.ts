@@ -5,52 +5,23 @@
  * placed after the switch go all the way through), and the rebuilt read models equal ones built
  * from nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareWithFreshBuild } from '../support/read-models.ts';
-import { freePort, killAll, mapLimit, startScript, tempDir } from './processes.ts';
-import { freshOrderBody, waitForCode, waitForStatus } from './scenarios.ts';
-import { ledgerApi } from './http.ts';
-import { simApi, startSimulators, type SimApi, type Simulators } from './simulators.ts';
-import { startService, type RunningService } from './service.ts';
+import { mapLimit, startScript } from './processes.ts';
+import { waitForStatus } from './scenarios.ts';
+import { e2eStack, type Confirmed } from '../support/e2e-stack.ts';
 import { waitUntil } from '../support/wait.ts';
 
 /** History before the rebuild, and the most orders the load may place meanwhile (bounded). */
 const SEEDED = 40;
 const MAX_DURING = 150;
 
-let sims: Simulators;
-let sim: SimApi;
-let service: RunningService;
-let data: { path: string; remove(): void };
-const api = ledgerApi(() => service.url);
-
-beforeAll(async () => {
-  data = tempDir();
-  sims = await startSimulators();
-  sim = simApi(sims.urls);
-  service = await startService({ dataDir: data.path, port: await freePort(), sims: sims.urls, env: { PAYMENT_QUERY_AFTER_SECONDS: '600' } });
-});
-
-afterAll(async () => {
-  await killAll();
-  data?.remove();
-});
-
-type Placed = { orderId: string; paymentId: string; smartcardId: string };
-
-const placeAndConfirm = async (): Promise<Placed> => {
-  const body = freshOrderBody();
-  const placed = await api.placeOrder(body, `rebuild-${body.subscriberId}`);
-  expect(placed.status).toBe(201);
-  const confirmed = await api.confirm(placed.body.paymentId, await waitForCode(sim, body.msisdn));
-  expect(confirmed.status).toBe(200);
-  return { orderId: placed.body.orderId, paymentId: placed.body.paymentId, smartcardId: body.smartcardId };
-};
+const e2e = e2eStack({ PAYMENT_QUERY_AFTER_SECONDS: '600' });
+const { api } = e2e;
 
 describe('e2e: npm run rebuild while the service serves', () => {
   it('queries answer throughout, the service follows the switch, and the rebuilt read models equal a fresh build', { timeout: 240_000 }, async () => {
-    const seeded = await mapLimit(Array.from({ length: SEEDED }), 8, placeAndConfirm);
-    for (const o of seeded) await waitForStatus(api, o.orderId, 'provisioned', 60_000);
+    const seeded = await e2e.provisionedOrders(SEEDED, 'rebuild');
 
     // Queries, the whole time: what was provisioned before stays visible and whole.
     let serving = true;
@@ -62,7 +33,7 @@ describe('e2e: npm run rebuild while the service serves', () => {
     };
     const queries = (async () => {
       for (let i = 0; serving; i = (i + 1) % seeded.length) {
-        const o = seeded[i] as Placed;
+        const o = seeded[i] as Confirmed;
         const order = await api.order(o.orderId);
         check(`order ${o.orderId}`, order.status === 200 && order.body.status === 'provisioned', order.body);
         const cards = await api.entitlements(o.smartcardId);
@@ -75,14 +46,14 @@ describe('e2e: npm run rebuild while the service serves', () => {
     })();
     // Orders, the whole time.
     let loading = true;
-    const during: Placed[] = [];
+    const during: Confirmed[] = [];
     const load = (async () => {
       await mapLimit([0, 1, 2, 3], 4, async () => {
-        while (loading && during.length < MAX_DURING) during.push(await placeAndConfirm());
+        while (loading && during.length < MAX_DURING) during.push(await e2e.placeAndConfirm('rebuild'));
       });
     })();
 
-    const rebuilding = startScript('rebuild', [], service.env);
+    const rebuilding = startScript('rebuild', [], e2e.service.env);
     const exit = await rebuilding.exited;
     expect(exit, rebuilding.output()).toEqual({ code: 0, signal: null });
     // Not a terminal: no progress drawn, only the summary on stdout.
@@ -105,8 +76,8 @@ describe('e2e: npm run rebuild while the service serves', () => {
     if (last) expect((await api.entitlements(last.smartcardId)).body.entitlements).toHaveLength(1);
 
     // Equal to read models built from nothing out of the same log.
-    expect(await service.child.stop(30_000)).toEqual({ code: 0, signal: null });
-    const { kept, fresh, orders, versions } = await compareWithFreshBuild(service.env);
+    expect(await e2e.service.child.stop(30_000)).toEqual({ code: 0, signal: null });
+    const { kept, fresh, orders, versions } = await compareWithFreshBuild(e2e.service.env);
     expect(versions).toEqual({ orders: 2, entitlements: 2, outbound: 2, finance: 2 });
     expect(kept['orders']).toHaveLength(orders);
     expect(orders).toBe(seeded.length + during.length);

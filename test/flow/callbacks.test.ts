@@ -42,6 +42,26 @@ const deliveredWith = (orderId: string, status: string) => async () => receiver.
 
 const callbackTask = (id: string) => t.service.reads.get(TASKS, id);
 
+/** The callback's task once it is `status`; the test clock moves a second per try, as backoff runs on it. */
+const callbackTaskIn = (id: string, status: 'done' | 'failed', what: string) =>
+  eventually(
+    t,
+    async () => {
+      const doc = await callbackTask(id);
+      return doc?.status === status ? doc : undefined;
+    },
+    what,
+    { tickSeconds: 1 },
+  );
+
+/** An order placed, then cancelled by the open platform: a `cancelled` callback is due. */
+const placeAndCancel = async (key: string): Promise<{ orderId: string; paymentId: string }> => {
+  const placed = (await t.placeOrder({}, key)).json<{ orderId: string; paymentId: string }>();
+  const cancel = await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(TOKENS.openPlatform) });
+  expect(cancel.statusCode).toBe(200);
+  return placed;
+};
+
 /** Every request is signed with the callback secret over its raw body, keyed by its callbackId, without the phone. */
 const expectWellFormed = (r: Received) => {
   expect(r.headers['content-type']).toBe('application/json');
@@ -130,9 +150,7 @@ describe('with OPEN_PLATFORM_CALLBACK_URL', () => {
 
   it('a cancelled order: a `cancelled` callback with its reason, and nothing paid', async () => {
     t = await start();
-    const placed = (await t.placeOrder({}, 'cb-cancel')).json<{ orderId: string; paymentId: string }>();
-    const cancel = await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(TOKENS.openPlatform) });
-    expect(cancel.statusCode).toBe(200);
+    const placed = await placeAndCancel('cb-cancel');
     const r = await eventually(t, deliveredWith(placed.orderId, 'cancelled'), 'the cancelled callback');
     expect(r.body).toMatchObject({
       callbackId: `callback:${placed.orderId}:cancelled`,
@@ -183,19 +201,9 @@ describe('with OPEN_PLATFORM_CALLBACK_URL', () => {
   it('the receiver fails twice (503): retried with backoff, delivered once, three attempts recorded', async () => {
     t = await start();
     receiver.fail(2);
-    const placed = (await t.placeOrder({}, 'cb-retry')).json<{ orderId: string }>();
-    expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(TOKENS.openPlatform) })).statusCode).toBe(200);
+    const placed = await placeAndCancel('cb-retry');
     const id = `callback:${placed.orderId}:cancelled`;
-    // Backoff runs on the test clock: move it a second per try until the task is done.
-    const task = await eventually(
-      t,
-      async () => {
-        const doc = await callbackTask(id);
-        return doc?.status === 'done' ? doc : undefined;
-      },
-      'the callback to be delivered',
-      { tickSeconds: 1 },
-    );
+    const task = await callbackTaskIn(id, 'done', 'the callback to be delivered');
     expect(task).toMatchObject({ kind: 'callback', status: 'done', attempts: 3 });
     expect(receiver.requests.map((r) => r.answered)).toEqual([503, 503, 204]);
     expect(receiver.delivered()).toHaveLength(1);
@@ -210,17 +218,8 @@ describe('with OPEN_PLATFORM_CALLBACK_URL', () => {
   it('a 4xx other than 409/429 is final: one attempt, the task failed, the order unaffected', async () => {
     t = await start();
     receiver.fail(1, 400);
-    const placed = (await t.placeOrder({}, 'cb-final')).json<{ orderId: string }>();
-    expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(TOKENS.openPlatform) })).statusCode).toBe(200);
-    const task = await eventually(
-      t,
-      async () => {
-        const doc = await callbackTask(`callback:${placed.orderId}:cancelled`);
-        return doc?.status === 'failed' ? doc : undefined;
-      },
-      'the callback to fail',
-      { tickSeconds: 1 },
-    );
+    const placed = await placeAndCancel('cb-final');
+    const task = await callbackTaskIn(`callback:${placed.orderId}:cancelled`, 'failed', 'the callback to fail');
     expect(task).toMatchObject({ attempts: 1, lastError: expect.stringContaining('HTTP 400') });
     expect(receiver.requests).toHaveLength(1);
     expect((await orderInStatus(t, placed.orderId, 'cancelled')).status).toBe('cancelled');
@@ -229,17 +228,8 @@ describe('with OPEN_PLATFORM_CALLBACK_URL', () => {
   it('a receiver down for longer than RETRY_MAX_ATTEMPTS: the task is abandoned (failed), like other tasks', async () => {
     t = await start({ RETRY_MAX_ATTEMPTS: '3' });
     receiver.fail(100);
-    const placed = (await t.placeOrder({}, 'cb-down')).json<{ orderId: string }>();
-    expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(TOKENS.openPlatform) })).statusCode).toBe(200);
-    const task = await eventually(
-      t,
-      async () => {
-        const doc = await callbackTask(`callback:${placed.orderId}:cancelled`);
-        return doc?.status === 'failed' ? doc : undefined;
-      },
-      'the callback to be abandoned',
-      { tickSeconds: 1 },
-    );
+    const placed = await placeAndCancel('cb-down');
+    const task = await callbackTaskIn(`callback:${placed.orderId}:cancelled`, 'failed', 'the callback to be abandoned');
     expect(task).toMatchObject({ attempts: 3, lastError: expect.stringContaining('HTTP 503') });
     expect(receiver.requests).toHaveLength(3);
   });
@@ -250,8 +240,7 @@ describe('without OPEN_PLATFORM_CALLBACK_URL', () => {
     t = await startTestLedger({}, { process: true });
     const o = await placeAndConfirm(t, 'cb-off');
     await orderInStatus(t, o.orderId, 'provisioned');
-    const placed = (await t.placeOrder({}, 'cb-off-cancel')).json<{ orderId: string }>();
-    expect((await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(TOKENS.openPlatform) })).statusCode).toBe(200);
+    await placeAndCancel('cb-off-cancel');
     await caughtUp(t);
     const callbacks = await t.service.reads.find(TASKS, { where: { kind: 'callback' }, orderBy: { field: 'createdAt', direction: 'asc' }, limit: 10 });
     expect(callbacks.items).toEqual([]);

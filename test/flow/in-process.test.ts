@@ -2,36 +2,20 @@
  * The whole patent flow in one process: the in-process simulators, the projections,
  * reactors and task worker, driven through the API. Waits on projections, never sleeps.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { describe, expect, it } from 'vitest';
 import { bearer, TOKENS } from '../support/fixtures.ts';
-import { waitUntil } from '../support/wait.ts';
+import { ledgerPerTest } from '../support/ledger-per-test.ts';
 import { stacks } from './stacks.ts';
-import { sms } from './support.ts';
-
-let t: TestLedger;
-let closeStack: () => Promise<void>;
-
-/** Polls a condition (cheap reads) until it holds, with a deadline. */
-const eventually = <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => waitUntil(probe, what, { timeoutMs: 10_000, intervalMs: 5 });
-
-const order = async (id: string) =>
-  (await t.app.inject({ method: 'GET', url: `/v1/orders/${id}`, headers: bearer(TOKENS.service) })).json<Record<string, unknown>>();
+import { eventually, orderInStatus, sms } from './support.ts';
 
 describe.each(stacks)('in-process flow on $name', (stack) => {
-  beforeEach(async () => {
-    const started = await stack.start();
-    closeStack = started.close;
-    t = await startTestLedger({ ...started.env, RETRY_BASE_MS: '5' }, { process: true });
-  });
-  afterEach(async () => {
-    await t.close();
-    await closeStack();
-  });
+  const ledger = ledgerPerTest(stack, { RETRY_BASE_MS: '5' });
 
   it('order → code by SMS → confirm → paid → BOSS → entitlement, SMS to phone and TV', async () => {
+    const t = ledger();
     const placed = (await t.placeOrder({ smartcardId: 'card-1' }, 'flow-1')).json<{ orderId: string; paymentId: string }>();
     const codeSms = await eventually(
+      t,
       async () =>
         sms(t)
           .messages({ msisdn: '13800138000' })
@@ -41,17 +25,18 @@ describe.each(stacks)('in-process flow on $name', (stack) => {
     const code = /验证码(\d{6})/.exec(codeSms.text)?.[1];
     expect(code).toBe(t.codeFor(placed.paymentId));
     expect((await t.confirm(placed.paymentId, code ?? '')).statusCode).toBe(200);
-    const done = await eventually(async () => {
-      const o = await order(placed.orderId);
-      return o.status === 'provisioned' ? o : undefined;
-    }, 'provisioned');
+    const done = await orderInStatus(t, placed.orderId, 'provisioned');
     expect(done.boss).toMatchObject({ bossRef: expect.any(String) });
     // The entitlements read model is a projection of its own: it may be a moment behind the orders one.
-    const entitlements = await eventually(async () => {
-      const r = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-1/entitlements', headers: bearer(TOKENS.openPlatform) });
-      const list = r.json<{ entitlements: unknown[] }>().entitlements;
-      return list.length > 0 ? list : undefined;
-    }, 'the entitlement');
+    const entitlements = await eventually(
+      t,
+      async () => {
+        const r = await t.app.inject({ method: 'GET', url: '/v1/smartcards/card-1/entitlements', headers: bearer(TOKENS.openPlatform) });
+        const list = r.json<{ entitlements: unknown[] }>().entitlements;
+        return list.length > 0 ? list : undefined;
+      },
+      'the entitlement',
+    );
     expect(entitlements).toEqual([expect.objectContaining({ productId: 'sports-month', channels: expect.arrayContaining(['CCTV-5 HD']) })]);
     // The paid notices are tasks of their own: provisioning may finish before they are sent.
     const paidTexts = () =>
@@ -59,10 +44,14 @@ describe.each(stacks)('in-process flow on $name', (stack) => {
         .messages()
         .map((m) => `${'msisdn' in m.to ? 'phone' : 'tv'}:${m.text}`)
         .filter((x) => x.includes('已支付'));
-    const texts = await eventually(async () => {
-      const sent = paidTexts();
-      return sent.some((x) => x.startsWith('phone:')) && sent.some((x) => x.startsWith('tv:')) ? sent : undefined;
-    }, 'the paid SMS to the phone and the TV');
+    const texts = await eventually(
+      t,
+      async () => {
+        const sent = paidTexts();
+        return sent.some((x) => x.startsWith('phone:')) && sent.some((x) => x.startsWith('tv:')) ? sent : undefined;
+      },
+      'the paid SMS to the phone and the TV',
+    );
     expect(texts.filter((x) => x.startsWith('phone:'))).toHaveLength(1);
     expect(texts.filter((x) => x.startsWith('tv:'))).toHaveLength(1);
 

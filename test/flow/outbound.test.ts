@@ -11,6 +11,7 @@ import { OUTBOUND_TASKS, dueQuery } from '../../outbound/queue.ts';
 import { expectProblem, newEvents, typesOf } from '../api/support.ts';
 import { startReceiver, type CallbackReceiver } from '../support/callback-receiver.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { notifyAbout, settledTrade } from '../support/platform-notifications.ts';
 import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import { caughtUp, codeFromSms, eventually, getOrder, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, sms, smsArrives } from './support.ts';
 
@@ -109,12 +110,9 @@ describe('money is never stranded', () => {
     );
     platform().setFaults({ dropNotifications: true });
     const o = await placeAndConfirm(t, 'storm');
-    await eventually(t, async () => (platform().trades()[0]?.status === 'SUCCESS' ? platform().trades()[0] : undefined), 'the platform to settle');
-    const trade = platform().trades()[0];
-    if (!trade) throw new Error('no trade');
-    const base = { tradeNo: trade.tradeNo, outTradeNo: o.paymentId, amount: { value: 3800, currency: 'CNY' } };
-    expect((await t.notify({ ...base, notificationId: 'storm-failed', status: 'FAILED', failureReason: 'RISK_CONTROL' })).statusCode).toBe(200);
-    expect((await t.notify({ ...base, notificationId: 'storm-success', status: 'SUCCESS', paidAt: t.clock.now.toISOString() })).statusCode).toBe(200);
+    const trade = await settledTrade(t, o.paymentId);
+    expect((await notifyAbout(t, trade, { notificationId: 'storm-failed', status: 'FAILED', failureReason: 'RISK_CONTROL' })).statusCode).toBe(200);
+    expect((await notifyAbout(t, trade, { notificationId: 'storm-success', status: 'SUCCESS', paidAt: t.clock.now.toISOString() })).statusCode).toBe(200);
     await orderInStatus(t, o.orderId, 'refunded', { tickSeconds: 1 });
     expect(platform().refunds()).toEqual([expect.objectContaining({ outTradeNo: o.paymentId, amount: { value: 3800, currency: 'CNY' } })]);
     expect(await historyTypes(t, o.orderId)).toEqual(
@@ -186,23 +184,9 @@ describe('partner clocks never schedule anything', () => {
     t = await startTestLedger({ RETRY_BASE_MS: '1000' }, { process: true });
     platform().setFaults({ dropNotifications: true });
     const o = await placeAndConfirm(t, `skew-${paidAt.slice(0, 4)}`);
-    const trade = await eventually(
-      t,
-      async () =>
-        platform()
-          .trades()
-          .find((x) => x.status === 'SUCCESS'),
-      'the platform to settle',
-    );
+    const trade = await settledTrade(t, o.paymentId);
     const ours = t.clock.now.toISOString();
-    const res = await t.notify({
-      notificationId: 'n-skew',
-      tradeNo: trade.tradeNo,
-      outTradeNo: o.paymentId,
-      status: 'SUCCESS',
-      amount: { value: 3800, currency: 'CNY' },
-      paidAt,
-    });
+    const res = await notifyAbout(t, trade, { notificationId: 'n-skew', status: 'SUCCESS', paidAt });
     expect(res.statusCode).toBe(200);
     const provisioned = await orderInStatus(t, o.orderId, 'provisioned', { tickSeconds: 1 });
     const boss = provisioned.boss as { validFrom: string; validUntil: string };

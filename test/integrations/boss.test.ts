@@ -1,20 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createBossClient } from '../../integrations/boss-client.ts';
 import type { OpenEntitlementRequest } from '../../integrations/ports.ts';
 import { withRetry } from '../support/retry.ts';
 import { defaultBossFaults, type BossInspection } from '../../integrations/simulators/boss.ts';
-import { startSimulatorServers, type SimulatorServers } from '../../integrations/simulators/http-server.ts';
+import { simulatorServer } from '../support/simulator-server.ts';
 
 const TOKEN = 'boss-test-token';
-let sims: SimulatorServers;
-let url = '';
-const boss = () => {
-  if (!sims.boss) throw new Error('boss simulator not started');
-  return sims.boss;
-};
+const boss = simulatorServer('boss', { boss: { token: TOKEN } });
 const client = (over: { token?: string; timeoutMs?: number } = {}) =>
-  createBossClient({ baseUrl: url, token: over.token ?? TOKEN, timeoutMs: over.timeoutMs ?? 2_000 });
-const inspect = async (): Promise<BossInspection> => (await (await fetch(`${url}/_sim/entitlements`)).json()) as BossInspection;
+  createBossClient({ baseUrl: boss.url, token: over.token ?? TOKEN, timeoutMs: over.timeoutMs ?? 2_000 });
+const inspect = async (): Promise<BossInspection> => (await (await fetch(`${boss.url}/_sim/entitlements`)).json()) as BossInspection;
 
 let seq = 0;
 const request = (over: Partial<OpenEntitlementRequest> = {}): OpenEntitlementRequest => ({
@@ -28,12 +23,7 @@ const request = (over: Partial<OpenEntitlementRequest> = {}): OpenEntitlementReq
   ...over,
 });
 
-beforeAll(async () => {
-  sims = await startSimulatorServers({ kinds: ['boss'], boss: { token: TOKEN } });
-  url = sims.urls.boss ?? '';
-});
-afterEach(() => void boss().setFaults(defaultBossFaults));
-afterAll(() => sims.close());
+afterEach(() => void boss.sim.setFaults(defaultBossFaults));
 
 describe('BOSS client against the simulator', () => {
   it('opens an entitlement; the same requestId again returns the same bossRef and creates nothing', async () => {
@@ -55,16 +45,16 @@ describe('BOSS client against the simulator', () => {
 
   it('422 for a refused card (list or all) is final', async () => {
     const req = request();
-    boss().setFaults({ refuseSmartcards: [req.smartcardId] });
+    boss.sim.setFaults({ refuseSmartcards: [req.smartcardId] });
     await expect(client().openEntitlement(req)).rejects.toMatchObject({ kind: 'final', status: 422, system: 'boss' });
     await expect(client().openEntitlement(request())).resolves.toMatchObject({ status: 'ACTIVE' });
-    boss().setFaults({ refuseAll: true });
+    boss.sim.setFaults({ refuseAll: true });
     await expect(client().openEntitlement(request())).rejects.toMatchObject({ kind: 'final', status: 422 });
     expect((await inspect()).refusals).toBeGreaterThanOrEqual(2);
   });
 
   it('failing three times then succeeding: withRetry gets one entitlement from four calls', async () => {
-    await fetch(`${url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ failNext: 3 }) });
+    await fetch(`${boss.url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ failNext: 3 }) });
     const before = await inspect();
     const waits: number[] = [];
     const req = request();
@@ -82,11 +72,11 @@ describe('BOSS client against the simulator', () => {
   });
 
   it('5xx is retryable, a wrong token is final, a timeout is retryable', async () => {
-    boss().setFaults({ errorRate: 1 });
+    boss.sim.setFaults({ errorRate: 1 });
     await expect(client().openEntitlement(request())).rejects.toMatchObject({ kind: 'retryable', status: 503 });
-    boss().setFaults({ errorRate: 0, latencyMs: 300 });
+    boss.sim.setFaults({ errorRate: 0, latencyMs: 300 });
     await expect(client({ timeoutMs: 30 }).openEntitlement(request())).rejects.toMatchObject({ kind: 'retryable', status: undefined });
-    boss().setFaults({ latencyMs: 0 });
+    boss.sim.setFaults({ latencyMs: 0 });
     const err = await client({ token: 'nope' })
       .openEntitlement(request())
       .catch((e: unknown) => e);
@@ -103,7 +93,11 @@ describe('BOSS client against the simulator', () => {
   });
 
   it('rejects a malformed body with 400', async () => {
-    const res = await fetch(`${url}/entitlements`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ requestId: 'r' }) });
+    const res = await fetch(`${boss.url}/entitlements`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ requestId: 'r' }),
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
   });

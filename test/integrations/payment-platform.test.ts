@@ -6,7 +6,7 @@ import { OutboundError, type CreateTradeRequest, type PaymentNotification } from
 import { withRetry } from '../support/retry.ts';
 import { verify } from '../../integrations/signature.ts';
 import { defaultPlatformFaults } from '../../integrations/simulators/payment-platform.ts';
-import { startSimulatorServers, type SimulatorServers } from '../../integrations/simulators/http-server.ts';
+import { simulatorServer } from '../support/simulator-server.ts';
 import { waitUntil } from '../support/wait.ts';
 
 const SECRET = 'platform-test-secret';
@@ -18,14 +18,11 @@ let notifyUrl = '';
 let received: Received[] = [];
 let respond: (n: number) => { status: number; text: string } = () => ({ status: 200, text: 'success' });
 
-let sims: SimulatorServers;
-let url = '';
-const platform = () => {
-  if (!sims.platform) throw new Error('platform simulator not started');
-  return sims.platform;
-};
+const platform = simulatorServer('platform', {
+  platform: { secrets: [SECRET], notifyRetryBaseMs: 1, notifyMaxAttempts: 4, reorderMaxHoldMs: 2_000 },
+});
 const client = (over: { secret?: string; timeoutMs?: number } = {}) =>
-  createPaymentPlatformClient({ baseUrl: url, secret: over.secret ?? SECRET, timeoutMs: over.timeoutMs ?? 2_000 });
+  createPaymentPlatformClient({ baseUrl: platform.url, secret: over.secret ?? SECRET, timeoutMs: over.timeoutMs ?? 2_000 });
 
 let seq = 0;
 const trade = (over: Partial<CreateTradeRequest> = {}): CreateTradeRequest => ({
@@ -53,22 +50,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   notifyUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/payment-notifications`;
-  sims = await startSimulatorServers({
-    kinds: ['platform'],
-    platform: { secrets: [SECRET], notifyRetryBaseMs: 1, notifyMaxAttempts: 4, reorderMaxHoldMs: 2_000 },
-  });
-  url = sims.urls.platform ?? '';
 });
 
 afterEach(async () => {
-  await platform().settled();
-  platform().setFaults(defaultPlatformFaults);
+  await platform.sim.settled();
+  platform.sim.setFaults(defaultPlatformFaults);
   respond = () => ({ status: 200, text: 'success' });
   received = [];
 });
 
 afterAll(async () => {
-  await sims.close();
   await new Promise((resolve) => receiver.close(resolve));
 });
 
@@ -84,7 +75,7 @@ describe('payment platform client against the simulator', () => {
     expect(verify(n?.signature, n?.rawBody ?? '', ['wrong'], Date.now() / 1000)).toEqual({ ok: false, reason: 'mismatch' });
 
     expect(await client().queryTrade(req.outTradeNo)).toEqual({ tradeNo: created.tradeNo, status: 'SUCCESS', amount: req.amount, paidAt: n?.body.paidAt });
-    const listed = (await (await fetch(`${url}/_sim/notifications`)).json()) as Array<{ outTradeNo: string; delivered: boolean }>;
+    const listed = (await (await fetch(`${platform.url}/_sim/notifications`)).json()) as Array<{ outTradeNo: string; delivered: boolean }>;
     expect(listed.find((x) => x.outTradeNo === req.outTradeNo)?.delivered).toBe(true);
   });
 
@@ -93,12 +84,8 @@ describe('payment platform client against the simulator', () => {
     const a = await client().createTrade(req);
     const b = await client().createTrade(req);
     expect(b.tradeNo).toBe(a.tradeNo);
-    await platform().settled();
-    expect(
-      platform()
-        .trades()
-        .filter((t) => t.outTradeNo === req.outTradeNo),
-    ).toHaveLength(1);
+    await platform.sim.settled();
+    expect(platform.sim.trades().filter((t) => t.outTradeNo === req.outTradeNo)).toHaveLength(1);
     expect(receivedFor(req.outTradeNo)).toHaveLength(1);
     await expect(client().createTrade({ ...req, amount: { value: 1, currency: 'CNY' } })).rejects.toMatchObject({ kind: 'final', status: 422 });
   });
@@ -121,34 +108,24 @@ describe('payment platform client against the simulator', () => {
   it('refunds idempotently by refundNo; unknown trade 404 and over-refund 422 are final', async () => {
     const req = trade();
     await client().createTrade(req);
-    await waitUntil(
-      () =>
-        platform()
-          .trades()
-          .find((t) => t.outTradeNo === req.outTradeNo && t.status === 'SUCCESS'),
-      'trade settled',
-    );
+    await waitUntil(() => platform.sim.trades().find((t) => t.outTradeNo === req.outTradeNo && t.status === 'SUCCESS'), 'trade settled');
     const refund = { outTradeNo: req.outTradeNo, refundNo: `r-${req.outTradeNo}`, amount: req.amount };
     expect(await client().refund(refund)).toEqual({ refundNo: refund.refundNo, status: 'SUCCESS' });
     expect(await client().refund(refund)).toEqual({ refundNo: refund.refundNo, status: 'SUCCESS' });
-    expect(
-      platform()
-        .refunds()
-        .filter((r) => r.outTradeNo === req.outTradeNo),
-    ).toHaveLength(1);
+    expect(platform.sim.refunds().filter((r) => r.outTradeNo === req.outTradeNo)).toHaveLength(1);
     await expect(client().refund({ ...refund, refundNo: 'r-more' })).rejects.toMatchObject({ kind: 'final', status: 422 });
     await expect(client().refund({ ...refund, outTradeNo: 'nope', refundNo: 'r-x' })).rejects.toMatchObject({ kind: 'final', status: 404 });
   });
 
   it('5xx is retryable; retrying with the same key creates one trade (fail-next-K)', async () => {
-    platform().setFaults({ failNext: 2 });
+    platform.sim.setFaults({ failNext: 2 });
     const req = trade();
     await expect(client().createTrade(req)).rejects.toMatchObject({ kind: 'retryable', status: 503 });
     const waits: number[] = [];
     const created = await withRetry(() => client().createTrade(req), { baseMs: 10, maxAttempts: 3, sleep: async (ms) => void waits.push(ms) });
     expect(waits).toHaveLength(1);
     expect(
-      platform()
+      platform.sim
         .trades()
         .filter((t) => t.outTradeNo === req.outTradeNo)
         .map((t) => t.tradeNo),
@@ -156,11 +133,11 @@ describe('payment platform client against the simulator', () => {
   });
 
   it('a seeded 5xx rate fails deterministically', async () => {
-    platform().setFaults({ errorRate: 1 });
+    platform.sim.setFaults({ errorRate: 1 });
     await expect(client().queryTrade('x')).rejects.toMatchObject({ kind: 'retryable', status: 503 });
     const runs: boolean[][] = [];
     for (let run = 0; run < 2; run++) {
-      platform().setFaults({ errorRate: 0.5, seed: 42 }); // naming the seed restarts the sequence
+      platform.sim.setFaults({ errorRate: 0.5, seed: 42 }); // naming the seed restarts the sequence
       const outcomes: boolean[] = [];
       for (let i = 0; i < 8; i++)
         outcomes.push(
@@ -179,7 +156,7 @@ describe('payment platform client against the simulator', () => {
   });
 
   it('a timeout is retryable and has no status; so is a refused connection', async () => {
-    platform().setFaults({ latencyMs: 300 });
+    platform.sim.setFaults({ latencyMs: 300 });
     const err = await client({ timeoutMs: 30 })
       .queryTrade('x')
       .catch((e: unknown) => e);
@@ -189,7 +166,7 @@ describe('payment platform client against the simulator', () => {
   });
 
   it('settles FAILED by the msisdn rule', async () => {
-    platform().setFaults({ failMsisdnSuffixes: ['0004'] });
+    platform.sim.setFaults({ failMsisdnSuffixes: ['0004'] });
     const req = trade({ msisdn: '13800000004' });
     await client().createTrade(req);
     const [n] = await waitUntil(() => receivedFor(req.outTradeNo).length > 0 && receivedFor(req.outTradeNo), 'FAILED notification');
@@ -204,12 +181,10 @@ describe('notification delivery faults', () => {
     respond = (n) => (n === 1 ? { status: 500, text: 'oops' } : n === 2 ? { status: 200, text: 'ok' } : { status: 200, text: 'success' });
     const req = trade();
     await client().createTrade(req);
-    await platform().settled();
+    await platform.sim.settled();
     expect(receivedFor(req.outTradeNo)).toHaveLength(3);
     for (const r of receivedFor(req.outTradeNo)) expect(verify(r.signature, r.rawBody, [SECRET], Date.now() / 1000)).toEqual({ ok: true });
-    const n = platform()
-      .notifications()
-      .find((x) => x.outTradeNo === req.outTradeNo);
+    const n = platform.sim.notifications().find((x) => x.outTradeNo === req.outTradeNo);
     expect(n?.attempts.map((a) => a.httpStatus)).toEqual([500, 200, 200]);
     expect(n).toMatchObject({ delivered: true, finished: true });
   });
@@ -218,31 +193,23 @@ describe('notification delivery faults', () => {
     respond = () => ({ status: 503, text: '' });
     const req = trade();
     await client().createTrade(req);
-    await platform().settled();
+    await platform.sim.settled();
     expect(receivedFor(req.outTradeNo)).toHaveLength(4);
-    expect(
-      platform()
-        .notifications()
-        .find((x) => x.outTradeNo === req.outTradeNo),
-    ).toMatchObject({ delivered: false, finished: true });
+    expect(platform.sim.notifications().find((x) => x.outTradeNo === req.outTradeNo)).toMatchObject({ delivered: false, finished: true });
   });
 
   it('drop: never sends; the trade is still SUCCESS when queried', async () => {
-    await fetch(`${url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ dropNotifications: true }) });
+    await fetch(`${platform.url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ dropNotifications: true }) });
     const req = trade();
     await client().createTrade(req);
-    await platform().settled();
+    await platform.sim.settled();
     expect(receivedFor(req.outTradeNo)).toHaveLength(0);
     expect(await client().queryTrade(req.outTradeNo)).toMatchObject({ status: 'SUCCESS' });
-    expect(
-      platform()
-        .notifications()
-        .find((x) => x.outTradeNo === req.outTradeNo),
-    ).toMatchObject({ dropped: true, attempts: [] });
+    expect(platform.sim.notifications().find((x) => x.outTradeNo === req.outTradeNo)).toMatchObject({ dropped: true, attempts: [] });
   });
 
   it('duplicate: N copies of the same notification, each signed', async () => {
-    platform().setFaults({ duplicateNotifications: 3 });
+    platform.sim.setFaults({ duplicateNotifications: 3 });
     const req = trade();
     await client().createTrade(req);
     await waitUntil(() => receivedFor(req.outTradeNo).length === 3, 'three copies');
@@ -252,16 +219,10 @@ describe('notification delivery faults', () => {
   });
 
   it('reorder: the held notification arrives after the next one', async () => {
-    platform().setFaults({ reorderNext: true });
+    platform.sim.setFaults({ reorderNext: true });
     const first = trade();
     await client().createTrade(first);
-    await waitUntil(
-      () =>
-        platform()
-          .notifications()
-          .find((n) => n.outTradeNo === first.outTradeNo),
-      'held notification',
-    );
+    await waitUntil(() => platform.sim.notifications().find((n) => n.outTradeNo === first.outTradeNo), 'held notification');
     const second = trade();
     await client().createTrade(second);
     await waitUntil(() => received.length === 2, 'both notifications');
@@ -269,7 +230,7 @@ describe('notification delivery faults', () => {
   });
 
   it('amount mismatch: the platform reports another amount in the notification and the query', async () => {
-    platform().setFaults({ amountMismatchFen: -100 });
+    platform.sim.setFaults({ amountMismatchFen: -100 });
     const req = trade();
     await client().createTrade(req);
     const [n] = await waitUntil(() => receivedFor(req.outTradeNo).length > 0 && receivedFor(req.outTradeNo), 'notification');
@@ -278,9 +239,9 @@ describe('notification delivery faults', () => {
   });
 
   it('POST /_sim/faults validates and answers the current faults', async () => {
-    const bad = await fetch(`${url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ errorRate: 2, nope: 1 }) });
+    const bad = await fetch(`${platform.url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ errorRate: 2, nope: 1 }) });
     expect(bad.status).toBe(400);
-    const ok = await fetch(`${url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ latencyMs: 5 }) });
+    const ok = await fetch(`${platform.url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ latencyMs: 5 }) });
     expect(await ok.json()).toMatchObject({ latencyMs: 5, errorRate: 0 });
   });
 });

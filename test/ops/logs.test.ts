@@ -5,27 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../http/logger.ts';
 import { placeAndConfirm } from '../flow/support.ts';
-import { startTestLedger } from '../support/ledger-app.ts';
-
-type Line = Record<string, unknown> & { level: number; msg: string };
-
-const capture = (): { lines: () => Line[]; write: (s: string) => void } => {
-  const raw: string[] = [];
-  return {
-    write: (s) => void raw.push(s),
-    lines: () =>
-      raw
-        .join('')
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Line),
-  };
-};
+import { confirmAfterAWrongCode, logCapture, loggedWhile, type LogLine as Line } from '../support/log-capture.ts';
 
 describe('redaction', () => {
   it('a `code` that is an error code is kept; one that could be a one-time code is redacted, wherever it sits', () => {
-    const out = capture();
+    const out = logCapture();
     const log = createLogger('info', out);
     log.info({ code: 'wrong-code', attemptsLeft: 4 }, 'request refused: %s', 'wrong-code');
     log.info({ code: '123456' }, 'a one-time code at the top');
@@ -44,20 +28,11 @@ describe('redaction', () => {
   });
 
   it('in the service: a wrong code is refused with its error code in the log line, and neither code appears', async () => {
-    const out = capture();
-    const t = await startTestLedger({ LOG_LEVEL: 'info' }, { logDestination: out });
     let codes: string[] = [];
-    try {
+    const out = await loggedWhile('info', async (t) => {
       const placed = await t.placeOrder({}, 'log-1');
-      const { paymentId } = placed.json<{ paymentId: string }>();
-      const right = t.codeFor(paymentId);
-      const wrong = right === '111111' ? '222222' : '111111';
-      codes = [right, wrong];
-      expect((await t.confirm(paymentId, wrong)).statusCode).toBe(422);
-      expect((await t.confirm(paymentId, right)).statusCode).toBe(200);
-    } finally {
-      await t.close();
-    }
+      codes = await confirmAfterAWrongCode(t, placed.json<{ paymentId: string }>().paymentId);
+    });
     const refusal = out.lines().find((l) => l.msg === 'request refused: wrong-code');
     expect(refusal).toMatchObject({ level: 30, code: 'wrong-code' });
     const all = JSON.stringify(out.lines());
@@ -67,14 +42,14 @@ describe('redaction', () => {
 
 describe('probes', () => {
   const probeAndOrder = async (level: string): Promise<Line[]> => {
-    const out = capture();
-    const t = await startTestLedger({ LOG_LEVEL: level }, { logDestination: out, process: true });
-    try {
-      await placeAndConfirm(t, `probe-${level}`);
-      for (const url of ['/healthz', '/readyz', '/metrics']) expect((await t.app.inject({ method: 'GET', url })).statusCode).toBe(200);
-    } finally {
-      await t.close();
-    }
+    const out = await loggedWhile(
+      level,
+      async (t) => {
+        await placeAndConfirm(t, `probe-${level}`);
+        for (const url of ['/healthz', '/readyz', '/metrics']) expect((await t.app.inject({ method: 'GET', url })).statusCode).toBe(200);
+      },
+      { process: true },
+    );
     return out.lines();
   };
   const PROBE = /^\/(healthz|readyz|metrics)$/;

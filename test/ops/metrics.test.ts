@@ -13,6 +13,7 @@ import { createMetrics } from '../../app/metrics.ts';
 import { packageVersion } from '../../app/project.ts';
 import { TASK_KINDS } from '../../outbound/task.ts';
 import { eventually, orderInStatus, placeAndConfirm, platformSim } from '../flow/support.ts';
+import { notifyAbout, settledTrade } from '../support/platform-notifications.ts';
 import { parseScrape, type Labels, type Sample } from '../support/promql.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
@@ -138,14 +139,8 @@ describe('business counters, from the log', () => {
     const platform = platformSim(t);
     platform.setFaults({ dropNotifications: true });
     const odd = await placeAndConfirm(t, 'biz-2', { subscriberId: 'sub-odd' });
-    const trade = await eventually(t, async () => platform.trades().find((x) => x.outTradeNo === odd.paymentId && x.status === 'SUCCESS'), 'the trade');
-    const notified = await t.notify({
-      notificationId: 'n-odd',
-      tradeNo: trade.tradeNo,
-      outTradeNo: odd.paymentId,
-      status: 'SUCCESS',
-      amount: { value: 1, currency: 'CNY' },
-    });
+    const trade = await settledTrade(t, odd.paymentId);
+    const notified = await notifyAbout(t, trade, { notificationId: 'n-odd', status: 'SUCCESS', amount: { value: 1, currency: 'CNY' } });
     expect(notified.statusCode).toBe(200);
 
     const scrape = await eventually(

@@ -4,28 +4,18 @@
  * stand-ins and the real client libraries.
  */
 import { MongoClient } from 'mongodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { caughtUp } from '../flow/support.ts';
 import { stacks } from '../flow/stacks.ts';
-import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { ledgerPerTest } from '../support/ledger-per-test.ts';
 import { TOKENS } from '../support/fixtures.ts';
 import { eraseAs, household, numbersIn, OTHER_PHONE, PHONE, search } from './support.ts';
 
-let t: TestLedger;
-let closeStack: () => Promise<void>;
-
 describe.each(stacks)('erasure on $name', (stack) => {
-  beforeEach(async () => {
-    const started = await stack.start();
-    closeStack = started.close;
-    t = await startTestLedger({ ...started.env, RETRY_BASE_MS: '5' }, { process: true });
-  });
-  afterEach(async () => {
-    await t.close();
-    await closeStack();
-  });
+  const ledger = ledgerPerTest(stack, { RETRY_BASE_MS: '5' });
 
   it('the key is destroyed where the keys live; history and search say erased; the other subscriber is whole', async () => {
+    const t = ledger();
     const { paid, other } = await household(t);
     const mongoUrl = t.env.MONGODB_URL;
     const keyDocs = async (): Promise<string[]> => {

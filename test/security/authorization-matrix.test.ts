@@ -44,7 +44,8 @@ type Entry = Access & {
   ok: number;
   /** Needs a resource of its own, just placed (the request changes it, or asks about an order in flight). */
   fresh?: true;
-  request: (r: Resource, t: TestLedger) => InjectOptions;
+  /** By default the route itself, its `:params` the resource's (see asRouted). */
+  request?: (r: Resource, t: TestLedger) => InjectOptions;
 };
 
 const DAY = '2026-11-25';
@@ -52,28 +53,34 @@ const get = (url: string): InjectOptions => ({ method: 'GET', url });
 const post = (url: string, payload?: Record<string, unknown>): InjectOptions => ({ method: 'POST', url, ...(payload && { payload }) });
 let demoKeys = 0;
 
+/** The route's own method and path, each `:param` the resource's. */
+const asRouted = (route: RouteKey, r: Resource): InjectOptions => {
+  const [method, path] = route.split(' ') as ['GET' | 'POST', string];
+  return { method, url: path.replace(/:(\w+)/g, (_, param: keyof Resource) => r[param]) };
+};
+
 const MATRIX: Record<RouteKey, Entry> = {
   // operations and documents
-  'GET /healthz': { public: true, ok: 200, request: () => get('/healthz') },
-  'GET /readyz': { public: true, ok: 200, request: () => get('/readyz') },
-  'GET /metrics': { public: true, ok: 200, request: () => get('/metrics') },
-  'GET /docs': { public: true, ok: 200, request: () => get('/docs') },
-  'GET /docs/json': { public: true, ok: 200, request: () => get('/docs/json') },
-  'GET /docs/yaml': { public: true, ok: 200, request: () => get('/docs/yaml') },
+  'GET /healthz': { public: true, ok: 200 },
+  'GET /readyz': { public: true, ok: 200 },
+  'GET /metrics': { public: true, ok: 200 },
+  'GET /docs': { public: true, ok: 200 },
+  'GET /docs/json': { public: true, ok: 200 },
+  'GET /docs/yaml': { public: true, ok: 200 },
   'GET /docs/static/*': { public: true, ok: 200, request: () => get('/docs/static/swagger-ui.css') },
-  'GET /docs/static/index.html': { public: true, ok: 302, request: () => get('/docs/static/index.html') },
-  'GET /docs/static/swagger-initializer.js': { public: true, ok: 200, request: () => get('/docs/static/swagger-initializer.js') },
+  'GET /docs/static/index.html': { public: true, ok: 302 },
+  'GET /docs/static/swagger-initializer.js': { public: true, ok: 200 },
   // the console: its pages are public, what it shows comes from the API with the agent's token
-  'GET /console': { public: true, ok: 302, request: () => get('/console') },
+  'GET /console': { public: true, ok: 302 },
   'GET /console/*': { public: true, ok: 200, request: () => get('/console/') },
-  'GET /console/api/session': { roles: ['customer-service', 'admin'], ok: 200, request: () => get('/console/api/session') },
+  'GET /console/api/session': { roles: ['customer-service', 'admin'], ok: 200 },
   // the demo (never in production): a household of its own; another household's payment does not exist for it
-  'GET /demo/tv': { public: true, ok: 200, request: () => get('/demo/tv') },
-  'GET /demo/phone': { public: true, ok: 200, request: () => get('/demo/phone') },
+  'GET /demo/tv': { public: true, ok: 200 },
+  'GET /demo/phone': { public: true, ok: 200 },
   'GET /demo/assets/*': { public: true, ok: 404, request: () => get('/demo/assets/no-such-file.js') },
-  'GET /demo/api/products': { public: true, ok: 200, request: () => get('/demo/api/products') },
-  'GET /demo/api/tv': { public: true, ok: 200, request: () => get('/demo/api/tv') },
-  'GET /demo/api/phone': { public: true, ok: 200, request: () => get('/demo/api/phone') },
+  'GET /demo/api/products': { public: true, ok: 200 },
+  'GET /demo/api/tv': { public: true, ok: 200 },
+  'GET /demo/api/phone': { public: true, ok: 200 },
   'POST /demo/api/tv/orders': {
     public: true,
     ok: 201,
@@ -84,15 +91,11 @@ const MATRIX: Record<RouteKey, Entry> = {
     ok: 404,
     request: (r) => post(`/demo/api/phone/payments/${r.paymentId}/confirm`, { code: '123456' }),
   },
-  'POST /demo/api/phone/payments/:paymentId/decline': { public: true, ok: 404, request: (r) => post(`/demo/api/phone/payments/${r.paymentId}/decline`) },
-  'POST /demo/api/phone/payments/:paymentId/resend-code': {
-    public: true,
-    ok: 404,
-    request: (r) => post(`/demo/api/phone/payments/${r.paymentId}/resend-code`),
-  },
-  'GET /v1/dev/sms': { roles: ['admin'], ok: 200, request: () => get('/v1/dev/sms') },
+  'POST /demo/api/phone/payments/:paymentId/decline': { public: true, ok: 404 },
+  'POST /demo/api/phone/payments/:paymentId/resend-code': { public: true, ok: 404 },
+  'GET /v1/dev/sms': { roles: ['admin'], ok: 200 },
   // the open platform
-  'GET /v1/products': { roles: ['open-platform', 'customer-service'], ok: 200, request: () => get('/v1/products') },
+  'GET /v1/products': { roles: ['open-platform', 'customer-service'], ok: 200 },
   'POST /v1/orders': {
     roles: ['open-platform'],
     ok: 201,
@@ -101,29 +104,19 @@ const MATRIX: Record<RouteKey, Entry> = {
       headers: { 'idempotency-key': `again-${r.orderId}` },
     }),
   },
-  'GET /v1/orders/:orderId': { roles: ['open-platform', 'customer-service'], scoped: true, ok: 200, request: (r) => get(`/v1/orders/${r.orderId}`) },
-  'POST /v1/orders/:orderId/cancel': {
-    roles: ['open-platform', 'customer-service'],
-    scoped: true,
-    ok: 200,
-    fresh: true,
-    request: (r) => post(`/v1/orders/${r.orderId}/cancel`),
-  },
+  'GET /v1/orders/:orderId': { roles: ['open-platform', 'customer-service'], scoped: true, ok: 200 },
+  'POST /v1/orders/:orderId/cancel': { roles: ['open-platform', 'customer-service'], scoped: true, ok: 200, fresh: true },
   // a card's entitlements are the card's, whichever client sold them
-  'GET /v1/smartcards/:smartcardId/entitlements': {
-    roles: ['open-platform', 'customer-service'],
-    ok: 200,
-    request: (r) => get(`/v1/smartcards/${r.smartcardId}/entitlements`),
-  },
+  'GET /v1/smartcards/:smartcardId/entitlements': { roles: ['open-platform', 'customer-service'], ok: 200 },
   // the phone: payments by id; confirming takes the code sent to the subscriber's phone
-  'GET /v1/payments/:paymentId': { roles: ['phone-app', 'customer-service'], ok: 200, request: (r) => get(`/v1/payments/${r.paymentId}`) },
+  'GET /v1/payments/:paymentId': { roles: ['phone-app', 'customer-service'], ok: 200 },
   'POST /v1/payments/:paymentId/confirm': {
     roles: ['phone-app'],
     ok: 200,
     fresh: true,
     request: (r, t) => post(`/v1/payments/${r.paymentId}/confirm`, { code: t.codeFor(r.paymentId) }),
   },
-  'POST /v1/payments/:paymentId/decline': { roles: ['phone-app'], ok: 200, fresh: true, request: (r) => post(`/v1/payments/${r.paymentId}/decline`) },
+  'POST /v1/payments/:paymentId/decline': { roles: ['phone-app'], ok: 200, fresh: true },
   'POST /v1/payments/:paymentId/resend-code': {
     roles: ['phone-app', 'customer-service'],
     ok: 200,
@@ -136,8 +129,8 @@ const MATRIX: Record<RouteKey, Entry> = {
   },
   // customer service and admin: every order; 409 where the order's state refuses what is asked
   'GET /v1/orders': { roles: ['customer-service'], ok: 200, request: (r) => get(`/v1/orders?subscriberId=${r.subscriberId}`) },
-  'GET /v1/orders/:orderId/history': { roles: ['customer-service', 'admin'], ok: 200, request: (r) => get(`/v1/orders/${r.orderId}/history`) },
-  'POST /v1/orders/:orderId/reprovision': { roles: ['customer-service'], ok: 409, request: (r) => post(`/v1/orders/${r.orderId}/reprovision`) },
+  'GET /v1/orders/:orderId/history': { roles: ['customer-service', 'admin'], ok: 200 },
+  'POST /v1/orders/:orderId/reprovision': { roles: ['customer-service'], ok: 409 },
   'GET /v1/outbound': { roles: ['customer-service', 'admin'], ok: 200, request: (r) => get(`/v1/outbound?orderId=${r.orderId}`) },
   'GET /v1/provisioning': { roles: ['customer-service'], ok: 200, request: (r) => get(`/v1/provisioning?orderId=${r.orderId}`) },
   'POST /v1/payments/:paymentId/resolve': {
@@ -145,7 +138,7 @@ const MATRIX: Record<RouteKey, Entry> = {
     ok: 409,
     request: (r) => post(`/v1/payments/${r.paymentId}/resolve`, { decision: 'refund', reason: 'matrix' }),
   },
-  'POST /v1/subscribers/:subscriberId/erasure': { roles: ['admin'], ok: 409, fresh: true, request: (r) => post(`/v1/subscribers/${r.subscriberId}/erasure`) },
+  'POST /v1/subscribers/:subscriberId/erasure': { roles: ['admin'], ok: 409, fresh: true },
   'GET /v1/finance/days': { roles: ['admin'], ok: 200, request: () => get(`/v1/finance/days?from=${DAY}&to=${DAY}`) },
   'GET /v1/finance/entries': { roles: ['admin'], ok: 200, request: () => get(`/v1/finance/entries?day=${DAY}`) },
   'GET /v1/finance/journal': { roles: ['admin'], ok: 200, request: () => get(`/v1/finance/journal?from=${DAY}&to=${DAY}`) },
@@ -226,7 +219,7 @@ describe('authorization matrix', () => {
         for (const [caller, token] of Object.entries(CALLERS) as [Caller, string | undefined][]) {
           const want = expected(entry, caller, owner);
           const resource = entry.fresh && want === entry.ok ? await fresh(owner) : shared[owner];
-          const req = entry.request(resource, t);
+          const req = entry.request?.(resource, t) ?? asRouted(route, resource);
           const res = await t.app.inject({ ...req, headers: { ...req.headers, ...(token !== undefined && bearer(token)) } });
           const cell = `${route} as ${caller} on ${owner === 'own' ? 'client A’s' : 'client B’s'} resource`;
           seen.push(cell);

@@ -75,6 +75,54 @@ const serviceError = (code: status, details: string, exception?: string): Partia
   return { code, details, metadata };
 };
 
+/** The expected revision of an append's options (Append and BatchAppend name the revision field differently). */
+const expectedOf = (o: { hasNoStream(): boolean; hasAny(): boolean; hasStreamExists(): boolean }, revision: string | undefined): Expected | null => {
+  if (revision !== undefined) return { kind: 'revision', revision: BigInt(revision) };
+  if (o.hasNoStream()) return { kind: 'no_stream' };
+  if (o.hasAny()) return { kind: 'any' };
+  if (o.hasStreamExists()) return { kind: 'stream_exists' };
+  return null;
+};
+
+/** Writes the expected revision into a message, which spells each kind with a field of its own. */
+const spellExpected = (expected: Expected, set: { revision(r: string): unknown; noStream(): unknown; any(): unknown; streamExists(): unknown }): void => {
+  switch (expected.kind) {
+    case 'revision':
+      set.revision(expected.revision.toString(10));
+      return;
+    case 'no_stream':
+      set.noStream();
+      return;
+    case 'any':
+      set.any();
+      return;
+    case 'stream_exists':
+      set.streamExists();
+      return;
+  }
+};
+
+/** An append's success, in the message of the call that made it (Append and BatchAppend each have their own). */
+const success = <S extends SuccessPb<E, P>, E, P extends PositionPb>(
+  into: S,
+  outcome: Extract<AppendOutcome, { kind: 'success' }>,
+  Empty: new () => E,
+  Position: new () => P,
+): S => {
+  if (outcome.currentRevision < 0n) into.setNoStream(new Empty());
+  else into.setCurrentRevision(outcome.currentRevision.toString(10));
+  if (outcome.position === null) into.setNoPosition(new Empty());
+  else {
+    const p = new Position();
+    p.setCommitPosition(outcome.position.toString(10));
+    p.setPreparePosition(outcome.position.toString(10));
+    into.setPosition(p);
+  }
+  return into;
+};
+type PositionPb = { setCommitPosition(v: string): unknown; setPreparePosition(v: string): unknown };
+type SuccessPb<E, P> = { setNoStream(e: E): unknown; setCurrentRevision(v: string): unknown; setNoPosition(e: E): unknown; setPosition(p: P): unknown };
+
 const streamName = (id: SharedPbTypes.StreamIdentifier | undefined): string => (id ? Buffer.from(id.getStreamName_asU8()).toString('utf8') : '');
 
 const streamIdentifier = (name: string): SharedPbTypes.StreamIdentifier => {
@@ -212,17 +260,7 @@ export async function startEsdbStandIn(options: EsdbStandInOptions): Promise<Esd
   const appendResp = (expected: Expected, outcome: AppendOutcome): AppendRespT => {
     const resp = new AppendResp();
     if (outcome.kind === 'success') {
-      const success = new AppendResp.Success();
-      if (outcome.currentRevision < 0n) success.setNoStream(new sharedPb.Empty());
-      else success.setCurrentRevision(outcome.currentRevision.toString(10));
-      if (outcome.position === null) success.setNoPosition(new sharedPb.Empty());
-      else {
-        const p = new AppendResp.Position();
-        p.setCommitPosition(outcome.position.toString(10));
-        p.setPreparePosition(outcome.position.toString(10));
-        success.setPosition(p);
-      }
-      resp.setSuccess(success);
+      resp.setSuccess(success(new AppendResp.Success(), outcome, sharedPb.Empty, AppendResp.Position));
       return resp;
     }
     const wrong = new AppendResp.WrongExpectedVersion();
@@ -233,34 +271,17 @@ export async function startEsdbStandIn(options: EsdbStandInOptions): Promise<Esd
       wrong.setCurrentRevision(outcome.currentRevision.toString(10));
       wrong.setCurrentRevision2060(Number(outcome.currentRevision));
     }
-    switch (expected.kind) {
-      case 'any':
-        wrong.setExpectedAny(new sharedPb.Empty());
-        wrong.setAny2060(new sharedPb.Empty());
-        break;
-      case 'stream_exists':
-        wrong.setExpectedStreamExists(new sharedPb.Empty());
-        wrong.setStreamExists2060(new sharedPb.Empty());
-        break;
-      case 'no_stream':
-        wrong.setExpectedNoStream(new sharedPb.Empty());
-        break;
-      case 'revision':
-        wrong.setExpectedRevision(expected.revision.toString(10));
-        wrong.setExpectedRevision2060(Number(expected.revision));
-        break;
-    }
+    spellExpected(expected, {
+      revision: (r) => wrong.setExpectedRevision(r).setExpectedRevision2060(Number(r)),
+      noStream: () => wrong.setExpectedNoStream(new sharedPb.Empty()),
+      any: () => wrong.setExpectedAny(new sharedPb.Empty()).setAny2060(new sharedPb.Empty()),
+      streamExists: () => wrong.setExpectedStreamExists(new sharedPb.Empty()).setStreamExists2060(new sharedPb.Empty()),
+    });
     resp.setWrongExpectedVersion(wrong);
     return resp;
   };
 
-  const appendExpected = (o: StreamsPbTypes.AppendReq.Options): Expected | null => {
-    if (o.hasRevision()) return { kind: 'revision', revision: BigInt(o.getRevision()) };
-    if (o.hasNoStream()) return { kind: 'no_stream' };
-    if (o.hasAny()) return { kind: 'any' };
-    if (o.hasStreamExists()) return { kind: 'stream_exists' };
-    return null;
-  };
+  const appendExpected = (o: StreamsPbTypes.AppendReq.Options): Expected | null => expectedOf(o, o.hasRevision() ? o.getRevision() : undefined);
 
   const append = (call: ServerReadableStream<AppendReqT, AppendRespT>, callback: sendUnaryData<AppendRespT>): void => {
     calls.append += 1;
@@ -299,13 +320,7 @@ export async function startEsdbStandIn(options: EsdbStandInOptions): Promise<Esd
   };
 
   // ---- Streams.BatchAppend (bidi, correlated batches) ----------------------------------------
-  const batchExpected = (o: StreamsPbTypes.BatchAppendReq.Options): Expected | null => {
-    if (o.hasStreamPosition()) return { kind: 'revision', revision: BigInt(o.getStreamPosition()) };
-    if (o.hasNoStream()) return { kind: 'no_stream' };
-    if (o.hasAny()) return { kind: 'any' };
-    if (o.hasStreamExists()) return { kind: 'stream_exists' };
-    return null;
-  };
+  const batchExpected = (o: StreamsPbTypes.BatchAppendReq.Options): Expected | null => expectedOf(o, o.hasStreamPosition() ? o.getStreamPosition() : undefined);
 
   const statusWith = (code: codePb.Code, message: string, typeName: string, detail: Uint8Array): statusPb.Status => {
     const st = new statusPb.Status();
@@ -321,55 +336,29 @@ export async function startEsdbStandIn(options: EsdbStandInOptions): Promise<Esd
     const resp = new BatchAppendResp();
     resp.setCorrelationId(uuidOf(correlationId));
     resp.setStreamIdentifier(streamIdentifier(stream));
-    switch (expected.kind) {
-      case 'revision':
-        resp.setStreamPosition(expected.revision.toString(10));
-        break;
-      case 'no_stream':
-        resp.setNoStream(new emptyPb.Empty());
-        break;
-      case 'any':
-        resp.setAny(new emptyPb.Empty());
-        break;
-      case 'stream_exists':
-        resp.setStreamExists(new emptyPb.Empty());
-        break;
-    }
+    spellExpected(expected, {
+      revision: (r) => resp.setStreamPosition(r),
+      noStream: () => resp.setNoStream(new emptyPb.Empty()),
+      any: () => resp.setAny(new emptyPb.Empty()),
+      streamExists: () => resp.setStreamExists(new emptyPb.Empty()),
+    });
     if (typeof outcome === 'string') {
       resp.setError(statusWith(codePb.Code.INVALID_ARGUMENT, outcome, 'event_store.client.Unknown', new sharedPb.Unknown().serializeBinary()));
       return resp;
     }
     if (outcome.kind === 'success') {
-      const success = new BatchAppendResp.Success();
-      if (outcome.currentRevision < 0n) success.setNoStream(new emptyPb.Empty());
-      else success.setCurrentRevision(outcome.currentRevision.toString(10));
-      if (outcome.position === null) success.setNoPosition(new emptyPb.Empty());
-      else {
-        const p = new sharedPb.AllStreamPosition();
-        p.setCommitPosition(outcome.position.toString(10));
-        p.setPreparePosition(outcome.position.toString(10));
-        success.setPosition(p);
-      }
-      resp.setSuccess(success);
+      resp.setSuccess(success(new BatchAppendResp.Success(), outcome, emptyPb.Empty, sharedPb.AllStreamPosition));
       return resp;
     }
     const wrong = new sharedPb.WrongExpectedVersion();
     if (outcome.currentRevision === null) wrong.setCurrentNoStream(new emptyPb.Empty());
     else wrong.setCurrentStreamRevision(outcome.currentRevision.toString(10));
-    switch (expected.kind) {
-      case 'revision':
-        wrong.setExpectedStreamPosition(expected.revision.toString(10));
-        break;
-      case 'no_stream':
-        wrong.setExpectedNoStream(new emptyPb.Empty());
-        break;
-      case 'any':
-        wrong.setExpectedAny(new emptyPb.Empty());
-        break;
-      case 'stream_exists':
-        wrong.setExpectedStreamExists(new emptyPb.Empty());
-        break;
-    }
+    spellExpected(expected, {
+      revision: (r) => wrong.setExpectedStreamPosition(r),
+      noStream: () => wrong.setExpectedNoStream(new emptyPb.Empty()),
+      any: () => wrong.setExpectedAny(new emptyPb.Empty()),
+      streamExists: () => wrong.setExpectedStreamExists(new emptyPb.Empty()),
+    });
     resp.setError(statusWith(codePb.Code.FAILED_PRECONDITION, 'WrongExpectedVersion', 'event_store.client.WrongExpectedVersion', wrong.serializeBinary()));
     return resp;
   };

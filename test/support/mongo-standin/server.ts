@@ -155,6 +155,19 @@ export async function startMongoStandin(options: StandinOptions = {}): Promise<S
     ok: 1,
   });
 
+  /** The documents of `ns` a find-like command selects, in its `sort` order: whole documents, as the stand-in has no projections. */
+  const select = (access: Access, ns: string, cmd: Bson, fields: { filter: string; projection: string }): Bson[] => {
+    const projection = cmd[fields.projection];
+    if (projection !== undefined && Object.keys(requireDoc(projection, fields.projection)).length > 0) {
+      throw new CommandError(2, 'BadValue', 'stand-in: projections are not supported');
+    }
+    const filter = requireDoc(cmd[fields.filter], fields.filter);
+    return sortDocs(
+      access.all(ns).filter((d) => matches(d, filter)),
+      requireDoc(cmd['sort'], 'sort'),
+    );
+  };
+
   const run = (db: string, name: string, cmd: Bson, access: Access): Bson => {
     switch (name) {
       case 'ping':
@@ -190,14 +203,7 @@ export async function startMongoStandin(options: StandinOptions = {}): Promise<S
       }
       case 'find': {
         const ns = `${db}.${requireString(cmd, name)}`;
-        if (cmd['projection'] !== undefined && Object.keys(requireDoc(cmd['projection'], 'projection')).length > 0) {
-          throw new CommandError(2, 'BadValue', 'stand-in: projections are not supported');
-        }
-        const filter = requireDoc(cmd['filter'], 'filter');
-        let rows = sortDocs(
-          access.all(ns).filter((d) => matches(d, filter)),
-          requireDoc(cmd['sort'], 'sort'),
-        );
+        let rows = select(access, ns, cmd, { filter: 'filter', projection: 'projection' });
         rows = rows.slice(num(cmd['skip']));
         const limit = Math.abs(num(cmd['limit']));
         if (limit > 0) rows = rows.slice(0, limit);
@@ -296,14 +302,7 @@ export async function startMongoStandin(options: StandinOptions = {}): Promise<S
       }
       case 'findAndModify': {
         const ns = `${db}.${requireString(cmd, name)}`;
-        if (cmd['fields'] !== undefined && Object.keys(requireDoc(cmd['fields'], 'fields')).length > 0) {
-          throw new CommandError(2, 'BadValue', 'stand-in: projections are not supported');
-        }
-        const query = requireDoc(cmd['query'], 'query');
-        const old = sortDocs(
-          access.all(ns).filter((d) => matches(d, query)),
-          requireDoc(cmd['sort'], 'sort'),
-        )[0];
+        const old = select(access, ns, cmd, { filter: 'query', projection: 'fields' })[0];
         const returnNew = cmd['new'] === true;
         if (cmd['remove'] === true) {
           if (old) access.put(ns, idKey(old['_id']), null);
@@ -315,7 +314,7 @@ export async function startMongoStandin(options: StandinOptions = {}): Promise<S
           return { lastErrorObject: { n: 1, updatedExisting: true }, value: returnNew ? next : old, ok: 1 };
         }
         if (cmd['upsert'] !== true) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
-        const doc = applyUpdate(upsertSeed(query), cmd['update'], true);
+        const doc = applyUpdate(upsertSeed(requireDoc(cmd['query'], 'query')), cmd['update'], true);
         if (doc['_id'] === undefined) Object.assign(doc, { _id: new ObjectId(), ...doc });
         const key = idKey(doc['_id']);
         if (access.byId(ns, key)) throw duplicateKey(ns, doc['_id']);
