@@ -12,7 +12,7 @@
  */
 import { hostname } from 'node:os';
 import { loadConfig } from '../app/config.ts';
-import { compose } from '../app/service.ts';
+import { composeCore } from '../app/core.ts';
 import { createLogger } from '../http/logger.ts';
 import { rebuild, type RebuildPhase } from '../projections/rebuild.ts';
 import { EXIT, EXIT_CODES_HELP, defineScript, progress, runScript, usageError } from './cli.ts';
@@ -49,7 +49,8 @@ ${EXIT_CODES_HELP}`,
     const names = named.length > 0 ? [...new Set(named)] : REBUILDABLE;
     const config = loadConfig(io.env);
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    const service = await compose(config, logger);
+    // The core alone: a rebuild serves nothing, so it never loads the HTTP server.
+    const service = await composeCore(config, logger);
     const bar = progress(`rebuild ${names.join(', ')}`, io.stderr);
     // Peak memory at each quarter of the log: flat when memory does not grow with the log.
     const quarters: number[] = [];
