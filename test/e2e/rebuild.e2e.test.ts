@@ -68,6 +68,8 @@ describe('e2e: npm run rebuild while the service serves', () => {
     loading = false;
     await load;
     for (const o of during) await waitForStatus(api, o.orderId, 'provisioned', 60_000);
+    // Every seeded order asked about at least once (a rebuild may end before the first round does).
+    await waitUntil(() => asked > 4 * SEEDED, 'a whole round of queries over the seeded orders', { timeoutMs: 60_000 });
     serving = false;
     await queries;
     expect(failures).toEqual([]);
