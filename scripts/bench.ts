@@ -4,10 +4,11 @@
  * (true when its targets are met); a bench's own options are declared here, parsed with the rest.
  * Exit code 1 when any target is missed.
  */
+import type { FlowBenchOptions } from './bench/flow.ts';
 import { EXIT, EXIT_CODES_HELP, defineScript, runScript, usageError, wholeNumber } from './cli.ts';
 
 type Log = (line: string) => void;
-type BenchOptions = { log: Log; events: number; runs: number; flowArgs: string[] };
+type BenchOptions = { log: Log; events: number; runs: number; flow: FlowBenchOptions };
 type Bench = { describe: string; load: () => Promise<(o: BenchOptions) => Promise<boolean>> };
 
 const benches: Record<string, Bench> = {
@@ -17,7 +18,7 @@ const benches: Record<string, Bench> = {
     describe: 'whole orders over HTTP, service and simulators as processes, vs a plain validated POST',
     load: async () => {
       const { run } = await import('./bench/flow.ts');
-      return (o) => run(o.flowArgs, o.log);
+      return (o) => run(o.flow, o.log);
     },
   },
   replay: {
@@ -25,15 +26,6 @@ const benches: Record<string, Bench> = {
     load: async () => (await import('./bench/replay.ts')).run,
   },
 };
-
-/** The flow bench's whole-number options and their least values (scripts/bench/flow.ts reads them). */
-const FLOW_COUNTS = [
-  ['concurrency', 1],
-  ['orders', 1],
-  ['warmup', 0],
-  ['limit-requests', 1],
-  ['preload', 0],
-] as const;
 
 export type BenchReport = { passed: boolean; benches: { name: string; passed: boolean; lines: string[] }[] };
 
@@ -60,11 +52,11 @@ Exit 1: a bench missed its target.`,
   options: {
     events: { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '3' },
-    concurrency: { type: 'string', short: 'c' },
-    orders: { type: 'string', short: 'n' },
-    warmup: { type: 'string' },
-    'limit-requests': { type: 'string' },
-    preload: { type: 'string' },
+    concurrency: { type: 'string', short: 'c', default: '100' },
+    orders: { type: 'string', short: 'n', default: '5000' },
+    warmup: { type: 'string', default: '500' },
+    'limit-requests': { type: 'string', default: '20000' },
+    preload: { type: 'string', default: '0' },
     'cpu-prof': { type: 'string' },
   },
   positionals: true,
@@ -73,16 +65,15 @@ Exit 1: a bench missed its target.`,
     if (unknown.length > 0) throw usageError(`unknown bench: ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
     const events = wholeNumber('events', o.events, 1000);
     const runs = wholeNumber('runs', o.runs, 1);
-    // The flow's counts are checked here too, so a bad one is a usage error before any bench runs.
-    for (const [k, min] of FLOW_COUNTS) {
-      const v = o[k];
-      if (v !== undefined) wholeNumber(k, v, min);
-    }
-    // The flow bench parses its own options (scripts/bench/flow.ts): hand them on as given.
-    const flowArgs = (['concurrency', 'orders', 'warmup', 'limit-requests', 'preload', 'cpu-prof'] as const).flatMap((k) => {
-      const v = o[k];
-      return v === undefined ? [] : [`--${k}`, v];
-    });
+    // Every bench's counts are checked here, so a bad one is a usage error before any bench runs.
+    const flow: FlowBenchOptions = {
+      concurrency: wholeNumber('concurrency', o.concurrency, 1),
+      orders: wholeNumber('orders', o.orders, 1),
+      warmup: wholeNumber('warmup', o.warmup, 0),
+      limitRequests: wholeNumber('limit-requests', o['limit-requests'], 1),
+      preload: wholeNumber('preload', o.preload, 0),
+      cpuProf: o['cpu-prof'],
+    };
     const report: BenchReport = { passed: true, benches: [] };
     for (const name of requested.length > 0 ? [...new Set(requested)] : Object.keys(benches)) {
       const bench = benches[name];
@@ -93,7 +84,7 @@ Exit 1: a bench missed its target.`,
         (o.json ? io.stderr : io.stdout).write(`${line}\n`);
       };
       log(`\n== ${name}: ${bench.describe}`);
-      const passed = await (await bench.load())({ log, events, runs, flowArgs });
+      const passed = await (await bench.load())({ log, events, runs, flow });
       report.benches.push({ name, passed, lines: lines.slice(1) });
       report.passed &&= passed;
     }

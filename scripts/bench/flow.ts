@@ -33,20 +33,25 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openReadStore } from '../../app/stores.ts';
-import { parseOptions, wholeNumber } from '../cli.ts';
 import { allSimulatorsArgs } from '../simulators.ts';
 import { logFile } from './replay-log.ts';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 
-const OPTIONS = {
-  concurrency: { type: 'string', short: 'c', default: '100' },
-  orders: { type: 'string', short: 'n', default: '5000' },
-  warmup: { type: 'string', default: '500' },
-  'limit-requests': { type: 'string', default: '20000' },
-  preload: { type: 'string', default: '0' },
-  'cpu-prof': { type: 'string' },
-} as const;
+/** The flow's options, checked by `npm run bench` (scripts/bench.ts). */
+export type FlowBenchOptions = {
+  /** Subscribers at once. */
+  concurrency: number;
+  orders: number;
+  /** Orders before the measured ones, not counted. */
+  warmup: number;
+  /** Requests to the plain-POST limit. */
+  limitRequests: number;
+  /** Events preloaded into the store for the second run; 0: no second run. */
+  preload: number;
+  /** Where the service's CPU profile goes, if anywhere. */
+  cpuProf: string | undefined;
+};
 
 const TARGETS = { cpuMsPerOrder: 1.5, ordersPerSecond: 500, lagP99Seconds: 1, preloadedRatio: 0.85 } as const;
 
@@ -438,19 +443,14 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en');
  * Runs the flow bench with the options `npm run bench` handed on (scripts/bench.ts parses and checks
  * them, and owns --help and --json); its figures go to `log`, its progress to stderr when that is a terminal.
  */
-export const run = async (argv: readonly string[], log: (line: string) => void): Promise<boolean> => {
-  const v = parseOptions(OPTIONS, argv, { json: false }).values;
-  const concurrency = wholeNumber('concurrency', v.concurrency, 1);
-  const orders = wholeNumber('orders', v.orders, 1);
-  const warmup = wholeNumber('warmup', v.warmup, 0);
-  const limitRequests = wholeNumber('limit-requests', v['limit-requests'], 1);
-  const preloadEvents = wholeNumber('preload', v.preload, 0);
+export const run = async (options: FlowBenchOptions, log: (line: string) => void): Promise<boolean> => {
+  const { concurrency, orders, warmup, limitRequests, preload: preloadEvents, cpuProf } = options;
   // Progress, like every script's (scripts/progress.ts): on a terminal only, so a log or a pipe gets the figures alone.
   const say = (line: string): void => {
     if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
   };
 
-  const base = { concurrency, orders, warmup, cpuProf: v['cpu-prof'], say };
+  const base = { concurrency, orders, warmup, cpuProf, say };
   const show = (label: string, f: FlowFigures): void => {
     log(
       `${label}: ${f.ordersPerSecond.toFixed(1)} whole orders/s until provisioned (${f.orders} orders, ${concurrency} subscribers at once, ${f.seconds.toFixed(1)} s)`,
