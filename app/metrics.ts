@@ -112,7 +112,7 @@ export const createMetrics = (opts: MetricsOptions): Metrics => {
     'tvpay_http_requests_total',
     'HTTP requests by route pattern, method and status class (unmatched: no route)',
     ['route', 'method', 'status_class'],
-    [],
+    [], // each route's series start at 0 when the route registers (`http.route` below)
   );
   const httpSeconds = histogram(
     'tvpay_http_request_duration_seconds',

@@ -2,11 +2,12 @@
  * The composition root: builds the whole service from a Config, once, for `npm start`, the scripts
  * and the benches. Nothing else decides which adapters run; nothing else reads the environment.
  *
- * compose() builds, on the ledger's core (app/core.ts: stores, deciders' dependencies, integrations, read
- * models), the HTTP server, the metrics' watchers and the consumers' start and stop. serve() listens and then starts the consumers (projections, reactors, the outbound
- * worker) under the bound address's identity, in that one order. start() starts the consumers without
- * listening (scripts). close() stops taking requests, finishes in-flight work, commits checkpoints and
- * closes the stores, in that order.
+ * compose() builds, on the ledger's core (app/core.ts: stores, deciders' dependencies, integrations,
+ * read models), the HTTP server, the metrics' watchers and the consumers' start and stop. serve()
+ * listens and then starts the consumers (projections, reactors, the outbound worker) under the bound
+ * address's identity, in that one order. start() starts the consumers without listening (scripts).
+ * close() stops taking requests, finishes in-flight work, commits checkpoints and closes the stores,
+ * in that order.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
