@@ -13,6 +13,7 @@ import type { Lease, ReadStore } from '../stores/read-store.ts';
 import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import { OUTBOUND_TASKS, dueQuery, outboundQueueProjection, queuedTask } from './queue.ts';
 import type { TaskEvent } from './task.ts';
+import { orderPlaced } from '../test/support/events.ts';
 
 const T0 = Date.parse('2026-11-25T08:00:00.000Z');
 const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
@@ -52,22 +53,7 @@ const feed = async (streamId: string, e: OrderEvent | TaskEvent): Promise<void> 
   await reads.commit(lease, { position: event.position, streamId, revision: 0 }, ops);
 };
 
-const placedOn = (orderId: string, card: string): OrderEvent => ({
-  type: 'OrderPlaced',
-  data: {
-    orderId,
-    paymentId: `p-${orderId}`,
-    subscriberId: 's',
-    smartcardId: card,
-    msisdn: '8613800138000',
-    product: { productId: 'sports-month', name: 'Sports', channels: ['CCTV-5'], periodDays: 30 },
-    amount: cny(3800),
-    placedAt: iso(0),
-    expiresAt: iso(900),
-    client: 'c',
-    requestHash: 'h',
-  },
-});
+const placedOn = (orderId: string, card: string): OrderEvent => orderPlaced({ orderId, paymentId: `p-${orderId}`, smartcardId: card });
 const paid = (orderId: string, s: number): OrderEvent => ({
   type: 'OrderPaid',
   data: { orderId, paymentId: `p-${orderId}`, tradeNo: 'T', amount: cny(3800), paidAt: iso(s) },

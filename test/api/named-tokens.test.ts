@@ -3,6 +3,7 @@
  * and that name is in the metadata of every event they cause and in the log lines of their requests.
  * The two-part `role:token` keeps working, with the same client id as before.
  */
+import { logCapture, type LogLine } from '../support/log-capture.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { authenticate, parseApiTokens } from '../../http/auth.ts';
 import { ConfigError, loadConfig } from '../../app/config.ts';
@@ -56,8 +57,8 @@ describe('named tokens in API_TOKENS', () => {
   });
 
   it('the agent’s name is in the metadata of the events they cause, and in the log lines of their requests', async () => {
-    const lines: string[] = [];
-    t = await startTestLedger({ API_TOKENS: TOKENS_WITH_AGENT, LOG_LEVEL: 'info' }, { logDestination: { write: (s: string) => void lines.push(s) } });
+    const log = logCapture();
+    t = await startTestLedger({ API_TOKENS: TOKENS_WITH_AGENT, LOG_LEVEL: 'info' }, { logDestination: log });
     const placed = (await t.placeOrder({}, 'named-1')).json<{ orderId: string }>();
     const cancel = await t.app.inject({ method: 'POST', url: `/v1/orders/${placed.orderId}/cancel`, headers: bearer(AGENT_TOKEN) });
     expect(cancel.statusCode).toBe(200);
@@ -74,11 +75,11 @@ describe('named tokens in API_TOKENS', () => {
     // An unnamed token's events carry no name.
     expect(events.find((e) => e.type === 'OrderPlaced')?.metadata.actor).not.toHaveProperty('name');
 
-    const logged = lines.map((l) => JSON.parse(l) as { msg?: string; req?: { url?: string }; actor?: Record<string, string> });
+    const logged = log.lines().map((l) => l as LogLine & { actor?: Record<string, string> });
     const completed = logged.filter((l) => l.msg === 'request completed' && l.actor?.name === 'li.na');
     expect(completed).toHaveLength(1);
     expect(completed[0]?.actor).toMatchObject({ role: 'customer-service', name: 'li.na' });
-    expect(lines.join('\n')).not.toContain(AGENT_TOKEN);
+    expect(log.text()).not.toContain(AGENT_TOKEN);
   });
 
   it('customer service may resend a code for a subscriber on the line, and the history says which agent did', async () => {

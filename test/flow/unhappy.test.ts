@@ -2,23 +2,19 @@
  * The unhappy paths of the process, in one process with the simulators in-process
  * and a test clock: timers, lost notifications, BOSS retries and refusals, refunds.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { TestLedger } from '../support/ledger-app.ts';
+import { ledgerPerTest } from '../support/ledger-per-test.ts';
+import { settledTrade } from '../support/platform-notifications.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
 import { stacks } from './stacks.ts';
 import { caughtUp, codeFromSms, eventually, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, smsArrives } from './support.ts';
 
 describe.each(stacks)('on $name', (stack) => {
+  const ledger = ledgerPerTest(stack, { RETRY_BASE_MS: '1000', RETRY_MAX_ATTEMPTS: '5', PAYMENT_QUERY_AFTER_SECONDS: '120' });
   let t: TestLedger;
-  let closeStack: () => Promise<void>;
-  beforeEach(async () => {
-    const started = await stack.start();
-    closeStack = started.close;
-    t = await startTestLedger({ ...started.env, RETRY_BASE_MS: '1000', RETRY_MAX_ATTEMPTS: '5', PAYMENT_QUERY_AFTER_SECONDS: '120' }, { process: true });
-  });
-  afterEach(async () => {
-    await t.close();
-    await closeStack();
+  beforeEach(() => {
+    t = ledger();
   });
 
   const platform = () => platformSim(t);
@@ -41,7 +37,7 @@ describe.each(stacks)('on $name', (stack) => {
     it('a lost notification is recovered by asking the platform after PAYMENT_QUERY_AFTER_SECONDS', async () => {
       platform().setFaults({ dropNotifications: true });
       const o = await placeAndConfirm(t, 'lost-1');
-      await eventually(t, async () => (platform().trades()[0]?.status === 'SUCCESS' ? true : undefined), 'the platform to settle');
+      await settledTrade(t, o.paymentId);
       const before = await orderInStatus(t, o.orderId, 'payment_pending');
       expect(before.status).toBe('payment_pending');
       t.clock.advance(120);

@@ -1,26 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { defaultCommonFaults } from '../../integrations/simulators/faults.ts';
-import { startSimulatorServers, type SimulatorServers } from '../../integrations/simulators/http-server.ts';
 import type { SmsInspection } from '../../integrations/simulators/sms.ts';
 import { createSmsClient } from '../../integrations/sms-client.ts';
+import { simulatorServer } from '../support/simulator-server.ts';
 
-let sims: SimulatorServers;
-let url = '';
-const sms = () => {
-  if (!sims.sms) throw new Error('sms simulator not started');
-  return sims.sms;
-};
+const server = simulatorServer('sms');
+const sms = () => server.sim;
 /** The template fields every message carries besides its text. */
 const tpl = (params: Record<string, string> = {}) => ({ templateId: 'TVPAY_TEST', signName: '有线电视', params });
-const client = (timeoutMs = 2_000) => createSmsClient({ baseUrl: url, timeoutMs });
-const inspect = async (query: string): Promise<SmsInspection> => (await (await fetch(`${url}/_sim/messages?${query}`)).json()) as SmsInspection;
+const client = (timeoutMs = 2_000) => createSmsClient({ baseUrl: server.url, timeoutMs });
+const inspect = async (query: string): Promise<SmsInspection> => (await (await fetch(`${server.url}/_sim/messages?${query}`)).json()) as SmsInspection;
 
-beforeAll(async () => {
-  sims = await startSimulatorServers({ kinds: ['sms'] });
-  url = sims.urls.sms ?? '';
-});
 afterEach(() => void sms().setFaults(defaultCommonFaults));
-afterAll(() => sims.close());
 
 describe('SMS client against the simulator', () => {
   it('sends to a phone; a test reads the code back by msisdn (with or without +86)', async () => {
@@ -55,7 +46,7 @@ describe('SMS client against the simulator', () => {
 
   it('a waitMs that is not an integer from 0 to 30000 is a 400', async () => {
     for (const bad of ['-1', '30001', 'soon', '1.5']) {
-      const res = await fetch(`${url}/_sim/messages?msisdn=13800138013&waitMs=${bad}`);
+      const res = await fetch(`${server.url}/_sim/messages?msisdn=13800138013&waitMs=${bad}`);
       expect(res.status).toBe(400);
       expect(((await res.json()) as { detail: string }).detail).toMatch(/waitMs/);
     }
@@ -88,7 +79,7 @@ describe('SMS client against the simulator', () => {
   });
 
   it('like a template platform, refuses a message without its template id or parameters (400), and stores the template with the text', async () => {
-    const post = (body: unknown) => fetch(`${url}/messages`, { method: 'POST', body: JSON.stringify(body) });
+    const post = (body: unknown) => fetch(`${server.url}/messages`, { method: 'POST', body: JSON.stringify(body) });
     expect((await post({ messageId: 'm-plain', to: { msisdn: '13800138009' }, text: 'x' })).status).toBe(400);
     expect((await post({ messageId: 'm-noparams', to: { msisdn: '13800138009' }, templateId: 'T', signName: '有线电视', text: 'x' })).status).toBe(400);
     await client().send({ messageId: 'm-tpl', to: { msisdn: '13800138009' }, ...tpl({ code: '123456' }), text: '【有线电视】验证码123456' });
@@ -104,7 +95,7 @@ describe('SMS client against the simulator', () => {
   });
 
   it('a malformed recipient is a 400', async () => {
-    const res = await fetch(`${url}/messages`, { method: 'POST', body: JSON.stringify({ messageId: 'm-bad', to: { email: 'x' }, text: 'x' }) });
+    const res = await fetch(`${server.url}/messages`, { method: 'POST', body: JSON.stringify({ messageId: 'm-bad', to: { email: 'x' }, text: 'x' }) });
     expect(res.status).toBe(400);
   });
 });
