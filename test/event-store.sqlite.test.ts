@@ -178,6 +178,35 @@ describe('sqlite event store', () => {
       }
     });
 
+    it('subscriptions following the head share one read of it: the same frozen events, in the same order', async () => {
+      const store = await open();
+      const written = [event({ n: 1 }), event({ n: 2 }), event({ n: 3 })];
+      await store.append('shared', written, 'no_stream');
+      const a = store.subscribeAll('start')[Symbol.asyncIterator]();
+      const b = store.subscribeAll('start')[Symbol.asyncIterator]();
+      const takeThree = async (it: AsyncIterator<RecordedEvent>): Promise<RecordedEvent[]> => {
+        const out: RecordedEvent[] = [];
+        while (out.length < 3) {
+          const r = await withTimeout(it.next(), 5000, 'subscribed event');
+          if (!r.done) out.push(r.value);
+        }
+        return out;
+      };
+      const seenByA = await takeThree(a);
+      const seenByB = await takeThree(b);
+      expect(seenByA.map((e) => e.id)).toEqual(written.map((e) => e.id));
+      expect(seenByB).toEqual(seenByA);
+      expect(seenByB[1]).toBe(seenByA[1]);
+      expect(Object.isFrozen(seenByA[0]?.data)).toBe(true);
+      // What readAll gives is the reader's own: auditors read the file, not what the subscriptions hold.
+      const [own] = await store.readAll('start', 1);
+      expect(own).toEqual(seenByA[0]);
+      expect(own).not.toBe(seenByA[0]);
+      expect(Object.isFrozen(own)).toBe(false);
+      await a.return?.();
+      await b.return?.();
+    });
+
     it("a subscription sees another store's appends (polling)", async () => {
       const a = await open();
       const b = await open();

@@ -18,6 +18,9 @@
  * - a stream's revisions are 0, 1, 2… with no gaps: UNIQUE (stream_id, revision), and an event
  *   is only ever written at current revision + 1;
  * - event ids are unique in the whole store (UNIQUE (id)).
+ * - subscriptions read through one shared tail of the log (log-tail.ts): the live consumers all follow
+ *   the head, so each new event is read and parsed once, not once per consumer; those events are
+ *   frozen. `readAll` and `readStream` always read the file and hand out the reader's own objects.
  *
  * Errors, modelled on EventStoreDB:
  * - the expected revision is checked first; a mismatch is WrongExpectedRevision, unless the
@@ -49,6 +52,7 @@ import {
   type RecordedEvent,
 } from '../event-store.ts';
 import { logSubscription, type LogSubscription } from './event-subscription.ts';
+import { logTail } from './log-tail.ts';
 
 /** The expected revision matched, but an event id is already used elsewhere in the store. */
 export class DuplicateEventId extends Error {
@@ -144,6 +148,9 @@ const validExpected = (expected: ExpectedRevision): boolean =>
   expected === 'no_stream' ||
   expected === 'stream_exists' ||
   (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0);
+
+/** Events the subscriptions' shared tail holds: a few seconds of the log at full load. */
+const TAIL_EVENTS = 5000;
 
 export const openSqliteEventStore = async (file: string, options: SqliteEventStoreOptions = {}): Promise<SqliteEventStore> => {
   const pollMs = options.pollMs ?? 100;
@@ -374,6 +381,8 @@ export const openSqliteEventStore = async (file: string, options: SqliteEventSto
     });
 
   const readPage = (afterSeq: number, limit: number): RecordedEvent[] => readAllRows.all(afterSeq, limit).map(toRecorded);
+  /** What the subscriptions read: they follow the same head, so they share what was read of it. */
+  const readTail = logTail(readPage, TAIL_EVENTS);
 
   return {
     append,
@@ -394,7 +403,7 @@ export const openSqliteEventStore = async (file: string, options: SqliteEventSto
     subscribeAll: (from) => {
       assertOpen();
       const sub = logSubscription({
-        readPage,
+        readPage: readTail,
         afterSeq: seqAfter(from),
         pageSize,
         pollMs,

@@ -1,0 +1,74 @@
+/**
+ * The newest stretch of the log as this store's subscriptions last read it, shared by all of them: the
+ * live read models and the task queue all follow the head, so without it each one reads and parses
+ * every new event again.
+ *
+ * Invariants:
+ * - the window holds every event of the log with `base < seq ≤ hi`, in `seq` order: it starts as one
+ *   page read from the file after `base`, and only grows by a page read after its own `hi`;
+ * - a page served from the window is what the file would answer after the same `afterSeq`, or a prefix
+ *   of it (the file may hold newer events): in order, no gaps, each event once. A reader at or past
+ *   `hi` always reads the file, so new events are never hidden;
+ * - a reader behind `base` (catching up) reads the file and leaves the window alone, so it cannot
+ *   evict the head the others share; a reader past `hi` (events appended by another process that
+ *   nobody here has read) starts a new window;
+ * - the events are frozen: one object is handed to every subscriber, so none may change it;
+ * - at most `capacity` events are held: the oldest are dropped and `base` moves up past them.
+ */
+import type { RecordedEvent } from '../event-store.ts';
+
+export type ReadPage = (afterSeq: number, limit: number) => RecordedEvent[];
+
+const seqOf = (e: RecordedEvent): number => Number(e.position.commit);
+
+/** The first index in `events` (sorted by seq) whose seq is above `afterSeq`. */
+const firstAfter = (events: readonly RecordedEvent[], afterSeq: number): number => {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (seqOf(events[mid] as RecordedEvent) <= afterSeq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+};
+
+const deepFreeze = <T>(value: T): T => {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+};
+
+export const logTail = (read: ReadPage, capacity: number): ReadPage => {
+  let events: RecordedEvent[] = [];
+  /** Every event with seq in (base, hi] is in `events`. */
+  let base = 0;
+  let hi = 0;
+
+  return (afterSeq, limit) => {
+    if (events.length > 0 && afterSeq >= base && afterSeq < hi) {
+      const start = firstAfter(events, afterSeq);
+      return events.slice(start, start + limit);
+    }
+    const page = read(afterSeq, limit);
+    const last = page.at(-1);
+    if (last === undefined) return page;
+    for (const e of page) deepFreeze(e);
+    if (events.length > 0 && afterSeq === hi) {
+      events.push(...page);
+    } else if (events.length === 0 || afterSeq > hi) {
+      events = [...page];
+      base = afterSeq;
+    } else {
+      return page; // behind the window
+    }
+    hi = seqOf(last);
+    if (events.length > capacity) {
+      const dropped = events.splice(0, events.length - capacity);
+      base = seqOf(dropped.at(-1) as RecordedEvent);
+    }
+    return page;
+  };
+};
