@@ -159,8 +159,10 @@ describe('customer-service console', { timeout: BROWSER_TEST_TIMEOUT_MS }, () =>
     expect(await page.locator('#queue input[type=checkbox]').count()).toBe(0);
     // Search offers only what the role may read: the order id.
     await page.getByRole('link', { name: '查找订单' }).click();
-    const options = await page.getByLabel('查找方式').locator('option').allInnerTexts();
-    expect(options).toEqual(['订单号']);
+    // The form is drawn with all its options at once: waiting for the first waits for the page.
+    const options = page.getByLabel('查找方式').locator('option');
+    await options.first().waitFor({ state: 'attached' });
+    expect(await options.allInnerTexts()).toEqual(['订单号']);
   });
 
   it('a token whose role is not for the console, or no token known, is refused at sign-in in plain words', async () => {
