@@ -4,8 +4,8 @@
  * every new event again.
  *
  * Invariants:
- * - the window holds every event of the log with `base < seq ≤ hi`, in `seq` order: it starts as one
- *   page read from the file after `base`, and only grows by a page read after its own `hi`;
+ * - the window holds every event of the log with `base < seq ≤ hi` (`hi`: the newest held), in `seq`
+ *   order: it starts as one page read from the file after `base`, and only grows by a page read after `hi`;
  * - a page served from the window is what the file would answer after the same `afterSeq`, or a prefix
  *   of it (the file may hold newer events): in order, no gaps, each event once. A reader at or past
  *   `hi` always reads the file, so new events are never hidden;
@@ -43,28 +43,27 @@ const deepFreeze = <T>(value: T): T => {
 
 export const logTail = (read: ReadPage, capacity: number): ReadPage => {
   let events: RecordedEvent[] = [];
-  /** Every event with seq in (base, hi] is in `events`. */
+  /** Every event of the log after `base`, up to the newest held, is held. */
   let base = 0;
-  let hi = 0;
 
   return (afterSeq, limit) => {
-    if (events.length > 0 && afterSeq >= base && afterSeq < hi) {
+    const newest = events.at(-1);
+    const hi = newest ? seqOf(newest) : base;
+    if (afterSeq >= base && afterSeq < hi) {
       const start = firstAfter(events, afterSeq);
       return events.slice(start, start + limit);
     }
     const page = read(afterSeq, limit);
-    const last = page.at(-1);
-    if (last === undefined) return page;
+    if (page.length === 0) return page;
     for (const e of page) deepFreeze(e);
-    if (events.length > 0 && afterSeq === hi) {
+    if (newest && afterSeq === hi) {
       events.push(...page);
-    } else if (events.length === 0 || afterSeq > hi) {
+    } else if (!newest || afterSeq > hi) {
       events = [...page];
       base = afterSeq;
     } else {
       return page; // behind the window
     }
-    hi = seqOf(last);
     if (events.length > capacity) {
       const dropped = events.splice(0, events.length - capacity);
       base = seqOf(dropped.at(-1) as RecordedEvent);
