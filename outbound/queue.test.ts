@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cny } from '../domain/money.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
-import type { RecordedEvent } from '../stores/event-store.ts';
 import type { Lease, ReadStore } from '../stores/read-store.ts';
 import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import { OUTBOUND_TASKS, dueQuery, outboundQueueProjection, queuedTask } from './queue.ts';
 import type { TaskEvent } from './task.ts';
-import { orderPlaced } from '../test/support/events.ts';
+import { orderPlaced, recordedEvent } from '../test/support/events.ts';
 
 const T0 = Date.parse('2026-11-25T08:00:00.000Z');
 const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
@@ -39,16 +38,7 @@ afterEach(async () => {
 
 const feed = async (streamId: string, e: OrderEvent | TaskEvent): Promise<void> => {
   seq += 1;
-  const event: RecordedEvent = {
-    id: `e-${seq}`,
-    type: e.type,
-    data: { ...e.data },
-    metadata: { correlationId: 'c', causationId: 'x', actor: { role: 'test', client: 't' }, schemaVersion: 1 },
-    streamId,
-    revision: 0,
-    position: { commit: BigInt(seq), prepare: BigInt(seq) },
-    recordedAt: new Date(T0 + seq),
-  };
+  const event = recordedEvent(seq, e, streamId, new Date(T0 + seq));
   const ops = await projection.handle(event, reads);
   await reads.commit(lease, { position: event.position, streamId, revision: 0 }, ops);
 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../event-store.ts';
+import { recordedEvent } from '../../test/support/events.ts';
 import { logTail } from './log-tail.ts';
 
 /** A log with gaps in its seqs (as after a rolled-back write) whose file reads are counted. */
@@ -11,16 +12,7 @@ const modelLog = () => {
     seq += gap;
     for (let i = 0; i < n; i++) {
       seq += 1;
-      events.push({
-        id: `e${seq}`,
-        type: 'Happened',
-        data: { n: seq, nested: { list: [seq] } },
-        metadata: { correlationId: 'c', causationId: 'c', actor: { role: 'test', client: 't' }, schemaVersion: 1 },
-        streamId: `s${seq % 3}`,
-        revision: 0,
-        position: { commit: BigInt(seq), prepare: BigInt(seq) },
-        recordedAt: new Date(0),
-      });
+      events.push(recordedEvent(seq, { type: 'Happened', data: { n: seq, nested: { list: [seq] } } }, `s${seq % 3}`));
     }
   };
   /** A fresh copy per read, as the file would give. */
@@ -48,13 +40,13 @@ describe('the subscriptions’ shared tail of the log', () => {
     const log = modelLog();
     log.append(5);
     const tail = logTail(log.read, 100);
-    expect(log.ids(tail(0, 50))).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+    expect(log.ids(tail(0, 50))).toEqual(['e-1', 'e-2', 'e-3', 'e-4', 'e-5']);
     expect(tail(5, 50)).toEqual([]);
     log.append(3, 2); // seqs 8, 9, 10 (6 and 7 were rolled back)
-    expect(log.ids(tail(5, 50))).toEqual(['e8', 'e9', 'e10']);
+    expect(log.ids(tail(5, 50))).toEqual(['e-8', 'e-9', 'e-10']);
     const reads = log.file.reads;
-    expect(log.ids(tail(2, 50))).toEqual(['e3', 'e4', 'e5', 'e8', 'e9', 'e10']);
-    expect(log.ids(tail(6, 50))).toEqual(['e8', 'e9', 'e10']);
+    expect(log.ids(tail(2, 50))).toEqual(['e-3', 'e-4', 'e-5', 'e-8', 'e-9', 'e-10']);
+    expect(log.ids(tail(6, 50))).toEqual(['e-8', 'e-9', 'e-10']);
     expect(log.file.reads).toBe(reads);
   });
 
@@ -63,8 +55,8 @@ describe('the subscriptions’ shared tail of the log', () => {
     log.append(20);
     const tail = logTail(log.read, 100);
     tail(0, 50);
-    expect(log.ids(tail(4, 3))).toEqual(['e5', 'e6', 'e7']);
-    expect(log.ids(tail(18, 3))).toEqual(['e19', 'e20']);
+    expect(log.ids(tail(4, 3))).toEqual(['e-5', 'e-6', 'e-7']);
+    expect(log.ids(tail(18, 3))).toEqual(['e-19', 'e-20']);
   });
 
   it('a reader catching up from behind reads the file and does not evict the head the others share', () => {
@@ -73,9 +65,9 @@ describe('the subscriptions’ shared tail of the log', () => {
     const tail = logTail(log.read, 10);
     tail(25, 50); // the head: e26..e30
     const reads = log.file.reads;
-    expect(log.ids(tail(0, 5))).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+    expect(log.ids(tail(0, 5))).toEqual(['e-1', 'e-2', 'e-3', 'e-4', 'e-5']);
     expect(log.file.reads).toBe(reads + 1);
-    expect(log.ids(tail(27, 50))).toEqual(['e28', 'e29', 'e30']);
+    expect(log.ids(tail(27, 50))).toEqual(['e-28', 'e-29', 'e-30']);
     expect(log.file.reads).toBe(reads + 1);
   });
 
@@ -85,12 +77,12 @@ describe('the subscriptions’ shared tail of the log', () => {
     const tail = logTail(log.read, 100);
     tail(0, 50);
     log.append(5);
-    expect(log.ids(tail(7, 50))).toEqual(['e8', 'e9', 'e10']);
+    expect(log.ids(tail(7, 50))).toEqual(['e-8', 'e-9', 'e-10']);
     const reads = log.file.reads;
-    expect(log.ids(tail(8, 50))).toEqual(['e9', 'e10']);
+    expect(log.ids(tail(8, 50))).toEqual(['e-9', 'e-10']);
     expect(log.file.reads).toBe(reads);
     // e6 and e7 are not held: asking after e5 goes to the file again.
-    expect(log.ids(tail(5, 50))).toEqual(['e6', 'e7', 'e8', 'e9', 'e10']);
+    expect(log.ids(tail(5, 50))).toEqual(['e-6', 'e-7', 'e-8', 'e-9', 'e-10']);
     expect(log.file.reads).toBe(reads + 1);
   });
 
@@ -102,9 +94,9 @@ describe('the subscriptions’ shared tail of the log', () => {
     log.append(3);
     tail(3, 50); // holds e3..e6
     const reads = log.file.reads;
-    expect(log.ids(tail(2, 50))).toEqual(['e3', 'e4', 'e5', 'e6']);
+    expect(log.ids(tail(2, 50))).toEqual(['e-3', 'e-4', 'e-5', 'e-6']);
     expect(log.file.reads).toBe(reads);
-    expect(log.ids(tail(1, 50))).toEqual(['e2', 'e3', 'e4', 'e5', 'e6']);
+    expect(log.ids(tail(1, 50))).toEqual(['e-2', 'e-3', 'e-4', 'e-5', 'e-6']);
     expect(log.file.reads).toBe(reads + 1);
   });
 
@@ -144,7 +136,7 @@ describe('the subscriptions’ shared tail of the log', () => {
       expect(truth.slice(0, got.length)).toEqual(got);
       if (got.length === 0) expect(truth).toEqual([]);
       const last = got.at(-1);
-      if (last) readers[r] = Number(last.slice(1));
+      if (last) readers[r] = Number(last.slice('e-'.length));
     }
   });
 });

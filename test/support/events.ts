@@ -5,6 +5,7 @@
 import { cny } from '../../domain/money.ts';
 import type { OrderPlaced } from '../../domain/order/order.ts';
 import type { PaymentRequested } from '../../domain/payment/payment.ts';
+import type { RecordedEvent } from '../../stores/event-store.ts';
 
 export const orderPlaced = (over: Partial<OrderPlaced['data']> = {}): OrderPlaced => ({
   type: 'OrderPlaced',
@@ -38,4 +39,16 @@ export const paymentRequested = (over: Partial<PaymentRequested['data']> = {}): 
     codeExpiresAt: '2026-11-25T08:05:00.000Z',
     ...over,
   },
+});
+
+/** An event as a store hands it out: at global position `seq`, revision 0 of `streamId`, id `e-<seq>`. */
+export const recordedEvent = (seq: number, e: { type: string; data: object }, streamId: string, recordedAt: Date = new Date(0)): RecordedEvent => ({
+  id: `e-${seq}`,
+  type: e.type,
+  data: { ...e.data },
+  metadata: { correlationId: 'c', causationId: 'x', actor: { role: 'test', client: 't' }, schemaVersion: 1 },
+  streamId,
+  revision: 0,
+  position: { commit: BigInt(seq), prepare: BigInt(seq) },
+  recordedAt,
 });
