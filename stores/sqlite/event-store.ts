@@ -17,7 +17,7 @@
  *   never skipped). Position = { commit: seq, prepare: seq };
  * - a stream's revisions are 0, 1, 2… with no gaps: UNIQUE (stream_id, revision), and an event
  *   is only ever written at current revision + 1;
- * - event ids are unique in the whole store (UNIQUE (id)).
+ * - event ids are unique in the whole store (UNIQUE (id));
  * - subscriptions read through one shared tail of the log (log-tail.ts): the live consumers all follow
  *   the head, so each new event is read and parsed once, not once per consumer; those events are
  *   frozen. `readAll` and `readStream` always read the file and hand out the reader's own objects.
