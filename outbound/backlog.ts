@@ -1,14 +1,17 @@
 /**
  * The outbound backlog for the metrics (tvpay_task_backlog*): tasks still to run and tasks given up,
- * counted per kind from the queue, with the oldest next try of those still to run. Done tasks are
- * not backlog and are not read (they grow with every order).
+ * per kind, with the oldest next try of those still to run.
+ *
+ * Invariant: nothing read here grows with history. The tasks still to run are bounded by the work in
+ * flight, so they are read whole; the given-up ones are never cleaned up, so they are not read at all:
+ * the queue counts them per kind (outbound/queue.ts, `outbound_counts`). Done tasks are not backlog.
  */
 import { z } from 'zod';
 import type { ReadView } from '../projections/projection.ts';
-import { OUTBOUND_TASKS } from './queue.ts';
+import { OUTBOUND_TASKS, failedTasks } from './queue.ts';
 import { TASK_KINDS, type TaskStatus } from './task.ts';
 
-/** What the gauges read of a queued task's document (outbound/queue.ts writes it); a malformed one throws. */
+/** What the gauges read of a pending task's document (outbound/queue.ts writes it); a malformed one throws. */
 const backlogRow = z.object({ kind: z.enum(TASK_KINDS), nextTryAt: z.string().optional() });
 
 type Row = { kind: string; status: string; count: number; oldestDueAt: Date | null };
@@ -18,29 +21,34 @@ export const BACKLOG_STATUSES = ['pending', 'failed'] as const satisfies readonl
 
 const PAGE = 1000;
 
-export const readTaskBacklog = (reads: ReadView) => async (): Promise<Row[]> => {
-  const rows: Row[] = [];
-  for (const status of BACKLOG_STATUSES) {
-    const byKind = new Map<string, Row>();
-    let cursor: string | null = null;
-    do {
-      const page = await reads.find(OUTBOUND_TASKS, {
-        where: { status },
-        orderBy: { field: 'createdAt', direction: 'asc' },
-        limit: PAGE,
-        ...(cursor && { cursor }),
-      });
-      for (const doc of page.items) {
-        const { kind, nextTryAt } = backlogRow.parse(doc);
-        const due = status === 'pending' && nextTryAt !== undefined ? new Date(nextTryAt) : null;
-        const row = byKind.get(kind) ?? { kind, status, count: 0, oldestDueAt: null };
-        row.count++;
-        if (due && (!row.oldestDueAt || due < row.oldestDueAt)) row.oldestDueAt = due;
-        byKind.set(kind, row);
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
-    rows.push(...byKind.values());
-  }
-  return rows;
+export const readTaskBacklog = (reads: ReadView) => async (): Promise<Row[]> => [...(await pendingRows(reads)), ...(await failedRows(reads))];
+
+/** The pending tasks per kind, page by page, with the oldest next try of each kind. */
+const pendingRows = async (reads: ReadView): Promise<Row[]> => {
+  const byKind = new Map<string, Row>();
+  let cursor: string | null = null;
+  do {
+    const page = await reads.find(OUTBOUND_TASKS, {
+      where: { status: 'pending' },
+      orderBy: { field: 'createdAt', direction: 'asc' },
+      limit: PAGE,
+      ...(cursor && { cursor }),
+    });
+    for (const doc of page.items) {
+      const { kind, nextTryAt } = backlogRow.parse(doc);
+      const due = nextTryAt !== undefined ? new Date(nextTryAt) : null;
+      const row = byKind.get(kind) ?? { kind, status: 'pending', count: 0, oldestDueAt: null };
+      row.count++;
+      if (due && (!row.oldestDueAt || due < row.oldestDueAt)) row.oldestDueAt = due;
+      byKind.set(kind, row);
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  return [...byKind.values()];
+};
+
+/** The given-up tasks per kind, as the queue counts them: one document per kind. A given-up task is never due. */
+const failedRows = async (reads: ReadView): Promise<Row[]> => {
+  const counts = await Promise.all(TASK_KINDS.map(async (kind) => ({ kind, count: await failedTasks(reads, kind) })));
+  return counts.filter((c) => c.count > 0).map(({ kind, count }) => ({ kind, status: 'failed', count, oldestDueAt: null }));
 };

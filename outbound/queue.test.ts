@@ -2,16 +2,21 @@
  * The outbound queue as a read model: fed events, it must offer the worker exactly what may run now —
  * due tasks, the oldest pending BOSS request of each card, lapsed claims — and nothing else.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cny } from '../domain/money.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
+import { rebuild } from '../projections/rebuild.ts';
+import { prepareProjections, startProjection } from '../projections/runner.ts';
 import type { Lease, ReadStore } from '../stores/read-store.ts';
+import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
-import { OUTBOUND_TASKS, dueQuery, outboundQueueProjection, queuedTask } from './queue.ts';
-import type { TaskEvent } from './task.ts';
+import { OUTBOUND_COUNTS, OUTBOUND_TASKS, dueQuery, outboundQueueProjection, queuedTask } from './queue.ts';
+import { TASK_KINDS, type GiveUpReason, type TaskEvent, type TaskKind } from './task.ts';
 import { orderPlaced, recordedEvent } from '../test/support/events.ts';
 
 const T0 = Date.parse('2026-11-25T08:00:00.000Z');
@@ -104,5 +109,97 @@ describe('the outbound queue', () => {
     await feed('task-sms:o1:order-tv', { type: 'TaskCompleted', data: { taskId: 'sms:o1:order-tv', attempt: 1, outcome: 'sent' } });
     await feed('order-o1', placedOn('o1', 'card-1'));
     expect(await reads.get(OUTBOUND_TASKS, 'sms:o1:order-tv')).toMatchObject({ status: 'done' });
+  });
+});
+
+const claimed = (taskId: string, kind: TaskKind, attempt: number, s: number): TaskEvent => ({
+  type: 'TaskAttemptClaimed',
+  data: { taskId, kind, attempt, worker: 'w', at: iso(s), until: iso(s + 7) },
+});
+const attemptFailed = (taskId: string, attempt: number, s: number): TaskEvent => ({
+  type: 'TaskAttemptFailed',
+  data: { taskId, attempt, error: 'HTTP 503', retryAt: iso(s + 10) },
+});
+const gaveUp = (taskId: string, attempt: number, reason: GiveUpReason = 'exhausted'): TaskEvent => ({
+  type: 'TaskAbandoned',
+  data: { taskId, attempt, error: 'HTTP 503', reason },
+});
+const completed = (taskId: string, attempt: number): TaskEvent => ({ type: 'TaskCompleted', data: { taskId, attempt, outcome: 'ok' } });
+
+/** The given-up tasks per kind, as the queue stores them in `store` (kinds without a document left out). */
+const failedCounts = async (store: Pick<ReadStore, 'get'>): Promise<Record<string, unknown>> => {
+  const docs = await Promise.all(TASK_KINDS.map((kind) => store.get(OUTBOUND_COUNTS, kind)));
+  return Object.fromEntries(docs.flatMap((d) => (d ? [[d.id, d.failed]] : [])));
+};
+
+const SMS1 = 'sms:o1:order-tv';
+const SMS2 = 'sms:o2:order-tv';
+/** A log, and the given-up tasks per kind the queue must count after each of its events. */
+const HISTORY: ReadonlyArray<{ why: string; stream: string; event: OrderEvent | TaskEvent; failed: Record<string, number> }> = [
+  { why: 'tasks are created pending', stream: 'order-o1', event: placedOn('o1', 'card-1'), failed: {} },
+  { why: 'tasks are created pending', stream: 'order-o2', event: placedOn('o2', 'card-2'), failed: {} },
+  { why: 'a claim', stream: `task-${SMS1}`, event: claimed(SMS1, 'sms', 1, 1), failed: {} },
+  { why: 'a retry scheduled: still pending', stream: `task-${SMS1}`, event: attemptFailed(SMS1, 1, 2), failed: {} },
+  { why: 'the retry claimed', stream: `task-${SMS1}`, event: claimed(SMS1, 'sms', 2, 12), failed: {} },
+  { why: 'given up', stream: `task-${SMS1}`, event: gaveUp(SMS1, 2), failed: { sms: 1 } },
+  // Nothing moves a given-up task again (evolveTask), whatever the log holds after its end.
+  { why: 'tried again after its end', stream: `task-${SMS1}`, event: claimed(SMS1, 'sms', 3, 30), failed: { sms: 1 } },
+  { why: 'a retry after its end', stream: `task-${SMS1}`, event: attemptFailed(SMS1, 3, 31), failed: { sms: 1 } },
+  { why: 'given up again', stream: `task-${SMS1}`, event: gaveUp(SMS1, 3), failed: { sms: 1 } },
+  { why: 'done after its end', stream: `task-${SMS1}`, event: completed(SMS1, 4), failed: { sms: 1 } },
+  { why: 'a task done is not counted', stream: 'task-expire:o1', event: completed('expire:o1', 0), failed: { sms: 1 } },
+  { why: 'another task of the kind given up', stream: `task-${SMS2}`, event: gaveUp(SMS2, 5), failed: { sms: 2 } },
+  { why: 'a BOSS request created', stream: 'order-o1', event: paid('o1', 40), failed: { sms: 2 } },
+  { why: 'another kind, counted on its own', stream: 'task-boss:o1:0', event: gaveUp('boss:o1:0', 1, 'refused'), failed: { sms: 2, boss: 1 } },
+  // Customer service's answer to a refused BOSS request is a new request: the refused one stays given up.
+  {
+    why: 'a reprovision',
+    stream: 'order-o1',
+    event: { type: 'OrderReprovisionRequested', data: { orderId: 'o1', requestNo: 1, at: iso(50) } },
+    failed: { sms: 2, boss: 1 },
+  },
+  { why: 'the new request done', stream: 'task-boss:o1:1', event: completed('boss:o1:1', 1), failed: { sms: 2, boss: 1 } },
+];
+
+describe('the count of given-up tasks', () => {
+  it('counts a task when it is given up, once, whatever follows; each kind on its own; nothing else', async () => {
+    for (const [i, step] of HISTORY.entries()) {
+      await feed(step.stream, step.event);
+      expect(await failedCounts(reads), `after event ${i + 1} (${step.event.type}: ${step.why})`).toEqual(step.failed);
+    }
+    expect(await reads.get(OUTBOUND_COUNTS, 'sms')).toEqual({ id: 'sms', failed: 2 });
+    expect(await reads.get(OUTBOUND_TASKS, 'boss:o1:0')).toMatchObject({ status: 'failed' });
+  });
+
+  it('a stored count that is not a whole number of at least 0 stops the queue: a projection bug is not carried on', async () => {
+    await feed('order-o1', placedOn('o1', 'card-1'));
+    await reads.commit(lease, { position: { commit: 100n, prepare: 100n }, streamId: 'x', revision: 0 }, [
+      { kind: 'upsert', collection: OUTBOUND_COUNTS, doc: { id: 'sms', failed: -1 } },
+    ]);
+    await expect(feed(`task-${SMS1}`, gaveUp(SMS1, 1))).rejects.toThrow(/failed/);
+    expect(await reads.get(OUTBOUND_TASKS, SMS1)).toMatchObject({ status: 'pending' });
+  });
+
+  it('a rebuild from the log writes the counts the live queue wrote', async () => {
+    const events = await openSqliteEventStore(join(dir, 'events.db'));
+    const store = openSqliteReadStore(join(dir, 'rebuilt.db'));
+    const deps = { events, reads: store, logger: pino({ level: 'silent' }), now: () => new Date() };
+    try {
+      const metadata = { correlationId: 'c', causationId: 'c', actor: { role: 'test', client: 'test' }, schemaVersion: 1 };
+      for (const { stream, event } of HISTORY) await events.append(stream, [{ id: randomUUID(), type: event.type, data: event.data, metadata }], 'any');
+      await prepareProjections(store, [projection]);
+      const live = startProjection(projection, { ...deps, owner: 'live' });
+      await live.waitFor(await events.headPosition());
+      await live.stop();
+      const built = await failedCounts(store);
+      expect(built).toEqual(HISTORY.at(-1)?.failed);
+      // Small batches: counts carried across commits as well as within one.
+      await rebuild([projection], { ...deps, owner: 'rebuild', batch: { maxEvents: 3 } });
+      expect((await store.versions('outbound')).active).toBe(2);
+      expect(await failedCounts(store)).toEqual(built);
+    } finally {
+      await store.close();
+      await events.close();
+    }
   });
 });

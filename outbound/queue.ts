@@ -10,7 +10,15 @@
  * - of the BOSS requests of one group (card and package), only the oldest pending one has a runKey:
  *   a blocked group hides nothing behind it;
  * - a claimed task's next try is its claim's end: a lapsed claim (a worker died mid-call) makes it
- *   due again by itself.
+ *   due again by itself;
+ * - `outbound_counts` holds, per kind, how many tasks are given up ('failed'), so the backlog gauges
+ *   never read the given-up tasks themselves (they are never cleaned up: they grow with history). A
+ *   count moves in the same step as the task document whose status moves into or out of 'failed',
+ *   read-modify-write through the view. That is exact because a step's writes commit with the
+ *   checkpoint: a replay starts from the documents as they were before the step. Where commits are not
+ *   atomic (MongoDB standalone), the count is written before the task document: a replay after a crash
+ *   between the two sees the task unmoved, and the store skips the count it writes again as already
+ *   applied for that event.
  */
 import { z } from 'zod';
 import { readOrderEvent } from '../domain/order/order.ts';
@@ -20,13 +28,26 @@ import type { RecordedEvent } from '../stores/event-store.ts';
 import type { Doc, WriteOp } from '../stores/read-store.ts';
 import { QUEUES, laneOf, queueOf, type Queue } from './lanes.ts';
 import { entitlementGroup, tasksFor, type Memory, type ScheduleOptions } from './schedule.ts';
-import { SMS_TEMPLATES, TASK_KINDS, evolveTask, initialTask, nextTryAt, readTaskEvent, type TaskSpec, type TaskState } from './task.ts';
+import {
+  SMS_TEMPLATES,
+  TASK_KINDS,
+  evolveTask,
+  initialTask,
+  nextTryAt,
+  readTaskEvent,
+  type TaskKind,
+  type TaskSpec,
+  type TaskState,
+  type TaskStatus,
+} from './task.ts';
 
 export const OUTBOUND_TASKS = 'outbound_tasks';
 /** What the schedule needs to remember from earlier events (see schedule.ts, Memory). */
 const OUTBOUND_MEMORY = 'outbound_memory';
 /** Pending BOSS requests per group, oldest first. */
 const OUTBOUND_GROUPS = 'outbound_groups';
+/** Given-up tasks per kind, one document each (id: the kind). */
+export const OUTBOUND_COUNTS = 'outbound_counts';
 
 const sent = z.record(z.string(), z.string());
 const taskState = z.discriminatedUnion('status', [
@@ -106,6 +127,29 @@ const memoryId = {
 const storedGroup = z.object({ pending: z.array(z.string()) });
 const pendingOf = (group: Doc | null): string[] => (group ? storedGroup.parse(group).pending : []);
 
+/** A kind's count of given-up tasks, as stored; a malformed or negative one is a projection bug, so it throws. */
+const storedCount = z.object({ id: z.enum(TASK_KINDS), failed: z.number().int().nonnegative() });
+
+/** How many tasks of a kind are given up ('failed'): 0 before the first. */
+export const failedTasks = async (view: ReadView, kind: TaskKind): Promise<number> => {
+  const doc = await view.get(OUTBOUND_COUNTS, kind);
+  return doc ? storedCount.parse(doc).failed : 0;
+};
+
+/** +1 as a task moves into 'failed', -1 as it moves out (nothing does today: evolveTask never moves a finished task), else 0. */
+const failedDelta = (before: TaskStatus, after: TaskStatus): number => Number(after === 'failed') - Number(before === 'failed');
+
+/** The write of the task's kind's count, when the task's move changes it. */
+const countOps = async (kind: TaskKind, before: TaskStatus, after: TaskStatus, view: ReadView): Promise<WriteOp[]> => {
+  const delta = failedDelta(before, after);
+  if (delta === 0) return [];
+  const failed = (await failedTasks(view, kind)) + delta;
+  // A task left 'failed' without having been counted into it: a bug, or a store built before the
+  // counts and not rebuilt since. Stopping the projection says so; a clamped count would hide it.
+  if (failed < 0) throw new Error(`${OUTBOUND_COUNTS}: the given-up ${kind} tasks would count ${failed}; rebuild the outbound read model`);
+  return [{ kind: 'upsert', collection: OUTBOUND_COUNTS, doc: { id: kind, failed } }];
+};
+
 export const outboundQueueProjection = (opts: ScheduleOptions): Projection => ({
   name: 'outbound',
   collections: [
@@ -113,6 +157,7 @@ export const outboundQueueProjection = (opts: ScheduleOptions): Projection => ({
     { name: OUTBOUND_TASKS, indexes: ['runKey', 'status', 'kind', 'orderId', 'createdAt'], compound: [['status', 'createdAt']] },
     { name: OUTBOUND_MEMORY, indexes: [] },
     { name: OUTBOUND_GROUPS, indexes: [] },
+    { name: OUTBOUND_COUNTS, indexes: [] },
   ],
   handle: async (event, view) => {
     const task = readTaskEvent(event);
@@ -155,7 +200,14 @@ const onTaskEvent = async (taskId: string, apply: (s: TaskState) => TaskState, e
   if (!doc) return []; // a task this queue never scheduled (written by a version with other tasks)
   const { spec, state } = queuedTask(doc);
   const next = apply(state);
-  const at = event.recordedAt.toISOString();
+  // The count before the task document (the invariant above: a non-atomic store's replay).
+  const counted = await countOps(spec.kind, state.status, next.status, view);
+  return [...counted, ...(await taskOps(spec, next, event.recordedAt.toISOString(), view))];
+};
+
+/** The task's document as it moves; in a BOSS group, also the group's queue and the request that may run next. */
+const taskOps = async (spec: TaskSpec, next: TaskState, at: string, view: ReadView): Promise<WriteOp[]> => {
+  const taskId = spec.id;
   if (spec.group === undefined) return [{ kind: 'upsert', collection: OUTBOUND_TASKS, doc: docOf(spec, next, true, at) }];
   const group = await view.get(OUTBOUND_GROUPS, spec.group);
   const pending = pendingOf(group);

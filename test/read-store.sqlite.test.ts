@@ -118,7 +118,7 @@ describe('sqlite read store specifics', () => {
     const queries: Record<string, string[]> = {};
     // outbound/worker.ts dispatch: each queue's due tasks, most urgent first.
     for (const q of QUEUES) queries[`due ${q}`] = await sqlOf((s) => s.find(OUTBOUND_TASKS, dueQuery(q, now, 16)));
-    // outbound/backlog.ts (tvpay_task_backlog): the pending and the failed tasks, page by page.
+    // outbound/backlog.ts (tvpay_task_backlog): the pending tasks, page by page (the given-up ones are counted per kind, read by id).
     queries['backlog'] = await sqlOf((s) => readTaskBacklog(s)());
     queries['backlog next page'] = await sqlOf((s) => s.find(OUTBOUND_TASKS, { ...pending, cursor: nextCursor }));
     // projections/subscribers.ts: a subscriber's orders (erasure), the quiet subscribers (retention).
