@@ -1,7 +1,7 @@
 /**
  * Every document of a set of read models, through the read store port, for comparing two builds:
  * collections with an index are paged through whole (no filter); helper collections without one
- * are read by the order and payment ids the test knows.
+ * are read by the order and payment ids the test knows, and by the task kinds (the queue's counts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import pino from 'pino';
 import { compose } from '../../app/service.ts';
 import { loadConfig } from '../../app/config.ts';
 import { createLogger } from '../../http/logger.ts';
+import { TASK_KINDS } from '../../outbound/task.ts';
 import { rebuild } from '../../projections/rebuild.ts';
 import { startProjection } from '../../projections/runner.ts';
 import type { Projection } from '../../projections/projection.ts';
@@ -34,7 +35,7 @@ export const readModelContents = async (
         cursor = page.nextCursor ?? undefined;
       } while (cursor !== undefined);
     } else {
-      for (const id of [...ids.orders, ...ids.payments]) {
+      for (const id of [...ids.orders, ...ids.payments, ...TASK_KINDS]) {
         const d = await reads.get(spec.name, id);
         if (d) docs.set(id, d);
       }
