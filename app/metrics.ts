@@ -322,7 +322,7 @@ export const timedAppends = (store: EventStore, observe: (seconds: number) => vo
       observe((performance.now() - started) / 1000);
     }
   },
-  readStream: (id) => store.readStream(id),
+  readStream: (id, slice) => store.readStream(id, slice),
   readAll: (from, limit) => store.readAll(from, limit),
   headPosition: () => store.headPosition(),
   subscribeAll: (from) => store.subscribeAll(from),

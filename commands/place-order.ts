@@ -74,14 +74,14 @@ export const placeOrder = async (
     // An order placed before numbers were sealed has the digest of the plain request: the same request is a retry.
     if (!(err instanceof IdempotencyKeyReused)) throw err;
     const plainHash = digestOf(input);
-    const [first] = await deps.store.readStream(orderStream(orderId));
+    const [first] = await deps.store.readStream(orderStream(orderId), { limit: 1 });
     if (first?.data.requestHash !== plainHash) throw err;
     placed = await place(plainHash);
   }
   if (placed.state.status === 'none') throw new Error('unreachable: an order exists after PlaceOrder');
   // The payment is requested by the workflow's follow-up of OrderPlaced. On a replay it runs again on
   // the stored event, so a crash between the two writes is repaired by the caller's retry too.
-  const orderPlaced = placed.appended.length > 0 ? placed.appended : (await deps.store.readStream(orderStream(orderId))).slice(0, 1);
+  const orderPlaced = placed.appended.length > 0 ? placed.appended : await deps.store.readStream(orderStream(orderId), { limit: 1 });
   await followUpInline(deps, orderPlaced);
   // The response is built from the placement facts alone, so a replay answers byte for byte the same.
   return { order: responseOf(placed.state), replayed: placed.events.length === 0 || !(await placedBy(deps, orderId, ctx.causationId)) };
@@ -92,7 +92,7 @@ export const placeOrder = async (
  * each other append the same event ids: the store keeps the first and the others are no-ops.
  */
 const placedBy = async (deps: LedgerDeps, orderId: string, requestId: string): Promise<boolean> => {
-  const [first] = await deps.store.readStream(orderStream(orderId));
+  const [first] = await deps.store.readStream(orderStream(orderId), { limit: 1 });
   return first?.metadata.causationId === requestId;
 };
 

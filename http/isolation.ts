@@ -12,6 +12,6 @@ import { ownerOf } from './auth.ts';
 /** Throws OrderNotFound when an open-platform caller asks about an order another client placed (or no one did). */
 export const ensureOwnOrder = async (store: EventStore, caller: Actor, orderId: string): Promise<void> => {
   if (caller.role !== 'open-platform') return;
-  const [placed] = await store.readStream(orderStream(orderId));
+  const [placed] = await store.readStream(orderStream(orderId), { limit: 1 });
   if (!placed || ownerOf(placed.metadata.actor) !== ownerOf(caller)) throw new OrderNotFound(orderId);
 };

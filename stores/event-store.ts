@@ -68,10 +68,21 @@ export type From = 'start' | Position;
  */
 export type Subscription = AsyncIterable<RecordedEvent> & { close(): Promise<void> };
 
+/** Which events of a stream to read: from revision `from` (default 0) on, at most `limit` of them (default all). */
+export type StreamSlice = { from?: number; limit?: number };
+
+/** Throws RangeError unless the slice's bounds are integers (`from` ≥ 0, `limit` ≥ 1). */
+export const checkSlice = (slice: StreamSlice): { from: number; limit: number | undefined } => {
+  const { from = 0, limit } = slice;
+  if (!Number.isSafeInteger(from) || from < 0) throw new RangeError(`readStream: from must be a non-negative integer, got ${from}`);
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new RangeError(`readStream: limit must be a positive integer, got ${limit}`);
+  return { from, limit };
+};
+
 export interface EventStore {
   append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
-  /** All events of one stream in revision order; a missing stream reads as []. */
-  readStream(streamId: string): Promise<RecordedEvent[]>;
+  /** The stream's events in revision order (all of them, or the slice asked for); a missing stream reads as []. */
+  readStream(streamId: string, slice?: StreamSlice): Promise<RecordedEvent[]>;
   /** Up to `limit` events of the global log after `from`, in commit order. */
   readAll(from: From, limit: number): Promise<RecordedEvent[]>;
   /** The position of the last event in the global log, or null when it is empty. */

@@ -84,7 +84,7 @@ export const notificationRoutes: FastifyPluginAsync<NotificationRoutes> = async 
         throw new InvalidBody(parsed.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message })));
       }
       const n = parsed.data;
-      if ((await ledger.store.readStream(paymentStream(n.outTradeNo))).length === 0) throw new PaymentNotFound(n.outTradeNo);
+      if ((await ledger.store.readStream(paymentStream(n.outTradeNo), { limit: 1 })).length === 0) throw new PaymentNotFound(n.outTradeNo);
       await recordPlatformResult(
         ledger,
         {

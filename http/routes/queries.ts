@@ -46,7 +46,7 @@ type Wanted = {
 const readOrWait = async (q: Queries, w: Wanted): Promise<Doc> => {
   const found = await q.reads.get(w.collection, w.id);
   if (found) return found;
-  if ((await q.ledger.store.readStream(w.streamId)).length === 0) throw w.notFound();
+  if ((await q.ledger.store.readStream(w.streamId, { limit: 1 })).length === 0) throw w.notFound();
   await q.caughtUp(w.projection, 2_000).catch(() => undefined);
   const late = await q.reads.get(w.collection, w.id);
   if (late) return late;

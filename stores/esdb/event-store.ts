@@ -34,6 +34,7 @@ import {
   EventIdConflict,
   WrongExpectedRevision,
   comparePositions,
+  checkSlice,
   sameContent,
   type AppendResult,
   type EventMetadata,
@@ -43,6 +44,7 @@ import {
   type NewEvent,
   type Position,
   type RecordedEvent,
+  type StreamSlice,
   type Subscription,
 } from '../event-store.ts';
 
@@ -203,9 +205,10 @@ export async function openEsdbEventStore(connectionString: string): Promise<Even
     }
   };
 
-  const readStream = async (streamId: string): Promise<RecordedEvent[]> => {
+  const readStream = async (streamId: string, slice: StreamSlice = {}): Promise<RecordedEvent[]> => {
     ensureOpen();
-    return readStreamFrom(streamId, START);
+    const { from, limit } = checkSlice(slice);
+    return readStreamFrom(streamId, from === 0 ? START : BigInt(from), limit);
   };
 
   const readAll = async (from: From, limit: number): Promise<RecordedEvent[]> => {

@@ -40,6 +40,7 @@
  */
 import Database from 'better-sqlite3';
 import {
+  checkSlice,
   EventIdConflict,
   WrongExpectedRevision,
   sameContent,
@@ -167,7 +168,11 @@ export const openSqliteEventStore = async (file: string, options: SqliteEventSto
   );
   const streamRevision = db.prepare<[string], number | null>('SELECT MAX(revision) FROM events WHERE stream_id = ?').pluck();
   const placedById = db.prepare<[string], PlacedRow>('SELECT seq, stream_id, revision, type, data FROM events WHERE id = ?');
-  const readStreamRows = db.prepare<[string], EventRow>('SELECT * FROM events WHERE stream_id = ? ORDER BY revision');
+  // Two statements: a LIMIT clause, even a bound -1, makes every read measurably slower (~10 µs).
+  const readStreamRows = db.prepare<[string, number], EventRow>('SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision');
+  const readStreamSlice = db.prepare<[string, number, number], EventRow>(
+    'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
+  );
   const readAllRows = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
   const headSeq = db.prepare<[], number | null>('SELECT MAX(seq) FROM events').pluck();
   const savepoint = db.prepare('SAVEPOINT append');
@@ -386,9 +391,10 @@ export const openSqliteEventStore = async (file: string, options: SqliteEventSto
 
   return {
     append,
-    readStream: async (streamId) => {
+    readStream: async (streamId, slice = {}) => {
       assertOpen();
-      return readStreamRows.all(streamId).map(toRecorded);
+      const { from, limit } = checkSlice(slice);
+      return (limit === undefined ? readStreamRows.all(streamId, from) : readStreamSlice.all(streamId, from, limit)).map(toRecorded);
     },
     readAll: async (from, limit) => {
       assertOpen();

@@ -254,6 +254,37 @@ export const eventStoreContract = (name: string, open: OpenEventStore, options: 
     describe('reads', () => {
       it('a missing stream reads as []', async () => {
         expect(await store.readStream(stream('missing'))).toEqual([]);
+        expect(await store.readStream(stream('missing'), { from: 3, limit: 1 })).toEqual([]);
+      });
+
+      it('a slice reads the events from a revision on, at most `limit` of them, the same as the whole read', async () => {
+        const s = stream('a');
+        await store.append(s, events(3), 'no_stream');
+        await store.append(s, events(2, 'Later'), 2);
+        const all = await store.readStream(s);
+        expect(all.map((e) => e.revision)).toEqual([0, 1, 2, 3, 4]);
+        expect(await store.readStream(s, { from: 0 })).toEqual(all);
+        expect(await store.readStream(s, { from: 2 })).toEqual(all.slice(2));
+        expect(await store.readStream(s, { from: 4 })).toEqual(all.slice(4));
+        expect(await store.readStream(s, { limit: 1 })).toEqual(all.slice(0, 1));
+        expect(await store.readStream(s, { from: 1, limit: 3 })).toEqual(all.slice(1, 4));
+        expect(await store.readStream(s, { from: 3, limit: 10 })).toEqual(all.slice(3));
+      });
+
+      it('a slice past the last revision reads as []: nothing appended since', async () => {
+        const s = stream('a');
+        await store.append(s, events(2), 'no_stream');
+        expect(await store.readStream(s, { from: 2 })).toEqual([]);
+        await store.append(s, events(1), 1);
+        expect((await store.readStream(s, { from: 2 })).map((e) => e.revision)).toEqual([2]);
+      });
+
+      it('a slice with bounds that are not whole numbers in range is refused', async () => {
+        const s = stream('a');
+        await store.append(s, events(1), 'no_stream');
+        for (const slice of [{ from: -1 }, { from: 1.5 }, { from: Number.NaN }, { limit: 0 }, { limit: -2 }, { limit: 2.5 }]) {
+          await expect(store.readStream(s, slice), JSON.stringify(slice)).rejects.toThrow(RangeError);
+        }
       });
 
       it('events round-trip: id, type, data, metadata, stream, revision, position', async () => {
