@@ -1,6 +1,8 @@
 /**
  * The command loop: read the stream, fold it, decide, append with the expected
- * revision; on a concurrent write, do it all again (a bounded number of times).
+ * revision; on a concurrent write, do it all again (a bounded number of times). The fold starts
+ * from the state this process last saw of the stream, when it has one, and reads only what came
+ * after it (commands/stream-states.ts).
  *
  * Event ids are derived from the command's key, the stream and the expected revision:
  * resending the same command at the same revision resends the same ids, which the
@@ -11,11 +13,12 @@
  * EventIdConflict, and the loser decides again on the new state (docs/event-identity.md).
  */
 import { backoffDelay } from '../domain/backoff.ts';
-import type { Actor, EventStore, NewEvent, Position, RecordedEvent } from '../stores/event-store.ts';
+import type { Actor, EventStore, NewEvent, Position } from '../stores/event-store.ts';
 import { EventIdConflict, WrongExpectedRevision } from '../stores/event-store.ts';
 import { ConcurrentModification } from '../domain/errors.ts';
 import type { Aggregate, DomainEvent } from './aggregates.ts';
 import { uuidFrom } from './ids.ts';
+import { readFolded, remember } from './stream-states.ts';
 
 export const SCHEMA_VERSION = 1;
 export const MAX_ATTEMPTS = 8;
@@ -60,8 +63,7 @@ export const execute = async <S, C extends { type: string }, E extends DomainEve
   const done = (outcome: CommandOutcome): void => deps.observe?.(cmd.type, outcome, (performance.now() - started) / 1000);
   const streamId = aggregate.streamOf(cmd);
   for (let attempt = 1; ; attempt++) {
-    const recorded = await deps.store.readStream(streamId);
-    const state = fold(aggregate, recorded);
+    const { state, revision } = await readFolded(deps.store, aggregate, streamId);
     let events: E[];
     try {
       events = aggregate.decide(cmd, state);
@@ -73,8 +75,7 @@ export const execute = async <S, C extends { type: string }, E extends DomainEve
       done('unchanged');
       return { state, events, appended: [], position: null };
     }
-    const last = recorded.at(-1);
-    const expected = last === undefined ? 'no_stream' : last.revision;
+    const expected = revision === -1 ? 'no_stream' : revision;
     const toAppend: NewEvent[] = events.map((e, i) => ({
       id: uuidFrom('event', ctx.commandKey, streamId, String(expected), String(i)),
       type: e.type,
@@ -88,8 +89,11 @@ export const execute = async <S, C extends { type: string }, E extends DomainEve
     }));
     try {
       const result = await deps.store.append(streamId, toAppend, expected);
+      const after = events.reduce(aggregate.evolve, state);
+      // Our events follow `revision` exactly (the store checked it), so `after` is the state at nextRevision.
+      if (result.nextRevision === revision + events.length) remember(deps.store, aggregate, streamId, { state: after, revision: result.nextRevision });
       done('accepted');
-      return { state: events.reduce(aggregate.evolve, state), events, appended: toAppend, position: result.position };
+      return { state: after, events, appended: toAppend, position: result.position };
     } catch (err) {
       // Another writer got there first (a new revision, or the same derived ids with other facts): decide again.
       if (!(err instanceof WrongExpectedRevision || err instanceof EventIdConflict)) {
@@ -108,13 +112,4 @@ export const execute = async <S, C extends { type: string }, E extends DomainEve
 
 /** Reads and folds a stream without deciding anything (queries, history). */
 export const load = async <S, C, E extends DomainEvent>(store: EventStore, aggregate: Aggregate<S, C, E>, streamId: string): Promise<S> =>
-  fold(aggregate, await store.readStream(streamId));
-
-const fold = <S, C, E extends DomainEvent>(aggregate: Aggregate<S, C, E>, recorded: readonly RecordedEvent[]): S => {
-  let state = aggregate.initialState;
-  for (const r of recorded) {
-    const e = aggregate.read(r);
-    if (e) state = aggregate.evolve(state, e);
-  }
-  return state;
-};
+  (await readFolded(store, aggregate, streamId)).state;

@@ -16,6 +16,7 @@
  * - at most `capacity` events are held: the oldest are dropped and `base` moves up past them.
  */
 import type { RecordedEvent } from '../event-store.ts';
+import { deepFreeze } from '../frozen.ts';
 
 export type ReadPage = (afterSeq: number, limit: number) => RecordedEvent[];
 
@@ -31,14 +32,6 @@ const firstAfter = (events: readonly RecordedEvent[], afterSeq: number): number 
     else hi = mid;
   }
   return lo;
-};
-
-const deepFreeze = <T>(value: T): T => {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 };
 
 export const logTail = (read: ReadPage, capacity: number): ReadPage => {
