@@ -30,11 +30,8 @@ export type Folded<S> = { state: S; revision: number };
 const caches = new WeakMap<EventStore, Map<string, Entry>>();
 
 const cacheOf = (store: EventStore): Map<string, Entry> => {
-  let cache = caches.get(store);
-  if (!cache) {
-    cache = new Map();
-    caches.set(store, cache);
-  }
+  const cache = caches.get(store) ?? new Map<string, Entry>();
+  caches.set(store, cache);
   return cache;
 };
 
