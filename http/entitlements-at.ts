@@ -14,7 +14,7 @@ import { assertNever } from '../domain/never.ts';
 import { orderStream, type OrderEvent } from '../domain/order/order.ts';
 import { ORDERS } from '../projections/orders.ts';
 import type { EventStore } from '../stores/event-store.ts';
-import type { ReadStore } from '../stores/read-store.ts';
+import { everyDoc, type ReadStore } from '../stores/read-store.ts';
 
 export type Grant = { orderId: string; validFrom: string; validUntil: string };
 export type EntitlementAt = { productId: string; name: string; channels: string[]; validFrom: string; validUntil: string; grants: Grant[] };
@@ -89,17 +89,9 @@ const PAGE = 200;
 /** Reads the card's orders from the log and answers as of `at`. */
 export const entitlementsAt = async (deps: { store: EventStore; reads: ReadStore }, smartcardId: string, at: Date): Promise<EntitlementAt[]> => {
   const orderIds: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.reads.find(ORDERS, {
-      where: { smartcardId },
-      orderBy: { field: 'placedAt', direction: 'asc' },
-      limit: PAGE,
-      ...(cursor && { cursor }),
-    });
-    for (const o of page.items) orderIds.push(o.id);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  for await (const o of everyDoc(deps.reads, ORDERS, { where: { smartcardId }, orderBy: { field: 'placedAt', direction: 'asc' }, limit: PAGE })) {
+    orderIds.push(o.id);
+  }
   const orders = await Promise.all(orderIds.map(async (id) => (await deps.store.readStream(orderStream(id))).flatMap((r) => readOrderEvent(r) ?? [])));
   // The index is a read model: keep only orders the log says are for this card.
   return entitlementsOf(

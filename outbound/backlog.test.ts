@@ -1,44 +1,22 @@
-/**
- * The outbound backlog the gauges read (tvpay_task_backlog*): the pending tasks per kind with the
- * oldest due time, read from the queue, and the given-up ones per kind, read from the queue's counts
- * (never from the given-up tasks, which grow with history), the same numbers a scan of every task gives.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../app/metrics.ts';
 import { cny } from '../domain/money.ts';
-import type { OrderEvent } from '../domain/order/order.ts';
 import type { ReadView } from '../projections/projection.ts';
-import type { Query, ReadStore } from '../stores/read-store.ts';
-import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
+import { everyDoc, type Query, type ReadStore } from '../stores/read-store.ts';
 import { BACKLOG_KINDS, BACKLOG_STATUSES, readTaskBacklog } from './backlog.ts';
-import { OUTBOUND_TASKS, outboundQueueProjection } from './queue.ts';
-import type { TaskEvent } from './task.ts';
-import { orderPlaced, recordedEvent } from '../test/support/events.ts';
+import { OUTBOUND_TASKS } from './queue.ts';
+import { orderPlaced } from '../test/support/events.ts';
+import { T0, iso, openQueueModel, type QueueModel } from '../test/support/queue-model.ts';
 import { parseScrape, type Labels, type Sample } from '../test/support/promql.ts';
-
-const T0 = Date.parse('2026-11-25T08:00:00.000Z');
-const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
-const projection = outboundQueueProjection({ paymentQueryAfterSeconds: 120, callbacks: false });
 
 type Row = { kind: string; status: string; count: number; oldestDueAt: Date | null };
 
-let dir: string;
+let model: QueueModel;
 let reads: ReadStore;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tvpay-backlog-'));
-  reads = openSqliteReadStore(join(dir, 'read.db'));
-  await reads.ensureCollections(projection.collections);
-  const lease = await reads.acquireLease('outbound', 'test', 60_000, new Date(T0));
-  if (!lease) throw new Error('no lease');
-  let seq = 0;
-  const feed = async (streamId: string, e: OrderEvent | TaskEvent): Promise<void> => {
-    seq += 1;
-    const event = recordedEvent(seq, e, streamId, new Date(T0 + seq));
-    await reads.commit(lease, { position: event.position, streamId, revision: 0 }, await projection.handle(event, reads));
-  };
+  model = await openQueueModel();
+  reads = model.reads;
+  const { feed } = model;
   const gaveUp = (taskId: string): Promise<void> =>
     feed(`task-${taskId}`, { type: 'TaskAbandoned', data: { taskId, attempt: 3, error: 'HTTP 503', reason: 'exhausted' } });
   for (const o of ['o1', 'o2', 'o3']) await feed(`order-${o}`, orderPlaced({ orderId: o, paymentId: `p-${o}`, smartcardId: `card-${o}` }));
@@ -53,10 +31,7 @@ beforeEach(async () => {
   await feed('task-sms:o3:order-tv', { type: 'TaskAttemptFailed', data: { taskId: 'sms:o3:order-tv', attempt: 1, error: 'HTTP 503', retryAt: iso(12) } });
   await feed('task-expire:o2', { type: 'TaskCompleted', data: { taskId: 'expire:o2', attempt: 0, outcome: 'expired' } });
 });
-afterEach(async () => {
-  await reads.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => model.close());
 
 /** The store as a view that remembers what it was asked. */
 const recording = (store: ReadStore) => {
@@ -79,24 +54,14 @@ const recording = (store: ReadStore) => {
 const scanned = async (store: ReadStore): Promise<Row[]> => {
   const rows = new Map<string, Row>();
   for (const status of BACKLOG_STATUSES) {
-    let cursor: string | null = null;
-    do {
-      const page = await store.find(OUTBOUND_TASKS, {
-        where: { status },
-        orderBy: { field: 'createdAt', direction: 'asc' },
-        limit: 2,
-        ...(cursor && { cursor }),
-      });
-      for (const doc of page.items) {
-        const kind = String(doc.kind);
-        const row = rows.get(`${kind} ${status}`) ?? { kind, status, count: 0, oldestDueAt: null };
-        row.count++;
-        const due = status === 'pending' && typeof doc.nextTryAt === 'string' ? new Date(doc.nextTryAt) : null;
-        if (due && (!row.oldestDueAt || due < row.oldestDueAt)) row.oldestDueAt = due;
-        rows.set(`${kind} ${status}`, row);
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
+    for await (const doc of everyDoc(store, OUTBOUND_TASKS, { where: { status }, orderBy: { field: 'createdAt', direction: 'asc' }, limit: 2 })) {
+      const kind = String(doc.kind);
+      const row = rows.get(`${kind} ${status}`) ?? { kind, status, count: 0, oldestDueAt: null };
+      row.count++;
+      const due = status === 'pending' && typeof doc.nextTryAt === 'string' ? new Date(doc.nextTryAt) : null;
+      if (due && (!row.oldestDueAt || due < row.oldestDueAt)) row.oldestDueAt = due;
+      rows.set(`${kind} ${status}`, row);
+    }
   }
   return [...rows.values()];
 };

@@ -7,6 +7,7 @@
  * the queue counts them per kind (outbound/queue.ts, `outbound_counts`). Done tasks are not backlog.
  */
 import { z } from 'zod';
+import { everyDoc } from '../stores/read-store.ts';
 import type { ReadView } from '../projections/projection.ts';
 import { OUTBOUND_TASKS, failedTasks } from './queue.ts';
 import { TASK_KINDS, type TaskStatus } from './task.ts';
@@ -26,24 +27,14 @@ export const readTaskBacklog = (reads: ReadView) => async (): Promise<Row[]> => 
 /** The pending tasks per kind, page by page, with the oldest next try of each kind. */
 const pendingRows = async (reads: ReadView): Promise<Row[]> => {
   const byKind = new Map<string, Row>();
-  let cursor: string | null = null;
-  do {
-    const page = await reads.find(OUTBOUND_TASKS, {
-      where: { status: 'pending' },
-      orderBy: { field: 'createdAt', direction: 'asc' },
-      limit: PAGE,
-      ...(cursor && { cursor }),
-    });
-    for (const doc of page.items) {
-      const { kind, nextTryAt } = backlogRow.parse(doc);
-      const due = nextTryAt !== undefined ? new Date(nextTryAt) : null;
-      const row = byKind.get(kind) ?? { kind, status: 'pending', count: 0, oldestDueAt: null };
-      row.count++;
-      if (due && (!row.oldestDueAt || due < row.oldestDueAt)) row.oldestDueAt = due;
-      byKind.set(kind, row);
-    }
-    cursor = page.nextCursor;
-  } while (cursor);
+  for await (const doc of everyDoc(reads, OUTBOUND_TASKS, { where: { status: 'pending' }, orderBy: { field: 'createdAt', direction: 'asc' }, limit: PAGE })) {
+    const { kind, nextTryAt } = backlogRow.parse(doc);
+    const due = nextTryAt !== undefined ? new Date(nextTryAt) : null;
+    const row = byKind.get(kind) ?? { kind, status: 'pending', count: 0, oldestDueAt: null };
+    row.count++;
+    if (due && (!row.oldestDueAt || due < row.oldestDueAt)) row.oldestDueAt = due;
+    byKind.set(kind, row);
+  }
   return [...byKind.values()];
 };
 

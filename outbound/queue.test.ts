@@ -3,8 +3,6 @@
  * due tasks, the oldest pending BOSS request of each card, lapsed claims — and nothing else.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,38 +13,23 @@ import { prepareProjections, startProjection } from '../projections/runner.ts';
 import type { Lease, ReadStore } from '../stores/read-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
-import { OUTBOUND_COUNTS, OUTBOUND_TASKS, dueQuery, outboundQueueProjection, queuedTask } from './queue.ts';
+import { OUTBOUND_COUNTS, OUTBOUND_TASKS, dueQuery, queuedTask } from './queue.ts';
 import { TASK_KINDS, type GiveUpReason, type TaskEvent, type TaskKind } from './task.ts';
-import { orderPlaced, recordedEvent } from '../test/support/events.ts';
+import { orderPlaced } from '../test/support/events.ts';
+import { T0, iso, openQueueModel, queueProjection, type QueueModel } from '../test/support/queue-model.ts';
 
-const T0 = Date.parse('2026-11-25T08:00:00.000Z');
-const iso = (s: number) => new Date(T0 + s * 1000).toISOString();
-const projection = outboundQueueProjection({ paymentQueryAfterSeconds: 120, callbacks: false });
+const projection = queueProjection;
 
+let model: QueueModel;
 let dir: string;
 let reads: ReadStore;
 let lease: Lease;
-let seq = 0;
+let feed: QueueModel['feed'];
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tvpay-queue-'));
-  reads = openSqliteReadStore(join(dir, 'read.db'));
-  await reads.ensureCollections(projection.collections);
-  const got = await reads.acquireLease('outbound', 'test', 60_000, new Date(T0));
-  if (!got) throw new Error('no lease');
-  lease = got;
-  seq = 0;
+  model = await openQueueModel();
+  ({ dir, reads, lease, feed } = model);
 });
-afterEach(async () => {
-  await reads.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const feed = async (streamId: string, e: OrderEvent | TaskEvent): Promise<void> => {
-  seq += 1;
-  const event = recordedEvent(seq, e, streamId, new Date(T0 + seq));
-  const ops = await projection.handle(event, reads);
-  await reads.commit(lease, { position: event.position, streamId, revision: 0 }, ops);
-};
+afterEach(() => model.close());
 
 const placedOn = (orderId: string, card: string): OrderEvent => orderPlaced({ orderId, paymentId: `p-${orderId}`, smartcardId: card });
 const paid = (orderId: string, s: number): OrderEvent => ({

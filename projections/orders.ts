@@ -15,7 +15,7 @@ import { isSealed } from '../domain/personal-data.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
 import { MAX_RESENDS, MAX_WRONG_CODES, type PaymentEvent } from '../domain/payment/payment.ts';
 import { positionToString, type RecordedEvent } from '../stores/event-store.ts';
-import type { Doc, WriteOp } from '../stores/read-store.ts';
+import { everyDoc, type Doc, type WriteOp } from '../stores/read-store.ts';
 import type { Projection, ReadView } from './projection.ts';
 
 export const ORDERS = 'orders';
@@ -215,20 +215,11 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView, 
 const onErased = async (e: SubscriberErased, event: RecordedEvent, view: ReadView): Promise<WriteOp[]> => {
   const stamp = { updatedAt: event.recordedAt.toISOString(), version: positionToString(event.position) };
   const ops: WriteOp[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await view.find(ORDERS, {
-      where: { subscriberId: e.data.subscriberId },
-      orderBy: { field: 'placedAt', direction: 'asc' },
-      limit: 500,
-      ...(cursor && { cursor }),
-    });
-    for (const { msisdnKey: _digest, ...order } of page.items) {
-      ops.push({ kind: 'upsert', collection: ORDERS, doc: { ...order, msisdn: ERASED, ...stamp } });
-      const payment = typeof order.paymentId === 'string' ? await view.get(PAYMENTS, order.paymentId) : null;
-      if (payment) ops.push({ kind: 'upsert', collection: PAYMENTS, doc: { ...payment, msisdn: ERASED, ...stamp } });
-    }
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  const orders = everyDoc(view, ORDERS, { where: { subscriberId: e.data.subscriberId }, orderBy: { field: 'placedAt', direction: 'asc' }, limit: 500 });
+  for await (const { msisdnKey: _digest, ...order } of orders) {
+    ops.push({ kind: 'upsert', collection: ORDERS, doc: { ...order, msisdn: ERASED, ...stamp } });
+    const payment = typeof order.paymentId === 'string' ? await view.get(PAYMENTS, order.paymentId) : null;
+    if (payment) ops.push({ kind: 'upsert', collection: PAYMENTS, doc: { ...payment, msisdn: ERASED, ...stamp } });
+  }
   return ops;
 };

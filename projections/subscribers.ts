@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { readOrderEvent, type OrderEvent, type OrderStatus } from '../domain/order/order.ts';
 import { isSealed } from '../domain/personal-data.ts';
 import { readSubscriberEvent, type SubscriberFacts } from '../domain/subscriber/subscriber.ts';
-import type { Doc, ReadStore, WriteOp } from '../stores/read-store.ts';
+import { everyDoc, type Doc, type ReadStore, type WriteOp } from '../stores/read-store.ts';
 import type { Projection, ReadView } from './projection.ts';
 
 export const SUBSCRIBERS = 'subscribers';
@@ -98,17 +98,9 @@ export const subscriberFacts = async (reads: Pick<ReadStore, 'get' | 'find'>, su
   const s = await reads.get(SUBSCRIBERS, subscriberId);
   if (!s) return { known: false, inFlight: [], plainNumbers: false };
   const inFlight: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await reads.find(SUBSCRIBER_ORDERS, {
-      where: { subscriberId },
-      orderBy: { field: 'subscriberId', direction: 'asc' },
-      limit: 500,
-      ...(cursor && { cursor }),
-    });
-    for (const o of page.items) if (IN_FLIGHT.has(storedLink.parse(o).status)) inFlight.push(o.id);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  for await (const o of everyDoc(reads, SUBSCRIBER_ORDERS, { where: { subscriberId }, orderBy: { field: 'subscriberId', direction: 'asc' }, limit: 500 })) {
+    if (IN_FLIGHT.has(storedLink.parse(o).status)) inFlight.push(o.id);
+  }
   return { known: true, inFlight, plainNumbers: s.plainNumbers === true };
 };
 

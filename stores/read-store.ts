@@ -47,6 +47,16 @@ export type Query = {
 
 export type Page = { items: Doc[]; nextCursor: string | null };
 
+/** Every document the query matches, page after page through its cursor (the query's `limit` is the page size). */
+export async function* everyDoc(reads: { find(collection: string, query: Query): Promise<Page> }, collection: string, query: Query): AsyncGenerator<Doc> {
+  let cursor: string | null = null;
+  do {
+    const page: Page = await reads.find(collection, cursor === null ? query : { ...query, cursor });
+    yield* page.items;
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+}
+
 export type WriteOp = { kind: 'upsert'; collection: string; doc: Doc } | { kind: 'delete'; collection: string; id: string };
 
 /** The event a commit is for: the checkpoint moves to its position. */

@@ -9,7 +9,7 @@ import { ACCOUNTS, ACCOUNT_IDS, ENTRY_KINDS, balancesOf, nextDay, type Account, 
 import { FINANCE_ENTRIES } from '../../projections/finance.ts';
 import { JOURNAL_ENTRIES } from '../../projections/journal.ts';
 import type { ReadView } from '../../projections/projection.ts';
-import { InvalidQuery, type Doc, type Scalar } from '../../stores/read-store.ts';
+import { InvalidQuery, everyDoc, type Doc, type Scalar } from '../../stores/read-store.ts';
 import { HttpProblem } from '../problem.ts';
 import { instant, money } from '../schemas.ts';
 
@@ -109,20 +109,15 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
       const { from, to } = req.query;
       const byDay = new Map<string, DayTotals>();
       for (let d = from; d <= to; d = nextDay(d)) byDay.set(d, emptyDay(d));
-      let cursor: string | undefined;
-      do {
-        const page = await reads.find(FINANCE_ENTRIES, {
-          range: { field: 'day', gte: from, lt: nextDay(to) },
-          orderBy: { field: 'day', direction: 'asc' },
-          limit: 1000,
-          ...(cursor && { cursor }),
-        });
-        for (const e of page.items) {
-          const t = byDay.get(String(e.day));
-          if (t) add(t, e);
-        }
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
+      const entries = everyDoc(reads, FINANCE_ENTRIES, {
+        range: { field: 'day', gte: from, lt: nextDay(to) },
+        orderBy: { field: 'day', direction: 'asc' },
+        limit: 1000,
+      });
+      for await (const e of entries) {
+        const t = byDay.get(String(e.day));
+        if (t) add(t, e);
+      }
       const days = [...byDay.values()];
       const total = days.reduce<DayTotals>(
         (acc, t) => ({
@@ -183,20 +178,13 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
   });
 
   /** Every stored entry matching the query, page by page (the read store's cursor). */
-  async function* journalEntries(q: { from?: string; to: string; where: Record<string, Scalar> }, pageSize = 1000): AsyncGenerator<Doc> {
-    let cursor: string | undefined;
-    do {
-      const page = await reads.find(JOURNAL_ENTRIES, {
-        where: q.where,
-        range: { field: 'day', ...(q.from && { gte: q.from }), lt: nextDay(q.to) },
-        orderBy: { field: 'day', direction: 'asc' },
-        limit: pageSize,
-        ...(cursor && { cursor }),
-      });
-      yield* page.items;
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-  }
+  const journalEntries = (q: { from?: string; to: string; where: Record<string, Scalar> }, pageSize = 1000): AsyncGenerator<Doc> =>
+    everyDoc(reads, JOURNAL_ENTRIES, {
+      where: q.where,
+      range: { field: 'day', ...(q.from && { gte: q.from }), lt: nextDay(q.to) },
+      orderBy: { field: 'day', direction: 'asc' },
+      limit: pageSize,
+    });
 
   /** A stored entry as the API shows it (a malformed one is a read-model bug: it throws). */
   const entryOf = (d: Doc): z.infer<typeof journalEntry> => journalEntry.parse(d);

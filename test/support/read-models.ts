@@ -15,7 +15,7 @@ import { rebuild } from '../../projections/rebuild.ts';
 import { startProjection } from '../../projections/runner.ts';
 import type { Projection } from '../../projections/projection.ts';
 import type { EventStore } from '../../stores/event-store.ts';
-import type { Doc, ReadStore } from '../../stores/read-store.ts';
+import { everyDoc, type Doc, type ReadStore } from '../../stores/read-store.ts';
 import { openSqliteReadStore } from '../../stores/sqlite/read-store.ts';
 
 export const readModelContents = async (
@@ -28,12 +28,7 @@ export const readModelContents = async (
     const docs = new Map<string, Doc>();
     const field = spec.indexes[0];
     if (field) {
-      let cursor: string | undefined;
-      do {
-        const page = await reads.find(spec.name, { orderBy: { field, direction: 'asc' }, limit: 500, ...(cursor !== undefined && { cursor }) });
-        for (const d of page.items) docs.set(d.id, d);
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor !== undefined);
+      for await (const d of everyDoc(reads, spec.name, { orderBy: { field, direction: 'asc' }, limit: 500 })) docs.set(d.id, d);
     } else {
       for (const id of [...ids.orders, ...ids.payments, ...TASK_KINDS]) {
         const d = await reads.get(spec.name, id);
