@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cny } from '../domain/money.ts';
@@ -11,11 +12,13 @@ import type { OrderEvent } from '../domain/order/order.ts';
 import { rebuild } from '../projections/rebuild.ts';
 import { prepareProjections, startProjection } from '../projections/runner.ts';
 import type { Lease, ReadStore } from '../stores/read-store.ts';
+import { openMongoReadStore } from '../stores/mongodb/read-store.ts';
 import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import { OUTBOUND_COUNTS, OUTBOUND_TASKS, dueQuery, queuedTask } from './queue.ts';
 import { TASK_KINDS, type GiveUpReason, type TaskEvent, type TaskKind } from './task.ts';
-import { orderPlaced } from '../test/support/events.ts';
+import { orderPlaced, recordedEvent } from '../test/support/events.ts';
+import { startMongoStandin } from '../test/support/mongo-standin/server.ts';
 import { T0, iso, openQueueModel, queueProjection, type QueueModel } from '../test/support/queue-model.ts';
 
 const projection = queueProjection;
@@ -185,4 +188,45 @@ describe('the count of given-up tasks', () => {
       await events.close();
     }
   });
+  it.each([
+    { stoppedAt: OUTBOUND_TASKS, countBefore: { sms: 1 } },
+    { stoppedAt: OUTBOUND_COUNTS, countBefore: {} },
+  ])(
+    'on a MongoDB standalone (no transactions), a crash at the write of $stoppedAt is repaired by replay: counted once',
+    async ({ stoppedAt, countBefore }) => {
+      const standin = await startMongoStandin({ replicaSet: false });
+      const store = await openMongoReadStore(standin.url, 'tvpay_read');
+      const admin = new MongoClient(standin.url);
+      try {
+        await store.ensureCollections(projection.collections);
+        const held = await store.acquireLease(projection.name, 'test', 60_000, new Date(T0));
+        if (!held) throw new Error('no lease');
+        const apply = async (n: number, streamId: string, revision: number, e: OrderEvent | TaskEvent): Promise<void> => {
+          const event = recordedEvent(n, e, streamId, new Date(T0 + n));
+          await store.commit(held, { position: event.position, streamId, revision }, await projection.handle(event, store));
+        };
+        await apply(1, 'order-o1', 0, placedOn('o1', 'card-1'));
+        // The process dies at one of the event's writes: that write fails, as if never sent, and so does the rest.
+        await admin.db('admin').command({
+          configureFailPoint: 'failCommand',
+          mode: { times: 1 },
+          data: { failCommands: ['update'], namespace: `tvpay_read.${stoppedAt}`, errorCode: 8 },
+        });
+        await expect(apply(2, `task-${SMS1}`, 0, gaveUp(SMS1, 1))).rejects.toThrow();
+        expect(await failedCounts(store)).toEqual(countBefore);
+        expect(await store.get(OUTBOUND_TASKS, SMS1)).toMatchObject({ status: 'pending' });
+        // The restarted queue replays the event: the task moves, and the count it writes again is skipped.
+        await apply(2, `task-${SMS1}`, 0, gaveUp(SMS1, 1));
+        expect(await failedCounts(store)).toEqual({ sms: 1 });
+        expect(await store.get(OUTBOUND_TASKS, SMS1)).toMatchObject({ status: 'failed' });
+        // And again, whole: nothing moves.
+        await apply(2, `task-${SMS1}`, 0, gaveUp(SMS1, 1));
+        expect(await failedCounts(store)).toEqual({ sms: 1 });
+      } finally {
+        await store.close();
+        await admin.close();
+        await standin.close();
+      }
+    },
+  );
 });
