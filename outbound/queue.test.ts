@@ -17,11 +17,9 @@ import { openSqliteEventStore } from '../stores/sqlite/event-store.ts';
 import { openSqliteReadStore } from '../stores/sqlite/read-store.ts';
 import { OUTBOUND_COUNTS, OUTBOUND_TASKS, dueQuery, queuedTask } from './queue.ts';
 import { TASK_KINDS, type GiveUpReason, type TaskEvent, type TaskKind } from './task.ts';
-import { orderPlaced, recordedEvent } from '../test/support/events.ts';
+import { orderPlaced } from '../test/support/events.ts';
 import { startMongoStandin } from '../test/support/mongo-standin/server.ts';
 import { T0, iso, openQueueModel, queueProjection, type QueueModel } from '../test/support/queue-model.ts';
-
-const projection = queueProjection;
 
 let model: QueueModel;
 let dir: string;
@@ -173,14 +171,14 @@ describe('the count of given-up tasks', () => {
     try {
       const metadata = { correlationId: 'c', causationId: 'c', actor: { role: 'test', client: 'test' }, schemaVersion: 1 };
       for (const { stream, event } of HISTORY) await events.append(stream, [{ id: randomUUID(), type: event.type, data: event.data, metadata }], 'any');
-      await prepareProjections(store, [projection]);
-      const live = startProjection(projection, { ...deps, owner: 'live' });
+      await prepareProjections(store, [queueProjection]);
+      const live = startProjection(queueProjection, { ...deps, owner: 'live' });
       await live.waitFor(await events.headPosition());
       await live.stop();
       const built = await failedCounts(store);
       expect(built).toEqual(HISTORY.at(-1)?.failed);
       // Small batches: counts carried across commits as well as within one.
-      await rebuild([projection], { ...deps, owner: 'rebuild', batch: { maxEvents: 3 } });
+      await rebuild([queueProjection], { ...deps, owner: 'rebuild', batch: { maxEvents: 3 } });
       expect((await store.versions('outbound')).active).toBe(2);
       expect(await failedCounts(store)).toEqual(built);
     } finally {
@@ -195,35 +193,29 @@ describe('the count of given-up tasks', () => {
     'on a MongoDB standalone (no transactions), a crash at the write of $stoppedAt is repaired by replay: counted once',
     async ({ stoppedAt, countBefore }) => {
       const standin = await startMongoStandin({ replicaSet: false });
-      const store = await openMongoReadStore(standin.url, 'tvpay_read');
+      const mongo = await openQueueModel(await openMongoReadStore(standin.url, 'tvpay_read'));
+      const { reads: store, apply } = mongo;
       const admin = new MongoClient(standin.url);
       try {
-        await store.ensureCollections(projection.collections);
-        const held = await store.acquireLease(projection.name, 'test', 60_000, new Date(T0));
-        if (!held) throw new Error('no lease');
-        const apply = async (n: number, streamId: string, revision: number, e: OrderEvent | TaskEvent): Promise<void> => {
-          const event = recordedEvent(n, e, streamId, new Date(T0 + n));
-          await store.commit(held, { position: event.position, streamId, revision }, await projection.handle(event, store));
-        };
-        await apply(1, 'order-o1', 0, placedOn('o1', 'card-1'));
+        await apply(1, 'order-o1', placedOn('o1', 'card-1'));
         // The process dies at one of the event's writes: that write fails, as if never sent, and so does the rest.
         await admin.db('admin').command({
           configureFailPoint: 'failCommand',
           mode: { times: 1 },
           data: { failCommands: ['update'], namespace: `tvpay_read.${stoppedAt}`, errorCode: 8 },
         });
-        await expect(apply(2, `task-${SMS1}`, 0, gaveUp(SMS1, 1))).rejects.toThrow();
+        await expect(apply(2, `task-${SMS1}`, gaveUp(SMS1, 1))).rejects.toThrow();
         expect(await failedCounts(store)).toEqual(countBefore);
         expect(await store.get(OUTBOUND_TASKS, SMS1)).toMatchObject({ status: 'pending' });
         // The restarted queue replays the event: the task moves, and the count it writes again is skipped.
-        await apply(2, `task-${SMS1}`, 0, gaveUp(SMS1, 1));
+        await apply(2, `task-${SMS1}`, gaveUp(SMS1, 1));
         expect(await failedCounts(store)).toEqual({ sms: 1 });
         expect(await store.get(OUTBOUND_TASKS, SMS1)).toMatchObject({ status: 'failed' });
         // And again, whole: nothing moves.
-        await apply(2, `task-${SMS1}`, 0, gaveUp(SMS1, 1));
+        await apply(2, `task-${SMS1}`, gaveUp(SMS1, 1));
         expect(await failedCounts(store)).toEqual({ sms: 1 });
       } finally {
-        await store.close();
+        await mongo.close();
         await admin.close();
         await standin.close();
       }

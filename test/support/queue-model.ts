@@ -1,6 +1,7 @@
 /**
- * The outbound queue read model on its own: a fresh SQLite read store in a temporary folder, holding
- * the queue's lease, fed events by hand, one commit each (as the live runner commits a lone event).
+ * The outbound queue read model on its own: a fresh read store (SQLite in a temporary folder unless
+ * one is given), holding the queue's lease, fed events by hand, one commit each (as the live runner
+ * commits a lone event).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,27 +23,30 @@ export type QueueModel = {
   dir: string;
   reads: ReadStore;
   lease: Lease;
-  /** Handles the event as the next one of the log and commits what the queue writes for it. */
+  /** Handles the event as the log's event number `seq` and commits what the queue writes for it (again, to replay it). */
+  apply(seq: number, streamId: string, e: OrderEvent | TaskEvent): Promise<void>;
+  /** `apply` as the next event of the log. */
   feed(streamId: string, e: OrderEvent | TaskEvent): Promise<void>;
   close(): Promise<void>;
 };
 
-export const openQueueModel = async (): Promise<QueueModel> => {
+export const openQueueModel = async (store?: ReadStore): Promise<QueueModel> => {
   const dir = mkdtempSync(join(tmpdir(), 'tvpay-queue-'));
-  const reads = openSqliteReadStore(join(dir, 'read.db'));
+  const reads = store ?? openSqliteReadStore(join(dir, 'read.db'));
   await reads.ensureCollections(queueProjection.collections);
   const lease = await reads.acquireLease(queueProjection.name, 'test', 60_000, new Date(T0));
   if (!lease) throw new Error('no lease on a fresh read store');
-  let seq = 0;
+  const apply: QueueModel['apply'] = async (seq, streamId, e) => {
+    const event = recordedEvent(seq, e, streamId, new Date(T0 + seq));
+    await reads.commit(lease, { position: event.position, streamId, revision: event.revision }, await queueProjection.handle(event, reads));
+  };
+  let last = 0;
   return {
     dir,
     reads,
     lease,
-    feed: async (streamId, e) => {
-      seq += 1;
-      const event = recordedEvent(seq, e, streamId, new Date(T0 + seq));
-      await reads.commit(lease, { position: event.position, streamId, revision: 0 }, await queueProjection.handle(event, reads));
-    },
+    apply,
+    feed: (streamId, e) => apply(++last, streamId, e),
     close: async () => {
       await reads.close();
       rmSync(dir, { recursive: true, force: true });
