@@ -59,8 +59,13 @@ export type Config = {
   trustProxy: string[];
   /** Abuse limits (http/limits.ts): requests allowed per key in one window. */
   limits: { windowSeconds: number; max: Record<LimitName, number> };
+  /** CONSUMERS: which consumers this process runs (app/consumers.ts checks the names). */
+  consumers: ConsumerChoice;
   logLevel: string;
 };
+
+/** Every consumer, none, or the ones named. */
+export type ConsumerChoice = 'all' | readonly string[];
 
 export type LaneConfig = { concurrency: number; timeoutMs: number };
 
@@ -83,35 +88,40 @@ const rotationList = z.string().superRefine((value, ctx) => {
     if (entry.length < SECRET_MIN) ctx.addIssue({ code: 'custom', message: `entry ${i + 1} of ${entries.length} is shorter than ${SECRET_MIN} characters` });
   });
 });
+/** A comma-separated list: entries trimmed, empty ones dropped. */
+const commaList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== ''),
+);
 /** proxy-addr's names for address ranges (fastify's trustProxy), besides addresses and CIDR blocks. */
 const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
 /**
  * TRUST_PROXY: the proxies whose X-Forwarded-For names the client, comma-separated addresses, CIDR
  * blocks or range names. Never "everyone": then any caller could pick the address its limits count.
  */
-const trustedProxies = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((e) => e.trim())
-      .filter((e) => e !== ''),
-  )
-  .superRefine((entries, ctx) => {
-    entries.forEach((entry, i) => {
-      const [address, prefix, ...rest] = entry.split('/');
-      const bits = isIP(address ?? '');
-      const ok =
-        PROXY_RANGES.includes(entry) ||
-        (bits !== 0 && rest.length === 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (bits === 4 ? 32 : 128))));
-      if (!ok) ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not an address, a CIDR block or one of ${PROXY_RANGES.join(', ')}` });
-    });
+const trustedProxies = commaList.superRefine((entries, ctx) => {
+  entries.forEach((entry, i) => {
+    const [address, prefix, ...rest] = entry.split('/');
+    const bits = isIP(address ?? '');
+    const ok =
+      PROXY_RANGES.includes(entry) ||
+      (bits !== 0 && rest.length === 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (bits === 4 ? 32 : 128))));
+    if (!ok) ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not an address, a CIDR block or one of ${PROXY_RANGES.join(', ')}` });
   });
+});
 /** Every partner lane: calls in flight at once (its own default), and one call's timeout. */
 const laneConcurrency = (fallback: number) => int(1, 256).default(fallback);
 const laneTimeoutMs = int(100, 120_000).default(5000);
 /** RATE_LIMIT_*: requests one key may make in a window; unset, the limit's default (http/limits.ts). */
 const limitMax = (name: LimitName) => int(1, 1_000_000).default(LIMIT_DEFAULTS[name]);
+/** CONSUMERS: `all`, `none`, or comma-separated names (the service checks them against its consumers). */
+const consumerChoice = commaList
+  .refine((names) => names.length > 0, 'all, none, or comma-separated consumer names')
+  .refine((names) => names.length === 1 || !names.some((n) => n === 'all' || n === 'none'), 'all and none stand alone')
+  .refine((names) => names.every((n) => /^[a-z][a-z-]{0,39}$/.test(n)), 'consumer names are lower-case words: orders, outbound, worker, …')
+  .transform((names): ConsumerChoice => (names[0] === 'all' ? 'all' : names[0] === 'none' ? [] : [...new Set(names)]));
 /** Partners that are simulated in-process while their URL is unset: never in production. */
 const PARTNER_URLS = ['PAYMENT_PLATFORM_URL', 'BOSS_URL', 'SMS_GATEWAY_URL'] as const;
 
@@ -170,6 +180,7 @@ const envSchema = z.object({
   RATE_LIMIT_RESEND_PER_PAYMENT: limitMax('resend-per-payment'),
   RATE_LIMIT_RESEND_PER_IP: limitMax('resend-per-ip'),
   RATE_LIMIT_ORDERS_PER_CLIENT: limitMax('orders-per-client'),
+  CONSUMERS: consumerChoice.default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -258,6 +269,7 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): C
         'orders-per-client': e.RATE_LIMIT_ORDERS_PER_CLIENT,
       },
     },
+    consumers: e.CONSUMERS,
     logLevel: e.LOG_LEVEL,
   };
 };

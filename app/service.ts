@@ -4,8 +4,8 @@
  *
  * compose() builds, on the ledger's core (app/core.ts: stores, deciders' dependencies, integrations,
  * read models), the HTTP server, the metrics' watchers and the consumers' start and stop. serve()
- * listens and then starts the consumers (projections, reactors, the outbound worker) under the bound
- * address's identity, in that one order. start() starts the consumers without listening (scripts).
+ * listens and then starts the consumers (projections, reactors, the outbound worker; those CONSUMERS
+ * names) under the bound address's identity, in that one order. start() starts the consumers without listening (scripts).
  * close() stops taking requests, finishes in-flight work, commits checkpoints and closes the stores,
  * in that order.
  */
@@ -19,6 +19,7 @@ import type { OutboundWorker } from '../outbound/worker.ts';
 import { startProjection, type RunningProjection } from '../projections/runner.ts';
 import type { RecordedEvent } from '../stores/event-store.ts';
 import type { Config } from './config.ts';
+import { consumersHere } from './consumers.ts';
 import { composeCore, type Core } from './core.ts';
 import { startOutbound } from './outbound.ts';
 import { buildServer } from './server.ts';
@@ -34,6 +35,9 @@ export type Service = Core & {
   close(): Promise<void>;
 };
 
+/** A consumer's readiness where CONSUMERS leaves it to another process. */
+const ELSEWHERE = 'elsewhere';
+
 /** Where this machine answers for an address it listens on (all interfaces: the loopback). */
 const publicHost = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
@@ -43,10 +47,23 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
   const { store } = ledger;
   let worker: OutboundWorker | undefined;
   let sealer: { stop(): void } | undefined;
+  let started = false;
 
+  // A name CONSUMERS gets wrong stops the start (exit 78) before a port is bound or a consumer runs.
+  let here: (name: string) => boolean;
+  try {
+    here = consumersHere(
+      config.consumers,
+      definitions.map((d) => d.name),
+    );
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
+  // Lag is reported where a read model runs: a process that leaves one to another never reports it as 0.
   metrics.watchProjections(
     store,
-    definitions.map((d) => d.name),
+    definitions.filter((d) => here(d.name)).map((d) => d.name),
     () => [...projections.values()],
     now,
   );
@@ -62,10 +79,11 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
       () => (checks.readStore = 'ok'),
       (err: unknown) => (checks.readStore = `unreachable: ${err instanceof Error ? err.message : String(err)}`),
     );
-    // A consumer on standby (another process holds its lease) is as ready as an active one.
-    for (const d of definitions) checks[`projection:${d.name}`] = projections.get(d.name)?.state() ?? 'not started';
-    checks.taskWorker = worker?.state() ?? 'not started';
-    return { ready: Object.values(checks).every((v) => v === 'ok' || v === 'active' || v === 'standby'), checks };
+    // A consumer on standby (another process holds its lease) is as ready as an active one, and so
+    // is one that CONSUMERS leaves to another process.
+    for (const d of definitions) checks[`projection:${d.name}`] = here(d.name) ? (projections.get(d.name)?.state() ?? 'not started') : ELSEWHERE;
+    checks.taskWorker = here('worker') ? (worker?.state() ?? 'not started') : ELSEWHERE;
+    return { ready: Object.values(checks).every((v) => v === 'ok' || v === 'active' || v === 'standby' || v === ELSEWHERE), checks };
   };
   const { simulated } = integrations;
   const app = await buildServer({
@@ -85,10 +103,11 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
     ...(config.publicBaseUrl !== undefined && { publicBaseUrl: config.publicBaseUrl }),
   });
 
-  /** Starts the projections, reactors, the outbound worker and the daily seal, as `owner`. */
+  /** Starts, as `owner`, the consumers CONSUMERS names (app/consumers.ts): projections, reactors, the outbound worker, the daily seal, retention. */
   const startConsumers = (owner: string, notifyBase: string): void => {
-    if (projections.size > 0) return;
-    for (const d of definitions) {
+    if (started) return;
+    started = true;
+    for (const d of definitions.filter((x) => here(x.name))) {
       // The business counters follow the orders read model's commits: each event is counted once,
       // by the process holding that projection's lease (sum the counters over the processes).
       const onCommitted = d.name === 'orders' ? (events: readonly RecordedEvent[]) => events.forEach(metrics.observeEvent) : undefined;
@@ -97,20 +116,21 @@ export const compose = async (config: Config, logger: Logger, now: () => Date = 
         startProjection(d, { events: store, reads, owner, logger, now, leaseTtlMs: config.leaseTtlMs, ...(onCommitted && { onCommitted }) }),
       );
     }
-    worker = startOutbound({
-      config,
-      ledger,
-      reads,
-      integrations,
-      smsTemplates,
-      notifyUrl: `${notifyBase}/v1/payment-notifications`,
-      caughtUp,
-      owner,
-      logger,
-      onOutcome: metrics.observeOutbound,
-    });
-    sealer = startDailySeal({ store, now, logger });
-    privacy.start();
+    if (here('worker'))
+      worker = startOutbound({
+        config,
+        ledger,
+        reads,
+        integrations,
+        smsTemplates,
+        notifyUrl: `${notifyBase}/v1/payment-notifications`,
+        caughtUp,
+        owner,
+        logger,
+        onOutcome: metrics.observeOutbound,
+      });
+    if (here('seal')) sealer = startDailySeal({ store, now, logger });
+    if (here('retention')) privacy.start();
   };
 
   return {

@@ -41,9 +41,10 @@ ${Object.entries(benches)
 
   --events <n>   replay: events in the log (default 1000000; the log is built once and cached)
   --runs <n>     replay: runs, alternating which side goes first (default 3)
-  -c, --concurrency <n>, -n, --orders <n>, --warmup <n>, --limit-requests <n>, --preload <events>, --cpu-prof <dir>
+  -c, --concurrency <n>, -n, --orders <n>, --warmup <n>, --limit-requests <n>, --preload <events>, --cpu-prof <dir>, --split
                  flow: subscribers at once (100), orders (5000), warm-up orders (500), requests to the
-                 plain POST limit (20000), events preloaded into the store first (0), a CPU profile of the service
+                 plain POST limit (20000), events preloaded into the store first (0), a CPU profile of the service,
+                 and the flow again with the service as two processes splitting its consumers (CONSUMERS)
   --json         the outcome of each bench and its lines as JSON (the lines also go to stderr as they come)
   --help
 
@@ -58,6 +59,7 @@ Exit 1: a bench missed its target.`,
     'limit-requests': { type: 'string', default: '20000' },
     preload: { type: 'string', default: '0' },
     'cpu-prof': { type: 'string' },
+    split: { type: 'boolean', default: false },
   },
   positionals: true,
   main: async (o, io, requested) => {
@@ -73,6 +75,7 @@ Exit 1: a bench missed its target.`,
       limitRequests: wholeNumber('limit-requests', o['limit-requests'], 1),
       preload: wholeNumber('preload', o.preload, 0),
       cpuProf: o['cpu-prof'],
+      split: o.split,
     };
     const report: BenchReport = { passed: true, benches: [] };
     for (const name of requested.length > 0 ? [...new Set(requested)] : Object.keys(benches)) {

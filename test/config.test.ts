@@ -193,6 +193,21 @@ describe('loadConfig', () => {
     }
   });
 
+  it('CONSUMERS: all by default; none; a list, without repeats; all or none beside a name, or a name that is not a word, is refused', () => {
+    expect(loadConfig({}).consumers).toBe('all');
+    expect(loadConfig({ CONSUMERS: 'none' }).consumers).toEqual([]);
+    expect(loadConfig({ CONSUMERS: 'orders, worker,orders' }).consumers).toEqual(['orders', 'worker']);
+    for (const [bad, why] of [
+      ['all,orders', 'all and none stand alone'],
+      ['none,worker', 'all and none stand alone'],
+      [',', 'all, none, or comma-separated consumer names'],
+      ['Orders', 'consumer names are lower-case words'],
+      ['orders;worker', 'consumer names are lower-case words'],
+    ] as const) {
+      expect(() => loadConfig({ CONSUMERS: bad }), bad).toThrow(new RegExp(`^CONSUMERS: ${why}`));
+    }
+  });
+
   it('an empty variable counts as unset', () => {
     expect(loadConfig({ PORT: '', EVENTSTORE_URL: '' })).toMatchObject({ port: 3000, eventstoreUrl: undefined });
   });

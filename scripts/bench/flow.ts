@@ -51,6 +51,8 @@ export type FlowBenchOptions = {
   preload: number;
   /** Where the service's CPU profile goes, if anywhere. */
   cpuProf: string | undefined;
+  /** Also run the service as two processes splitting the consumers (SPLIT), and compare. */
+  split: boolean;
 };
 
 const TARGETS = { cpuMsPerOrder: 1.5, ordersPerSecond: 500, lagP99Seconds: 1, preloadedRatio: 0.85 } as const;
@@ -288,15 +290,39 @@ const preload = async (dataDir: string, events: number, env: Record<string, stri
   }
 };
 
-type FlowOptions = { concurrency: number; orders: number; warmup: number; preload: number; cpuProf: string | undefined; say: (line: string) => void };
+type FlowOptions = {
+  concurrency: number;
+  orders: number;
+  warmup: number;
+  preload: number;
+  cpuProf: string | undefined;
+  /** The service as two processes on one data dir, splitting the consumers (SPLIT); the first serves the driver. */
+  split: boolean;
+  say: (line: string) => void;
+};
 
-/** One whole run: simulators, receiver, service (optionally on a preloaded store), warm-up, measurement. */
+/**
+ * The split of `--split` (README, "Splitting the work over processes"): the process the driver talks
+ * to runs the read models the API reads; the other runs the reactors, the outbound queue and worker.
+ */
+const SPLIT = ['orders,entitlements,finance,journal,subscribers,erasure', 'process,outbound,worker,seal,retention'] as const;
+
+/** Sums over the processes; `max:` entries the largest of their samples. */
+const readAllMetrics = async (c: Client, urls: readonly string[]): Promise<Map<string, number>> => {
+  const out = new Map<string, number>();
+  for (const one of await Promise.all(urls.map((u) => readMetrics(c, u)))) {
+    for (const [k, v] of one) out.set(k, k.startsWith('max:') ? Math.max(out.get(k) ?? 0, v) : (out.get(k) ?? 0) + v);
+  }
+  return out;
+};
+
+/** One whole run: simulators, receiver, service (optionally on a preloaded store, or as two processes), warm-up, measurement. */
 const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tvpay-bench-flow-'));
   const sims = spawnNode(allSimulatorsArgs(PLATFORM_SECRET, BOSS_TOKEN), {});
   const receiver = await callbackReceiver();
   const c = client(o.concurrency);
-  let service: Proc | undefined;
+  const services: Proc[] = [];
   try {
     const simUrls = (await firstLine(sims, 'the simulators')) as { platform: string; boss: string; sms: string };
     const port = await freePort();
@@ -304,19 +330,27 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
     if (o.preload > 0) await preload(dataDir, o.preload, env, o.say);
     const url = `http://127.0.0.1:${port}`;
     if (o.cpuProf !== undefined) mkdirSync(o.cpuProf, { recursive: true });
-    service = spawnNode([...(o.cpuProf !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : []), '--import', 'tsx', 'scripts/start.ts'], env);
-    await ready(c, url, service);
+    const node = [...(o.cpuProf !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : []), '--import', 'tsx', 'scripts/start.ts'];
+    const urls = [url];
+    if (o.split) {
+      const other = await freePort();
+      services.push(spawnNode(node, { ...env, CONSUMERS: SPLIT[0] }), spawnNode(node, { ...env, PORT: String(other), CONSUMERS: SPLIT[1] }));
+      urls.push(`http://127.0.0.1:${other}`);
+    } else {
+      services.push(spawnNode(node, env));
+    }
+    for (const [i, s] of services.entries()) await ready(c, urls[i] ?? url, s);
 
     const order = orderDriver(c, url, simUrls.sms, receiver);
     o.say(`warm-up: ${o.warmup} orders…`);
     await inParallel(o.concurrency, o.warmup, (i) => order(i, null));
 
-    const before = await readMetrics(c, url);
+    const before = await readAllMetrics(c, urls);
     const lags: number[] = [];
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        lags.push((await readMetrics(c, url)).get('max:tvpay_projection_lag_seconds') ?? 0);
+        lags.push((await readAllMetrics(c, urls)).get('max:tvpay_projection_lag_seconds') ?? 0);
         await new Promise((r) => setTimeout(r, 1000));
       }
     })();
@@ -327,7 +361,7 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
     const seconds = (performance.now() - started) / 1000;
     sampling = false;
     await sampler;
-    const after = await readMetrics(c, url);
+    const after = await readAllMetrics(c, urls);
     const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
     const p = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99) });
     return {
@@ -338,7 +372,7 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
       confirmMs: p(times.confirm),
       provisionedMs: p(times.provisioned),
       lagP99Seconds: quantile(lags, 0.99),
-      // Counts the sampler's /metrics reads too (one a second, as a scraper would make).
+      // Counts the sampler's /metrics reads too (one a second, as a scraper would make); all the service's processes.
       cpuMsPerOrder: (delta('process_cpu_seconds_total') * 1000) / o.orders,
       outboundCallsPerOrder: delta('tvpay_outbound_calls_total') / o.orders,
     };
@@ -346,12 +380,11 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
     // Which process went away, and what it said last.
     const state = (p: Proc | undefined): string =>
       p === undefined ? 'not started' : p.proc.exitCode === null && p.proc.signalCode === null ? 'running' : `exited (${p.proc.exitCode ?? p.proc.signalCode})`;
-    throw new Error(
-      `${err instanceof Error ? err.message : String(err)}\nservice: ${state(service)}\n${service?.output() ?? ''}\nsimulators: ${state(sims)}\n${sims.output()}`,
-    );
+    const said = services.map((s, i) => `service ${i + 1}: ${state(s)}\n${s.output()}`).join('\n');
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${said || 'service: not started'}\nsimulators: ${state(sims)}\n${sims.output()}`);
   } finally {
     c.close();
-    await service?.stop();
+    await Promise.all(services.map((s) => s.stop()));
     await sims.stop();
     await receiver.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -444,13 +477,13 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en');
  * them, and owns --help and --json); its figures go to `log`, its progress to stderr when that is a terminal.
  */
 export const run = async (options: FlowBenchOptions, log: (line: string) => void): Promise<boolean> => {
-  const { concurrency, orders, warmup, limitRequests, preload: preloadEvents, cpuProf } = options;
+  const { concurrency, orders, warmup, limitRequests, preload: preloadEvents, cpuProf, split } = options;
   // Progress, like every script's (scripts/progress.ts): on a terminal only, so a log or a pipe gets the figures alone.
   const say = (line: string): void => {
     if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
   };
 
-  const base = { concurrency, orders, warmup, cpuProf, say };
+  const base = { concurrency, orders, warmup, cpuProf, split: false, say };
   const show = (label: string, f: FlowFigures): void => {
     log(
       `${label}: ${f.ordersPerSecond.toFixed(1)} whole orders/s until provisioned (${f.orders} orders, ${concurrency} subscribers at once, ${f.seconds.toFixed(1)} s)`,
@@ -474,6 +507,11 @@ export const run = async (options: FlowBenchOptions, log: (line: string) => void
   if (preloaded && preloadedRatio !== undefined) {
     show(`(c) store preloaded with ${fmt(preloadEvents)} events`, preloaded);
     log(`c/a = ${preloadedRatio.toFixed(2)} (target ≥ ${TARGETS.preloadedRatio})`);
+  }
+  if (split) {
+    const two = await flowRun({ ...base, preload: 0, split: true });
+    show('(s) empty store, two processes splitting the consumers', two);
+    log(`s/a = ${(two.ordersPerSecond / empty.ordersPerSecond).toFixed(2)} (whole orders/s, two processes ÷ one)`);
   }
   const checks = {
     cpuMsPerOrder: empty.cpuMsPerOrder <= TARGETS.cpuMsPerOrder,

@@ -5,6 +5,7 @@
  * - two processes on one EventStoreDB, each with its own embedded read store (each holds its own lease);
  * - three processes on one EventStoreDB and one MongoDB replica set (one worker active, the others standby);
  * - two processes on one data directory (SQLite events and read models shared): no request fails;
+ * - the same, split by CONSUMERS and started at once: every call is made by the worker process, once;
  * - one of them paused (SIGSTOP) past its lease: after it wakes it starts no attempt, and says standby.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -141,6 +142,23 @@ describe('e2e: two processes on one data directory', () => {
     const services = [await start(shared, {}), await start(shared, {})];
     const orders = await wholeOrders(services, 24);
     await expectEachCallOnce(orders);
+  });
+
+  it('split by CONSUMERS, started at once: the API process with the read models, the worker process with the reactors and every call; each call made once', {
+    timeout: 180_000,
+  }, async () => {
+    const shared = dir();
+    const [api, worker] = await Promise.all([
+      start(shared, { CONSUMERS: 'orders,entitlements,finance,journal,subscribers,erasure' }),
+      start(shared, { CONSUMERS: 'process,outbound,worker,seal,retention' }),
+    ]);
+    const orders = await wholeOrders([api], 12);
+    await expectEachCallOnce(orders);
+    const callers = new Set((await sim.calls('sms')).filter((c) => orders.some((o) => c.key?.includes(o.orderId))).map((c) => c.userAgent));
+    expect([...callers]).toEqual([expect.stringContaining(`pid ${worker.child.proc.pid})`)]);
+    const checks = async (s: RunningService) => ((await (await fetch(`${s.url}/readyz`)).json()) as { checks: Record<string, string> }).checks;
+    expect(await checks(api)).toMatchObject({ 'projection:orders': 'active', 'projection:outbound': 'elsewhere', taskWorker: 'elsewhere' });
+    expect(await checks(worker)).toMatchObject({ 'projection:orders': 'elsewhere', 'projection:process': 'active', taskWorker: 'active' });
   });
 
   it('one paused (SIGSTOP) past its lease: the other takes over, and after waking the paused one starts no attempt and says standby', {

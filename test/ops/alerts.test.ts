@@ -9,6 +9,8 @@
  *   projection stopped for ten minutes; exactly the four matching rules fire.
  * - stalled: no worker runs the outbound work (another process holds its lease) for ten minutes;
  *   only the backlog rule fires.
+ * - unassigned: CONSUMERS leaves the journal out (and no other process runs it); only the rule on
+ *   consumers that run nowhere fires. Split over two processes that between them run all: quiet.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,12 +46,15 @@ const TROUBLE = {
   TvpayNotificationsRejected: [{ reason: 'mismatch' }],
 };
 const STALLED = { TvpayTaskBacklogStale: [{ kind: 'sms' }] };
+const UNASSIGNED = { TvpayConsumerNotRunning: [{}] };
 
 let fresh: Sample[];
 let healthy: Sample[];
 let trouble: Sample[];
 let stalledBefore: Sample[];
 let stalled: Sample[];
+let unassigned: Sample[];
+let split: Sample[];
 const ledgers: TestLedger[] = [];
 
 beforeAll(async () => {
@@ -110,23 +115,47 @@ beforeAll(async () => {
   stalledBefore = await scrape(s);
   s.clock.advance(600);
   stalled = await scrape(s);
+
+  // unassigned, and split: the scrapes of every process, as Prometheus holds them
+  const everyConsumer = [...new Set(healthy.filter((x) => x.name === 'tvpay_projection_lag_seconds').map((x) => x.labels.projection ?? ''))];
+  const withoutJournal = await startTestLedger({ CONSUMERS: [...everyConsumer.filter((c) => c !== 'journal'), 'worker'].join(',') }, { process: true });
+  ledgers.push(withoutJournal);
+  unassigned = await scrape(withoutJournal);
+  const other = await startTestLedger({ DATA_DIR: withoutJournal.dataDir, CONSUMERS: 'journal' }, { process: true });
+  ledgers.push(other);
+  split = [...unassigned, ...(await scrape(other))];
 }, 120_000);
 
 afterAll(async () => {
-  for (const t of ledgers) await t.close();
+  // The later ones first: two share a data directory, which the first one's close removes.
+  for (const t of ledgers.reverse()) await t.close();
 });
 
 describe('ops/prometheus/alerts.yml', () => {
   it('every rule is exercised by a scenario here', () => {
-    expect(rules.map((r) => r.alert).sort()).toEqual([...Object.keys(TROUBLE), ...Object.keys(STALLED)].sort());
+    expect(rules.map((r) => r.alert).sort()).toEqual([...Object.keys(TROUBLE), ...Object.keys(STALLED), ...Object.keys(UNASSIGNED)].sort());
+  });
+
+  it('the consumers rule counts every read model and reactor the ledger has (a default process runs them all)', () => {
+    const rule = rules.find((r) => r.alert === 'TvpayConsumerNotRunning');
+    const lagging = new Set(fresh.filter((x) => x.name === 'tvpay_projection_lag_seconds').map((x) => x.labels.projection));
+    expect(rule?.expr).toBe(`count(count by (projection) (tvpay_projection_lag_seconds)) < ${lagging.size}`);
   });
 
   const ranges = () => ({
     healthy: { before: fresh, now: healthy },
     trouble: { before: healthy, now: trouble },
     stalled: { before: stalledBefore, now: stalled },
+    unassigned: { before: unassigned, now: unassigned },
+    split: { before: split, now: split },
   });
-  const EXPECTED: Record<string, Record<string, Record<string, string>[]>> = { healthy: {}, trouble: TROUBLE, stalled: STALLED };
+  const EXPECTED: Record<string, Record<string, Record<string, string>[]>> = {
+    healthy: {},
+    trouble: TROUBLE,
+    stalled: STALLED,
+    unassigned: UNASSIGNED,
+    split: {},
+  };
 
   it.each(rules)('$alert fires in its scenario, with the labels of what is wrong, and is quiet in the others', ({ alert, expr }) => {
     for (const [scenario, range] of Object.entries(ranges())) {
