@@ -263,7 +263,11 @@ export const orderCallback = z
 export const readiness = z
   .object({
     status: z.enum(['ready', 'not ready']),
-    checks: z.record(z.string(), z.string()).describe('each store, projection and the task worker: ok, active, standby (another process holds its lease), elsewhere (CONSUMERS leaves it to another process), or what is wrong'),
+    checks: z
+      .record(z.string(), z.string())
+      .describe(
+        'each store, projection and the task worker: ok, active, standby (another process holds its lease), elsewhere (CONSUMERS leaves it to another process), or what is wrong',
+      ),
   })
   .meta({
     id: 'Readiness',
