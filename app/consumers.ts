@@ -3,11 +3,12 @@
  * orders, outbound, process, …) or one of the background tasks below. By default a process runs
  * them all; several processes on one store then hold one lease each per consumer, first come.
  * Naming them lets an operator split the work deterministically, e.g. a process that serves HTTP
- * with the read models and another that runs the reactors, the queue and the outbound worker.
+ * with every read model and another that runs what acts: the `process` reactor, the outbound
+ * worker, the seal and retention (README, "Splitting the work over processes").
  *
  * Warnings:
  * - nothing checks that some process runs each consumer: one that no process runs falls behind
- *   for good (its lag shows only where it runs, so alert on a missing series too);
+ *   for good (its lag is exported only where it runs: the alert TvpayConsumerNotRunning counts the series);
  * - the same consumer in several processes is safe: its lease keeps one active, the others standby.
  */
 import { ConfigError, type ConsumerChoice } from './config.ts';

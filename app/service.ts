@@ -4,8 +4,9 @@
  *
  * compose() builds, on the ledger's core (app/core.ts: stores, deciders' dependencies, integrations,
  * read models), the HTTP server, the metrics' watchers and the consumers' start and stop. serve()
- * listens and then starts the consumers (projections, reactors, the outbound worker; those CONSUMERS
- * names) under the bound address's identity, in that one order. start() starts the consumers without listening (scripts).
+ * listens and then starts the consumers (projections, reactors, the outbound worker: those CONSUMERS
+ * names) under the bound address's identity, in that one order. start() starts the consumers
+ * without listening (scripts).
  * close() stops taking requests, finishes in-flight work, commits checkpoints and closes the stores,
  * in that order.
  */
