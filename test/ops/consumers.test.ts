@@ -65,6 +65,22 @@ describe('a service with CONSUMERS', () => {
     expect(await lagSeries(t)).toEqual(['orders']);
   });
 
+  it('none: serves requests only; every consumer is elsewhere, it is ready, and it exports no lag', async () => {
+    const t = await ledger({ CONSUMERS: 'none' });
+    expect(t.service.projections.size).toBe(0);
+    const { status, checks } = await readyz(t);
+    expect(status).toBe(200);
+    expect(Object.entries(checks).filter(([name]) => name.startsWith('projection:') || name === 'taskWorker')).toEqual(
+      expect.arrayContaining([
+        ['projection:orders', 'elsewhere'],
+        ['taskWorker', 'elsewhere'],
+      ]),
+    );
+    expect(Object.values(checks).filter((v) => v !== 'ok' && v !== 'elsewhere')).toEqual([]);
+    expect(await lagSeries(t)).toEqual([]);
+    expect((await t.placeOrder({}, 'none-1')).statusCode).toBe(201);
+  });
+
   it('by default runs them all, and exports the lag of every read model', async () => {
     const t = await ledger({});
     expect([...t.service.projections.keys()].sort()).toEqual(['entitlements', 'erasure', 'finance', 'journal', 'orders', 'outbound', 'process', 'subscribers']);
