@@ -11,6 +11,8 @@
  *                                                                     matches yet, answers at the first match)
  *   GET  /_sim/calls                                                 (every kind: each API call received,
  *        with its Idempotency-Key and the caller's User-Agent, so tests can prove who called what how often)
+ *   GET  /_sim/cpu                                                   (every kind: the CPU this process has
+ *        used, `{ userMicros, systemMicros }`, so a bench can count the simulators' share of the machine)
  * Errors are problem+json; an injected failure answers its status (503), a refusal 422.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -164,6 +166,12 @@ function send(res: ServerResponse, reply: SimReply) {
 
 export type ListeningServer = { url: string; close(): Promise<void> };
 
+/** The CPU this process has used so far (every simulator in it), in microseconds. */
+const cpuUsed = (): { userMicros: number; systemMicros: number } => {
+  const { user, system } = process.cpuUsage();
+  return { userMicros: user, systemMicros: system };
+};
+
 /** One API call as the simulator received it (the partner's log). */
 export type SimCall = { at: string; method: string; path: string; key: string | null; userAgent: string | null; status: number };
 
@@ -191,6 +199,7 @@ export async function listen(handler: SimHandler, port = 0, host = '127.0.0.1'):
       if (call) calls.push(call);
       try {
         if (req.method === 'GET' && url.pathname === '/_sim/calls') reply = { status: 200, json: calls };
+        else if (req.method === 'GET' && url.pathname === '/_sim/cpu') reply = { status: 200, json: cpuUsed() };
         else
           reply = await handler({
             method: req.method ?? 'GET',

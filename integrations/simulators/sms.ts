@@ -35,6 +35,12 @@ export type SmsSimulator = SmsGateway & {
 
 const normalizeMsisdn = (m: string) => m.replace(/^\+86/, '');
 
+/** The keys a recipient is found by: its phone (without +86) or its card. */
+const keysOf = (to: Partial<Record<'msisdn' | 'smartcardId', string>>): string[] => [
+  ...(to.msisdn !== undefined ? [`msisdn:${normalizeMsisdn(to.msisdn)}`] : []),
+  ...(to.smartcardId !== undefined ? [`card:${to.smartcardId}`] : []),
+];
+
 const matches = (to: SmsRecipient, filter: { msisdn?: string; smartcardId?: string }) =>
   (filter.msisdn === undefined || ('msisdn' in to && normalizeMsisdn(to.msisdn) === normalizeMsisdn(filter.msisdn))) &&
   (filter.smartcardId === undefined || ('smartcardId' in to && to.smartcardId === filter.smartcardId));
@@ -44,13 +50,20 @@ export function createSmsSimulator(o: SmsSimulatorOptions = {}): SmsSimulator {
   const shutdown = new AbortController();
   const faults = createFaultState('sms', { ...defaultCommonFaults, ...o.faults }, shutdown.signal);
   const stored = new Map<string, StoredSms>();
+  /** The same messages by recipient, in arrival order: a lookup reads one recipient's, not every message kept. */
+  const byRecipient = new Map<string, StoredSms[]>();
   let calls = 0;
   let duplicates = 0;
   /** Clients waiting for a first message matching their filter (arrival). */
   const waiting = new Set<{ filter: { msisdn?: string; smartcardId?: string }; done(): void }>();
 
+  /** The messages that may match `filter`: one recipient's when it names one, else all. */
+  const candidates = (filter: { msisdn?: string; smartcardId?: string }): Iterable<StoredSms> => {
+    const [key] = keysOf(filter);
+    return key === undefined ? stored.values() : (byRecipient.get(key) ?? []);
+  };
   const messages = (filter: { msisdn?: string; smartcardId?: string } = {}) =>
-    [...stored.values()].filter((m) => matches(m.to, filter)).map((m) => structuredClone(m));
+    [...candidates(filter)].filter((m) => matches(m.to, filter)).map((m) => structuredClone(m));
 
   return {
     async send(message) {
@@ -73,6 +86,11 @@ export function createSmsSimulator(o: SmsSimulatorOptions = {}): SmsSimulator {
           duplicates: 0,
         };
         stored.set(m.messageId, m);
+        for (const key of keysOf(m.to)) {
+          const list = byRecipient.get(key);
+          if (list) list.push(m);
+          else byRecipient.set(key, [m]);
+        }
         o.onMessage?.(structuredClone(m));
         for (const w of waiting) if (matches(m.to, w.filter)) w.done();
       });
@@ -80,7 +98,7 @@ export function createSmsSimulator(o: SmsSimulatorOptions = {}): SmsSimulator {
     messages,
     arrival: (filter, waitMs) =>
       new Promise<void>((resolve) => {
-        if (shutdown.signal.aborted || [...stored.values()].some((m) => matches(m.to, filter))) return resolve();
+        if (shutdown.signal.aborted || [...candidates(filter)].some((m) => matches(m.to, filter))) return resolve();
         const w = {
           filter,
           done: () => {

@@ -14,7 +14,8 @@
  * - Reported: orders/s until provisioned; p50/p99 of place, confirm, and place → provisioned; projection
  *   lag p99 (tvpay_projection_lag_seconds, the worst read model, sampled from /metrics once a second);
  *   service CPU ms per whole order (process_cpu_seconds_total before and after); outbound calls per order
- *   (tvpay_outbound_calls_total before and after).
+ *   (tvpay_outbound_calls_total before and after); the machine's CPU per order, the service's plus the
+ *   simulators' (GET /_sim/cpu) and the driver's, and the orders/s it allows on these cores.
  * - The limit, in the same run: a plain fastify server with one zod-validated JSON POST (plain-post.ts), a
  *   process of its own, driven by the same client at the same concurrency. Printed: orders/s ÷ POST req/s.
  * - --preload N: the same flow again on a store that already holds the cached N-event log of the replay
@@ -28,7 +29,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, createServer, request, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -56,6 +57,8 @@ export type FlowBenchOptions = {
 };
 
 const TARGETS = { cpuMsPerOrder: 1.5, ordersPerSecond: 500, lagP99Seconds: 1, preloadedRatio: 0.85 } as const;
+/** The cores the service, the simulators and the driver share. */
+const CORES = availableParallelism();
 
 const TOKENS = { open: 'bench-open-platform-token', phone: 'bench-phone-app-token', admin: 'bench-admin-token' } as const;
 const PLATFORM_SECRET = 'bench-platform-secret-0123456789abcdef';
@@ -201,6 +204,9 @@ type FlowFigures = {
   provisionedMs: { p50: number; p99: number };
   lagP99Seconds: number;
   cpuMsPerOrder: number;
+  /** The rest of the machine's work for an order: the simulators' process, and this one (the driver and the callback receiver). */
+  simulatorsCpuMsPerOrder: number;
+  driverCpuMsPerOrder: number;
   outboundCallsPerOrder: number;
 };
 
@@ -355,7 +361,13 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
     o.say(`warm-up: ${o.warmup} orders…`);
     await inParallel(o.concurrency, o.warmup, (i) => order(i, null));
 
+    const simulatorsCpu = async (): Promise<number> => {
+      const used = JSON.parse((await c.call('GET', `${simUrls.sms}/_sim/cpu`)).body) as { userMicros: number; systemMicros: number };
+      return used.userMicros + used.systemMicros;
+    };
     const before = await readAllMetrics(c, urls);
+    const simulatorsBefore = await simulatorsCpu();
+    const driverBefore = process.cpuUsage();
     const lags: number[] = [];
     let sampling = true;
     const sampler = (async () => {
@@ -372,6 +384,8 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
     sampling = false;
     await sampler;
     const after = await readAllMetrics(c, urls);
+    const simulatorsMicros = (await simulatorsCpu()) - simulatorsBefore;
+    const driver = process.cpuUsage(driverBefore);
     const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
     const p = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99) });
     return {
@@ -384,6 +398,8 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
       lagP99Seconds: quantile(lags, 0.99),
       // Counts the sampler's /metrics reads too (one a second, as a scraper would make); all the service's processes.
       cpuMsPerOrder: (delta('process_cpu_seconds_total') * 1000) / o.orders,
+      simulatorsCpuMsPerOrder: simulatorsMicros / 1000 / o.orders,
+      driverCpuMsPerOrder: (driver.user + driver.system) / 1000 / o.orders,
       outboundCallsPerOrder: delta('tvpay_outbound_calls_total') / o.orders,
     };
   } catch (err) {
@@ -504,6 +520,11 @@ export const run = async (options: FlowBenchOptions, log: (line: string) => void
     log(`  projection lag p99 ${f.lagP99Seconds.toFixed(2)} s (target ≤ ${TARGETS.lagP99Seconds})`);
     log(`  service CPU    ${f.cpuMsPerOrder.toFixed(2)} ms per whole order (target ≤ ${TARGETS.cpuMsPerOrder})`);
     log(`  outbound calls ${f.outboundCallsPerOrder.toFixed(2)} per order`);
+    // What the whole machine spends on one order bounds orders/s on these cores, whatever the service does.
+    const machine = f.cpuMsPerOrder + f.simulatorsCpuMsPerOrder + f.driverCpuMsPerOrder;
+    log(
+      `  machine CPU    ${machine.toFixed(1)} ms per whole order (service ${f.cpuMsPerOrder.toFixed(1)}, simulators ${f.simulatorsCpuMsPerOrder.toFixed(1)}, driver ${f.driverCpuMsPerOrder.toFixed(1)}): at most ${Math.round((CORES * 1000) / machine)} orders/s on ${CORES} cores`,
+    );
   };
   const empty = await flowRun({ ...base, preload: 0 });
   show('(a) empty store', empty);

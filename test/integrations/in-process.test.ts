@@ -84,6 +84,13 @@ describe('npm run simulators (scripts/simulators.ts)', () => {
       for (const u of Object.values(urls)) expect(u).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const res = await fetch(`${urls.platform}/_sim/faults`);
       expect(await res.json()).toMatchObject({ failNext: 0, dropNotifications: false });
+      // The CPU the process has used (a bench's share of the machine): every kind answers for the one process.
+      const cpu = async (u: string | undefined) => (await (await fetch(`${u}/_sim/cpu`)).json()) as { userMicros: number; systemMicros: number };
+      const first = await cpu(urls.sms);
+      expect(first).toEqual({ userMicros: expect.any(Number), systemMicros: expect.any(Number) });
+      expect(first.userMicros).toBeGreaterThan(0);
+      const later = await cpu(urls.boss);
+      expect(later.userMicros + later.systemMicros).toBeGreaterThanOrEqual(first.userMicros + first.systemMicros);
     } finally {
       const exited = new Promise<void>((resolve) =>
         child.once('exit', (code) => {

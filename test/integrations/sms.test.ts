@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultCommonFaults } from '../../integrations/simulators/faults.ts';
-import type { SmsInspection } from '../../integrations/simulators/sms.ts';
+import { createSmsSimulator, type SmsInspection } from '../../integrations/simulators/sms.ts';
 import { createSmsClient } from '../../integrations/sms-client.ts';
 import { simulatorServer } from '../support/simulator-server.ts';
 
@@ -26,6 +26,23 @@ describe('SMS client against the simulator', () => {
     await client().send({ messageId: 'm-tv', to: { smartcardId: '8001234' }, ...tpl(), text: 'Paid: Sports 30 days' });
     expect((await inspect('smartcardId=8001234')).messages.map((m) => m.messageId)).toEqual(['m-tv']);
     expect((await inspect('msisdn=8001234')).messages).toEqual([]);
+  });
+
+  it('reads each recipient apart, in arrival order; no filter reads every message, and a phone with a card matches none', async () => {
+    const sim = createSmsSimulator();
+    const send = (messageId: string, to: { msisdn: string } | { smartcardId: string }) => sim.send({ messageId, to, ...tpl(), text: messageId });
+    await send('a-1', { msisdn: '13800138010' });
+    await send('card-1', { smartcardId: '8009999' });
+    await send('b-1', { msisdn: '+8613800138011' });
+    await send('a-2', { msisdn: '+8613800138010' });
+    const ids = (filter?: { msisdn?: string; smartcardId?: string }) => sim.messages(filter).map((m) => m.messageId);
+    expect(ids({ msisdn: '+8613800138010' })).toEqual(['a-1', 'a-2']);
+    expect(ids({ msisdn: '13800138011' })).toEqual(['b-1']);
+    expect(ids({ smartcardId: '8009999' })).toEqual(['card-1']);
+    expect(ids()).toEqual(['a-1', 'card-1', 'b-1', 'a-2']);
+    expect(ids({ msisdn: '13800138010', smartcardId: '8009999' })).toEqual([]);
+    expect(ids({ msisdn: '13800138012' })).toEqual([]);
+    sim.close();
   });
 
   it('with waitMs, a read of a phone with no message yet answers once its first message arrives', async () => {
