@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- flow` as a user runs it, small: the service and the simulators as processes, whole
  * orders over sockets from one address, more of them than the per-address confirm limit allows in a
- * minute (300), and every figure in its --json report. Speed is not judged here (no test asserts a
+ * minute (300), then half as many at half the rate, and every figure in its --json report. Speed is not judged here (no test asserts a
  * time); that the bench runs to its end and reports what it promises is.
  */
 import { expect, it } from 'vitest';
@@ -32,9 +32,24 @@ it(`runs ${ORDERS} whole orders to provisioned and reports every figure and rati
     ).toBe(true);
   }
   expect(lines.some((l) => /^a\/b = [\d.]+ \(whole orders per plain POST\)$/.test(l))).toBe(true);
-  expect(lines.at(-1)).toMatch(/^targets: cpuMsPerOrder (PASS|FAIL), ordersPerSecond (PASS|FAIL), lagP99Seconds (PASS|FAIL)$/);
+  // Saturated, the machine's CPU per order bounds orders/s; at half load (open loop) it does not.
+  expect(lines).toContainEqual(
+    expect.stringMatching(
+      /^ {2}machine CPU {4}[\d.]+ ms per whole order \(service [\d.]+, simulators [\d.]+, driver [\d.]+\): at most \d+ orders\/s on \d+ cores$/,
+    ),
+  );
+  expect(lines.join('\n')).toMatch(
+    new RegExp(
+      `^\\(h\\) empty store, half the load of \\(a\\): [\\d.]+ whole orders/s until provisioned \\(${ORDERS / 2} orders, arriving at [\\d.]+ a second`,
+      'm',
+    ),
+  );
+  expect(lines).toContainEqual(expect.stringMatching(/^ {2}machine CPU {4}[\d.]+ ms per whole order \(service [\d.]+, simulators [\d.]+, driver [\d.]+\)$/));
+  expect(lines).toContainEqual(expect.stringMatching(/^place p99 at half load: [\d.]+ ms \(target ≤ 25\)$/));
+  expect(lines.at(-1)).toMatch(/^targets: cpuMsPerOrder (PASS|FAIL), ordersPerSecond (PASS|FAIL), lagP99Seconds (PASS|FAIL), placeP99HalfLoad (PASS|FAIL)$/);
   const figure = (re: RegExp): number => Number(re.exec(lines.join('\n'))?.[1]);
   expect(figure(/service CPU +([\d.]+) ms per whole order/)).toBeGreaterThan(0);
+  expect(figure(/simulators ([\d.]+), driver/)).toBeGreaterThan(0);
   // Every order made its calls: two code and order messages, the trade, BOSS, the paid and opened messages, the callback…
   expect(figure(/outbound calls ([\d.]+) per order/)).toBeGreaterThanOrEqual(9);
   expect(report.passed).toBe(r.code === 0);
