@@ -213,10 +213,14 @@ const quantile = (xs: readonly number[], q: number): number => {
 
 /* -------------------------------------------------------------------- flow */
 
+/** How the orders came: C subscribers at once (the service saturated), or arrivals at a rate. */
+type Load = { kind: 'saturated'; concurrency: number } | { kind: 'rate'; perSecond: number };
+const describeLoad = (load: Load): string =>
+  load.kind === 'saturated' ? `${load.concurrency} subscribers at once` : `arriving at ${load.perSecond.toFixed(1)} a second`;
+
 type FlowFigures = {
   orders: number;
-  /** How the orders came: C subscribers at once (the service saturated), or arrivals at a rate. */
-  load: { kind: 'saturated'; concurrency: number } | { kind: 'rate'; perSecond: number };
+  load: Load;
   seconds: number;
   ordersPerSecond: number;
   placeMs: { p50: number; p99: number };
@@ -398,7 +402,8 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
         await new Promise((r) => setTimeout(r, 1000));
       }
     })();
-    o.say(`measuring: ${o.orders} orders, ${o.concurrency} subscribers at once…`);
+    const load: Load = o.rate === undefined ? { kind: 'saturated', concurrency: o.concurrency } : { kind: 'rate', perSecond: o.rate };
+    o.say(`measuring: ${o.orders} orders, ${describeLoad(load)}…`);
     const times: Times = { place: [], confirm: [], provisioned: [] };
     const started = performance.now();
     const measured = (i: number) => order(o.warmup + i, times);
@@ -413,7 +418,7 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
     const p = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99) });
     return {
       orders: o.orders,
-      load: o.rate === undefined ? { kind: 'saturated', concurrency: o.concurrency } : { kind: 'rate', perSecond: o.rate },
+      load,
       seconds,
       ordersPerSecond: o.orders / seconds,
       placeMs: p(times.place),
@@ -428,8 +433,8 @@ const flowRun = async (o: FlowOptions): Promise<FlowFigures> => {
     };
   } catch (err) {
     // Which process went away, and what it said last.
-    const state = (p: Proc | undefined): string =>
-      p === undefined ? 'not started' : p.proc.exitCode === null && p.proc.signalCode === null ? 'running' : `exited (${p.proc.exitCode ?? p.proc.signalCode})`;
+    const state = (p: Proc): string =>
+      p.proc.exitCode === null && p.proc.signalCode === null ? 'running' : `exited (${p.proc.exitCode ?? p.proc.signalCode})`;
     const said = services.map((s, i) => `service ${i + 1}: ${state(s)}\n${s.output()}`).join('\n');
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n${said || 'service: not started'}\nsimulators: ${state(sims)}\n${sims.output()}`);
   } finally {
@@ -535,8 +540,7 @@ export const run = async (options: FlowBenchOptions, log: (line: string) => void
 
   const base = { concurrency, orders, warmup, cpuProf, split: false, say };
   const show = (label: string, f: FlowFigures): void => {
-    const load = f.load.kind === 'saturated' ? `${f.load.concurrency} subscribers at once` : `arriving at ${f.load.perSecond.toFixed(1)} a second`;
-    log(`${label}: ${f.ordersPerSecond.toFixed(1)} whole orders/s until provisioned (${f.orders} orders, ${load}, ${f.seconds.toFixed(1)} s)`);
+    log(`${label}: ${f.ordersPerSecond.toFixed(1)} whole orders/s until provisioned (${f.orders} orders, ${describeLoad(f.load)}, ${f.seconds.toFixed(1)} s)`);
     log(`  place          p50 ${ms(f.placeMs.p50)} ms, p99 ${ms(f.placeMs.p99)} ms`);
     log(`  confirm        p50 ${ms(f.confirmMs.p50)} ms, p99 ${ms(f.confirmMs.p99)} ms`);
     log(`  → provisioned  p50 ${ms(f.provisionedMs.p50)} ms, p99 ${ms(f.provisionedMs.p99)} ms`);
