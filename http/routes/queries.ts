@@ -374,37 +374,32 @@ export const queryRoutes: FastifyPluginAsyncZod<Queries> = async (app, q) => {
     };
   };
 
-  app.get(
-    '/v1/outbound',
+  // One listing under two names: GET /v1/provisioning is GET /v1/outbound with kind=boss unless asked otherwise.
+  const listings = [
     {
-      config: { roles: ['customer-service', 'admin'] },
-      schema: {
-        operationId: 'listOutbound',
-        tags: ['provisioning'],
-        summary: 'All outbound work: SMS, trades, queries, BOSS requests, refunds, callbacks, expiry timers',
-        description: 'Newest first, with cursor pagination; a cursor from another query is 400 `bad-cursor`.',
-        querystring: outboundQuery(),
-        response: { 200: outboundPage },
-      },
+      url: '/v1/outbound',
+      roles: ['customer-service', 'admin'],
+      operationId: 'listOutbound',
+      summary: 'All outbound work: SMS, trades, queries, BOSS requests, refunds, callbacks, expiry timers',
+      description: 'Newest first, with cursor pagination; a cursor from another query is 400 `bad-cursor`.',
+      defaultKind: undefined,
     },
-    async (req) => listOutbound(req.query),
-  );
-
-  app.get(
-    '/v1/provisioning',
     {
-      config: { roles: ['customer-service'] },
-      schema: {
-        operationId: 'listProvisioning',
-        tags: ['provisioning'],
-        summary: 'BOSS sync tasks (GET /v1/outbound with kind=boss by default)',
-        description: 'The same list as GET /v1/outbound, of BOSS tasks unless `kind` says otherwise.',
-        querystring: outboundQuery('boss'),
-        response: { 200: outboundPage },
-      },
+      url: '/v1/provisioning',
+      roles: ['customer-service'],
+      operationId: 'listProvisioning',
+      summary: 'BOSS sync tasks (GET /v1/outbound with kind=boss by default)',
+      description: 'The same list as GET /v1/outbound, of BOSS tasks unless `kind` says otherwise.',
+      defaultKind: 'boss',
     },
-    async (req) => listOutbound(req.query),
-  );
+  ] as const;
+  for (const { url, roles, defaultKind, ...doc } of listings) {
+    app.get(
+      url,
+      { config: { roles: [...roles] }, schema: { ...doc, tags: ['provisioning'], querystring: outboundQuery(defaultKind), response: { 200: outboundPage } } },
+      async (req) => listOutbound(req.query),
+    );
+  }
 
   app.post(
     '/v1/orders/:orderId/reprovision',
