@@ -12,11 +12,11 @@ import { OutboundError, kindForStatus, type OutboundSystem } from '../ports.ts';
 export type CommonFaults = {
   /** Added before every API call (not /_sim calls). */
   latencyMs: number;
-  /** Probability in [0, 1] that an API call answers 503, drawn from the seeded RNG. */
+  /** Probability in [0, 1] that an API call fails (answers failStatus), drawn from the seeded RNG. */
   errorRate: number;
   /** Seed of the RNG; every patch that names it restarts the sequence. */
   seed: number;
-  /** The next K API calls answer 503, then the simulator behaves again (deterministic). */
+  /** The next K API calls fail (answer failStatus), then the simulator behaves again (deterministic). */
   failNext: number;
   /**
    * Operations (e.g. "POST /trades") that do their work at once but answer only after slowMs: a hung
@@ -24,11 +24,22 @@ export type CommonFaults = {
    */
   slowOperations: string[];
   slowMs: number;
-  /** Operations that answer 503 without doing anything, until cleared. */
+  /** Operations that fail (answer failStatus) without doing anything, until cleared. */
   failOperations: string[];
+  /** What a failed call answers: 503 by default; a 4xx (a firewall, a stale key) is final on our side. From 400 to 599. */
+  failStatus: number;
 };
 
-export const defaultCommonFaults: CommonFaults = { latencyMs: 0, errorRate: 0, seed: 1, failNext: 0, slowOperations: [], slowMs: 0, failOperations: [] };
+export const defaultCommonFaults: CommonFaults = {
+  latencyMs: 0,
+  errorRate: 0,
+  seed: 1,
+  failNext: 0,
+  slowOperations: [],
+  slowMs: 0,
+  failOperations: [],
+  failStatus: 503,
+};
 
 /** mulberry32: a tiny deterministic PRNG in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -45,6 +56,8 @@ export function seededRandom(seed: number): () => number {
 /** Keys whose numbers may be fractional or negative; every other number is an integer ≥ 0. */
 const FRACTION_KEYS = new Set(['errorRate']);
 const SIGNED_KEYS = new Set(['amountMismatchFen']);
+/** Keys that hold an HTTP error status. */
+const STATUS_KEYS = new Set(['failStatus']);
 
 /**
  * Merges a JSON patch into the current faults. Each key must already exist and keep its type
@@ -67,6 +80,7 @@ export function mergeFaults<F extends CommonFaults>(current: F, patch: unknown):
     else if (typeof value !== 'number' || !Number.isFinite(value)) errors.push(`${key}: expected a number`);
     else if (FRACTION_KEYS.has(key) ? value < 0 || value > 1 : !Number.isInteger(value) || (!SIGNED_KEYS.has(key) && value < 0))
       errors.push(`${key}: out of range`);
+    else if (STATUS_KEYS.has(key) && (value < 400 || value > 599)) errors.push(`${key}: out of range`);
     else next[key] = value;
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, faults: next as F };
@@ -76,7 +90,7 @@ export type FaultState<F extends CommonFaults> = {
   get(): F;
   /** Applies a patch (see mergeFaults); throws a final 400 OutboundError when it is invalid. */
   set(patch: unknown): F;
-  /** Runs the transport faults for one API call: maybe waits, maybe throws a retryable 503. */
+  /** Runs the transport faults for one API call: maybe waits, maybe throws failStatus. */
   enter(operation: string): Promise<void>;
   /**
    * One API call: its transport faults, then the work, then (for a slow operation) the wait before the
@@ -99,7 +113,7 @@ export function createFaultState<F extends CommonFaults>(system: OutboundSystem,
     } else if (faults.errorRate > 0) fail = random() < faults.errorRate;
     if (faults.failOperations.includes(operation)) fail = true;
     if (faults.latencyMs > 0) await delay(faults.latencyMs, undefined, { signal });
-    if (fail) throw new OutboundError({ kind: 'retryable', system, operation, status: 503, detail: 'simulated 503' });
+    if (fail) throw simError(system, operation, faults.failStatus, `simulated ${faults.failStatus}`);
   };
   return {
     get: () => faults,

@@ -32,6 +32,8 @@ export type PlatformFaults = CommonFaults & {
   amountMismatchFen: number;
   /** Outcome rule: an msisdn ending with any of these settles FAILED. */
   failMsisdnSuffixes: string[];
+  /** Refunds made while set are accepted, not made: they answer PROCESSING this many times (the first included), then SUCCESS. */
+  refundProcessingAnswers: number;
 };
 
 export const defaultPlatformFaults: PlatformFaults = {
@@ -41,6 +43,7 @@ export const defaultPlatformFaults: PlatformFaults = {
   reorderNext: false,
   amountMismatchFen: 0,
   failMsisdnSuffixes: [],
+  refundProcessingAnswers: 0,
 };
 
 export type DeliverFn = (url: string, headers: Record<string, string>, body: string) => Promise<{ status: number; text: string }>;
@@ -81,7 +84,8 @@ export const FEE_PER_MILLE = 6;
 /** Half up, integer arithmetic only. */
 export const feeOf = (fen: number): number => Math.floor((fen * FEE_PER_MILLE + 500) / 1000);
 
-export type SimRefund = RefundRequest & { status: 'SUCCESS'; createdAt: string };
+/** `createdAt`: when the money went back (SUCCESS), or when the refund was accepted (PROCESSING). */
+export type SimRefund = RefundRequest & { status: 'SUCCESS' | 'PROCESSING'; createdAt: string; processingAnswersLeft: number };
 
 export type DeliveryAttempt = { copy: number; attempt: number; httpStatus: number | null; accepted: boolean };
 
@@ -270,6 +274,10 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
         if (existing) {
           if (existing.outTradeNo !== req.outTradeNo || !sameMoney(existing.amount, req.amount))
             throw simError(SYSTEM, op, 422, 'refundNo reused with a different trade or amount');
+          if (existing.status === 'PROCESSING' && --existing.processingAnswersLeft <= 0) {
+            existing.status = 'SUCCESS';
+            existing.createdAt = now().toISOString();
+          }
           return { refundNo: existing.refundNo, status: existing.status };
         }
         const trade = trades.get(req.outTradeNo);
@@ -278,7 +286,14 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
         if (req.amount.currency !== trade.amount.currency || req.amount.value <= 0 || req.amount.value > trade.amount.value - trade.refundedFen)
           throw simError(SYSTEM, op, 422, 'refund amount exceeds what is left');
         trade.refundedFen += req.amount.value;
-        const refund: SimRefund = { ...req, amount: { ...req.amount }, status: 'SUCCESS', createdAt: now().toISOString() };
+        const processing = faults.get().refundProcessingAnswers;
+        const refund: SimRefund = {
+          ...req,
+          amount: { ...req.amount },
+          status: processing > 0 ? 'PROCESSING' : 'SUCCESS',
+          createdAt: now().toISOString(),
+          processingAnswersLeft: processing,
+        };
         refunds.set(req.refundNo, refund);
         return { refundNo: refund.refundNo, status: refund.status };
       }),
@@ -302,7 +317,7 @@ export function createPlatformSimulator(o: PlatformSimulatorOptions): PlatformSi
         });
       }
       for (const r of refunds.values()) {
-        if (statementDay(r.createdAt) !== day) continue;
+        if (r.status !== 'SUCCESS' || statementDay(r.createdAt) !== day) continue;
         const trade = trades.get(r.outTradeNo);
         lines.push({
           tradeNo: trade?.tradeNo ?? '',

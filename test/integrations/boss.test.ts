@@ -84,6 +84,17 @@ describe('BOSS client against the simulator', () => {
     expect(String(err)).not.toContain('nope');
   });
 
+  it('failStatus: failed calls answer it over HTTP (a 403 is final on our side); out of 400–599 the patch is refused and nothing changes', async () => {
+    boss.sim.setFaults({ failNext: 1, failStatus: 403 });
+    await expect(client().openEntitlement(request())).rejects.toMatchObject({ kind: 'final', status: 403 });
+    await expect(client().openEntitlement(request())).resolves.toMatchObject({ status: 'ACTIVE' });
+    for (const failStatus of [200, 302, 600, 403.5]) {
+      const res = await fetch(`${boss.url}/_sim/faults`, { method: 'POST', body: JSON.stringify({ failStatus }) });
+      expect(res.status, String(failStatus)).toBe(400);
+    }
+    expect(boss.sim.faults().failStatus).toBe(403);
+  });
+
   it('revokes idempotently; an unknown bossRef is a final 404', async () => {
     const { bossRef } = await client().openEntitlement(request());
     await client().revoke(bossRef, { requestId: 'rev-1', reason: 'refunded' });

@@ -117,6 +117,22 @@ describe('payment platform client against the simulator', () => {
     await expect(client().refund({ ...refund, outTradeNo: 'nope', refundNo: 'r-x' })).rejects.toMatchObject({ kind: 'final', status: 404 });
   });
 
+  it('refundProcessingAnswers: a refund accepted, not made, answers PROCESSING that many times, then SUCCESS', async () => {
+    const req = trade();
+    await client().createTrade(req);
+    await waitUntil(() => platform.sim.trades().find((t) => t.outTradeNo === req.outTradeNo && t.status === 'SUCCESS'), 'trade settled');
+    platform.sim.setFaults({ refundProcessingAnswers: 2 });
+    const refund = { outTradeNo: req.outTradeNo, refundNo: `r-slow-${req.outTradeNo}`, amount: req.amount };
+    const mine = () => platform.sim.refunds().filter((r) => r.refundNo === refund.refundNo);
+    expect(await client().refund(refund)).toEqual({ refundNo: refund.refundNo, status: 'PROCESSING' });
+    expect(await client().refund(refund)).toEqual({ refundNo: refund.refundNo, status: 'PROCESSING' });
+    expect(mine()).toMatchObject([{ status: 'PROCESSING' }]);
+    expect(await client().refund(refund)).toEqual({ refundNo: refund.refundNo, status: 'SUCCESS' });
+    expect(await client().refund(refund)).toEqual({ refundNo: refund.refundNo, status: 'SUCCESS' });
+    expect(mine()).toMatchObject([{ status: 'SUCCESS' }]);
+    platform.sim.setFaults({ refundProcessingAnswers: 0 });
+  });
+
   it('5xx is retryable; retrying with the same key creates one trade (fail-next-K)', async () => {
     platform.sim.setFaults({ failNext: 2 });
     const req = trade();
