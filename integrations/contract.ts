@@ -15,8 +15,8 @@ export const tradeStatus = z.enum(['PROCESSING', 'SUCCESS', 'FAILED', 'CLOSED'])
 /** POST /trades → 200: PROCESSING when new; a repeat may tell the trade's status now. */
 export const tradeCreated = z.object({ tradeNo: id, status: tradeStatus });
 
-/** GET /trades/{outTradeNo} → 200. */
-export const trade = z.object({ tradeNo: id, status: tradeStatus, amount: money, paidAt: z.string().min(1).optional() });
+/** GET /trades/{outTradeNo} → 200. `paidAt`: an ISO 8601 instant with its offset, as in the notifications (recorded, never used to schedule). */
+export const trade = z.object({ tradeNo: id, status: tradeStatus, amount: money, paidAt: z.iso.datetime({ offset: true }).optional() });
 
 /** POST /refunds → 200. */
 export const refundAnswer = z.object({ refundNo: id, status: z.enum(['SUCCESS', 'PROCESSING']) });

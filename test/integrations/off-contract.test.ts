@@ -95,6 +95,16 @@ describe('payment platform answering 200 off its contract', () => {
     { name: 'amount in yuan', body: '{"tradeNo":"T1","status":"SUCCESS","amount":{"value":30.5,"currency":"CNY"}}', problem: /\(amount\.value\)$/ },
     { name: 'another currency', body: '{"tradeNo":"T1","status":"SUCCESS","amount":{"value":3000,"currency":"USD"}}', problem: /\(amount\.currency\)$/ },
     { name: 'no tradeNo and no amount', body: '{"status":"SUCCESS"}', problem: /\(tradeNo, amount\)$/ },
+    {
+      name: 'a paidAt that is not an instant',
+      body: '{"tradeNo":"T1","status":"SUCCESS","amount":{"value":3000,"currency":"CNY"},"paidAt":"20261125160001"}',
+      problem: /\(paidAt\)$/,
+    },
+    {
+      name: 'a paidAt without its offset',
+      body: '{"tradeNo":"T1","status":"SUCCESS","amount":{"value":3000,"currency":"CNY"},"paidAt":"2026-11-25 16:00:01"}',
+      problem: /\(paidAt\)$/,
+    },
   ])('queryTrade: $name is retryable', async ({ body, problem }) => {
     expectRetryable(await errorOf(body, queryTrade), 'payment-platform', 'GET /trades/{outTradeNo}', problem);
   });
