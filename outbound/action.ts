@@ -22,9 +22,10 @@ export type Attempt = {
   /**
    * Claims this attempt in the task's stream (recording what it sends, so a retry sends the same) and
    * checks the worker's fence. Call it right before the partner; it throws when this worker may not call.
+   * The claim holds long enough for `calls` whole calls (default 1), each to its timeout.
    */
-  claim(sent?: Sent): Promise<void>;
-  /** Checks the fence again, before a second call within the same attempt. */
+  claim(o?: { sent?: Sent; calls?: number }): Promise<void>;
+  /** Checks the fence again, before a second call within the same attempt: the claim must outlast the whole call. */
   fence(): void;
   now(): Date;
 };

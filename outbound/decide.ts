@@ -28,7 +28,7 @@ export type Outcome =
   | { kind: 'later'; reason: string; afterMs?: number }
   /** The call failed: timeouts, 5xx, 409, 429, network errors, our own errors. Tried again per policy. */
   | { kind: 'retry'; error: string }
-  /** A definitive refusal (BOSS 422, any other 4xx), its consequence already recorded: never tried again. */
+  /** A definitive refusal (BOSS 422, any other 4xx), its consequence already recorded: never tried again, unless the policy asks again. */
   | { kind: 'refused'; error: string };
 
 export type ClaimAttempt = {
@@ -106,23 +106,25 @@ const record = (cmd: RecordOutcome, state: TaskState): TaskEvent[] => {
   const attempt = cmd.attempt ?? state.attempts;
   const giveUp = (error: string, reason: GiveUpReason): TaskEvent[] => [{ type: 'TaskAbandoned', data: { taskId: id, attempt, error, reason } }];
   const pastDeadline = (when: string): boolean => cmd.policy.deadline !== null && when >= cmd.policy.deadline;
+  const retry = (error: string): TaskEvent[] => {
+    if (cmd.policy.maxAttempts !== null && attempt >= cmd.policy.maxAttempts) return giveUp(error, 'exhausted');
+    if (pastDeadline(at)) return giveUp(error, 'deadline');
+    const retryAt = later(cmd.now, backoffMs(cmd.policy, Math.max(1, attempt), cmd.jitter));
+    return [{ type: 'TaskAttemptFailed', data: { taskId: id, attempt, error, retryAt: clampToDeadline(retryAt, cmd.policy) } }];
+  };
   const o = cmd.outcome;
   switch (o.kind) {
     case 'done':
       return [{ type: 'TaskCompleted', data: { taskId: id, attempt, outcome: o.detail } }];
     case 'refused':
-      return giveUp(o.error, 'refused');
+      return cmd.policy.onRefusal === 'ask-again' ? retry(`refused: ${o.error}`) : giveUp(o.error, 'refused');
     case 'later': {
       const dueAt = later(cmd.now, o.afterMs ?? cmd.policy.laterMs);
       if (pastDeadline(at)) return giveUp(`no answer by the deadline: ${o.reason}`, 'deadline');
       return [{ type: 'TaskDeferred', data: { taskId: id, attempt, reason: o.reason, dueAt: clampToDeadline(dueAt, cmd.policy) } }];
     }
-    case 'retry': {
-      if (cmd.policy.maxAttempts !== null && attempt >= cmd.policy.maxAttempts) return giveUp(o.error, 'exhausted');
-      if (pastDeadline(at)) return giveUp(o.error, 'deadline');
-      const retryAt = later(cmd.now, backoffMs(cmd.policy, Math.max(1, attempt), cmd.jitter));
-      return [{ type: 'TaskAttemptFailed', data: { taskId: id, attempt, error: o.error, retryAt: clampToDeadline(retryAt, cmd.policy) } }];
-    }
+    case 'retry':
+      return retry(o.error);
     default:
       return assertNever(o);
   }

@@ -5,7 +5,8 @@
  * Why each rule:
  * - the code SMS is retried until the order can no longer be paid: without it the subscriber cannot pay;
  * - trades, queries and refunds move money: an unknown outcome is asked about again and again until a
- *   deadline, never guessed; after it a person must look (the task is counted as given up);
+ *   deadline, never guessed; after it a person must look (the task is counted as given up). A refusal
+ *   (a 4xx) says nothing of the money either, so it is asked again too, never taken as final;
  * - BOSS, the other messages and callbacks give up after RETRY_MAX_ATTEMPTS, visibly: customer service
  *   can reprovision, and the open platform can poll;
  * - expiry is our own timer: it never gives up.
@@ -24,6 +25,8 @@ export type Policy = {
   deadline: string | null;
   /** How long a deferral waits by default ("still processing, look again"). */
   laterMs: number;
+  /** What a refusal (any 4xx but 409/429) means: the end of the task, or no answer yet. */
+  onRefusal: 'give-up' | 'ask-again';
 };
 
 export type PolicyConfig = {
@@ -41,9 +44,15 @@ const CODE_MAX_DELAY_MS = 15_000;
 
 const after = (iso: string, seconds: number): string => new Date(Date.parse(iso) + seconds * 1000).toISOString();
 
-export const policyFor = (task: Pick<TaskSpec, 'kind' | 'template' | 'createdAt' | 'deadline'>, c: PolicyConfig): Policy => {
-  const base = { baseMs: c.retryBaseMs, maxDelayMs: MAX_DELAY_MS, laterMs: c.paymentQueryAfterSeconds * 1000 };
-  const untilAnswered = { ...base, maxAttempts: null, deadline: task.deadline ?? after(task.createdAt, c.paymentQueryDeadlineSeconds) };
+/** A task's deadline counts from when it is first due: our clock as its creating event recorded it (never the store's). */
+export const policyFor = (task: Pick<TaskSpec, 'kind' | 'template' | 'dueAt' | 'deadline'>, c: PolicyConfig): Policy => {
+  const base = { baseMs: c.retryBaseMs, maxDelayMs: MAX_DELAY_MS, laterMs: c.paymentQueryAfterSeconds * 1000, onRefusal: 'give-up' as const };
+  const untilAnswered = {
+    ...base,
+    maxAttempts: null,
+    deadline: task.deadline ?? after(task.dueAt, c.paymentQueryDeadlineSeconds),
+    onRefusal: 'ask-again' as const,
+  };
   switch (task.kind) {
     case 'sms':
       return task.template === 'code'

@@ -26,7 +26,7 @@ const bossTask: TaskSpec = {
   correlationId: 'c',
   causationId: 'e',
 };
-const policy: Policy = { baseMs: 1000, maxDelayMs: 60_000, maxAttempts: 3, deadline: null, laterMs: 120_000 };
+const policy: Policy = { baseMs: 1000, maxDelayMs: 60_000, maxAttempts: 3, deadline: null, laterMs: 120_000, onRefusal: 'give-up' };
 
 const claimCmd = (s: number, worker = 'w1', sent?: Record<string, string>): TaskCommand => ({
   type: 'ClaimAttempt',
@@ -210,11 +210,24 @@ describe('RecordOutcome', () => {
       .then({ type: 'TaskDeferred', data: { taskId, attempt: 3, reason: 'processing', dueAt: iso(125) } });
   });
 
-  it('refused → TaskAbandoned(refused) at once, whatever the policy', () => {
+  it('refused, where a refusal ends the task → TaskAbandoned(refused) at once, whatever the attempts left', () => {
     task
       .given(claimed(1, 0))
       .when(outcomeCmd(1, { kind: 'refused', error: 'boss: HTTP 422' }, 1, 'w1', { ...policy, maxAttempts: null }))
       .then({ type: 'TaskAbandoned', data: { taskId, attempt: 1, error: 'boss: HTTP 422', reason: 'refused' } });
+  });
+
+  it('refused, where a refusal says nothing of the money (ask-again) → TaskAttemptFailed with a backoff, until the deadline; then TaskAbandoned(deadline)', () => {
+    const money: Policy = { ...policy, maxAttempts: null, deadline: iso(100), onRefusal: 'ask-again' };
+    const refused = { kind: 'refused', error: 'payment-platform GET /trades/{outTradeNo}: HTTP 403' } as const;
+    task
+      .given(claimed(1, 0), failed(1, 1, iso(2)), claimed(2, 2))
+      .when(outcomeCmd(3, refused, 2, 'w1', money))
+      .then(failed(2, 3, iso(4), `refused: ${refused.error}`));
+    task
+      .given(claimed(1, 0))
+      .when(outcomeCmd(100, refused, 1, 'w1', money))
+      .then({ type: 'TaskAbandoned', data: { taskId, attempt: 1, error: `refused: ${refused.error}`, reason: 'deadline' } });
   });
 
   it('on a finished task → TaskNotClaimable(finished)', () => {

@@ -28,7 +28,7 @@ import { TaskNotClaimable, taskAggregate, type Outcome } from './decide.ts';
 import { LANES, QUEUES_OF, type Lane, type LaneLimits } from './lanes.ts';
 import { policyFor, type PolicyConfig } from './policy.ts';
 import { OUTBOUND_TASKS, dueQuery, queuedTask } from './queue.ts';
-import { nextTryAt, taskStream, type GiveUpReason, type Sent, type TaskKind, type TaskSpec } from './task.ts';
+import { nextTryAt, taskStream, type GiveUpReason, type TaskKind, type TaskSpec } from './task.ts';
 
 export type OutboundOutcome = 'ok' | 'retryable' | 'final' | 'error';
 
@@ -59,8 +59,10 @@ export type OutboundWorker = {
   stop(): Promise<void>;
 };
 
-/** A claim outlives its call's timeout by this much, so the call's own timeout ends it first. */
-const CLAIM_MARGIN_MS = 2_000;
+/** A claim outlives its calls' timeouts by this much, so their own timeouts end them first. */
+const CLAIM_MARGIN_MS = 3_000;
+/** How long an attempt may take before it claims (its reads, e.g. BOSS waiting for the entitlements read model). */
+const PREPARE_MS = 30_000;
 /** Fences are checked this long before the lease or the claim would lapse. */
 const FENCE_MARGIN_MS = 1_000;
 /**
@@ -78,7 +80,17 @@ class Fenced extends Error {
 
 class TimedOut extends Error {
   override readonly name = 'TimedOut';
+  constructor(
+    /** before-call: the attempt's own work was slow (no partner was called); call: the partner did not answer in time. */
+    readonly phase: 'before-call' | 'call',
+    message: string,
+  ) {
+    super(message);
+  }
 }
+
+/** How the partner did on an attempt: answered, failed (for the breaker), or not called; `error`: our own failure. */
+type Partner = 'answered' | 'failed' | 'none' | 'error';
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err)).slice(0, 300);
 
@@ -139,27 +151,71 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
   });
 
   const runTask = async (lane: Lane, spec: TaskSpec): Promise<void> => {
-    const limits = deps.lanes[lane];
     const breaker = breakers[lane];
-    const state = await load(ledger.store, taskAggregate, taskStream(spec.id));
-    const nowIso = ledger.now().toISOString();
-    if (state.status !== 'pending' || (state.claim ? state.claim.until > nowIso : nextTryAt(spec, state) > nowIso)) {
-      breaker.released();
-      return; // finished, claimed elsewhere, or not due yet: the queue is behind the task's stream
+    // The breaker hears of every task it let through exactly once, whatever throws: a probe never judged would shut the lane for good.
+    let judged = false;
+    const judge = (partner: Partner): void => {
+      if (judged) return;
+      judged = true;
+      if (partner === 'answered') breaker.succeeded();
+      else if (partner === 'failed') breaker.failed(performance.now());
+      else breaker.released();
+    };
+    try {
+      const state = await load(ledger.store, taskAggregate, taskStream(spec.id));
+      const nowIso = ledger.now().toISOString();
+      // Finished, claimed elsewhere, or not due yet: the queue is behind the task's stream.
+      if (state.status !== 'pending' || (state.claim ? state.claim.until > nowIso : nextTryAt(spec, state) > nowIso)) return;
+      const tried = await attemptTask(lane, spec, state);
+      if (!tried) return;
+      judge(tried.partner);
+      deps.onOutcome?.(
+        spec.kind,
+        tried.partner === 'error' ? 'error' : tried.outcome.kind === 'refused' ? 'final' : tried.outcome.kind === 'retry' ? 'retryable' : 'ok',
+      );
+      await recordOutcome(spec, tried.attempt, tried.outcome);
+    } finally {
+      judge('none');
     }
+  };
+
+  /**
+   * Runs the task's action under a time limit: PREPARE_MS until it claims (its reads before the call),
+   * then the claim's hold, which outlasts every call the fence lets start. Undefined: this worker was
+   * fenced off and made no call (another worker has the task, or this one stops).
+   */
+  const attemptTask = async (
+    lane: Lane,
+    spec: TaskSpec,
+    state: Attempt['state'],
+  ): Promise<{ partner: Partner; outcome: Outcome; attempt: number | null } | undefined> => {
+    const limits = deps.lanes[lane];
     /** This attempt's claim once made; `abandoned` once the worker stopped waiting for the action. */
     const held: { claim: { attempt: number; validUntil: number } | null; abandoned: boolean } = { claim: null, abandoned: false };
     const fence = (): void => {
-      if (stopping || held.abandoned || !leaseHeld() || !held.claim || performance.now() >= held.claim.validUntil) throw new Fenced(`task ${spec.id}: fenced`);
+      // A call may start only if its own timeout ends it before the claim lapses: no two calls for one task overlap.
+      const room = held.claim !== null && performance.now() + limits.timeoutMs <= held.claim.validUntil;
+      if (stopping || held.abandoned || !leaseHeld() || !room) throw new Fenced(`task ${spec.id}: fenced`);
     };
+    let timer: NodeJS.Timeout | undefined;
+    let expire: (err: TimedOut) => void = () => {};
+    const limit = new Promise<never>((_, reject) => {
+      expire = reject;
+    });
+    const arm = (ms: number, err: () => TimedOut): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => expire(err()), ms);
+    };
+    arm(PREPARE_MS, () => new TimedOut('before-call', `no call started within ${PREPARE_MS} ms`));
     const attempt: Attempt = {
       spec,
       state,
-      claim: async (sent?: Sent) => {
+      claim: async ({ sent, calls = 1 } = {}) => {
         // Stopping: calls under way finish, no new one starts.
         if (stopping || held.abandoned || !leaseHeld()) throw new Fenced(`task ${spec.id}: fenced before its claim`);
-        const holdMs = limits.timeoutMs + CLAIM_MARGIN_MS;
+        const holdMs = calls * limits.timeoutMs + CLAIM_MARGIN_MS;
         const asked = performance.now();
+        arm(holdMs, () => new TimedOut('call', `timed out after ${limits.timeoutMs} ms`));
         const r = await execute(
           ledger,
           taskAggregate,
@@ -175,60 +231,45 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
       now: ledger.now,
     };
 
-    let outcome: Outcome;
-    /** How the partner did on this attempt: answered, failed (for the breaker), or no call at all; `error`: ours. */
-    let partner: 'answered' | 'failed' | 'none' | 'error' = 'none';
-    let timer: NodeJS.Timeout | undefined;
     try {
-      outcome = await Promise.race([
-        deps.actions[spec.kind](attempt),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new TimedOut(`timed out after ${limits.timeoutMs} ms`)), limits.timeoutMs + CLAIM_MARGIN_MS);
-        }),
-      ]);
-      if (held.claim) partner = 'answered';
+      const outcome = await Promise.race([deps.actions[spec.kind](attempt), limit]);
+      return { partner: held.claim ? 'answered' : 'none', outcome, attempt: held.claim?.attempt ?? null };
     } catch (err) {
+      const attemptNo = held.claim?.attempt ?? null;
       if (err instanceof Fenced || err instanceof TaskNotClaimable) {
         log.info({ taskId: spec.id, reason: err.message }, 'attempt not made: another worker has the task');
-        breaker.released();
-        return;
+        return undefined;
       }
       if (err instanceof OutboundError) {
         // A 409 is about this request (a busy card), not the partner's health: it never trips the breaker.
-        partner = err.kind === 'retryable' && err.status !== 409 ? 'failed' : 'answered';
-        outcome = err.kind === 'retryable' ? { kind: 'retry', error: err.message } : { kind: 'refused', error: err.message };
-      } else if (err instanceof TimedOut) {
-        partner = 'failed';
-        outcome = { kind: 'retry', error: err.message };
-      } else {
-        partner = 'error';
-        log.error({ err, taskId: spec.id }, 'task attempt failed');
-        outcome = { kind: 'retry', error: messageOf(err) };
+        const partner = err.kind === 'retryable' && err.status !== 409 ? 'failed' : 'answered';
+        return {
+          partner,
+          outcome: err.kind === 'retryable' ? { kind: 'retry', error: err.message } : { kind: 'refused', error: err.message },
+          attempt: attemptNo,
+        };
       }
+      if (err instanceof TimedOut) {
+        // Slow before the call is ours (a read model behind, a slow store), never the partner's.
+        if (err.phase === 'before-call') log.error({ taskId: spec.id, error: err.message }, 'task attempt made no call in time');
+        return { partner: err.phase === 'call' ? 'failed' : 'error', outcome: { kind: 'retry', error: err.message }, attempt: attemptNo };
+      }
+      log.error({ err, taskId: spec.id }, 'task attempt failed');
+      return { partner: 'error', outcome: { kind: 'retry', error: messageOf(err) }, attempt: attemptNo };
     } finally {
       clearTimeout(timer);
-      // Whatever the action still does after a timeout, it makes no new claim and no call.
+      // Whatever the action still does after a time limit, it makes no new claim and no call.
       held.abandoned = true;
     }
-    if (partner === 'answered') breaker.succeeded();
-    else if (partner === 'failed') breaker.failed(performance.now());
-    else breaker.released();
-    deps.onOutcome?.(spec.kind, partner === 'error' ? 'error' : outcome.kind === 'refused' ? 'final' : outcome.kind === 'retry' ? 'retryable' : 'ok');
+  };
 
+  /** Records what the attempt came to; the decider applies the task's policy (retry when, defer, give up). */
+  const recordOutcome = async (spec: TaskSpec, attempt: number | null, outcome: Outcome): Promise<void> => {
     try {
       const r = await execute(
         ledger,
         taskAggregate,
-        {
-          type: 'RecordOutcome',
-          task: spec,
-          worker: deps.owner,
-          attempt: held.claim?.attempt ?? null,
-          outcome,
-          policy: policyFor(spec, deps.policy),
-          jitter: random(),
-          now: ledger.now(),
-        },
+        { type: 'RecordOutcome', task: spec, worker: deps.owner, attempt, outcome, policy: policyFor(spec, deps.policy), jitter: random(), now: ledger.now() },
         ctx(spec, 'outcome'),
       );
       if (r.position) settled.set(spec.id, r.position);

@@ -46,7 +46,7 @@ export const bossAction =
         validUntil = addDays(validFrom, o.product.periodDays);
       }
     }
-    await attempt.claim({ validFrom, validUntil });
+    await attempt.claim({ sent: { validFrom, validUntil } });
     try {
       const opened = await deps.boss.openEntitlement({
         requestId: spec.id,

@@ -25,13 +25,17 @@ export const refundAction =
     else if (p.status === 'succeeded' && (await loadOrder(deps.ledger.store, p.orderId)).status === 'provisioning_failed') amount = p.charged;
     else return done(`payment ${p.status}`);
     await attempt.claim();
-    const r = await deps.platform.refund({ outTradeNo: p.paymentId, refundNo: refundNoFor(p.orderId), amount });
+    const refundNo = refundNoFor(p.orderId);
+    const r = await deps.platform.refund({ outTradeNo: p.paymentId, refundNo, amount });
+    if (r.refundNo !== refundNo) return { kind: 'retry', error: 'the platform answered for another refundNo' };
+    // Accepted, not made: the money has not moved yet. Asked again with the same refundNo until SUCCESS, or the deadline.
+    if (r.status === 'PROCESSING') return { kind: 'later', reason: 'refund still processing at the platform' };
     const recorded = await execute(
       deps.ledger,
       paymentAggregate,
-      { type: 'RecordRefund', paymentId: p.paymentId, refundNo: r.refundNo, amount, now: attempt.now() },
+      { type: 'RecordRefund', paymentId: p.paymentId, refundNo, amount, now: attempt.now() },
       contextFor(spec, 'refund'),
     );
     await followUpInline(deps.ledger, recorded.appended);
-    return done(`refund ${r.refundNo} ${r.status}`);
+    return done(`refund ${refundNo} ${r.status}`);
   };

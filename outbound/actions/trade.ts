@@ -30,7 +30,6 @@ export const tradeAction =
     const { spec } = attempt;
     const p = await loadPayment(deps.ledger.store, spec.paymentId);
     if (p.status !== 'confirmed') return done(`payment ${p.status}`);
-    await attempt.claim();
     /** No trade will ever exist for this payment: it fails, and no money moved. */
     const notCreated = async (detail: string, outcome: string): Promise<Outcome> => {
       await execute(
@@ -41,6 +40,12 @@ export const tradeAction =
       );
       return done(outcome);
     };
+    // No attempt was ever claimed, so no call ever reached the platform: past the deadline it would refuse the trade.
+    if (attempt.state.attempts === 0 && attempt.now().getTime() >= Date.parse(p.payBy)) {
+      return notCreated('the payment deadline passed before the trade could be created', 'the payment deadline passed first');
+    }
+    // A later attempt asks before it creates: two calls.
+    await attempt.claim({ calls: attempt.state.attempts > 0 ? 2 : 1 });
     if (attempt.state.attempts > 0) {
       const found = await deps.platform.queryTrade(p.paymentId);
       if (found) return recordFound(deps, spec, found);

@@ -96,7 +96,7 @@ export const codeWasDelivered = async (t: TestLedger, paymentId: string, seq = 1
   const ctx = (step: string) => ({ correlationId: 'test', causationId: 'test', actor: TASK_ACTOR, commandKey: `${step}:${task.id}` });
   const ledger = t.service.ledger;
   await execute(ledger, taskAggregate, { type: 'ClaimAttempt', task, worker: 'test', holdMs: 5_000, now: ledger.now() }, ctx('claim'));
-  const policy = { baseMs: 1000, maxDelayMs: 1000, maxAttempts: null, deadline: null, laterMs: 1000 };
+  const policy = { baseMs: 1000, maxDelayMs: 1000, maxAttempts: null, deadline: null, laterMs: 1000, onRefusal: 'give-up' as const };
   await execute(
     ledger,
     taskAggregate,

@@ -42,6 +42,7 @@ const scrape = async (t: TestLedger): Promise<Sample[]> => {
 const TROUBLE = {
   TvpayProjectionLagging: [{ projection: 'finance' }],
   TvpayProvisioningFailed: [{}],
+  TvpayMoneyTaskGaveUp: [{ kind: 'refund' }],
   TvpayPaymentFailureRatioHigh: [{}],
   TvpayNotificationsRejected: [{ reason: 'mismatch' }],
 };
@@ -59,7 +60,7 @@ const ledgers: TestLedger[] = [];
 
 beforeAll(async () => {
   // healthy, then trouble
-  const t = await startTestLedger({ RETRY_BASE_MS: '1000', RETRY_MAX_ATTEMPTS: '3' }, { process: true });
+  const t = await startTestLedger({ RETRY_BASE_MS: '1000', RETRY_MAX_ATTEMPTS: '3', PAYMENT_QUERY_DEADLINE_SECONDS: '60' }, { process: true });
   ledgers.push(t);
   fresh = await scrape(t);
   const ok = await placeAndConfirm(t, 'healthy-1');
@@ -85,6 +86,12 @@ beforeAll(async () => {
     const failed = await placeAndConfirm(t, `failing-${i}`, { msisdn: `139120${i}0004`, subscriberId: `sub-failing-${i}` });
     await orderInStatus(t, failed.orderId, 'payment_failed');
   }
+  // A refund the platform refuses: asked again until its deadline, which the jump below passes.
+  boss.setFaults({ refuseAll: true });
+  platform.setFaults({ failMsisdnSuffixes: [], failOperations: ['POST /refunds'], failStatus: 422 });
+  const stranded = await placeAndConfirm(t, 'stranded-1', { subscriberId: 'sub-stranded' });
+  await orderInStatus(t, stranded.orderId, 'provisioning_failed');
+  boss.setFaults({ refuseAll: false });
   // The finance read model stops; the log moves on; ten minutes pass (the lag is measured against
   // the store's recording times, which are the machine's).
   await t.service.projections.get('finance')?.stop();
