@@ -89,4 +89,28 @@ describe('finance ledger', () => {
     expect(long.errors?.map((e) => e.path)).toEqual(['querystring.to']);
     expectProblem(await get('/v1/finance/entries?day=yesterday'), 400);
   });
+
+  it('a day past the last one the ledger holds (9999-12-30) or before 2000 is 400 naming it, at once: never a loop past the year 9999', async () => {
+    for (const [url, path] of [
+      ['/v1/finance/days?from=9999-12-31&to=9999-12-31', ['querystring.from', 'querystring.to']],
+      ['/v1/finance/days?from=9999-12-01&to=9999-12-31', ['querystring.to']],
+      ['/v1/finance/days?from=1999-12-31&to=2000-01-01', ['querystring.from']],
+      ['/v1/finance/journal?from=9999-12-31&to=9999-12-31&format=csv', ['querystring.from', 'querystring.to']],
+      ['/v1/finance/trial-balance?day=9999-12-31', ['querystring.day']],
+      ['/v1/finance/entries?day=9999-12-31', ['querystring.day']],
+    ] as const) {
+      expect(
+        expectProblem(await get(url), 400, 'validation').errors?.map((e) => e.path),
+        url,
+      ).toEqual(path);
+    }
+    const last = await get('/v1/finance/days?from=9999-12-29&to=9999-12-30');
+    expect(last.statusCode).toBe(200);
+    expect(last.json<{ days: { day: string }[] }>().days.map((d) => d.day)).toEqual(['9999-12-29', '9999-12-30']);
+  });
+
+  it('an invalid day is named alone, never also as a reversed or too long range', async () => {
+    const bad = expectProblem(await get('/v1/finance/days?from=2026-11-25T00:00:00Z&to=2026-11-25'), 400, 'validation');
+    expect(bad.errors?.map((e) => e.path)).toEqual(['querystring.from']);
+  });
 });

@@ -13,10 +13,26 @@ import { InvalidQuery, everyDoc, type Doc, type Scalar } from '../../stores/read
 import { HttpProblem } from '../problem.ts';
 import { instant, money } from '../schemas.ts';
 
-const day = z.iso.date().describe('accounting day, China Standard Time (UTC+8)');
+/** The days this ledger can hold: past the last one, the next day is no longer a four-digit year. */
+const FIRST_DAY = '2000-01-01';
+const LAST_DAY = '9999-12-30';
+const day = z.iso
+  .date()
+  .refine((d) => d >= FIRST_DAY && d <= LAST_DAY, { message: `a day from ${FIRST_DAY} to ${LAST_DAY}` })
+  .describe('accounting day, China Standard Time (UTC+8)');
 const MAX_DAYS = 93;
 
 const daysBetween = (from: string, to: string): number => (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
+
+/**
+ * A range of days, from ≤ to, at most MAX_DAYS; the range is judged only once both days are valid
+ * (an invalid day is named alone, not as a range error too).
+ */
+const inDayRange = <S extends z.ZodType<{ from: string; to: string }>>(schema: S) =>
+  schema
+    .refine((q) => !bothDays(q) || q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
+    .refine((q) => !bothDays(q) || daysBetween(q.from, q.to) < MAX_DAYS, { message: `at most ${MAX_DAYS} days at once`, path: ['to'] });
+const bothDays = (q: { from: string; to: string }): boolean => day.safeParse(q.from).success && day.safeParse(q.to).success;
 
 type Tally = { count: number; fen: number };
 type DayTotals = { day: string; charges: Tally; refunds: Tally; flagged: Tally; netFen: number };
@@ -98,17 +114,15 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
         tags: ['finance'],
         summary: 'Money per accounting day: charges, refunds, flagged for review, net (fen)',
         description: 'Accounting days are China Standard Time (UTC+8); at most 93 days at once.',
-        querystring: z
-          .strictObject({ from: day, to: day })
-          .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
-          .refine((q) => daysBetween(q.from, q.to) < MAX_DAYS, { message: `at most ${MAX_DAYS} days at once`, path: ['to'] }),
+        querystring: inDayRange(z.strictObject({ from: day, to: day })),
         response: { 200: z.object({ from: z.string(), to: z.string(), days: z.array(dayOut), total: dayOut }) },
       },
     },
     async (req) => {
       const { from, to } = req.query;
       const byDay = new Map<string, DayTotals>();
-      for (let d = from; d <= to; d = nextDay(d)) byDay.set(d, emptyDay(d));
+      // Counted, never compared: a string comparison of days is a loop bound only while both are days.
+      for (let i = 0, d = from; i <= daysBetween(from, to); i++, d = nextDay(d)) byDay.set(d, emptyDay(d));
       const entries = everyDoc(reads, FINANCE_ENTRIES, {
         range: { field: 'day', gte: from, lt: nextDay(to) },
         orderBy: { field: 'day', direction: 'asc' },
@@ -201,8 +215,8 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
         tags: ['finance'],
         summary: 'The double-entry journal: entries by accounting day, with filters; format=csv for one line per debit or credit',
         description: 'JSON pages by default; `format=csv` answers text/csv, one line per debit or credit, at most 100 000 entries.',
-        querystring: z
-          .strictObject({
+        querystring: inDayRange(
+          z.strictObject({
             from: day,
             to: day,
             kind: z.enum(ENTRY_KINDS).optional(),
@@ -212,9 +226,8 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
             format: z.enum(['json', 'csv']).default('json'),
             limit: z.coerce.number().int().min(1).max(1000).default(200),
             cursor: z.string().min(1).max(512).optional(),
-          })
-          .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
-          .refine((q) => daysBetween(q.from, q.to) < MAX_DAYS, { message: `at most ${MAX_DAYS} days at once`, path: ['to'] }),
+          }),
+        ),
         response: {
           200: z.union([z.object({ items: z.array(journalEntry), nextCursor: z.string().nullable() }), z.string().describe('text/csv (format=csv)')]),
         },
