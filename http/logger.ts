@@ -15,9 +15,33 @@ const ERROR_CODE = /^[A-Za-z][\w.:-]*$/;
 const censor = (value: unknown, path: string[]): unknown =>
   path.at(-1) === 'code' && typeof value === 'string' && ERROR_CODE.test(value) ? value : '[redacted]';
 
-const PHONE_IN_URL = /((?:\?|&)msisdn=)(%2B|\+)?(\d+)/gi;
+const decoded = (part: string): string | undefined => {
+  try {
+    return decodeURIComponent(part.replaceAll('+', ' '));
+  } catch {
+    return undefined;
+  }
+};
 
-export const maskUrl = (url: string): string => url.replace(PHONE_IN_URL, (_m, key: string, _plus, digits: string) => `${key}${maskMsisdn(digits)}`);
+/**
+ * The URL with every `msisdn…` query parameter masked, judged as the server reads it (decoded): an
+ * encoded number (`%31%33…`), `msisdn[]=` or a value that does not parse is masked too, never logged.
+ */
+export const maskUrl = (url: string): string => {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const pairs = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const key = eq < 0 ? pair : pair.slice(0, eq);
+      if (!(decoded(key) ?? key).toLowerCase().startsWith('msisdn') || eq < 0) return pair;
+      const digits = (decoded(pair.slice(eq + 1)) ?? '').replace(/\D/g, '');
+      return `${key}=${digits.length >= 7 ? maskMsisdn(digits) : '****'}`;
+    });
+  return `${url.slice(0, q)}?${pairs.join('&')}`;
+};
 
 export const createLogger = (level: string, destination?: pino.DestinationStream): Logger =>
   pino(

@@ -3,7 +3,8 @@
  * and probes (health, readiness, scrapes) at debug so they do not drown everything else.
  */
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../http/logger.ts';
+import { createLogger, maskUrl } from '../../http/logger.ts';
+import { TOKENS } from '../support/fixtures.ts';
 import { placeAndConfirm } from '../flow/support.ts';
 import { confirmAfterAWrongCode, logCapture, loggedWhile, type LogLine as Line } from '../support/log-capture.ts';
 
@@ -37,6 +38,39 @@ describe('redaction', () => {
     expect(refusal).toMatchObject({ level: 30, code: 'wrong-code' });
     const all = JSON.stringify(out.lines());
     for (const code of codes) expect(all).not.toContain(code);
+  });
+});
+
+describe('phone numbers in URLs', () => {
+  it('every msisdn query parameter is masked as the server reads it: encoded, bracketed or unparsable; other parameters are kept', () => {
+    const cases: [string, string][] = [
+      ['/v1/orders?msisdn=13800138000&limit=20', '/v1/orders?msisdn=138****8000&limit=20'],
+      ['/v1/orders?limit=20&msisdn=%2B8613800138000', '/v1/orders?limit=20&msisdn=138****8000'],
+      ['/v1/orders?msisdn=%31%33%38%30%30%31%33%38%30%30%30', '/v1/orders?msisdn=138****8000'],
+      ['/v1/orders?msisdn=%313800138000', '/v1/orders?msisdn=138****8000'],
+      ['/v1/orders?msisdn[]=13800138000', '/v1/orders?msisdn[]=138****8000'],
+      ['/v1/orders?msisdn%5B%5D=13800138000', '/v1/orders?msisdn%5B%5D=138****8000'],
+      ['/v1/orders?MSISDN=%2B86%2013800138000', '/v1/orders?MSISDN=138****8000'],
+      ['/v1/orders?msisdn=%E0%A4%A', '/v1/orders?msisdn=****'],
+      ['/v1/orders?msisdn=12', '/v1/orders?msisdn=****'],
+      ['/v1/orders?smartcardId=8100000000000042', '/v1/orders?smartcardId=8100000000000042'],
+      ['/v1/orders/13800138000', '/v1/orders/13800138000'],
+    ];
+    for (const [url, logged] of cases) expect(maskUrl(url), url).toBe(logged);
+  });
+
+  it('in the service: a search by an encoded number logs the request with the number masked', async () => {
+    const out = await loggedWhile('info', async (t) => {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/v1/orders?msisdn=%31%33%38%30%30%31%33%38%30%30%30',
+        headers: { authorization: `Bearer ${TOKENS.service}` },
+      });
+      expect(res.statusCode).toBe(200);
+    });
+    const urls = out.lines().flatMap((l) => (typeof (l.req as { url?: unknown } | undefined)?.url === 'string' ? [(l.req as { url: string }).url] : []));
+    expect(urls).toContain('/v1/orders?msisdn=138****8000');
+    expect(JSON.stringify(out.lines())).not.toMatch(/%31%33%38%30%30%31%33%38%30%30%30|13800138000/);
   });
 });
 
