@@ -33,7 +33,9 @@ export type NotificationRoutes = {
 };
 
 export const notificationRoutes: FastifyPluginAsync<NotificationRoutes> = async (app, { ledger, platformSecrets, observe, failedAuthentication }) => {
-  // Scoped to this plugin: keep the raw text, which the signature covers.
+  // Scoped to this plugin: keep the raw text, which the signature covers. JSON only: any other type is
+  // 415 before the signature is looked at (text/plain would reach the check without its raw text).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     req.rawBody = typeof body === 'string' ? body : body.toString('utf8');
     done(null, undefined);

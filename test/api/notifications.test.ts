@@ -26,11 +26,11 @@ const success = (paymentId: string, over: Record<string, unknown> = {}): Record<
 });
 
 /** Posts a raw body with the given signature header (or none). */
-const postRaw = (raw: string, signature: string | undefined) =>
+const postRaw = (raw: string, signature: string | undefined, contentType = 'application/json') =>
   t.app.inject({
     method: 'POST',
     url: '/v1/payment-notifications',
-    headers: { 'content-type': 'application/json', ...(signature !== undefined && { 'x-platform-signature': signature }) },
+    headers: { 'content-type': contentType, ...(signature !== undefined && { 'x-platform-signature': signature }) },
     payload: raw,
   });
 
@@ -131,6 +131,21 @@ describe('POST /v1/payment-notifications', () => {
       const raw = '{"notificationId": ';
       expectProblem(await postRaw(raw, sign(PLATFORM_SECRET, raw, nowSeconds())), 400);
     });
+  });
+
+  it('a well-signed body of another type than JSON is 415, nothing recorded, and no failed signature counted', async () => {
+    const { paymentId } = await confirmed(t);
+    const raw = JSON.stringify(success(paymentId));
+    const rejected = async () =>
+      (await t.app.inject({ method: 'GET', url: '/metrics' })).body.split('\n').filter((l) => l.startsWith('tvpay_notifications_rejected_total{'));
+    const before = await rejected();
+    await writesNothing(t, async () => {
+      for (const type of ['text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
+        expectProblem(await postRaw(raw, sign(PLATFORM_SECRET, raw, nowSeconds()), type), 415, 'unsupported-media-type');
+      }
+    });
+    expect(await rejected()).toEqual(before);
+    expect((await postRaw(raw, sign(PLATFORM_SECRET, raw, nowSeconds()))).statusCode).toBe(200);
   });
 
   describe('401, nothing recorded', () => {
