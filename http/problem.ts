@@ -68,10 +68,14 @@ export const installProblemHandlers = (app: FastifyInstance): void => {
   app.setErrorHandler((err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const where = err.validationContext ?? 'body';
-      const errors = err.validation.map((v) => ({
-        path: [where, ...v.instancePath.split('/').filter((p) => p.length > 0)].join('.'),
-        message: v.message ?? 'invalid',
-      }));
+      const pathOf = (instancePath: string, key?: string): string =>
+        [where, ...instancePath.split('/').filter((p) => p.length > 0), ...(key === undefined ? [] : [key])].join('.');
+      // An unknown field is named itself, not the object that holds it.
+      const errors = err.validation.flatMap((v) =>
+        v.keyword === 'unrecognized_keys' && Array.isArray(v.params.keys)
+          ? v.params.keys.map((key) => ({ path: pathOf(v.instancePath, String(key)), message: 'unknown field' }))
+          : [{ path: pathOf(v.instancePath), message: v.message ?? 'invalid' }],
+      );
       req.log.info({ errors }, 'request refused: validation');
       return send(reply, {
         ...problemOf(400, 'validation', 'Invalid request', `${errors.length} field(s) are invalid: ${errors.map((e) => e.path).join(', ')}`),

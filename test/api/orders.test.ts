@@ -154,10 +154,14 @@ describe('POST /v1/orders', () => {
     });
   });
 
-  it('400: an unknown extra field is refused (strict body)', async () => {
+  it('400: an unknown extra field is refused (strict body), each unknown field named itself', async () => {
     await writesNothing(t, async () => {
-      const body = expectProblem(await post(asOpenPlatform(), { ...orderBody(), coupon: 'FREE' }), 400, 'validation');
-      expect(body.errors?.length).toBeGreaterThan(0);
+      const body = expectProblem(await post(asOpenPlatform(), { ...orderBody(), coupon: 'FREE', referrer: 'x' }), 400, 'validation');
+      expect(body.errors).toEqual([
+        { path: 'body.coupon', message: 'unknown field' },
+        { path: 'body.referrer', message: 'unknown field' },
+      ]);
+      expect(body.detail).toBe('2 field(s) are invalid: body.coupon, body.referrer');
     });
   });
 
