@@ -1,9 +1,11 @@
 /** Patent step 3: the subscriber confirms on the phone with the one-time code. */
 import { randomUUID } from 'node:crypto';
-import { WrongCode } from '../domain/errors.ts';
-import { paymentAggregate } from './aggregates.ts';
+import { OrderNotPayable, WrongCode } from '../domain/errors.ts';
+import { orderStream } from '../domain/order/order.ts';
+import { paymentStream } from '../domain/payment/payment.ts';
+import { orderAggregate, paymentAggregate } from './aggregates.ts';
 import type { LedgerDeps } from './deps.ts';
-import { execute, type CommandContext } from './execute.ts';
+import { execute, load, type CommandContext } from './execute.ts';
 import { followUpInline } from './follow-up.ts';
 
 /**
@@ -27,6 +29,13 @@ export const confirmPayment = async (
   await followUpInline(deps, result.appended);
   for (const e of result.events) {
     if (e.type === 'PaymentCodeRejected') throw new WrongCode(paymentId, e.data.attemptsLeft);
+  }
+  // The order may have closed (cancelled, expired) between the confirmation and its follow-up, which
+  // then voided the payment: nothing goes to the platform, so "submitted" would be untrue.
+  const payment = await load(deps.store, paymentAggregate, paymentStream(paymentId));
+  if (payment.status === 'voided') {
+    const order = await load(deps.store, orderAggregate, orderStream(payment.orderId));
+    throw new OrderNotPayable(payment.orderId, order.status);
   }
   return { paymentId, status: 'submitted' };
 };

@@ -34,6 +34,25 @@ const confirmAs = (paymentId: string, token: string | undefined, payload: Record
   postAs(t, token, `/v1/payments/${paymentId}/confirm`, payload);
 
 describe('POST /v1/payments/{paymentId}/confirm', () => {
+  it('confirm and cancel at once: exactly one of them wins, and each answer says what happened to the money', async () => {
+    for (let i = 0; i < 8; i++) {
+      const { orderId, paymentId } = await placed(t, `race-cancel-${i}`);
+      const [confirm, cancel] = await Promise.all([t.confirm(paymentId, t.codeFor(paymentId)), postAs(t, TOKENS.openPlatform, `/v1/orders/${orderId}/cancel`)]);
+      const events = (await t.allEvents()).filter((e) => e.streamId.endsWith(paymentId) || e.streamId.endsWith(orderId));
+      if (cancel.statusCode === 200) {
+        // The order closed first: the confirmation was voided, nothing goes to the platform, and the phone is told so.
+        expectProblem(confirm, 409, 'order-not-payable');
+        expect(typesOf(events)).toContain('PaymentVoided');
+        expect(typesOf(events)).not.toContain('OrderPaymentPending');
+      } else {
+        expectProblem(cancel, 409, 'order-not-cancellable');
+        expectAnswer(confirm, 200, { paymentId, status: 'submitted' });
+        expect(typesOf(events)).toContain('OrderPaymentPending');
+        expect(typesOf(events)).not.toContain('PaymentVoided');
+      }
+    }
+  });
+
   it('200 submitted: PaymentConfirmed + OrderPaymentPending', async () => {
     const { orderId, paymentId } = await placed(t);
     const written = await newEvents(t, async () => expectAnswer(await t.confirm(paymentId, t.codeFor(paymentId)), 200, { paymentId, status: 'submitted' }));
