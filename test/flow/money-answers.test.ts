@@ -9,7 +9,7 @@ import { auditLog } from '../../scripts/audit/audit-log.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { settledTrade } from '../support/platform-notifications.ts';
 import { bearer, TOKENS } from '../support/fixtures.ts';
-import { caughtUp, eventually, getOrder, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, sms } from './support.ts';
+import { caughtUp, eventually, getOrder, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, sms, metricValue } from './support.ts';
 
 let t: TestLedger;
 afterEach(async () => {
@@ -26,17 +26,6 @@ const refundMessages = () =>
   sms(t)
     .messages({ msisdn: '+8613800138000' })
     .filter((m) => m.text.includes('退款'));
-const metric = async (line: string): Promise<number> => {
-  const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
-  return Number(
-    text
-      .split('\n')
-      .find((l) => l.startsWith(line))
-      ?.split(' ')
-      .at(-1) ?? 'NaN',
-  );
-};
-
 describe('a refund the platform accepted but has not made', () => {
   it('PROCESSING is not refunded: the order waits, the same refundNo is asked again, and only SUCCESS refunds it (once, with one SMS)', async () => {
     t = await startTestLedger({ RETRY_BASE_MS: '1000', PAYMENT_QUERY_AFTER_SECONDS: '120' }, { process: true });
@@ -134,7 +123,7 @@ describe('a refusal says nothing of the money', () => {
       { tickSeconds: 60, timeoutMs: 20_000 },
     );
     expect(gaveUp).toMatchObject({ giveUpReason: 'deadline', lastError: expect.stringMatching(/^refused: .*422/) });
-    expect(await metric('tvpay_tasks_abandoned_total{kind="refund",reason="deadline"}')).toBe(1);
+    expect(await metricValue(t, 'tvpay_tasks_abandoned_total{kind="refund",reason="deadline"}')).toBe(1);
     expect(platformSim(t).refunds()).toHaveLength(0);
     await caughtUp(t);
     expect((await getOrder(t, o.orderId))?.status).toBe('provisioning_failed');

@@ -107,3 +107,10 @@ export const caughtUp = async (t: TestLedger): Promise<void> => {
   // Within the test's own deadline, so a stuck projection is named rather than the test timing out.
   for (const p of t.service.projections.values()) await p.waitFor(head, 10_000);
 };
+
+/** The value of one exported series, named with its labels as /metrics prints them (NaN when absent). */
+export const metricValue = async (t: TestLedger, series: string): Promise<number> => {
+  const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.split(' ').at(-1) ?? 'NaN');
+};

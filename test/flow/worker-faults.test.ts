@@ -12,7 +12,7 @@ import { startOutboundWorker, type OutboundWorker } from '../../outbound/worker.
 import type { EventStore } from '../../stores/event-store.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { waitUntil } from '../support/wait.ts';
-import { bossSim, eventually, orderInStatus, placeAndConfirm, platformSim } from './support.ts';
+import { bossSim, eventually, orderInStatus, placeAndConfirm, platformSim, metricValue } from './support.ts';
 
 let t: TestLedger;
 let worker: OutboundWorker | undefined;
@@ -32,17 +32,6 @@ const failingReads = (store: EventStore, failing: (streamId: string) => boolean)
     return Promise.reject(new Error('simulated: the event store connection was reset'));
   };
   return { thrown: () => thrown };
-};
-
-const metric = async (line: string): Promise<number> => {
-  const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
-  return Number(
-    text
-      .split('\n')
-      .find((l) => l.startsWith(line))
-      ?.split(' ')
-      .at(-1) ?? 'NaN',
-  );
 };
 
 describe('a lane survives its own faults', () => {
@@ -80,8 +69,8 @@ describe('a lane survives its own faults', () => {
     expect(String(failed.data.error)).toMatch(/read model entitlements did not catch up/);
     expect((await t.service.ledger.store.readStream(stream)).map((e) => e.type)).not.toContain('TaskAttemptClaimed');
     expect(bossSim(t).inspect().calls).toBe(0);
-    expect(await metric('tvpay_outbound_calls_total{system="boss",task="boss",outcome="error"}')).toBe(1);
-    expect(await metric('tvpay_outbound_calls_total{system="boss",task="boss",outcome="retryable"}')).toBe(0);
+    expect(await metricValue(t, 'tvpay_outbound_calls_total{system="boss",task="boss",outcome="error"}')).toBe(1);
+    expect(await metricValue(t, 'tvpay_outbound_calls_total{system="boss",task="boss",outcome="retryable"}')).toBe(0);
   });
 
   it('a trade task that first runs after the payment deadline (the store was failing): no trade is created too late, the payment fails and no money moves', async () => {
