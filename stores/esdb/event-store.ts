@@ -186,16 +186,16 @@ export async function openEsdbEventStore(connectionString: string): Promise<Even
     try {
       const result = await client.appendToStream(streamId, data, { expectedRevision: revision });
       const nextRevision = toRevision(result.nextExpectedRevision);
-      const position = usablePosition(result.position);
-      if (position) return { nextRevision, position };
-      // An idempotent retry is answered without a position: the events are already there. The server
-      // matched ids only, so read them back: other content under the same ids is another writer's.
+      // The server deduplicates by event id alone, and answers an idempotent retry like a new append
+      // (with the first append's position, or with none, by version): success never says whether
+      // these events were written now. So every append reads its events back: other content under
+      // the same ids is another writer's, an EventIdConflict, never a success.
       const stored = await readStreamFrom(streamId, BigInt(nextRevision - events.length + 1), events.length);
       const last = stored.at(-1);
       if (!last || stored.length !== events.length) throw new Error(`append to ${streamId} succeeded but revision ${nextRevision} cannot be read`);
       const differs = events.find((e, i) => stored[i]?.id !== e.id || !sameContent(stored[i] ?? e, e));
       if (differs) throw new EventIdConflict(streamId, differs.id);
-      return { nextRevision, position: last.position };
+      return { nextRevision, position: usablePosition(result.position) ?? last.position };
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         const actual = typeof error.actualVersion === 'bigint' ? toRevision(error.actualVersion) : -1;

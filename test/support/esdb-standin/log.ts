@@ -97,10 +97,14 @@ export function createLog(): Log {
     return { kind: 'success', currentRevision: BigInt(stream.length - 1), position };
   };
 
-  const idempotent = (from: number, count: number): AppendOutcome => ({
+  /**
+   * An identical retry: EventStoreDB matches ids only and answers with the position the events already
+   * have, like a new append (older versions answered without one); the content is never compared.
+   */
+  const idempotent = (stream: readonly LogRecord[], from: number, count: number): AppendOutcome => ({
     kind: 'success',
     currentRevision: BigInt(from + count - 1),
-    position: null,
+    position: stream[from + count - 1]?.position ?? null,
   });
 
   const append = (streamId: string, expected: Expected, events: readonly ProposedEvent[]): AppendOutcome => {
@@ -121,14 +125,14 @@ export function createLog(): Log {
       case 'no_stream': {
         if (!stream || current === null) return write(streamId, events);
         const m = matchesAt(stream, 0, ids);
-        return m === true ? idempotent(0, ids.length) : wrong;
+        return m === true ? idempotent(stream, 0, ids.length) : wrong;
       }
       case 'revision': {
         if (current === expected.revision) return write(streamId, events);
         if (!stream || current === null || current < expected.revision) return wrong;
         const from = Number(expected.revision) + 1;
         const m = matchesAt(stream, from, ids);
-        return m === true ? idempotent(from, ids.length) : wrong;
+        return m === true ? idempotent(stream, from, ids.length) : wrong;
       }
       case 'stream_exists':
       case 'any': {
@@ -137,7 +141,7 @@ export function createLog(): Log {
           const from = stream.findIndex((r) => r.id === ids[0]);
           if (from >= 0) {
             const m = matchesAt(stream, from, ids);
-            if (m === true) return idempotent(from, ids.length);
+            if (m === true) return idempotent(stream, from, ids.length);
             // Some of the ids are there but not all in order: EventStoreDB reports this
             // ("corrupted idempotency") as a wrong expected version.
             return wrong;
