@@ -142,6 +142,55 @@ describe('each class, from a statement that contains it', () => {
   });
 });
 
+describe('edges of a day and of a statement', () => {
+  const NEXT = '2026-11-26';
+  const classifyNext = (lines: StatementLine[], ours: OurPayment[]): DayReport =>
+    compareDay({
+      day: NEXT,
+      statement: parseStatement(renderStatement(NEXT, lines)),
+      payments: new Map(ours.map((p) => [p.paymentId, p])),
+      now: new Date('2026-11-27T02:00:00.000Z'),
+      graceMs: GRACE,
+    });
+
+  it('flagged money an admin accepts on a later day moved once, on its flagged day: nothing is missing on the day of the acceptance', () => {
+    const accepted = paid({
+      flagged: { fen: 3801, tradeNo: 'T1', at: '2026-11-25T08:00:02.000Z' },
+      charge: { fen: 3801, tradeNo: 'T1', at: '2026-11-26T02:00:00.000Z', platformAt: '2026-11-26T02:00:00.000Z' },
+    });
+    expect(classes(classify([trade({ amount: cny(3801) })], [accepted]))).toEqual([['trade', 'matched']]);
+    const r = classifyNext([], [accepted]);
+    expect(r.items).toEqual([]);
+  });
+
+  it('flagged money or a refund recorded just after midnight, without the platform’s time: late (on the statement before) within the window, missing after it', () => {
+    const flaggedAt = (at: string) => paid({ status: 'flagged', charge: undefined, flagged: { fen: 3800, tradeNo: 'T1', at } });
+    const refundedAt = (at: string) => paid({ status: 'refunded', refunds: [{ refundNo: 'R1', fen: 3800, at }] });
+    // 00:02 and 00:00:00.2 in Beijing on the 26th.
+    expect(classes(classifyNext([], [flaggedAt('2026-11-25T16:02:00.000Z')]))).toEqual([['trade', 'late']]);
+    const refund = classifyNext([], [refundedAt('2026-11-25T16:00:00.200Z')]);
+    expect(classes(refund)).toEqual([['refund', 'late']]);
+    expect(refund.items[0]?.detail).toContain('statement of 2026-11-25');
+    // An hour into the day is past the 30-minute window.
+    expect(classes(classifyNext([], [flaggedAt('2026-11-25T17:00:00.000Z')]))).toEqual([['trade', 'missing_at_platform']]);
+    expect(classes(classifyNext([], [refundedAt('2026-11-25T17:00:00.000Z')]))).toEqual([['refund', 'refund_mismatch']]);
+  });
+
+  it('a trade or a refund listed twice on the statement is not agreement: the second line is named', () => {
+    const refunded = paid({ status: 'refunded', refunds: [{ refundNo: 'R1', fen: 3800, at: '2026-11-25T08:10:00.000Z' }] });
+    const r = classify([trade(), trade(), refundLine(), refundLine()], [refunded]);
+    expect(classes(r)).toEqual([
+      ['trade', 'matched'],
+      ['trade', 'status_differs'],
+      ['refund', 'matched'],
+      ['refund', 'refund_mismatch'],
+    ]);
+    expect(r.items[1]?.detail).toBe(`listed twice on the platform's statement (line ${r.items[1]?.theirs?.line})`);
+    expect(r.items[1]?.theirs?.line).toBe((r.items[0]?.theirs?.line ?? 0) + 1);
+    expect(r.totals).toEqual({ trades: 7600, refunds: 7600, fees: 46 });
+  });
+});
+
 describe('the statement file', () => {
   it('amounts are yuan with two decimals, read and written without floats', () => {
     expect(formatYuan(3800)).toBe('38.00');

@@ -11,12 +11,14 @@
  * - matched: both sides agree on the money (trade or refund, amount, status);
  * - late: still in flight at the day's edge, within the grace window: the platform lists a result
  *   we do not have yet and the line is younger than the window, or our record sits on a
- *   neighbouring day of the platform's statement, within the window of the platform's time;
+ *   neighbouring day of the platform's statement, within the window of the platform's time (or,
+ *   without it, within the window after the day began);
  * - missing_on_our_side: the platform took the money (or failed a trade) and we have no record;
  * - missing_at_platform: we recorded money the statement does not list;
  * - amount_differs: both took the money, for different amounts;
- * - status_differs: the two sides say different things happened (SUCCESS vs failed, another trade);
- * - refund_mismatch: a refund on one side only, or for a different amount;
+ * - status_differs: the two sides say different things happened (SUCCESS vs failed, another trade),
+ *   or the statement lists one trade twice;
+ * - refund_mismatch: a refund on one side only, or for a different amount, or listed twice;
  * - stranded: the platform took the money and we know it, but it has neither bought its goods nor gone
  *   back for longer than the stranded-money grace (24 h by default, as the audit): flagged and never
  *   reviewed, or a refund that never went through.
@@ -130,11 +132,22 @@ const classifyRefundLine = (l: Line, p: OurPayment | undefined, input: CompareIn
   };
 };
 
-/** Money we recorded that the day's statement does not list: on a neighbouring day within the window, or missing. */
+/**
+ * Money we recorded that the day's statement does not list: on a neighbouring day within the window, or
+ * missing. Without the platform's time (flagged money, refunds), a record within the window after the
+ * day began may sit on the statement of the day before: it happened there a moment earlier.
+ */
 const unlisted = (ourAt: string, platformAt: string | undefined, day: string, graceMs: number, what: string): Pick<Item, 'class' | 'detail'> => {
   const theirDay = platformAt ? statementDay(platformAt) : day;
   if (platformAt && theirDay !== day && Math.abs(ms(ourAt) - ms(platformAt)) <= graceMs) {
     return { class: 'late', detail: `on the platform's statement of ${theirDay}: it happened there at ${platformAt}, here at ${ourAt}` };
+  }
+  const dayBegan = ms(`${day}T00:00:00.000+08:00`);
+  if (!platformAt && ms(ourAt) - dayBegan <= graceMs) {
+    return {
+      class: 'late',
+      detail: `${what} recorded here at ${ourAt}, just after the day began: it may be on the statement of ${statementDay(new Date(dayBegan - 1).toISOString())}`,
+    };
   }
   return { class: what === 'refund' ? 'refund_mismatch' : 'missing_at_platform', detail: `${what} recorded here at ${ourAt}, not on the platform's statement` };
 };
@@ -146,10 +159,27 @@ export const compareDay = (input: CompareInput): DayReport => {
   const refundSeen = new Set<string>();
   const totals = { trades: 0, refunds: 0, fees: 0 };
 
+  /** Every line once: the same trade (or refund) listed twice would count its money twice. */
+  const listed = new Set<string>();
   for (const l of statement.lines) {
     const p = payments.get(l.outTradeNo);
     const base = { paymentId: l.outTradeNo, orderId: p?.orderId ?? null, tradeNo: l.tradeNo || null, theirs: theirsOf(l) };
     totals.fees += l.fee.value;
+    const key = `${l.type}:${l.outTradeNo}:${l.type === 'TRADE' ? l.tradeNo : l.refundNo}`;
+    if (listed.has(key)) {
+      if (l.type === 'TRADE' && l.status === 'SUCCESS') totals.trades += l.amount.value;
+      if (l.type === 'REFUND') totals.refunds += l.amount.value;
+      items.push({
+        ...base,
+        kind: l.type === 'TRADE' ? 'trade' : 'refund',
+        refundNo: l.type === 'TRADE' ? null : l.refundNo,
+        ours: { status: p?.status ?? 'none', fen: null, at: null },
+        class: l.type === 'TRADE' ? 'status_differs' : 'refund_mismatch',
+        detail: `listed twice on the platform's statement (line ${l.lineNo})`,
+      });
+      continue;
+    }
+    listed.add(key);
     if (l.type === 'TRADE') {
       if (l.status === 'SUCCESS') totals.trades += l.amount.value;
       tradeSeen.add(l.outTradeNo);
@@ -192,14 +222,15 @@ export const compareDay = (input: CompareInput): DayReport => {
       });
     };
     const c = p.charge;
-    if (c && (statementDay(c.at) === day || statementDay(c.platformAt) === day)) tookOnTheDay(c, c.platformAt, 'charge');
     const f = p.flagged;
+    // Flagged money an admin accepted moved once, on its flagged day: the acceptance is no new movement.
+    const accepted = f !== undefined && c !== undefined && f.tradeNo === c.tradeNo;
+    if (c && !accepted && (statementDay(c.at) === day || statementDay(c.platformAt) === day)) tookOnTheDay(c, c.platformAt, 'charge');
     if (f && statementDay(f.at) === day) tookOnTheDay(f, undefined, 'flagged money');
     for (const r of p.refunds) {
       if (statementDay(r.at) !== day) continue;
       inScope.add(p.paymentId);
       if (refundSeen.has(`${p.paymentId}/${r.refundNo}`)) continue;
-      // Refunds are made by our call and recorded when the platform answers: the same moment on both sides.
       items.push({
         ...base,
         kind: 'refund',
