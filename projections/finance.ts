@@ -8,7 +8,7 @@ import { accountingDay } from '../domain/accounts.ts';
 import { readPaymentEvent } from '../domain/payment/payment.ts';
 import type { Money } from '../domain/money.ts';
 import { assertNever } from '../domain/never.ts';
-import type { PaymentEvent } from '../domain/payment/payment.ts';
+import type { PaymentEvent, RefundReason } from '../domain/payment/payment.ts';
 import type { RecordedEvent } from '../stores/event-store.ts';
 import type { WriteOp } from '../stores/read-store.ts';
 import { z } from 'zod';
@@ -18,7 +18,9 @@ export const FINANCE_ENTRIES = 'finance_entries';
 /** What the ledger remembers of each payment, to describe its entries. */
 const FINANCE_PAYMENTS = 'finance_payments';
 
-export type EntryKind = 'charge' | 'refund' | 'flagged';
+/** flagged_refund: flagged money going back; it was never a charge, so it is no refund of one either. */
+export type EntryKind = 'charge' | 'refund' | 'flagged' | 'flagged_refund';
+export const FINANCE_KINDS = ['charge', 'refund', 'flagged', 'flagged_refund'] as const satisfies readonly EntryKind[];
 
 /** The accounting day (UTC+8) of an instant: one rule, shared with the journal. */
 export { accountingDay };
@@ -36,13 +38,31 @@ export const financeProjection = (): Projection => ({
   },
 });
 
-/** What the ledger remembers of a payment, as stored. */
-const storedPayment = z.object({ orderId: z.string(), subject: z.string() });
+/** What the ledger remembers of a payment, as stored: and, once a refund is decided, whose money it returns. */
+const storedPayment = z.object({ orderId: z.string(), subject: z.string(), refundOf: z.enum(['charge', 'flagged']).optional() });
+type StoredPayment = z.infer<typeof storedPayment>;
+
+/** Flagged money goes back for these reasons, charged money for the others (domain/accounts.ts: the same rule). */
+const returnsFlaggedMoney = (reason: RefundReason): boolean => {
+  switch (reason) {
+    case 'unexpected_success':
+    case 'review':
+      return true;
+    case 'order_closed':
+    case 'provisioning_failed':
+      return false;
+    default:
+      return assertNever(reason);
+  }
+};
 
 const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView): Promise<WriteOp[]> => {
-  const entry = async (kind: EntryKind, at: string, amount: Money, ref: Record<string, string>): Promise<WriteOp[]> => {
+  const storedOf = async (): Promise<StoredPayment | undefined> => {
     const stored = await view.get(FINANCE_PAYMENTS, e.data.paymentId);
-    const payment = stored ? storedPayment.parse(stored) : undefined;
+    return stored ? storedPayment.parse(stored) : undefined;
+  };
+  const entry = async (kind: EntryKind, at: string, amount: Money, ref: Record<string, string>): Promise<WriteOp[]> => {
+    const payment = await storedOf();
     return [
       {
         kind: 'upsert',
@@ -56,8 +76,8 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
           paymentId: e.data.paymentId,
           orderId: payment?.orderId ?? '',
           subject: payment?.subject ?? '',
-          // Refunds are negative: the day's net is the sum of charges and refunds.
-          amount: kind === 'refund' ? { value: -amount.value, currency: amount.currency } : amount,
+          // Money going back is negative: the day's net is the sum of charges and refunds.
+          amount: kind === 'refund' || kind === 'flagged_refund' ? { value: -amount.value, currency: amount.currency } : amount,
           ...ref,
         },
       },
@@ -69,8 +89,17 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
     case 'PaymentSucceeded':
       // Our time of record dates the charge; the platform's paidAt never picks the accounting day.
       return entry('charge', e.data.at, e.data.amount, { tradeNo: e.data.tradeNo });
-    case 'PaymentRefunded':
-      return entry('refund', e.data.at, e.data.amount, { refundNo: e.data.refundNo });
+    case 'PaymentRefunded': {
+      // A refund paid that nobody decided first (logs written before refunds were requested) returned a charge.
+      const kind = (await storedOf())?.refundOf === 'flagged' ? 'flagged_refund' : 'refund';
+      return entry(kind, e.data.at, e.data.amount, { refundNo: e.data.refundNo });
+    }
+    case 'PaymentRefundRequested': {
+      const payment = await storedOf();
+      if (!payment) return [];
+      const refundOf = returnsFlaggedMoney(e.data.reason) ? 'flagged' : 'charge';
+      return [{ kind: 'upsert', collection: FINANCE_PAYMENTS, doc: { id: e.data.paymentId, ...payment, refundOf } }];
+    }
     case 'PaymentFlagged':
       return entry('flagged', e.data.at, e.data.reported, { tradeNo: e.data.tradeNo, reason: e.data.reason });
     case 'PaymentCodeRejected':
@@ -80,7 +109,6 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
     case 'PaymentSubmitted':
     case 'PaymentFailed':
     case 'PaymentVoided':
-    case 'PaymentRefundRequested':
     case 'PaymentReviewed':
       return [];
     default:

@@ -47,6 +47,7 @@ describe('finance ledger', () => {
       charges: { count: 2, amount: { value: 3800 + 4500, currency: 'CNY' } },
       refunds: { count: 1, amount: { value: 4500, currency: 'CNY' } },
       flagged: { count: 1, amount: { value: 1201, currency: 'CNY' } },
+      flaggedRefunds: { count: 0, amount: { value: 0, currency: 'CNY' } },
       net: { value: 3800, currency: 'CNY' },
     });
     const audit = await auditLog(t.service.ledger.store);
@@ -66,6 +67,40 @@ describe('finance ledger', () => {
     expect(items.find((e) => e.orderId === paid.orderId)?.subject).toBe('体育包 Sports (1 month)');
     const refunds = await get(`/v1/finance/entries?day=${day}&kind=refund`);
     expect(refunds.json().items).toHaveLength(1);
+  });
+
+  it('flagged money an admin sends back is flagged money returned, never a refund of a charge: the net stays what the audit says', async () => {
+    platformSim(t).setFaults({ amountMismatchFen: 1 });
+    const flagged = await placeAndConfirm(t, 'fin-flagged-back', { productId: 'opera-month' });
+    await eventually(
+      t,
+      async () => ((await getOrder(t, flagged.orderId))?.payment as { status?: string } | undefined)?.status === 'flagged' || undefined,
+      'the payment to be flagged',
+    );
+    const resolved = await t.app.inject({
+      method: 'POST',
+      url: `/v1/payments/${flagged.paymentId}/resolve`,
+      headers: bearer(TOKENS.admin),
+      payload: { decision: 'refund', reason: 'charged 12.01 instead of 12.00; the customer wants it back' },
+    });
+    expect(resolved.statusCode).toBe(200);
+    await eventually(t, async () => (platformSim(t).refunds().length === 1 ? true : undefined), 'the money back at the platform');
+    await orderInStatus(t, flagged.orderId, 'refunded');
+    await caughtUp(t);
+
+    const day = accountingDay(t.clock.now.toISOString());
+    const [only] = (await get(`/v1/finance/days?from=${day}&to=${day}`)).json<{ days: unknown[] }>().days;
+    expect(only).toEqual({
+      day,
+      charges: { count: 0, amount: { value: 0, currency: 'CNY' } },
+      refunds: { count: 0, amount: { value: 0, currency: 'CNY' } },
+      flagged: { count: 1, amount: { value: 1201, currency: 'CNY' } },
+      flaggedRefunds: { count: 1, amount: { value: 1201, currency: 'CNY' } },
+      net: { value: 0, currency: 'CNY' },
+    });
+    expect((await auditLog(t.service.ledger.store)).money.net).toBe(0);
+    const back = (await get(`/v1/finance/entries?day=${day}&kind=flagged_refund`)).json<{ items: { orderId: string; amount: { value: number } }[] }>().items;
+    expect(back.map((e) => [e.orderId, e.amount.value])).toEqual([[flagged.orderId, -1201]]);
   });
 
   it('days without money are listed with zeros; the accounting day is China Standard Time', async () => {

@@ -6,7 +6,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ACCOUNTS, ACCOUNT_IDS, ENTRY_KINDS, balancesOf, nextDay, type Account, type JournalLine } from '../../domain/accounts.ts';
-import { FINANCE_ENTRIES } from '../../projections/finance.ts';
+import { FINANCE_ENTRIES, FINANCE_KINDS } from '../../projections/finance.ts';
+import { assertNever } from '../../domain/never.ts';
 import { JOURNAL_ENTRIES } from '../../projections/journal.ts';
 import type { ReadView } from '../../projections/projection.ts';
 import { InvalidQuery, everyDoc, type Doc, type Scalar } from '../../stores/read-store.ts';
@@ -35,47 +36,83 @@ const inDayRange = <S extends z.ZodType<{ from: string; to: string }>>(schema: S
 const bothDays = (q: { from: string; to: string }): boolean => day.safeParse(q.from).success && day.safeParse(q.to).success;
 
 type Tally = { count: number; fen: number };
-type DayTotals = { day: string; charges: Tally; refunds: Tally; flagged: Tally; netFen: number };
+type DayTotals = { day: string; charges: Tally; refunds: Tally; flagged: Tally; flaggedRefunds: Tally; netFen: number };
 
-const emptyDay = (d: string): DayTotals => ({ day: d, charges: { count: 0, fen: 0 }, refunds: { count: 0, fen: 0 }, flagged: { count: 0, fen: 0 }, netFen: 0 });
+const emptyTally = (): Tally => ({ count: 0, fen: 0 });
+const emptyDay = (d: string): DayTotals => ({
+  day: d,
+  charges: emptyTally(),
+  refunds: emptyTally(),
+  flagged: emptyTally(),
+  flaggedRefunds: emptyTally(),
+  netFen: 0,
+});
 
 /** What a day's totals read of a stored finance entry; a malformed one is a read-model bug: it throws. */
 const storedAmount = z.object({ amount: z.object({ value: z.number().int(), currency: z.string() }) });
 const fenOf = (entry: Doc): number => storedAmount.parse(entry).amount.value;
 
-/** Counts an entry into its day: charges and refunds make the net; flagged money is kept apart. */
+/** Counts an entry into its day: charges and refunds make the net; flagged money, and its going back, is kept apart. */
 const add = (t: DayTotals, entry: Doc): void => {
   const fen = fenOf(entry);
-  const into = entry.kind === 'charge' ? t.charges : entry.kind === 'refund' ? t.refunds : entry.kind === 'flagged' ? t.flagged : undefined;
+  const into = tallyOf(t, String(entry.kind));
   if (!into) return;
   into.count += 1;
   into.fen += fen;
-  if (into !== t.flagged) t.netFen += fen;
+  if (into === t.charges || into === t.refunds) t.netFen += fen;
+};
+const tallyOf = (t: DayTotals, kind: string): Tally | undefined => {
+  const known = FINANCE_KINDS.find((k) => k === kind);
+  switch (known) {
+    case 'charge':
+      return t.charges;
+    case 'refund':
+      return t.refunds;
+    case 'flagged':
+      return t.flagged;
+    case 'flagged_refund':
+      return t.flaggedRefunds;
+    case undefined:
+      return undefined;
+    default:
+      return assertNever(known);
+  }
 };
 
 const tally = z.object({ count: z.number().int(), amount: money });
 /** The net may be negative (a day with more refunds than charges). */
 const signedMoney = z.object({ value: z.number().int(), currency: z.literal('CNY') });
-const dayOut = z.object({ day: z.string(), charges: tally, refunds: tally, flagged: tally, net: signedMoney }).meta({
-  id: 'FinanceDay',
-  description: 'One accounting day (or, as `total`, the whole range `from..to`): charges, refunds (money returned, positive), flagged for review, and the net.',
-  example: {
-    day: '2026-11-25',
-    charges: { count: 12, amount: { value: 45600, currency: 'CNY' } },
-    refunds: { count: 1, amount: { value: 3800, currency: 'CNY' } },
-    flagged: { count: 0, amount: { value: 0, currency: 'CNY' } },
-    net: { value: 41800, currency: 'CNY' },
-  },
-});
+const dayOut = z
+  .object({
+    day: z.string(),
+    charges: tally,
+    refunds: tally,
+    flagged: tally,
+    flaggedRefunds: tally.describe('flagged money returned (positive): never a charge, so neither a refund of one nor part of the net'),
+    net: signedMoney,
+  })
+  .meta({
+    id: 'FinanceDay',
+    description:
+      'One accounting day (or, as `total`, the whole range `from..to`): charges, refunds (money returned, positive), flagged for review, flagged money returned, and the net of charges and refunds.',
+    example: {
+      day: '2026-11-25',
+      charges: { count: 12, amount: { value: 45600, currency: 'CNY' } },
+      refunds: { count: 1, amount: { value: 3800, currency: 'CNY' } },
+      flagged: { count: 0, amount: { value: 0, currency: 'CNY' } },
+      flaggedRefunds: { count: 0, amount: { value: 0, currency: 'CNY' } },
+      net: { value: 41800, currency: 'CNY' },
+    },
+  });
 const financeEntry = z
   .object({
     id: z.string(),
     day: z.string(),
     at: instant,
-    kind: z.enum(['charge', 'refund', 'flagged']),
+    kind: z.enum(FINANCE_KINDS),
     paymentId: z.string(),
     orderId: z.string(),
-    amount: signedMoney.describe('integer fen; a refund is negative'),
+    amount: signedMoney.describe('integer fen; money going back (a refund, flagged money returned) is negative'),
   })
   .loose()
   .meta({
@@ -98,9 +135,10 @@ const entriesPage = z.object({ items: z.array(financeEntry), nextCursor: z.strin
 const present = (t: DayTotals) => ({
   day: t.day,
   charges: { count: t.charges.count, amount: { value: t.charges.fen, currency: 'CNY' as const } },
-  // Refunds are shown as a positive sum of money returned.
+  // Money returned is shown as a positive sum.
   refunds: { count: t.refunds.count, amount: { value: -t.refunds.fen, currency: 'CNY' as const } },
   flagged: { count: t.flagged.count, amount: { value: t.flagged.fen, currency: 'CNY' as const } },
+  flaggedRefunds: { count: t.flaggedRefunds.count, amount: { value: -t.flaggedRefunds.fen, currency: 'CNY' as const } },
   net: { value: t.netFen, currency: 'CNY' as const },
 });
 
@@ -133,12 +171,14 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
         if (t) add(t, e);
       }
       const days = [...byDay.values()];
+      const sum = (a: Tally, b: Tally): Tally => ({ count: a.count + b.count, fen: a.fen + b.fen });
       const total = days.reduce<DayTotals>(
         (acc, t) => ({
           day: `${from}..${to}`,
-          charges: { count: acc.charges.count + t.charges.count, fen: acc.charges.fen + t.charges.fen },
-          refunds: { count: acc.refunds.count + t.refunds.count, fen: acc.refunds.fen + t.refunds.fen },
-          flagged: { count: acc.flagged.count + t.flagged.count, fen: acc.flagged.fen + t.flagged.fen },
+          charges: sum(acc.charges, t.charges),
+          refunds: sum(acc.refunds, t.refunds),
+          flagged: sum(acc.flagged, t.flagged),
+          flaggedRefunds: sum(acc.flaggedRefunds, t.flaggedRefunds),
           netFen: acc.netFen + t.netFen,
         }),
         emptyDay(`${from}..${to}`),
@@ -158,7 +198,7 @@ export const financeRoutes: FastifyPluginAsyncZod<{ reads: ReadView }> = async (
         description: 'Cursor pagination; a cursor from another query is 400 `bad-cursor`.',
         querystring: z.strictObject({
           day,
-          kind: z.enum(['charge', 'refund', 'flagged']).optional(),
+          kind: z.enum(FINANCE_KINDS).optional(),
           limit: z.coerce.number().int().min(1).max(200).default(50),
           cursor: z.string().min(1).max(512).optional(),
         }),

@@ -219,8 +219,8 @@ describe('customer-service console', { timeout: BROWSER_TEST_TIMEOUT_MS }, () =>
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-days').click()]);
     const csv = readFileSync(await download.path(), 'utf8');
     const lines = csv.replace(/^\uFEFF/, '').split('\r\n');
-    expect(lines[0]).toBe('"日期","收款 #","收款 CNY","退款 #","退款 CNY","待核查 #","待核查 CNY","净额 CNY"');
-    expect(lines[1]).toMatch(new RegExp(`^"${day}","${charges}","\\d+\\.00","0","0\\.00","0","0\\.00","\\d+\\.00"$`));
+    expect(lines[0]).toBe('"日期","收款 #","收款 CNY","退款 #","退款 CNY","待核查 #","待核查 CNY","待核查款退回 #","待核查款退回 CNY","净额 CNY"');
+    expect(lines[1]).toMatch(new RegExp(`^"${day}","${charges}","\\d+\\.00","0","0\\.00","0","0\\.00","0","0\\.00","\\d+\\.00"$`));
     expect(lines[2]).toMatch(new RegExp(`^"合计","${charges}",`));
     await page.getByRole('button', { name: `查看 ${day} 明细` }).click();
     await textMatches(page.locator('table.entries'), /收款\s+¥38\.00/, 'the charges of the day');

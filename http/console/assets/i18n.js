@@ -84,6 +84,7 @@ const zh = {
   'col.charges': '收款',
   'col.refunds': '退款',
   'col.flagged': '待核查',
+  'col.flaggedRefunds': '待核查款退回',
   'col.net': '净额',
   'col.entryKind': '类别',
   'col.payment': '支付单',
@@ -155,6 +156,7 @@ const zh = {
   'finance.kind.charge': '收款',
   'finance.kind.refund': '退款',
   'finance.kind.flagged': '待核查',
+  'finance.kind.flagged_refund': '待核查款退回',
   'finance.count': '{n} 笔',
 
   'status.awaiting_confirmation': '等待确认',
@@ -347,6 +349,7 @@ const en = {
   'col.charges': 'Charges',
   'col.refunds': 'Refunds',
   'col.flagged': 'Flagged',
+  'col.flaggedRefunds': 'Flagged returned',
   'col.net': 'Net',
   'col.entryKind': 'Kind',
   'col.payment': 'Payment',
@@ -418,6 +421,7 @@ const en = {
   'finance.kind.charge': 'Charge',
   'finance.kind.refund': 'Refund',
   'finance.kind.flagged': 'Flagged',
+  'finance.kind.flagged_refund': 'Flagged returned',
   'finance.count': '{n}',
 
   'status.awaiting_confirmation': 'Awaiting confirmation',

@@ -20,6 +20,8 @@ const daysCsv = (r) =>
       `${t('col.refunds')} CNY`,
       `${t('col.flagged')} #`,
       `${t('col.flagged')} CNY`,
+      `${t('col.flaggedRefunds')} #`,
+      `${t('col.flaggedRefunds')} CNY`,
       `${t('col.net')} CNY`,
     ]),
     ...[...r.days, { ...r.total, day: t('finance.total') }].map((d) =>
@@ -31,6 +33,8 @@ const daysCsv = (r) =>
         yuan(d.refunds.amount.value),
         d.flagged.count,
         yuan(d.flagged.amount.value),
+        d.flaggedRefunds.count,
+        yuan(d.flaggedRefunds.amount.value),
         yuan(d.net.value),
       ]),
     ),
@@ -101,12 +105,12 @@ export const financeView = (q) => {
     days.replaceChildren(h('p', {}, t('app.loading')));
     try {
       const r = await get('/v1/finance/days', { from, to });
-      const row = (d, header) => [header, tally(d.charges), tally(d.refunds), tally(d.flagged), h('strong', {}, money(d.net))];
+      const row = (d, header) => [header, tally(d.charges), tally(d.refunds), tally(d.flagged), tally(d.flaggedRefunds), h('strong', {}, money(d.net))];
       days.replaceChildren(
         h('button', { type: 'button', id: 'export-days', onclick: () => download(`finance-days-${from}-${to}.csv`, daysCsv(r)) }, t('finance.export')),
         table(
           t('finance.caption'),
-          [t('col.day'), t('col.charges'), t('col.refunds'), t('col.flagged'), t('col.net')],
+          [t('col.day'), t('col.charges'), t('col.refunds'), t('col.flagged'), t('col.flaggedRefunds'), t('col.net')],
           [
             ...r.days.map((d) =>
               row(
