@@ -8,7 +8,7 @@
  * process reactor following OrderPlaced up (commands/workflow.ts).
  */
 import { IdempotencyKeyReused, UnknownProduct } from '../domain/errors.ts';
-import { orderStream, type OrderPlaced } from '../domain/order/order.ts';
+import { orderStream, readOrderEvent, type OrderPlaced } from '../domain/order/order.ts';
 import type { Money } from '../domain/money.ts';
 import { orderAggregate } from './aggregates.ts';
 import type { LedgerDeps } from './deps.ts';
@@ -44,6 +44,8 @@ export const placeOrder = async (
   if (!product) throw new UnknownProduct(input.productId);
   const client = ctx.actor.client;
   const orderId = uuidFrom('order', client, idempotencyKey);
+  const erasedReplay = await replayOfErased(deps, orderId, input, client);
+  if (erasedReplay) return erasedReplay;
   // The number is sealed before it reaches the decider, and the request's digest is taken over the
   // sealed form (the same number seals the same way): an unkeyed digest of the plain number would let
   // anyone holding the log find the number again by trying every one, erased or not.
@@ -85,6 +87,28 @@ export const placeOrder = async (
   await followUpInline(deps, orderPlaced);
   // The response is built from the placement facts alone, so a replay answers byte for byte the same.
   return { order: responseOf(placed.state), replayed: placed.events.length === 0 || !(await placedBy(deps, orderId, ctx.causationId)) };
+};
+
+/**
+ * A retry of an order whose subscriber was erased since: its number can no longer be sealed the same
+ * way (the key is gone), and sealing it would make the subscriber a new key for an order they never
+ * placed again. The retry is recognised on what is not personal (client, subscriber, card, product)
+ * and answered as placed; anything else under the key is another request. Undefined: not such a retry.
+ */
+const replayOfErased = async (
+  deps: LedgerDeps,
+  orderId: string,
+  input: PlaceOrderInput,
+  client: string,
+): Promise<{ order: PlacedOrder; replayed: boolean } | undefined> => {
+  const [first] = await deps.store.readStream(orderStream(orderId), { limit: 1 });
+  const placed = first && readOrderEvent(first);
+  if (placed?.type !== 'OrderPlaced') return undefined;
+  if ((await deps.personalData.reveal(placed.data.msisdn, placed.data.subscriberId)).kind !== 'erased') return undefined;
+  const d = placed.data;
+  const same = d.client === client && d.subscriberId === input.subscriberId && d.smartcardId === input.smartcardId && d.product.productId === input.productId;
+  if (!same) throw new IdempotencyKeyReused();
+  return { order: responseOf(d), replayed: true };
 };
 
 /**

@@ -157,6 +157,24 @@ describe('POST /v1/subscribers/{id}/erasure', () => {
     expect(again.json()).toEqual({ ...first.json(), keysDestroyed: 0 });
   });
 
+  it('a retry of an order placed before the erasure is still that order (200, replayed), and makes the erased subscriber no new key; another request under the key is 422', async () => {
+    const { paid } = await household();
+    expect((await eraseAs(TOKENS.admin, 'sub-1001')).statusCode).toBe(200);
+    expect(await t.service.ledger.personalData.keyIds('sub-1001')).toEqual([]);
+    const before = await t.allEvents();
+    const retry = await t.placeOrder({ subscriberId: 'sub-1001', smartcardId: '8100000000001001' }, 'era-paid');
+    expect(retry.statusCode, retry.body).toBe(200);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.json()).toMatchObject({ orderId: paid.orderId, paymentId: paid.paymentId, status: 'awaiting_confirmation' });
+    expectProblem(
+      await t.placeOrder({ subscriberId: 'sub-1001', smartcardId: '8100000000001001', productId: 'opera-month' }, 'era-paid'),
+      422,
+      'idempotency-key-reused',
+    );
+    expect(await t.service.ledger.personalData.keyIds('sub-1001')).toEqual([]);
+    expect((await t.allEvents()).length).toBe(before.length);
+  });
+
   it('the subscriber may order again afterwards: a new key, the new order readable, the old ones still erased; erasing again destroys the new key', async () => {
     const { paid } = await household();
     expect((await eraseAs(TOKENS.admin, 'sub-1001')).statusCode).toBe(200);
