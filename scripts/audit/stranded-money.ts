@@ -2,7 +2,8 @@
  * Money that moved and ended with neither the goods nor a refund: the one outcome a payment ledger
  * must never leave alone. A payment the platform took money for is stranded when, longer than the
  * grace period after the money moved, it is still
- * - succeeded, but its order did not get paid (closed first, and no refund under way);
+ * - succeeded, but its order does not have its channels: closed first with no refund under way, or
+ *   paid and never provisioned (BOSS gave up, and nobody reprovisioned or refunded);
  * - flagged (an amount mismatch nobody reviewed, or an unexpected success whose refund never started);
  * - refunding (the refund has not gone through).
  * Within the grace period these are work in progress (the workflow and the outbound engine finish them).
@@ -17,7 +18,8 @@ export type MovedAt = ReadonlyMap<string, string>;
 
 export const DEFAULT_GRACE_MS = 24 * 3600_000;
 
-const ORDER_HAS_ITS_GOODS: ReadonlySet<Order['status']> = new Set(['paid', 'provisioned']);
+/** Paid is not the goods: the channels are, once BOSS has opened them. */
+const ORDER_HAS_ITS_GOODS: ReadonlySet<Order['status']> = new Set(['provisioned']);
 
 export const strandedMoney = (
   payments: ReadonlyMap<string, Payment>,

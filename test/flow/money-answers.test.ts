@@ -131,3 +131,24 @@ describe('a refusal says nothing of the money', () => {
     expect(audit.findings.map((f) => f.rule)).toContain('money-stranded');
   });
 });
+
+describe('paid is not the goods', () => {
+  it('an order paid whose BOSS request was given up, and that nobody reprovisioned or refunded, is money stranded after the grace period; provisioned, it is not', async () => {
+    t = await startTestLedger({ RETRY_BASE_MS: '1000', RETRY_MAX_ATTEMPTS: '2' }, { process: true });
+    bossSim(t).setFaults({ failOperations: ['POST /entitlements'] });
+    const o = await placeAndConfirm(t, 'paid-never-opened');
+    await orderInStatus(t, o.orderId, 'paid');
+    await eventually(t, async () => ((await tasks(o.orderId, 'boss'))[0]?.status === 'failed' ? true : undefined), 'BOSS given up', { tickSeconds: 2 });
+    await caughtUp(t);
+    const dayLater = new Date(t.clock.now.getTime() + 25 * 3600_000);
+    const stranded = (await auditLog(t.service.ledger.store, { now: dayLater })).stranded;
+    expect(stranded).toEqual([expect.objectContaining({ paymentId: o.paymentId, orderId: o.orderId, status: 'succeeded', fen: 3800 })]);
+
+    bossSim(t).setFaults({ failOperations: [] });
+    const reprovision = await t.app.inject({ method: 'POST', url: `/v1/orders/${o.orderId}/reprovision`, headers: bearer(TOKENS.service) });
+    expect(reprovision.statusCode).toBeLessThan(300);
+    await orderInStatus(t, o.orderId, 'provisioned', { tickSeconds: 1 });
+    await caughtUp(t);
+    expect((await auditLog(t.service.ledger.store, { now: dayLater })).stranded).toEqual([]);
+  });
+});
