@@ -7,7 +7,9 @@ import { orderAggregate, paymentAggregate } from '../commands/aggregates.ts';
 import type { CommandContext } from '../commands/execute.ts';
 import { load } from '../commands/execute.ts';
 import { e164 } from '../domain/msisdn.ts';
-import type { Order } from '../domain/order/order.ts';
+import { readOrderEvent, type Order, type OrderEvent } from '../domain/order/order.ts';
+import type { Money } from '../domain/money.ts';
+import { assertNever } from '../domain/never.ts';
 import { isSealed, type StoredMsisdn } from '../domain/personal-data.ts';
 import type { LedgerDeps } from '../commands/deps.ts';
 import { orderStream } from '../domain/order/order.ts';
@@ -45,6 +47,46 @@ export const contextFor = (task: TaskSpec, step: string): CommandContext => ({
 export const done = (detail: string): Outcome => ({ kind: 'done', detail });
 
 export const loadOrder = (store: EventStore, orderId: string): Promise<Order> => load(store, orderAggregate, orderStream(orderId));
+
+/** The order's events as they are now, and the one that created the task (its causationId), if it is one of them. */
+export const orderStory = async (store: EventStore, orderId: string, causationId: string): Promise<{ events: OrderEvent[]; cause: OrderEvent | undefined }> => {
+  const events: OrderEvent[] = [];
+  let cause: OrderEvent | undefined;
+  for (const r of await store.readStream(orderStream(orderId))) {
+    const e = readOrderEvent(r);
+    if (!e) continue;
+    events.push(e);
+    if (r.id === causationId) cause = e;
+  }
+  return { events, cause };
+};
+
+/**
+ * The money a step of the order is about, as the partners and the subscriber are told it: what a
+ * refund returned, what paid the order (paid, and what followed), or else the price. The money that
+ * moved may differ from the price (an amount accepted on review).
+ */
+export const amountOfStep = (events: readonly OrderEvent[], cause: OrderEvent | undefined, price: Money): Money => {
+  const paid = (): Money => events.find((e) => e.type === 'OrderPaid')?.data.amount ?? price;
+  switch (cause?.type) {
+    case 'OrderRefunded':
+    case 'OrderPaid':
+      return cause.data.amount;
+    case 'OrderProvisioned':
+    case 'OrderProvisioningFailed':
+    case 'OrderReprovisionRequested':
+      return paid();
+    case 'OrderPlaced':
+    case 'OrderPaymentPending':
+    case 'OrderPaymentFailed':
+    case 'OrderCancelled':
+    case 'OrderExpired':
+    case undefined:
+      return price;
+    default:
+      return assertNever(cause);
+  }
+};
 export const loadPayment = (store: EventStore, paymentId: string): Promise<Payment> => load(store, paymentAggregate, paymentStream(paymentId));
 
 /**

@@ -3,10 +3,10 @@
  * stream as it is now; the status, time and details from the event that created the task (its
  * causationId), so a callback sent late still describes its own step. Never carries the phone number.
  */
-import { foldOrder, orderStream, readOrderEvent, type OrderEvent } from '../../domain/order/order.ts';
+import { foldOrder } from '../../domain/order/order.ts';
 import type { OpenPlatform, OrderCallback } from '../../integrations/ports.ts';
 import type { EventStore } from '../../stores/event-store.ts';
-import { done, type Action } from '../action.ts';
+import { amountOfStep, done, orderStory, type Action } from '../action.ts';
 import { callbackFor } from '../schedule.ts';
 
 export const callbackAction =
@@ -14,14 +14,7 @@ export const callbackAction =
   async (attempt) => {
     const { spec } = attempt;
     if (!deps.openPlatform) return done('callbacks are off');
-    const events: OrderEvent[] = [];
-    let cause: OrderEvent | undefined;
-    for (const r of await deps.store.readStream(orderStream(spec.orderId))) {
-      const e = readOrderEvent(r);
-      if (!e) continue;
-      events.push(e);
-      if (r.id === spec.causationId) cause = e;
-    }
+    const { events, cause } = await orderStory(deps.store, spec.orderId, spec.causationId);
     const o = foldOrder(events);
     if (o.status === 'none') return done('no such order');
     const facts = cause && callbackFor(cause);
@@ -39,7 +32,7 @@ export const callbackAction =
       ...(facts.reason !== undefined && { reason: facts.reason }),
       ...(facts.validFrom !== undefined && { validFrom: facts.validFrom }),
       ...(facts.validUntil !== undefined && { validUntil: facts.validUntil }),
-      amount: { value: o.amount.value, currency: o.amount.currency },
+      amount: { ...amountOfStep(events, cause, o.amount) },
     };
     await attempt.claim();
     await deps.openPlatform.deliver(callback);

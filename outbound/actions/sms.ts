@@ -4,7 +4,7 @@ import { accountingDay } from '../../domain/accounts.ts';
 import { formatMoney } from '../../domain/money.ts';
 import { assertNever } from '../../domain/never.ts';
 import type { SmsGateway, SmsMessage, SmsRecipient } from '../../integrations/ports.ts';
-import { done, loadOrder, loadPayment, phoneOf, type Action } from '../action.ts';
+import { amountOfStep, done, loadOrder, loadPayment, orderStory, phoneOf, type Action } from '../action.ts';
 import type { RenderedSms, SmsTemplates } from '../sms-templates.ts';
 import type { TaskSpec } from '../task.ts';
 
@@ -40,7 +40,12 @@ const messageFor = async (ledger: LedgerDeps, templates: SmsTemplates, task: Tas
   const o = await loadOrder(ledger.store, task.orderId);
   if (o.status === 'none') return 'no such order';
   const name = o.product.name;
-  const amount = formatMoney(o.amount);
+  const price = formatMoney(o.amount);
+  /** What moved at the step that created the task (a refund, a payment), read from its event. */
+  const moved = async (): Promise<string> => {
+    const { events, cause } = await orderStory(ledger.store, task.orderId, task.causationId);
+    return formatMoney(amountOfStep(events, cause, o.amount));
+  };
   const tv = { smartcardId: o.smartcardId };
   const toPhone = async (rendered: RenderedSms): Promise<SmsMessage | string> => {
     const to = await phoneOf(ledger, o.msisdn, o.orderId);
@@ -48,16 +53,16 @@ const messageFor = async (ledger: LedgerDeps, templates: SmsTemplates, task: Tas
   };
   switch (task.template) {
     case 'order-tv':
-      return message(tv, templates.render('order', { name, amount }));
+      return message(tv, templates.render('order', { name, amount: price }));
     case 'paid-phone':
-      return toPhone(templates.render('paid', { name, amount }));
+      return toPhone(templates.render('paid', { name, amount: await moved() }));
     case 'paid-tv':
-      return message(tv, templates.render('paid', { name, amount }));
+      return message(tv, templates.render('paid', { name, amount: await moved() }));
     case 'provisioned-tv':
       // The day the entitlement ends, in China Standard Time (the subscriber's calendar).
       return o.status === 'provisioned' ? message(tv, templates.render('provisioned', { name, validUntil: accountingDay(o.validUntil) })) : `order ${o.status}`;
     case 'refunded-phone':
-      return toPhone(templates.render('refunded', { name, amount }));
+      return toPhone(templates.render('refunded', { name, amount: await moved() }));
     case 'failed-phone':
       return toPhone(templates.render('payment-failed', { name }));
     case undefined:

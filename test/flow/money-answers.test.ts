@@ -5,10 +5,11 @@
  * platform says, or until the deadline, when a person must look (and the audit names the money).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { startReceiver, type CallbackReceiver } from '../support/callback-receiver.ts';
 import { auditLog } from '../../scripts/audit/audit-log.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { settledTrade } from '../support/platform-notifications.ts';
-import { bearer, TOKENS } from '../support/fixtures.ts';
+import { bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import { caughtUp, eventually, getOrder, historyTypes, orderInStatus, placeAndConfirm, platformSim, bossSim, sms, metricValue } from './support.ts';
 
 let t: TestLedger;
@@ -150,5 +151,73 @@ describe('paid is not the goods', () => {
     await orderInStatus(t, o.orderId, 'provisioned', { tickSeconds: 1 });
     await caughtUp(t);
     expect((await auditLog(t.service.ledger.store, { now: dayLater })).stranded).toEqual([]);
+  });
+});
+
+describe('what the subscriber and the open platform are told is the money that moved', () => {
+  let receiver: CallbackReceiver | undefined;
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
+  const startWithReceiver = async () => {
+    receiver = await startReceiver();
+    t = await startTestLedger(
+      { RETRY_BASE_MS: '1000', OPEN_PLATFORM_CALLBACK_URL: receiver.url, OPEN_PLATFORM_CALLBACK_SECRET: 'test-callback-secret-0123456789' },
+      { process: true },
+    );
+    platformSim(t).setFaults({ amountMismatchFen: -100 });
+  };
+  const flagged = async (key: string) => {
+    const o = await placeAndConfirm(t, key);
+    await eventually(t, async () => ((await getOrder(t, o.orderId))?.payment as { status?: string } | undefined)?.status === 'flagged' || undefined, 'flagged');
+    return o;
+  };
+  const resolve = (paymentId: string, decision: 'accept' | 'refund') =>
+    t.app.inject({
+      method: 'POST',
+      url: `/v1/payments/${paymentId}/resolve`,
+      headers: bearer(TOKENS.admin),
+      payload: { decision, reason: 'took 37.00 for a 38.00 package' },
+    });
+  const callbackAmount = (orderId: string, status: string) =>
+    eventually(t, async () => receiver?.delivered().find((r) => r.body.orderId === orderId && r.body.status === status)?.body.amount, `the ${status} callback`);
+  const phoneSays = (text: string) =>
+    eventually(
+      t,
+      async () =>
+        sms(t)
+          .messages({ msisdn: '+8613800138000' })
+          .find((m) => m.text.includes(text))?.text,
+      text,
+    );
+
+  it('¥37.00 taken for a ¥38.00 package and accepted: the phone, the TV and the paid callback say ¥37.00', async () => {
+    await startWithReceiver();
+    const o = await flagged('told-accepted');
+    expect((await resolve(o.paymentId, 'accept')).statusCode).toBe(200);
+    await orderInStatus(t, o.orderId, 'provisioned', { tickSeconds: 1 });
+    expect(await phoneSays('已支付')).toContain('¥37.00');
+    await eventually(
+      t,
+      async () =>
+        sms(t)
+          .messages({ smartcardId: orderBody().smartcardId })
+          .some((m) => m.text.includes('已支付¥37.00'))
+          ? true
+          : undefined,
+      'the TV told ¥37.00',
+    );
+    expect(await callbackAmount(o.orderId, 'paid')).toEqual({ value: 3700, currency: 'CNY' });
+    expect(await callbackAmount(o.orderId, 'provisioned')).toEqual({ value: 3700, currency: 'CNY' });
+  });
+
+  it('¥37.00 taken for a ¥38.00 package and sent back: the refund SMS and the refunded callback say ¥37.00', async () => {
+    await startWithReceiver();
+    const o = await flagged('told-refunded');
+    expect((await resolve(o.paymentId, 'refund')).statusCode).toBe(200);
+    await orderInStatus(t, o.orderId, 'refunded', { tickSeconds: 1 });
+    expect(await phoneSays('退款')).toContain('¥37.00');
+    expect(await callbackAmount(o.orderId, 'refunded')).toEqual({ value: 3700, currency: 'CNY' });
   });
 });
