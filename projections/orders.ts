@@ -13,7 +13,7 @@ import { ERASED, shown, type PersonalData } from '../domain/personal-data.ts';
 import { assertNever } from '../domain/never.ts';
 import { isSealed } from '../domain/personal-data.ts';
 import type { OrderEvent } from '../domain/order/order.ts';
-import { MAX_RESENDS, MAX_WRONG_CODES, type PaymentEvent } from '../domain/payment/payment.ts';
+import { MAX_RESENDS, MAX_WRONG_CODES, codeUsableUntil, type PaymentEvent } from '../domain/payment/payment.ts';
 import { positionToString, type RecordedEvent } from '../stores/event-store.ts';
 import { everyDoc, type Doc, type WriteOp } from '../stores/read-store.ts';
 import type { Projection, ReadView } from './projection.ts';
@@ -169,7 +169,7 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView, 
             msisdn: shown(phone, maskMsisdn),
             requestedAt: d.requestedAt,
             payBy: d.payBy,
-            codeExpiresAt: d.codeExpiresAt,
+            codeExpiresAt: codeUsableUntil(d.codeExpiresAt, d.payBy),
             attemptsLeft: MAX_WRONG_CODES,
             resendsLeft: MAX_RESENDS,
             updatedAt: event.recordedAt.toISOString(),
@@ -180,8 +180,11 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView, 
     }
     case 'PaymentCodeRejected':
       return both({ attemptsLeft: e.data.attemptsLeft }, { payment: { wrongCodes: e.data.wrongAttempts } });
-    case 'PaymentCodeResent':
-      return both({ codeExpiresAt: e.data.codeExpiresAt, resendsLeft: MAX_RESENDS - (e.data.codeSeq - 1) }, { payment: { codeResends: e.data.codeSeq - 1 } });
+    case 'PaymentCodeResent': {
+      const payBy = (await view.get(PAYMENTS, e.data.paymentId))?.payBy;
+      const codeExpiresAt = codeUsableUntil(e.data.codeExpiresAt, typeof payBy === 'string' ? payBy : undefined);
+      return both({ codeExpiresAt, resendsLeft: MAX_RESENDS - (e.data.codeSeq - 1) }, { payment: { codeResends: e.data.codeSeq - 1 } });
+    }
     case 'PaymentConfirmed':
       return both({ status: 'confirmed', confirmedAt: e.data.at }, { payment: { status: 'confirmed' }, steps: { confirmedAt: e.data.at } });
     case 'PaymentDeclined':

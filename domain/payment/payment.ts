@@ -172,6 +172,13 @@ type Beyond<P> = P extends unknown ? Omit<P, keyof PaymentFacts> : never;
 const moved = (state: Payment, next: Beyond<Exclude<Payment, { status: 'none' }>>): Payment =>
   state.status === 'none' ? state : { ...paymentFacts(state), ...next };
 
+/**
+ * Until when a code can confirm: its own expiry, but never past the payment's deadline (after it no
+ * code confirms). What the phone is told and what the SMS says follow this; the event keeps the TTL.
+ */
+export const codeUsableUntil = (codeExpiresAt: string, payBy: string | undefined): string =>
+  payBy !== undefined && Date.parse(payBy) < Date.parse(codeExpiresAt) ? payBy : codeExpiresAt;
+
 export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
   switch (event.type) {
     case 'PaymentRequested': {
@@ -180,7 +187,7 @@ export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
       return {
         ...rest,
         status: 'awaiting_confirmation',
-        code: { seq: codeSeq, expiresAt: codeExpiresAt, sentAt: event.data.requestedAt, resends: 0, wrongAttempts: 0 },
+        code: { seq: codeSeq, expiresAt: codeUsableUntil(codeExpiresAt, event.data.payBy), sentAt: event.data.requestedAt, resends: 0, wrongAttempts: 0 },
       };
     }
     case 'PaymentCodeRejected':
@@ -189,7 +196,13 @@ export const evolvePayment = (state: Payment, event: PaymentEvent): Payment => {
       return state.status === 'awaiting_confirmation'
         ? {
             ...state,
-            code: { ...state.code, seq: event.data.codeSeq, expiresAt: event.data.codeExpiresAt, sentAt: event.data.at, resends: state.code.resends + 1 },
+            code: {
+              ...state.code,
+              seq: event.data.codeSeq,
+              expiresAt: codeUsableUntil(event.data.codeExpiresAt, state.payBy),
+              sentAt: event.data.at,
+              resends: state.code.resends + 1,
+            },
           }
         : state;
     case 'PaymentConfirmed':

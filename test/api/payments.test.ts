@@ -176,6 +176,14 @@ describe('POST /v1/payments/{paymentId}/confirm', () => {
 });
 
 describe('POST /v1/payments/{paymentId}/resend-code', () => {
+  it('a code sent close to the order’s deadline is valid until that deadline, not its full lifetime past it', async () => {
+    const { paymentId, expiresAt } = await placed(t);
+    t.clock.advance(880);
+    const res = await resend(paymentId);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ paymentId, codeExpiresAt: expiresAt });
+  });
+
   it('a code the SMS gateway never took may be replaced at once (no wait), and counts as a resend', async () => {
     const { paymentId } = await placed(t);
     t.clock.advance(5);

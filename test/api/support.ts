@@ -53,7 +53,7 @@ export const idsOf = (events: readonly RecordedEvent[]): string[] => events.map(
 export const typesOf = (events: readonly RecordedEvent[]): string[] => events.map((e) => e.type);
 export const countOf = (events: readonly RecordedEvent[], type: string): number => events.filter((e) => e.type === type).length;
 
-export type Placed = { orderId: string; paymentId: string };
+export type Placed = { orderId: string; paymentId: string; expiresAt: string };
 
 /** Places an order (201) and returns its ids. */
 export const placed = async (t: TestLedger, key = 'key-1'): Promise<Placed> => {
