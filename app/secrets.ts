@@ -20,6 +20,9 @@ export const generatedSecret = (dataDir: string, name: string): string => {
 
 export const codeSecretFor = (config: Pick<Config, 'codeSecret' | 'dataDir'>): string => config.codeSecret ?? generatedSecret(config.dataDir, 'code-secret');
 
+/** The file in the data dir that keeps a generated master secret for the data keys. */
+export const DATA_KEY_SECRET_FILE = 'data-key-secret';
+
 /** What wraps the data keys (docs/privacy.md): DATA_KEY_SECRET, or outside production one kept in the data dir. */
 export const dataKeySecretsFor = (config: Pick<Config, 'dataKeySecrets' | 'dataDir'>): readonly string[] =>
-  config.dataKeySecrets ?? [generatedSecret(config.dataDir, 'data-key-secret')];
+  config.dataKeySecrets ?? [generatedSecret(config.dataDir, DATA_KEY_SECRET_FILE)];

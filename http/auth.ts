@@ -30,7 +30,15 @@ const NAME = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,63}$/u;
  * `role:token` or `role:name:token`, so a token never contains ':' (one that did would now read as
  * a name and a shorter token); more than three parts is refused rather than guessed at.
  */
-export const parseApiTokens = (spec: string): TokenTable =>
+export const parseApiTokens = (spec: string): TokenTable => {
+  const table = entriesOf(spec);
+  // One token, one caller: the same token under two entries would be whichever comes first, silently.
+  const repeated = table.findIndex((e, i) => table.findIndex((f) => f.digest.equals(e.digest)) !== i);
+  if (repeated >= 0) throw new Error(`entry ${repeated + 1} repeats the token of an earlier entry: each token names one caller`);
+  return table;
+};
+
+const entriesOf = (spec: string): TokenTable =>
   spec
     .split(',')
     .map((entry) => entry.trim())

@@ -21,7 +21,18 @@ import { copyLog, digestLog } from './migrate/copy-log.ts';
 import { checkSealed, digestWithoutPii, erasedIn, piiSealer } from './migrate/seal-pii.ts';
 
 const isEsdb = (s: string): boolean => /^(esdb|kurrentdb|kdb|esdb\+discover|kurrentdb\+discover):\/\//.test(s);
-const openStore = (where: string): Promise<EventStore> => openEventStoreAt(isEsdb(where) ? { kind: 'esdb', url: where } : { kind: 'sqlite', file: where });
+/** The store at `where`; an EventStoreDB that does not answer is `unavailable` (69), before anything is copied. */
+const openStore = async (where: string): Promise<EventStore> => {
+  if (!isEsdb(where)) return openEventStoreAt({ kind: 'sqlite', file: where });
+  const store = await openEventStoreAt({ kind: 'esdb', url: where });
+  try {
+    await store.headPosition();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw unavailable(`EventStoreDB at ${named(where)} is not reachable: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return store;
+};
 /** Names a store in messages without its credentials. */
 const named = (where: string): string => (isEsdb(where) ? where.replace(/\/\/[^@/]*@/, '//…@') : where);
 

@@ -16,6 +16,7 @@ import { composeCore } from '../app/core.ts';
 import { createLogger } from '../http/logger.ts';
 import { rebuild, type RebuildPhase } from '../projections/rebuild.ts';
 import { EXIT, EXIT_CODES_HELP, defineScript, progress, runScript, usageError } from './cli.ts';
+import { requireEventStore } from './log-store.ts';
 
 const REBUILDABLE = ['orders', 'entitlements', 'outbound', 'finance', 'journal', 'subscribers', 'erasure'];
 
@@ -48,6 +49,8 @@ ${EXIT_CODES_HELP}`,
     if (unknown.length > 0) throw usageError(`unknown read model ${unknown.join(', ')}; known: ${REBUILDABLE.join(', ')}`);
     const names = named.length > 0 ? [...new Set(named)] : REBUILDABLE;
     const config = loadConfig(io.env);
+    // Rebuilding from no log would make an empty store where the operator meant another one.
+    requireEventStore(config);
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
     // The core alone: a rebuild serves nothing, so it never loads the HTTP server.
     const service = await composeCore(config, logger);

@@ -13,6 +13,8 @@ import { fetchStatement, readStatementFile } from './reconcile/source.ts';
 import type { Statement } from '../integrations/statement.ts';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** A day that exists on the calendar (2026-13-45 has the shape, not the day). */
+const isDay = (d: string): boolean => DAY.test(d) && !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d);
 
 export const reconcileScript = defineScript({
   name: 'reconcile',
@@ -41,7 +43,7 @@ Exit 0 only when every line and every payment matched; 1 when anything did not.`
     csv: { type: 'boolean', default: false },
   },
   main: async (o, io) => {
-    if (o.day !== undefined && !DAY.test(o.day)) throw usageError('--day: expected yyyy-mm-dd');
+    if (o.day !== undefined && !isDay(o.day)) throw usageError('--day: expected a day, yyyy-mm-dd');
     if (o.day === undefined && o.file === undefined) throw usageError('give --day <yyyy-mm-dd> or --file <statement.csv> (see --help)');
     if (o.json && o.csv) throw usageError('--json and --csv: choose one');
     const grace = Number(o['grace-minutes']);

@@ -7,9 +7,8 @@
 import { masterKey } from '../commands/personal-data.ts';
 import { loadConfig } from '../app/config.ts';
 import { privacyConfigOf } from '../app/stores.ts';
-import { openPersonalData } from '../app/privacy.ts';
 import { EXIT, EXIT_CODES_HELP, defineScript, printReport, runScript } from './cli.ts';
-import { openLogStore } from './log-store.ts';
+import { openExistingPersonalData, openLogStore } from './log-store.ts';
 
 type Rewrapped = { rewrapped: number; masterKeyId: string };
 
@@ -28,13 +27,12 @@ ${EXIT_CODES_HELP}`,
   options: {},
   main: async ({ json }, io) => {
     const config = loadConfig(io.env);
-    const privacy = privacyConfigOf(config);
     const store = await openLogStore(config);
     try {
-      const { personalData, keys } = await openPersonalData(privacy, store, () => new Date());
+      const { personalData, keys } = await openExistingPersonalData(config, store);
       try {
         const { rewrapped } = await personalData.rewrapAll();
-        const first = privacy.dataKeySecrets[0];
+        const first = privacyConfigOf(config).dataKeySecrets[0];
         const report: Rewrapped = { rewrapped, masterKeyId: first ? masterKey(first).id : '?' };
         printReport(
           io,

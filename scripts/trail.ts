@@ -2,12 +2,10 @@
  * `npm run trail -- --order <id>` (or `--card <smartcardId>`, `--msisdn <number>`): everything that
  * happened to the orders and why, as the causal tree (scripts/trail/collect.ts). Read-only.
  */
-import { openPersonalData } from '../app/privacy.ts';
-import { privacyConfigOf } from '../app/stores.ts';
 import { isMobileNumber } from '../domain/msisdn.ts';
 import { loadConfig } from '../app/config.ts';
 import { EXIT, EXIT_CODES_HELP, defineScript, printReport, progress, runScript, usageError } from './cli.ts';
-import { openLogStore } from './log-store.ts';
+import { openExistingPersonalData, openLogStore } from './log-store.ts';
 import { collectTrail, type Selector } from './trail/collect.ts';
 import { formatTrail } from './trail/format.ts';
 
@@ -42,7 +40,10 @@ Exit 1: no order matches.`,
     const config = loadConfig(io.env);
     const store = await openLogStore(config);
     // Numbers are sealed with each subscriber's key: the trail opens them (masked), or says "erased".
-    const { personalData, keys } = await openPersonalData(privacyConfigOf(config), store, () => new Date());
+    const { personalData, keys } = await openExistingPersonalData(config, store).catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    });
     const bar = progress('trail', io.stderr);
     try {
       const trail = await collectTrail(store, selector, personalData.reveal, (n) => bar.update(n));

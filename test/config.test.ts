@@ -147,6 +147,10 @@ describe('loadConfig', () => {
     ],
     [{ API_TOKENS: 'superuser:some-long-token' }, /^API_TOKENS: "superuser" is not a role/],
     [{ API_TOKENS: 'admin:short' }, /^API_TOKENS: the admin token is shorter than 8 characters$/],
+    [
+      { API_TOKENS: 'customer-service:alice:same-token-0123,admin:same-token-0123' },
+      /^API_TOKENS: entry 2 repeats the token of an earlier entry: each token names one caller$/,
+    ],
   ])('%o is refused with an error naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -341,15 +341,21 @@ describe('the CLI refuses to run, and says why, with its exit code', () => {
     expect(r.stdout).toContain('Exit codes: 0 ok, 1 findings, 64 usage, 69 unavailable');
   });
 
-  it('usage 64: no day and no file, a bad day, an unknown option', async () => {
-    for (const args of [[], ['--day', '25/11/2026'], ['--day', DAY, '--verbose']]) {
+  it('usage 64: no day and no file, a bad day (or one the calendar does not have), an unknown option', async () => {
+    for (const args of [
+      [],
+      ['--day', '25/11/2026'],
+      ['--day', '2026-13-45'],
+      ['--day', '2026-02-30', '--file', 'statement.csv'],
+      ['--day', DAY, '--verbose'],
+    ]) {
       const r = await runCli(args, { DATA_DIR: dir });
       expect(r.code, args.join(' ')).toBe(64);
       expect(r.stdout).toBe('');
     }
     const shell = await runChild('scripts/reconcile.ts', ['--day', 'yesterday'], { DATA_DIR: dir });
     expect(shell.code).toBe(64);
-    expect(shell.stderr).toBe('reconcile: --day: expected yyyy-mm-dd\n');
+    expect(shell.stderr).toBe('reconcile: --day: expected a day, yyyy-mm-dd\n');
   });
 
   it('configuration 78: --day without PAYMENT_PLATFORM_URL', async () => {

@@ -1,11 +1,9 @@
 /**
  * The customer-service console at /console: static pages (plain ES modules served as they are,
  * no build step) that call the public API with the agent's own token, which the page keeps in
- * sessionStorage only. Besides the pages, two small reads the console needs:
- *
- * - GET /console/api/session: who the token belongs to and which API routes its role may call,
- *   taken from the routes' own role lists, so the console offers exactly what the API allows;
- * - GET /console/api/outbound: the outbound work of an order or a queue (stopgap, see outbound-today.ts).
+ * sessionStorage only. Besides the pages, one small read the console needs: GET /console/api/session,
+ * who the token belongs to and which API routes its role may call, taken from the routes' own role
+ * lists, so the console offers exactly what the API allows. Outbound work comes from GET /v1/outbound.
  */
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';

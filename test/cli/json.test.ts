@@ -3,7 +3,7 @@
  * stdout, the same facts as the text, and the exit code of the outcome. Run in this process on a data
  * dir a test ledger wrote (one order placed), and on a port nothing listens on.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,9 @@ import { masterKey } from '../../commands/personal-data.ts';
 import { benchScript } from '../../scripts/bench.ts';
 import { healthcheckScript } from '../../scripts/healthcheck.ts';
 import { migrateScript } from '../../scripts/migrate.ts';
+import { rebuildScript } from '../../scripts/rebuild.ts';
 import { rewrapKeysScript } from '../../scripts/rewrap-keys.ts';
+import { trailScript } from '../../scripts/trail.ts';
 import { API_TOKENS, CODE_SECRET, DATA_KEY_SECRET, PLATFORM_SECRET } from '../support/fixtures.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { runInProcess } from '../support/run-script.ts';
@@ -73,6 +75,47 @@ describe('rewrap-keys --json', () => {
     const r = await runInProcess(rewrapKeysScript, ['--json'], { ...env, DATA_DIR: nowhere });
     expect(r.code).toBe(69);
     expect(r.stderr).toContain(`no event store at ${join(nowhere, 'events.db')}`);
+  });
+});
+
+describe('scripts that must not make what they did not find', () => {
+  const made = (d: string): string[] => (existsSync(d) ? readdirSync(d).sort() : []);
+
+  it('rewrap-keys with a key store that is not there: exit 69, none made, and never "every key is wrapped"', async () => {
+    const wrong = join(dir, 'key.db');
+    const r = await runInProcess(rewrapKeysScript, ['--json'], { ...env, DATA_KEY_SECRET: `${NEW_SECRET},${DATA_KEY_SECRET}`, DATA_KEYS_FILE: wrong });
+    expect(r).toMatchObject({ code: 69, stdout: '' });
+    expect(r.stderr).toContain(`no key store at ${wrong}`);
+    expect(existsSync(wrong)).toBe(false);
+  });
+
+  it('trail on a log copied without its key store or secret: exit 69, and the directory holds only the log afterwards', async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'tvpay-cli-trail-'));
+    try {
+      copyFileSync(join(dir, 'events.db'), join(copy, 'events.db'));
+      const { DATA_KEY_SECRET: _secret, ...withoutSecret } = env;
+      const r = await runInProcess(trailScript, ['--msisdn', '13800138000'], { ...withoutSecret, DATA_DIR: copy });
+      expect(r.code, r.stderr).toBe(69);
+      expect(r.stderr).toContain(`no key store at ${join(copy, 'keys.db')}`);
+      expect(made(copy).filter((f) => !f.startsWith('events.db'))).toEqual([]);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('migrate to an EventStoreDB that does not answer: exit 69 before anything is copied, its credentials not named', async () => {
+    const r = await runInProcess(migrateScript, ['--to', 'esdb://admin:secret-pass@127.0.0.1:1?tls=false', '--json'], env);
+    expect(r.code, r.stderr).toBe(69);
+    expect(r.stderr).toContain('EventStoreDB at esdb://…@127.0.0.1:1?tls=false is not reachable');
+    expect(r.stderr).not.toContain('secret-pass');
+  });
+
+  it('rebuild of a DATA_DIR without a log: exit 69, nothing made there', async () => {
+    const nowhere = join(dir, 'no-such-dir');
+    const r = await runInProcess(rebuildScript, ['orders'], { ...env, DATA_DIR: nowhere });
+    expect(r.code, r.stderr).toBe(69);
+    expect(r.stderr).toContain(`no event store at ${join(nowhere, 'events.db')}`);
+    expect(made(nowhere)).toEqual([]);
   });
 });
 
