@@ -182,42 +182,31 @@ describe('what the subscriber and the open platform are told is the money that m
     });
   const callbackAmount = (orderId: string, status: string) =>
     eventually(t, async () => receiver?.delivered().find((r) => r.body.orderId === orderId && r.body.status === status)?.body.amount, `the ${status} callback`);
-  const phoneSays = (text: string) =>
+  /** The first message to `to` that says `text`. */
+  const told = (to: { msisdn: string } | { smartcardId: string }, text: string) =>
     eventually(
       t,
       async () =>
         sms(t)
-          .messages({ msisdn: '+8613800138000' })
+          .messages(to)
           .find((m) => m.text.includes(text))?.text,
       text,
     );
+  const phoneSays = (text: string) => told({ msisdn: '+8613800138000' }, text);
 
-  it('¥37.00 taken for a ¥38.00 package and accepted: the phone, the TV and the paid callback say ¥37.00', async () => {
-    await startWithReceiver();
-    const o = await flagged('told-accepted');
-    expect((await resolve(o.paymentId, 'accept')).statusCode).toBe(200);
-    await orderInStatus(t, o.orderId, 'provisioned', { tickSeconds: 1 });
-    expect(await phoneSays('已支付')).toContain('¥37.00');
-    await eventually(
-      t,
-      async () =>
-        sms(t)
-          .messages({ smartcardId: orderBody().smartcardId })
-          .some((m) => m.text.includes('已支付¥37.00'))
-          ? true
-          : undefined,
-      'the TV told ¥37.00',
-    );
-    expect(await callbackAmount(o.orderId, 'paid')).toEqual({ value: 3700, currency: 'CNY' });
-    expect(await callbackAmount(o.orderId, 'provisioned')).toEqual({ value: 3700, currency: 'CNY' });
-  });
-
-  it('¥37.00 taken for a ¥38.00 package and sent back: the refund SMS and the refunded callback say ¥37.00', async () => {
-    await startWithReceiver();
-    const o = await flagged('told-refunded');
-    expect((await resolve(o.paymentId, 'refund')).statusCode).toBe(200);
-    await orderInStatus(t, o.orderId, 'refunded', { tickSeconds: 1 });
-    expect(await phoneSays('退款')).toContain('¥37.00');
-    expect(await callbackAmount(o.orderId, 'refunded')).toEqual({ value: 3700, currency: 'CNY' });
-  });
+  it.each([
+    { decision: 'accept', status: 'provisioned', phone: '已支付', tv: '已支付', callbacks: ['paid', 'provisioned'] },
+    { decision: 'refund', status: 'refunded', phone: '退款', tv: undefined, callbacks: ['refunded'] },
+  ] as const)(
+    '¥37.00 taken for a ¥38.00 package, $decision: the messages and the callbacks ($callbacks) say ¥37.00',
+    async ({ decision, status, phone, tv, callbacks }) => {
+      await startWithReceiver();
+      const o = await flagged(`told-${decision}`);
+      expect((await resolve(o.paymentId, decision)).statusCode).toBe(200);
+      await orderInStatus(t, o.orderId, status, { tickSeconds: 1 });
+      expect(await phoneSays(phone)).toContain('¥37.00');
+      if (tv) expect(await told({ smartcardId: orderBody().smartcardId }, tv)).toContain('¥37.00');
+      for (const callback of callbacks) expect(await callbackAmount(o.orderId, callback)).toEqual({ value: 3700, currency: 'CNY' });
+    },
+  );
 });
