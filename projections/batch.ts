@@ -14,6 +14,8 @@
  * Invariants:
  * - the batch holds only whole events, and a commit covers every event added before it: the
  *   checkpoint never splits an event, and commits land in order (one in flight at a time);
+ * - once a commit has failed, every later commit, flush and query of the batch fails with it: no
+ *   later checkpoint can land over writes that never did;
  * - the caches are this consumer's own writes: valid while it is the version's only writer (it holds
  *   the lease). Should another owner take over, this consumer's next commit is refused (fencing) and
  *   the runner drops the batch with its caches;
@@ -66,11 +68,22 @@ export const openBatch = (reads: ReadStore, lease: Lease, options: BatchOptions 
   const keep = options.recent ?? DEFAULT_RECENT;
   const written = options.fresh ? new Map<string, IdFilter>() : null;
 
+  /**
+   * A commit that failed (not only a lost lease: a locked or full store, a network error). Its events'
+   * writes are lost, so nothing after them may commit: the checkpoint would move past them. The batch
+   * is spent; the runner drops it and resumes from the stored checkpoint.
+   */
+  let failed: { error: unknown } | null = null;
+
   const settle = async (): Promise<void> => {
+    if (failed) throw failed.error;
     const flight = inFlight;
     if (!flight) return;
     try {
       await flight.done;
+    } catch (error) {
+      failed = { error };
+      throw error;
     } finally {
       if (inFlight === flight) inFlight = null;
     }

@@ -142,6 +142,42 @@ describe('projection runner', () => {
     expect(poison.commit).toBeLessThan(after.commit);
   });
 
+  it('a commit that fails (the store locked) is never skipped: no later commit lands over it, and every event ends applied once', async () => {
+    let failures = 1;
+    const flaky: ReadStore = {
+      ...reads,
+      commit: async (lease, at, ops) => {
+        if (failures > 0) {
+          failures -= 1;
+          // It fails while the batch after it is already being handled, as a slow store would.
+          await new Promise((r) => setTimeout(r, 5));
+          throw new Error('SqliteError: database is locked');
+        }
+        return reads.commit(lease, at, ops);
+      },
+    };
+    for (let i = 0; i < 5; i++) await append(`s-${i}`);
+    // The sixth event's handler queries, which surfaces the failed commit inside the handler.
+    await append('s-scan', 'Scan');
+    const p: Projection = {
+      name: 'scanner',
+      collections: [{ name: 'scanner_counts', indexes: ['count'] }],
+      handle: async (event, view) => {
+        if (event.type === 'Scan') {
+          await view.find('scanner_counts', { orderBy: { field: 'count', direction: 'asc' }, limit: 10 });
+          return [];
+        }
+        return counter('scanner').handle(event, view);
+      },
+    };
+    await prepareProjections(flaky, [p]);
+    const r = startProjection(p, { events, reads: flaky, owner: 'test-owner', logger, now: () => new Date(), batch: { maxEvents: 3, maxMs: 1e9 } });
+    running.push(r);
+    await r.waitFor(await events.headPosition());
+    const counts = await Promise.all([0, 1, 2, 3, 4].map((i) => countOf(`s-${i}`, 'scanner_counts')));
+    expect(counts).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('waitFor rejects after its timeout when the position is never reached', async () => {
     const r = await start(counter());
     await expect(r.waitFor({ commit: 999_999n, prepare: 999_999n }, 50)).rejects.toThrow(/did not reach/);
