@@ -97,18 +97,27 @@ const commaList = z.string().transform((v) =>
 );
 /** proxy-addr's names for address ranges (fastify's trustProxy), besides addresses and CIDR blocks. */
 const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+/** The widest block a proxy entry may name (10.0.0.0/8, fd00::/8): wider ones trust a good part of the Internet. */
+const WIDEST_PROXY_BLOCK = 8;
 /**
  * TRUST_PROXY: the proxies whose X-Forwarded-For names the client, comma-separated addresses, CIDR
- * blocks or range names. Never "everyone": then any caller could pick the address its limits count.
+ * blocks or range names. Never "everyone", nor a share of it (0.0.0.0/1,128.0.0.0/1): then any caller
+ * could pick the address its limits count.
  */
 const trustedProxies = commaList.superRefine((entries, ctx) => {
   entries.forEach((entry, i) => {
     const [address, prefix, ...rest] = entry.split('/');
-    const bits = isIP(address ?? '');
-    const ok =
-      PROXY_RANGES.includes(entry) ||
-      (bits !== 0 && rest.length === 0 && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (bits === 4 ? 32 : 128))));
-    if (!ok) ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not an address, a CIDR block or one of ${PROXY_RANGES.join(', ')}` });
+    const family = isIP(address ?? '');
+    if (PROXY_RANGES.includes(entry)) return;
+    const width = family === 4 || family === 6 ? (prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix)) : Number.NaN;
+    const cidr = family !== 0 && rest.length === 0 && (prefix === undefined || /^\d{1,3}$/.test(prefix)) && width <= (family === 4 ? 32 : 128);
+    if (!cidr) {
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} is not an address, a CIDR block or one of ${PROXY_RANGES.join(', ')}` });
+      return;
+    }
+    if (width < WIDEST_PROXY_BLOCK) {
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} trusts a block wider than /${WIDEST_PROXY_BLOCK}: name the proxies, not the Internet` });
+    }
   });
 });
 /** Every partner lane: calls in flight at once (its own default), and one call's timeout. */

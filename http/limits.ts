@@ -7,6 +7,7 @@
  * must run before the token is refused, and the per-route limits attach to routes as they are added
  * (after authentication, so the per-client limit knows the client).
  */
+import { isIP } from 'node:net';
 import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
@@ -48,7 +49,29 @@ export type LimitsOptions = {
 
 type Key = (req: FastifyRequest) => string;
 
-const address: Key = (req) => req.ip;
+/**
+ * The client's address as the per-address limits count it. An IPv6 address counts by its /64: one
+ * subscriber's network holds 2^64 of them, each its own key otherwise. An IPv4 address mapped into
+ * IPv6 (::ffff:a.b.c.d) counts as itself.
+ */
+export const addressKey = (ip: string): string => {
+  const bare = ip.split('%')[0] ?? ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
+  if (mapped?.[1]) return mapped[1];
+  if (isIP(bare) !== 6) return bare;
+  const [head = '', tail] = bare.split('::');
+  const groups = (part: string | undefined): string[] => (part ? part.split(':') : []);
+  // An embedded IPv4 address at the end takes two groups.
+  const width = (gs: string[]): number => gs.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const full =
+    tail === undefined ? groups(head) : [...groups(head), ...Array<string>(8 - width(groups(head)) - width(groups(tail))).fill('0'), ...groups(tail)];
+  return `${full
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+};
+
+const address: Key = (req) => addressKey(req.ip);
 const payment: Key = (req) => {
   const { paymentId } = req.params as { paymentId?: unknown };
   return typeof paymentId === 'string' ? paymentId : '';

@@ -195,6 +195,15 @@ describe('loadConfig', () => {
         new RegExp(`^TRUST_PROXY: entry ${entry} is not an address, a CIDR block or one of loopback, linklocal, uniquelocal`),
       );
     }
+    // Everyone, or a share of everyone, in blocks: refused before the server would start.
+    for (const [wide, entry] of [
+      ['0.0.0.0/0', 1],
+      ['0.0.0.0/1,128.0.0.0/1', 1],
+      ['10.0.0.0/8,::/0', 2],
+      ['2000::/3', 1],
+    ] as const) {
+      expect(() => loadConfig({ TRUST_PROXY: wide }), wide).toThrow(new RegExp(`^TRUST_PROXY: entry ${entry} trusts a block wider than /8`));
+    }
   });
 
   it('CONSUMERS: all by default; none; a list, without repeats; all or none beside a name, or a name that is not a word, is refused', () => {

@@ -5,7 +5,7 @@
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LIMIT_NAMES, type LimitName } from '../../http/limits.ts';
+import { LIMIT_NAMES, addressKey, type LimitName } from '../../http/limits.ts';
 import { API_TOKENS, bearer, orderBody, TOKENS } from '../support/fixtures.ts';
 import { startTestLedger, type TestLedger } from '../support/ledger-app.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -50,6 +50,29 @@ describe('/metrics', () => {
   it('lists every limit at 0 before anything is refused', async () => {
     const l = await start({});
     for (const limit of LIMIT_NAMES) expect(await rateLimited(l, limit)).toBe(0);
+  });
+});
+
+describe('what counts as one address', () => {
+  it('an IPv6 address by its /64, written any way; an IPv4 address mapped into IPv6 as itself', () => {
+    expect(addressKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0db8:0001:0002:ffff:0:0:6')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(addressKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('203.0.113.9')).toBe('203.0.113.9');
+  });
+
+  it('guesses from many addresses of one IPv6 network share one limit; another network has its own', async () => {
+    const l = await start({ RATE_LIMIT_AUTH_FAILURES_PER_IP: '2' });
+    const guess = (i: number, network = '2001:db8:1:2') =>
+      l.app.inject({ method: 'GET', url: '/v1/products', headers: bearer(`guess-000${i}`), remoteAddress: `${network}::${i}` });
+    expectProblem(await guess(1), 401, 'unauthorized');
+    expectProblem(await guess(2), 401, 'unauthorized');
+    expectLimited(await guess(3), 'auth-failures-per-ip');
+    expectLimited(await guess(4), 'auth-failures-per-ip');
+    expectProblem(await guess(5, '2001:db8:1:3'), 401, 'unauthorized');
   });
 });
 
