@@ -88,10 +88,14 @@ const KEY_OF: Readonly<Record<LimitName, Key>> = {
   'orders-per-client': client,
 };
 
-/** Which limits each route counts (route as `METHOD url`, as fastify registers it). */
+/**
+ * Which limits each route counts, in order (route as `METHOD url`, as fastify registers it). The
+ * address first: a request its address may no longer make adds no key to the per-payment limit, so
+ * one address cannot flood that limit's memory with payment ids until a payment's count is forgotten.
+ */
 const ROUTE_LIMITS: Readonly<Record<string, readonly LimitName[]>> = {
-  'POST /v1/payments/:paymentId/confirm': ['confirm-per-payment', 'confirm-per-ip'],
-  'POST /v1/payments/:paymentId/resend-code': ['resend-per-payment', 'resend-per-ip'],
+  'POST /v1/payments/:paymentId/confirm': ['confirm-per-ip', 'confirm-per-payment'],
+  'POST /v1/payments/:paymentId/resend-code': ['resend-per-ip', 'resend-per-payment'],
   'POST /v1/orders': ['orders-per-client'],
 };
 

@@ -133,6 +133,20 @@ describe('failed authentication per address', () => {
 });
 
 describe('confirm', () => {
+  it('a request its address may no longer make counts nothing against the payment it names: another phone still has the payment’s whole budget', async () => {
+    const l = await start({ RATE_LIMIT_CONFIRM_PER_IP: '2', RATE_LIMIT_CONFIRM_PER_PAYMENT: '2' });
+    const target = await placed(l, 'k-target');
+    const malformed = (paymentId: string, remoteAddress: string) =>
+      l.app.inject({ method: 'POST', url: `/v1/payments/${paymentId}/confirm`, headers: bearer(TOKENS.phone), payload: { code: 'x' }, remoteAddress });
+    // One address spends its budget on other ids, then names the target.
+    for (const other of [crypto.randomUUID(), crypto.randomUUID()]) expect((await malformed(other, '10.0.0.66')).statusCode).toBe(400);
+    expectLimited(await malformed(target.paymentId, '10.0.0.66'), 'confirm-per-ip');
+    // The target's own limit is untouched by that refusal.
+    expect((await malformed(target.paymentId, '10.0.0.77')).statusCode).toBe(400);
+    expect((await malformed(target.paymentId, '10.0.0.77')).statusCode).toBe(400);
+    expectLimited(await malformed(target.paymentId, '10.0.0.78'), 'confirm-per-payment');
+  });
+
   it('per payment: past RATE_LIMIT_CONFIRM_PER_PAYMENT the guess is not checked (429, nothing written); other payments go on', async () => {
     const l = await start({ RATE_LIMIT_CONFIRM_PER_PAYMENT: '2' });
     const a = await placed(l, 'k-a');
