@@ -5,10 +5,10 @@
  * counter document to keep consistent under replays.
  */
 import { accountingDay } from '../domain/accounts.ts';
-import { readPaymentEvent } from '../domain/payment/payment.ts';
+import { readPaymentEvent, refundReturnsFlaggedMoney } from '../domain/payment/payment.ts';
 import type { Money } from '../domain/money.ts';
 import { assertNever } from '../domain/never.ts';
-import type { PaymentEvent, RefundReason } from '../domain/payment/payment.ts';
+import type { PaymentEvent } from '../domain/payment/payment.ts';
 import type { RecordedEvent } from '../stores/event-store.ts';
 import type { WriteOp } from '../stores/read-store.ts';
 import { z } from 'zod';
@@ -41,20 +41,6 @@ export const financeProjection = (): Projection => ({
 /** What the ledger remembers of a payment, as stored: and, once a refund is decided, whose money it returns. */
 const storedPayment = z.object({ orderId: z.string(), subject: z.string(), refundOf: z.enum(['charge', 'flagged']).optional() });
 type StoredPayment = z.infer<typeof storedPayment>;
-
-/** Flagged money goes back for these reasons, charged money for the others (domain/accounts.ts: the same rule). */
-const returnsFlaggedMoney = (reason: RefundReason): boolean => {
-  switch (reason) {
-    case 'unexpected_success':
-    case 'review':
-      return true;
-    case 'order_closed':
-    case 'provisioning_failed':
-      return false;
-    default:
-      return assertNever(reason);
-  }
-};
 
 const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView): Promise<WriteOp[]> => {
   const storedOf = async (): Promise<StoredPayment | undefined> => {
@@ -97,7 +83,7 @@ const onPayment = async (e: PaymentEvent, event: RecordedEvent, view: ReadView):
     case 'PaymentRefundRequested': {
       const payment = await storedOf();
       if (!payment) return [];
-      const refundOf = returnsFlaggedMoney(e.data.reason) ? 'flagged' : 'charge';
+      const refundOf = refundReturnsFlaggedMoney(e.data.reason) ? 'flagged' : 'charge';
       return [{ kind: 'upsert', collection: FINANCE_PAYMENTS, doc: { id: e.data.paymentId, ...payment, refundOf } }];
     }
     case 'PaymentFlagged':

@@ -32,6 +32,20 @@ export type VoidReason = 'order_cancelled' | 'order_expired' | 'order_not_payabl
 export type ResultSource = 'notification' | 'query' | 'review';
 /** Why money is being returned. */
 export type RefundReason = 'unexpected_success' | 'order_closed' | 'provisioning_failed' | 'review';
+
+/** Whose money a refund returns: flagged money (never a charge) for these reasons, charged money for the others. */
+export const refundReturnsFlaggedMoney = (reason: RefundReason): boolean => {
+  switch (reason) {
+    case 'unexpected_success':
+    case 'review':
+      return true;
+    case 'order_closed':
+    case 'provisioning_failed':
+      return false;
+    default:
+      return assertNever(reason);
+  }
+};
 export type ReviewDecision = 'accept' | 'refund';
 
 export type PaymentRequested = {

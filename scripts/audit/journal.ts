@@ -7,7 +7,7 @@
  * every day balances.
  */
 import { readOrderEvent } from '../../domain/order/order.ts';
-import { readPaymentEvent } from '../../domain/payment/payment.ts';
+import { readPaymentEvent, refundReturnsFlaggedMoney } from '../../domain/payment/payment.ts';
 import { accountingDay, balancesOf, bookEvent, emptyJournal, isBalanced, orderIdOf, type JournalEntry } from '../../domain/accounts.ts';
 import type { Order } from '../../domain/order/order.ts';
 import { assertNever } from '../../domain/never.ts';
@@ -26,8 +26,7 @@ const booksOf = (p: Exclude<Payment, { status: 'none' }>): { kept: number; held:
     case 'flagged':
       return { ...none, held: p.reported.value };
     case 'refunding':
-      // Flagged money goes back for these two reasons; charged money for the others.
-      return p.reason === 'unexpected_success' || p.reason === 'review' ? { ...none, dueHeld: p.refund.value } : { ...none, dueKept: p.refund.value };
+      return refundReturnsFlaggedMoney(p.reason) ? { ...none, dueHeld: p.refund.value } : { ...none, dueKept: p.refund.value };
     case 'awaiting_confirmation':
     case 'confirmed':
     case 'submitted':
