@@ -164,11 +164,12 @@ export const compareDay = (input: CompareInput): DayReport => {
   for (const l of statement.lines) {
     const p = payments.get(l.outTradeNo);
     const base = { paymentId: l.outTradeNo, orderId: p?.orderId ?? null, tradeNo: l.tradeNo || null, theirs: theirsOf(l) };
+    // The platform's totals, as its statement lists them (a line listed twice counts twice there).
     totals.fees += l.fee.value;
+    if (l.type === 'TRADE' && l.status === 'SUCCESS') totals.trades += l.amount.value;
+    if (l.type === 'REFUND') totals.refunds += l.amount.value;
     const key = `${l.type}:${l.outTradeNo}:${l.type === 'TRADE' ? l.tradeNo : l.refundNo}`;
     if (listed.has(key)) {
-      if (l.type === 'TRADE' && l.status === 'SUCCESS') totals.trades += l.amount.value;
-      if (l.type === 'REFUND') totals.refunds += l.amount.value;
       items.push({
         ...base,
         kind: l.type === 'TRADE' ? 'trade' : 'refund',
@@ -181,7 +182,6 @@ export const compareDay = (input: CompareInput): DayReport => {
     }
     listed.add(key);
     if (l.type === 'TRADE') {
-      if (l.status === 'SUCCESS') totals.trades += l.amount.value;
       tradeSeen.add(l.outTradeNo);
       const money = p && moneyOf(p);
       items.push({
@@ -192,7 +192,6 @@ export const compareDay = (input: CompareInput): DayReport => {
         ...classifyTrade(l, p, input),
       });
     } else {
-      totals.refunds += l.amount.value;
       refundSeen.add(`${l.outTradeNo}/${l.refundNo}`);
       const ours = p?.refunds.find((r) => r.refundNo === l.refundNo);
       items.push({
