@@ -16,13 +16,13 @@
  */
 import type { Logger } from 'pino';
 import type { LedgerDeps } from '../commands/deps.ts';
-import { execute, load, type CommandContext } from '../commands/execute.ts';
+import { execute, load } from '../commands/execute.ts';
 import { OutboundError } from '../integrations/ports.ts';
 import { pauser } from '../projections/pause.ts';
 import type { ConsumerState } from '../projections/runner.ts';
 import { reached, type Position } from '../stores/event-store.ts';
 import type { Lease, ReadStore } from '../stores/read-store.ts';
-import { TASK_ACTOR, type Action, type Attempt } from './action.ts';
+import { contextFor, type Action, type Attempt } from './action.ts';
 import { createBreaker, type Breaker, type BreakerOptions } from './breaker.ts';
 import { TaskNotClaimable, taskAggregate, type Outcome } from './decide.ts';
 import { LANES, QUEUES_OF, type Lane, type LaneLimits } from './lanes.ts';
@@ -143,13 +143,6 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
     if (!stopping && lease) renewLease().catch((err: unknown) => log.warn({ err }, 'lease renewal failed'));
   }, ttl / 3);
 
-  const ctx = (spec: TaskSpec, step: string): CommandContext => ({
-    correlationId: spec.correlationId,
-    causationId: spec.causationId,
-    actor: TASK_ACTOR,
-    commandKey: `${step}:${spec.id}`,
-  });
-
   const runTask = async (lane: Lane, spec: TaskSpec): Promise<void> => {
     const breaker = breakers[lane];
     // The breaker hears of every task it let through exactly once, whatever throws: a probe never judged would shut the lane for good.
@@ -220,7 +213,7 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
           ledger,
           taskAggregate,
           { type: 'ClaimAttempt', task: spec, worker: deps.owner, holdMs, ...(sent && { sent }), now: ledger.now() },
-          ctx(spec, 'claim'),
+          contextFor(spec, 'claim'),
         );
         const claim = r.events[0];
         if (claim?.type !== 'TaskAttemptClaimed') throw new Error(`task ${spec.id}: the claim appended nothing`);
@@ -270,7 +263,7 @@ export const startOutboundWorker = (deps: WorkerDeps): OutboundWorker => {
         ledger,
         taskAggregate,
         { type: 'RecordOutcome', task: spec, worker: deps.owner, attempt, outcome, policy: policyFor(spec, deps.policy), jitter: random(), now: ledger.now() },
-        ctx(spec, 'outcome'),
+        contextFor(spec, 'outcome'),
       );
       if (r.position) settled.set(spec.id, r.position);
       for (const e of r.events) {
